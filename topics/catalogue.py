@@ -1,0 +1,50 @@
+"""Every topic creditwatch reads or writes, with its partitioning and retention.
+
+The Faust app declares its topics from here and ``creditwatch topics create``
+creates them on a production broker, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    description: str
+    compacted: bool = False
+    retention_ms: int | None = 30 * DAY_MS  # None: keep forever
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        config = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        config["retention.ms"] = "-1" if self.retention_ms is None else str(self.retention_ms)
+        return config
+
+
+ENFORCEMENT_EVENTS = TopicSpec("enforcement.events", "department enforcement and credit events")
+COMPLAINTS_12315 = TopicSpec("complaints.12315", "12315 complaints, reports and enquiries")
+IOT_READINGS = TopicSpec("iot.readings", "IoT and camera-AI readings", retention_ms=7 * DAY_MS)
+RISK_ALERTS = TopicSpec("risk.alerts", "alerts and their lifecycle", retention_ms=365 * DAY_MS)
+RISK_TIER_CHANGES = TopicSpec(
+    "risk.tier-changes",
+    "credit tier changes, latest per subject",
+    compacted=True,
+    retention_ms=None,
+)
+RISK_DLQ = TopicSpec(
+    "risk.dlq", "records that failed decoding or validation", retention_ms=90 * DAY_MS
+)
+
+INPUT_TOPICS = (ENFORCEMENT_EVENTS, COMPLAINTS_12315, IOT_READINGS)
+OUTPUT_TOPICS = (RISK_ALERTS, RISK_TIER_CHANGES, RISK_DLQ)
+ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS
+
+
+def default_partitions() -> int:
+    """Partitions per topic; input topics must share one count (co-partitioned state)."""
+    return int(os.environ.get("CREDITWATCH_PARTITIONS", "4"))

@@ -1,0 +1,44 @@
+"""Decode raw input messages into typed records, or say exactly why not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS
+from topics.complaints import Complaint, parse_complaint
+from topics.enforcement import EnforcementEvent, parse_enforcement
+from topics.iot import IotReading, parse_iot
+from topics.validation import InvalidRecord, key_matches, load_object
+
+InputRecord = EnforcementEvent | Complaint | IotReading
+
+PARSERS: dict[str, Callable[[dict[str, Any]], InputRecord]] = {
+    ENFORCEMENT_EVENTS.name: parse_enforcement,
+    COMPLAINTS_12315.name: parse_complaint,
+    IOT_READINGS.name: parse_iot,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Why a message breaks its contract; becomes a dead-letter record."""
+
+    reason: str
+    detail: str
+    field: str | None = None
+
+
+def decode_input(topic: str, key: bytes | None, value: bytes | None) -> InputRecord | Rejected:
+    """Parse and validate one message of an input topic.
+
+    >>> decode_input("iot.readings", None, b"[1, 2]")
+    Rejected(reason='not_object', detail='value is a JSON list, not an object', field=None)
+    """
+    try:
+        record = PARSERS[topic](load_object(value))
+        key_matches(key, record.subject)
+    except InvalidRecord as exc:
+        return Rejected(exc.reason.value, exc.detail, exc.field)
+    return record

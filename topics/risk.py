@@ -1,0 +1,78 @@
+"""Output contracts: ``risk.alerts``, ``risk.tier-changes``, ``risk.dlq``.
+
+These are the public interface for supervision centres and department systems.
+Values are plain JSON (no Faust metadata), keyed by the subject USCC (the DLQ is
+keyed by the original key), so any Kafka client can read them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import faust
+
+from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Sector, Tier
+
+
+class Evidence(faust.Record, serializer="json", include_metadata=False):
+    """One contributing fact behind an alert or tier change, with its number."""
+
+    fact: str
+    value: float
+    threshold: float | None = None
+    detail: str | None = None
+
+
+class Alert(faust.Record, serializer="json", include_metadata=False):
+    alert_id: str
+    dedup_key: str
+    subject: str
+    kind: AlertKind
+    severity: AlertSeverity
+    score: float
+    tier: Tier
+    region: str
+    sector: Sector
+    title: str
+    evidence: list[Evidence]
+    source_event_ids: list[str]
+    created_at: datetime
+    status: AlertStatus
+    policy_version: str
+
+
+class TierChange(faust.Record, serializer="json", include_metadata=False):
+    """A subject's credit tier moved; ``version`` rises by one per subject."""
+
+    subject: str
+    previous_tier: Tier | None
+    tier: Tier
+    score: float
+    reasons: list[Evidence]
+    effective_at: datetime
+    version: int
+    policy_version: str
+    region: str
+    sector: Sector
+
+
+class DeadLetter(faust.Record, serializer="json", include_metadata=False):
+    """A record that could not be decoded or validated, kept byte for byte (base64)."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    key_b64: str | None
+    value_b64: str | None
+    reason: str
+    detail: str
+    field: str | None
+    received_at: datetime
+
+
+def to_json_dict(record: faust.Record) -> dict[str, Any]:
+    """The record as it appears on the wire (enums as strings, times as ISO 8601)."""
+    import orjson
+
+    return dict(orjson.loads(record.dumps()))

@@ -1,0 +1,211 @@
+"""Field parsers shared by every input topic.
+
+Parsers raise :class:`InvalidRecord` with a stable *reason* code (bounded, so
+it can label a metric) and a human-readable detail. Decoders catch it at the
+edge and turn it into a dead-letter record; nothing inside the pipeline
+raises it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import orjson
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+E = TypeVar("E", bound=StrEnum)
+
+#: How far in the future an event time may lie before it is rejected (clock skew).
+FUTURE_TOLERANCE = timedelta(days=1)
+#: Event times before this are certainly wrong (the USCC system began in 2015).
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_TEXT_LENGTH = 512
+MAX_ID_LENGTH = 128
+
+
+class Reason(StrEnum):
+    """Why a record went to the dead-letter topic. Stable codes: consumers match on them."""
+
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    BAD_USCC = "bad_uscc"
+    BAD_ENUM = "bad_enum"
+    NAIVE_TIMESTAMP = "naive_timestamp"
+    BAD_TIMESTAMP = "bad_timestamp"
+    OUT_OF_RANGE = "out_of_range"
+    TOO_LONG = "too_long"
+    INCONSISTENT = "inconsistent"
+    KEY_MISMATCH = "key_mismatch"
+
+
+class InvalidRecord(Exception):
+    """A record that breaks its topic contract."""
+
+    def __init__(self, reason: Reason, detail: str, field: str | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.field = field
+
+
+def load_object(raw: bytes | None) -> dict[str, Any]:
+    """Parse a JSON object from raw message bytes."""
+    if raw is None:
+        raise InvalidRecord(Reason.NOT_JSON, "message has no value")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRecord(Reason.NOT_JSON, f"value is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InvalidRecord(
+            Reason.NOT_OBJECT, f"value is a JSON {type(data).__name__}, not an object"
+        )
+    return data
+
+
+def require(data: Mapping[str, Any], field: str) -> Any:
+    value = data.get(field)
+    if value is None:
+        raise InvalidRecord(Reason.MISSING_FIELD, f"'{field}' is required", field)
+    return value
+
+
+def text(
+    data: Mapping[str, Any], field: str, *, required: bool = True, max_length: int = MAX_TEXT_LENGTH
+) -> str | None:
+    value = require(data, field) if required else data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord(Reason.WRONG_TYPE, f"'{field}' must be a string", field)
+    value = value.strip()
+    if not value:
+        if required:
+            raise InvalidRecord(Reason.MISSING_FIELD, f"'{field}' is empty", field)
+        return None
+    if len(value) > max_length:
+        raise InvalidRecord(
+            Reason.TOO_LONG, f"'{field}' has {len(value)} characters, limit {max_length}", field
+        )
+    return value
+
+
+def identifier(data: Mapping[str, Any], field: str) -> str:
+    value = text(data, field, max_length=MAX_ID_LENGTH)
+    assert value is not None  # required=True
+    return value
+
+
+def uscc(data: Mapping[str, Any], field: str = "subject") -> str:
+    """A unified social credit code (GB 32100-2015), check digit verified."""
+    value = identifier(data, field).upper()
+    try:
+        return str(stdnum_uscc.validate(value))
+    except StdnumError as exc:
+        raise InvalidRecord(
+            Reason.BAD_USCC, f"'{field}' is not a valid USCC ({value!r}: {exc})", field
+        ) from None
+
+
+def region_code(data: Mapping[str, Any], field: str = "region") -> str:
+    """A six-digit county-level administrative division code (GB/T 2260)."""
+    value = identifier(data, field)
+    if len(value) != 6 or not value.isdigit():
+        raise InvalidRecord(
+            Reason.OUT_OF_RANGE, f"'{field}' must be a 6-digit county code, got {value!r}", field
+        )
+    return value
+
+
+def choice(
+    data: Mapping[str, Any], field: str, enum: type[E], *, required: bool = True
+) -> E | None:
+    value = require(data, field) if required else data.get(field)
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise InvalidRecord(
+            Reason.BAD_ENUM, f"'{field}' is {value!r}; expected one of: {allowed}", field
+        ) from None
+
+
+def number(
+    data: Mapping[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None:
+    value = require(data, field) if required else data.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRecord(Reason.WRONG_TYPE, f"'{field}' must be a number", field)
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidRecord(Reason.OUT_OF_RANGE, f"'{field}' must be finite", field)
+    if minimum is not None and value < minimum:
+        raise InvalidRecord(Reason.OUT_OF_RANGE, f"'{field}' is {value}, below {minimum}", field)
+    if maximum is not None and value > maximum:
+        raise InvalidRecord(Reason.OUT_OF_RANGE, f"'{field}' is {value}, above {maximum}", field)
+    return value
+
+
+def timestamp(
+    data: Mapping[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    future_ok: bool = False,
+    now: datetime | None = None,
+) -> datetime | None:
+    """An ISO 8601 time with an explicit UTC offset, normalised to UTC.
+
+    Event times may not lie in the future (beyond clock skew); deadlines may.
+    """
+    value = require(data, field) if required else data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord(Reason.WRONG_TYPE, f"'{field}' must be an ISO 8601 string", field)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRecord(
+            Reason.BAD_TIMESTAMP, f"'{field}' is not an ISO 8601 time: {value!r}", field
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise InvalidRecord(
+            Reason.NAIVE_TIMESTAMP,
+            f"'{field}' has no UTC offset ({value!r}); add one, e.g. +08:00",
+            field,
+        )
+    parsed = parsed.astimezone(UTC)
+    too_late = not future_ok and parsed > (now or datetime.now(UTC)) + FUTURE_TOLERANCE
+    if parsed < EARLIEST_EVENT_TIME or too_late:
+        raise InvalidRecord(
+            Reason.OUT_OF_RANGE, f"'{field}' {value!r} is outside the plausible range", field
+        )
+    return parsed
+
+
+def key_matches(key: bytes | None, subject: str) -> None:
+    """Input records are keyed by subject so one partition owns each subject's state."""
+    if key is None:
+        raise InvalidRecord(Reason.KEY_MISMATCH, "message has no key; key it by the subject USCC")
+    if key.decode("utf-8", "replace").strip().upper() != subject:
+        raise InvalidRecord(
+            Reason.KEY_MISMATCH,
+            f"message key {key[:40]!r} differs from subject {subject}; key it by the subject USCC",
+        )

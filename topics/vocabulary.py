@@ -1,0 +1,204 @@
+"""The vocabulary of the contracts: every enumeration, with no Faust import.
+
+``detectors/`` imports these to reason about records without depending on the
+stream framework. Sectors are the eight key fields of seed 六 ("金融、食品药品、
+教育、环保等 8 个重点行业领域") extended with the life-safety fields of seed 十.
+Regions are the county-level divisions of Shijiazhuang (GB/T 2260); other cities
+supply their own codes, so contracts validate a code's format, not membership.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Sector(StrEnum):
+    FINANCE = "finance"
+    FOOD_DRUG = "food_drug"
+    EDUCATION = "education"
+    ENVIRONMENT = "environment"
+    CONSTRUCTION = "construction"
+    PRODUCTION_SAFETY = "production_safety"
+    ELDERLY_CHILDCARE = "elderly_childcare"
+    URBAN_OPERATIONS = "urban_operations"
+    OTHER = "other"
+
+
+class Department(StrEnum):
+    MARKET_REGULATION = "market_regulation"
+    ECOLOGY_ENVIRONMENT = "ecology_environment"
+    TAXATION = "taxation"
+    COURT = "court"
+    GOVERNMENT_SERVICES = "government_services"
+    HOUSING_CONSTRUCTION = "housing_construction"
+    EMERGENCY_MANAGEMENT = "emergency_management"
+    EDUCATION = "education"
+    HEALTH = "health"
+    FINANCIAL_REGULATION = "financial_regulation"
+    INDUSTRY_ASSOCIATION = "industry_association"
+
+
+SHIJIAZHUANG_COUNTIES: dict[str, str] = {
+    "130102": "长安区",
+    "130104": "桥西区",
+    "130105": "新华区",
+    "130107": "井陉矿区",
+    "130108": "裕华区",
+    "130109": "藁城区",
+    "130110": "鹿泉区",
+    "130111": "栾城区",
+    "130121": "井陉县",
+    "130123": "正定县",
+    "130125": "行唐县",
+    "130126": "灵寿县",
+    "130127": "高邑县",
+    "130128": "深泽县",
+    "130129": "赞皇县",
+    "130130": "无极县",
+    "130131": "平山县",
+    "130132": "元氏县",
+    "130133": "赵县",
+    "130171": "高新区",
+    "130172": "循环化工园区",
+    "130181": "辛集市",
+    "130183": "晋州市",
+    "130184": "新乐市",
+}
+
+
+class EnforcementKind(StrEnum):
+    PENALTY = "penalty"
+    LICENCE_SUSPENDED = "licence_suspended"
+    LICENCE_REVOKED = "licence_revoked"
+    SPOT_CHECK = "spot_check"
+    COURT_DISHONEST_DEBTOR = "court_dishonest_debtor"
+    TAX_VIOLATION = "tax_violation"
+    ABNORMAL_OPERATION_LISTED = "abnormal_operation_listed"
+    ABNORMAL_OPERATION_REMOVED = "abnormal_operation_removed"
+    COMMITMENT_MADE = "commitment_made"
+    COMMITMENT_FULFILLED = "commitment_fulfilled"
+    COMMITMENT_BREACHED = "commitment_breached"
+    RECTIFICATION_ORDERED = "rectification_ordered"
+    RECTIFICATION_COMPLETED = "rectification_completed"
+    INTERVIEW = "interview"
+    REPAIR_APPLIED = "repair_applied"
+    REPAIR_COMPLETED = "repair_completed"
+    VOLUNTARY_REGISTRATION = "voluntary_registration"
+    HONOUR = "honour"
+    OBJECTION_FILED = "objection_filed"
+    OBJECTION_DECIDED = "objection_decided"
+
+
+class Severity(StrEnum):
+    """Severity of a penalty (NDRC Order 36 publication classes)."""
+
+    MINOR = "minor"
+    GENERAL = "general"
+    SERIOUS = "serious"
+
+
+class CommitmentKind(StrEnum):
+    """The four kinds of credit commitment of seed 一."""
+
+    APPROVAL_SUBSTITUTION = "approval_substitution"  # 审批替代型
+    VOLUNTARY = "voluntary"  # 主动型
+    INDUSTRY_SELF_DISCIPLINE = "industry_self_discipline"  # 行业自律型
+    CREDIT_REPAIR = "credit_repair"  # 信用修复型
+
+
+class SpotCheckResult(StrEnum):
+    PASSED = "passed"
+    PROBLEMS_FOUND = "problems_found"
+    NOT_FOUND_AT_ADDRESS = "not_found_at_address"
+
+
+class ComplaintKind(StrEnum):
+    COMPLAINT = "complaint"  # 投诉: a consumer dispute asking for mediation
+    REPORT = "report"  # 举报: a tip-off about a violation
+    ENQUIRY = "enquiry"  # 咨询
+
+
+class ComplaintCategory(StrEnum):
+    FOOD_SAFETY = "food_safety"
+    DRUG_SAFETY = "drug_safety"
+    PRODUCT_QUALITY = "product_quality"
+    PRICE = "price"
+    CONTRACT = "contract"
+    ADVERTISING = "advertising"
+    PREPAID_CARD = "prepaid_card"
+    SERVICE_QUALITY = "service_quality"
+    COUNTERFEIT = "counterfeit"
+    WEIGHTS_MEASURES = "weights_measures"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    WEB = "web"
+    APP = "app"
+    WECHAT = "wechat"
+    LETTER = "letter"
+    VISIT = "visit"
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    MEDIATING = "mediating"
+    MEDIATED = "mediated"
+    MEDIATION_FAILED = "mediation_failed"
+    CLOSED = "closed"
+
+
+class Metric(StrEnum):
+    COLD_CHAIN_TEMPERATURE = "cold_chain_temperature"
+    COD = "cod"  # chemical oxygen demand in waste water
+    NOX = "nox"  # nitrogen oxides in flue gas
+    GAS_CONCENTRATION = "gas_concentration"
+    PM25 = "pm25"
+    CAMERA_AI_EVENT = "camera_ai_event"  # e.g. kitchen staff without mask, per hour
+
+
+#: The unit every metric must be reported in; a mismatch is a contract breach,
+#: not something to convert silently.
+METRIC_UNITS: dict[Metric, str] = {
+    Metric.COLD_CHAIN_TEMPERATURE: "celsius",
+    Metric.COD: "mg/L",
+    Metric.NOX: "mg/m3",
+    Metric.GAS_CONCENTRATION: "ppm",
+    Metric.PM25: "ug/m3",
+    Metric.CAMERA_AI_EVENT: "count",
+}
+
+
+class Tier(StrEnum):
+    """SAMR's four credit-risk classes (2022): A low, B general, C higher, D high."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class AlertKind(StrEnum):
+    RULE = "rule"
+    ANOMALY = "anomaly"
+    IOT = "iot"
+    CROSS_SECTOR = "cross-sector"
+    CROSS_REGION = "cross-region"
+    DEADLINE = "deadline"
+    LIST = "list"
+
+
+class AlertSeverity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
