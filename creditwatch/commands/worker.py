@@ -1,0 +1,55 @@
+"""``creditwatch worker``: run one stream worker against any Kafka-compatible broker."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+ENV_OF_OPTION = {
+    "kafka": "CREDITWATCH_KAFKA",
+    "redis": "CREDITWATCH_REDIS",
+    "partitions": "CREDITWATCH_PARTITIONS",
+    "web_port": "CREDITWATCH_WEB_PORT",
+    "web_bind": "CREDITWATCH_WEB_BIND",
+    "data_dir": "CREDITWATCH_DATA_DIR",
+    "policy": "CREDITWATCH_POLICY",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run a stream worker (settings from CREDITWATCH_* variables or options)",
+        description="Run a creditwatch worker. Options override the CREDITWATCH_* "
+        "environment variables documented in streams/settings.py.",
+    )
+    parser.add_argument("--kafka", help="broker URL, e.g. kafka://127.0.0.1:9092")
+    parser.add_argument("--redis", help="Redis URL, e.g. redis://127.0.0.1:6379/0")
+    parser.add_argument("--partitions", type=int, help="partitions per topic and table")
+    parser.add_argument("--web-port", type=int, help="web server port (default 6066)")
+    parser.add_argument("--web-bind", help="web server address (default 127.0.0.1)")
+    parser.add_argument("--data-dir", help="Faust data directory")
+    parser.add_argument("--policy", help="policy TOML file")
+    parser.add_argument("--loglevel", default="warning", help="worker log level")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for option, variable in ENV_OF_OPTION.items():
+        value = getattr(args, option)
+        if value is not None:
+            os.environ[variable] = str(value)
+    # Imported late: the app reads its settings from the environment at import.
+    import faust
+
+    from detectors.policy import PolicyError, default_policy
+    from streams.app import load_components
+
+    try:
+        default_policy()
+    except PolicyError as exc:
+        raise SystemExit(f"creditwatch: {exc}") from None
+    app = load_components()
+    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,1 @@
+"""Pure detection logic: policy, rolling state, scoring, tiers, alerts, models. No Faust."""

@@ -1,0 +1,168 @@
+"""The versioned policy file: weights, thresholds and periods, validated at start-up.
+
+Policy is data (style rule 6): the supervision centre changes numbers in a
+TOML file, never code. :func:`load_policy` rejects a file that is incomplete or
+inconsistent with a message naming the offending key.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from topics.vocabulary import Tier
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
+SECONDS_PER_DAY = 86_400.0
+
+
+class PolicyError(ValueError):
+    """The policy file is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """An adverse (positive points) or positive (negative points) credit record."""
+
+    name: str
+    points: float
+    half_life_s: float
+    cap: float
+    floor: Tier | None = None
+    floor_s: float = 0.0
+
+    def decay(self, elapsed_s: float) -> float:
+        """The factor by which one occurrence has faded after ``elapsed_s``."""
+        return math.exp2(-elapsed_s / self.half_life_s) if elapsed_s > 0 else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    b_from: float
+    c_from: float
+    d_from: float
+    hysteresis: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintPolicy:
+    points_each: float
+    cap: float
+    surge_min: int
+    surge_ratio: float
+    baseline_floor: float
+
+
+@dataclass(frozen=True, slots=True)
+class IotPolicy:
+    points_each: float
+    cap: float
+    alert_exceedances: int
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    version: str
+    base_score: float
+    tiers: TierPolicy
+    signals: dict[str, Signal]
+    complaints: ComplaintPolicy
+    iot: IotPolicy
+    alert_cooldown_s: float
+    dedup_memory: int
+
+
+def _get(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in table:
+        raise PolicyError(f"policy: missing '{where}{key}'")
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise PolicyError(f"policy: '{where}{key}' must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def _signal(name: str, table: dict[str, Any]) -> Signal:
+    where = f"signals.{name}."
+    points = _get(table, "points", float, where)
+    half_life_days = _get(table, "half_life_days", float, where)
+    cap = _get(table, "cap", float, where)
+    if half_life_days <= 0:
+        raise PolicyError(f"policy: '{where}half_life_days' must be positive")
+    if points == 0 or (cap / points) < 1:
+        raise PolicyError(f"policy: '{where}cap' must have the sign of points and be >= points")
+    floor = None
+    floor_days = 0.0
+    if "floor" in table:
+        try:
+            floor = Tier(_get(table, "floor", str, where))
+        except ValueError:
+            raise PolicyError(f"policy: '{where}floor' must be one of A, B, C, D") from None
+        floor_days = _get(table, "floor_days", float, where)
+    return Signal(
+        name, points, half_life_days * SECONDS_PER_DAY, cap, floor, floor_days * SECONDS_PER_DAY
+    )
+
+
+def parse_policy(document: dict[str, Any]) -> Policy:
+    """Build a :class:`Policy` from a parsed TOML document, validating every value."""
+    version = _get(document, "version", str, "")
+    tiers_table = _get(document, "tiers", dict, "")
+    tiers = TierPolicy(
+        *(
+            _get(tiers_table, k, float, "tiers.")
+            for k in ("b_from", "c_from", "d_from", "hysteresis")
+        )
+    )
+    if not 0 < tiers.b_from < tiers.c_from < tiers.d_from < 100:
+        raise PolicyError("policy: tiers must satisfy 0 < b_from < c_from < d_from < 100")
+    if not 0 <= tiers.hysteresis < (tiers.c_from - tiers.b_from) / 2:
+        raise PolicyError("policy: 'tiers.hysteresis' must be >= 0 and under half a tier's width")
+    complaints = _get(document, "complaints", dict, "")
+    iot = _get(document, "iot", dict, "")
+    signals = _get(document, "signals", dict, "")
+    return Policy(
+        version=version,
+        base_score=_get(_get(document, "score", dict, ""), "base", float, "score."),
+        tiers=tiers,
+        signals={name: _signal(name, table) for name, table in signals.items()},
+        complaints=ComplaintPolicy(
+            points_each=_get(complaints, "points_each", float, "complaints."),
+            cap=_get(complaints, "cap", float, "complaints."),
+            surge_min=_get(complaints, "surge_min", int, "complaints."),
+            surge_ratio=_get(complaints, "surge_ratio", float, "complaints."),
+            baseline_floor=_get(complaints, "baseline_floor", float, "complaints."),
+        ),
+        iot=IotPolicy(
+            points_each=_get(iot, "points_each", float, "iot."),
+            cap=_get(iot, "cap", float, "iot."),
+            alert_exceedances=_get(iot, "alert_exceedances", int, "iot."),
+        ),
+        alert_cooldown_s=_get(_get(document, "alerts", dict, ""), "cooldown_days", float, "alerts.")
+        * SECONDS_PER_DAY,
+        dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
+    )
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """Load the policy from ``path``, ``$CREDITWATCH_POLICY`` or the bundled default."""
+    resolved = Path(path or os.environ.get("CREDITWATCH_POLICY") or DEFAULT_POLICY_PATH)
+    try:
+        document = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {resolved}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy file {resolved} is not valid TOML: {exc}") from None
+    return parse_policy(document)
+
+
+@cache
+def default_policy() -> Policy:
+    """The policy the process runs with, loaded once."""
+    return load_policy()

@@ -1,0 +1,127 @@
+"""Rule alerts: facts a supervision centre must see at once, with their evidence.
+
+Seed 八/十六: serious violations and court dishonest-debtor rulings, a surge of
+12315 complaints, repeated IoT limit breaches, and a subject falling to tier D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detectors.policy import Policy
+from detectors.scoring import Fact, Score, iot_exceedances_24h
+from detectors.state import Observation, SubjectState
+from detectors.windows import DAY_S
+from topics.vocabulary import AlertKind, AlertSeverity, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A rule that fired. ``rule_key`` identifies the condition for dedup and cooldown."""
+
+    rule_key: str
+    kind: AlertKind
+    severity: AlertSeverity
+    title: str
+    evidence: tuple[Fact, ...]
+    cooldown: bool = True  # False: every occurrence is a distinct fact and alerts
+
+
+# Signals that alert on every occurrence: each is a distinct legal fact.
+EVENT_RULES: dict[str, tuple[AlertSeverity, str]] = {
+    "penalty_serious": (AlertSeverity.HIGH, "Serious administrative penalty"),
+    "court_dishonest_debtor": (AlertSeverity.CRITICAL, "Court dishonest-debtor ruling"),
+    "licence_revoked": (AlertSeverity.HIGH, "Licence revoked"),
+}
+
+
+def evaluate_rules(
+    state: SubjectState,
+    obs: Observation,
+    score: Score,
+    previous_tier: Tier | None,
+    tier: Tier,
+    policy: Policy,
+) -> list[RuleHit]:
+    """Rules fired by ``obs``; records firing times in ``state`` for cooldowns."""
+    hits: list[RuleHit] = []
+    if obs.signal in EVENT_RULES:
+        severity, title = EVENT_RULES[obs.signal]
+        hits.append(
+            RuleHit(
+                f"{obs.signal}:{obs.event_id}",
+                AlertKind.RULE,
+                severity,
+                title,
+                (Fact(obs.signal, 1.0, detail=f"event {obs.event_id}"),),
+                cooldown=False,
+            )
+        )
+    if obs.complaint_category is not None:
+        surge = _complaint_surge(state, obs.complaint_category, policy)
+        if surge is not None:
+            hits.append(surge)
+    if obs.iot_exceedance:
+        count = iot_exceedances_24h(state)
+        if count >= policy.iot.alert_exceedances:
+            hits.append(
+                RuleHit(
+                    "iot_exceedances",
+                    AlertKind.IOT,
+                    AlertSeverity.MEDIUM,
+                    "Repeated IoT limit exceedances",
+                    (Fact("iot_exceedances_24h", count, policy.iot.alert_exceedances),),
+                )
+            )
+    if tier is Tier.D and previous_tier is not Tier.D:
+        hits.append(
+            RuleHit(
+                "tier_d",
+                AlertKind.RULE,
+                AlertSeverity.CRITICAL,
+                "Dropped to credit tier D",
+                (
+                    Fact(
+                        "score",
+                        score.value,
+                        policy.tiers.d_from,
+                        detail=f"previous tier {previous_tier.value if previous_tier else 'none'}",
+                    ),
+                    *score.contributions[:3],
+                ),
+            )
+        )
+    return [hit for hit in hits if _off_cooldown(state, hit, policy)]
+
+
+def _complaint_surge(state: SubjectState, category: str, policy: Policy) -> RuleHit | None:
+    rules = policy.complaints
+    week = state.complaints.total(since_s=state.clock - 7 * DAY_S, label=category)
+    month = state.complaints.total(since_s=state.clock - 30 * DAY_S, label=category)
+    expected = max((month - week) / 23 * 7, rules.baseline_floor)
+    if week < rules.surge_min or week < rules.surge_ratio * expected:
+        return None
+    return RuleHit(
+        f"complaint_surge:{category}",
+        AlertKind.RULE,
+        AlertSeverity.MEDIUM,
+        f"Surge of 12315 complaints: {category}",
+        (
+            Fact(
+                f"complaints_7d:{category}",
+                week,
+                max(rules.surge_min, rules.surge_ratio * expected),
+                detail=f"expected {expected:.1f} per week from the 23 days before",
+            ),
+        ),
+    )
+
+
+def _off_cooldown(state: SubjectState, hit: RuleHit, policy: Policy) -> bool:
+    if not hit.cooldown:
+        return True
+    last = state.alerted.get(hit.rule_key)
+    if last is not None and state.clock - last < policy.alert_cooldown_s:
+        return False
+    state.alerted[hit.rule_key] = state.clock
+    return True

@@ -1,0 +1,82 @@
+"""The credit risk score (0 = no risk, 100 = highest) and what it is made of.
+
+Seed 六/七: a public credit evaluation that grades subjects for differentiated
+supervision. The score is the policy's base plus capped, decayed contributions
+of each signal, recent 12315 complaints and recent IoT limit exceedances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detectors.policy import Policy
+from detectors.state import SubjectState
+from detectors.windows import DAY_S, HOUR_S
+from topics.vocabulary import Tier
+
+TIER_ORDER = (Tier.A, Tier.B, Tier.C, Tier.D)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A number that explains a score, a tier or an alert."""
+
+    fact: str
+    value: float
+    threshold: float | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    value: float
+    contributions: tuple[Fact, ...]  # largest effect first; value = points added
+    floor: Tier | None  # the least tier the subject's records allow
+
+
+def _capped(points: float, cap: float) -> float:
+    return min(points, cap) if cap >= 0 else max(points, cap)
+
+
+def complaints_30d(state: SubjectState) -> int:
+    return state.complaints.total(since_s=state.clock - 30 * DAY_S)
+
+
+def iot_exceedances_24h(state: SubjectState) -> int:
+    return state.iot_exceedances.total(since_s=state.clock - 24 * HOUR_S)
+
+
+def score_subject(state: SubjectState, policy: Policy) -> Score:
+    """Score a subject from its state as of its own event-time clock."""
+    contributions: list[Fact] = []
+    for name, count in state.signals.items():
+        spec = policy.signals.get(name)
+        if spec is not None:
+            points = _capped(count * spec.points, spec.cap)
+            contributions.append(Fact(name, round(points, 2), detail=f"{count:.2f} weighted"))
+    for name, count, points_each, cap in (
+        (
+            "complaints_30d",
+            complaints_30d(state),
+            policy.complaints.points_each,
+            policy.complaints.cap,
+        ),
+        ("iot_exceedances_24h", iot_exceedances_24h(state), policy.iot.points_each, policy.iot.cap),
+    ):
+        if count:
+            points = _capped(count * points_each, cap)
+            contributions.append(Fact(name, round(points, 2), detail=f"{count} records"))
+    raw = policy.base_score + sum(c.value for c in contributions)
+    contributions.sort(key=lambda c: -abs(c.value))
+    return Score(round(min(100.0, max(0.0, raw)), 2), tuple(contributions), _floor(state, policy))
+
+
+def _floor(state: SubjectState, policy: Policy) -> Tier | None:
+    floor: Tier | None = None
+    for name, last in state.last_seen.items():
+        spec = policy.signals.get(name)
+        if spec is None or spec.floor is None or state.clock - last > spec.floor_s:
+            continue
+        if floor is None or TIER_ORDER.index(spec.floor) > TIER_ORDER.index(floor):
+            floor = spec.floor
+    return floor

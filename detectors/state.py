@@ -1,0 +1,160 @@
+"""Per-subject risk state: the value of the subject table, bounded and self-encoding.
+
+Everything is measured in event time. ``clock`` is the newest event time seen
+for the subject; decayed signal values are kept "as of" that clock, so an
+event arriving late adds a faded contribution instead of rewinding time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from detectors.policy import Policy
+from detectors.windows import DAY_S, HOUR_S, BucketCounts
+
+STATE_FORMAT = 1
+
+
+def event_fingerprint(event_id: str) -> int:
+    """A stable 64-bit fingerprint (Python's ``hash`` differs between processes)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one input record means for a subject's risk, independent of its topic."""
+
+    event_id: str
+    at_s: float  # event time, epoch seconds
+    region: str
+    sector: str
+    signal: str | None = None  # a policy signal name, e.g. "penalty_serious"
+    clears: str | None = None  # a signal this record ends, e.g. abnormal-operation removal
+    complaint_category: str | None = None
+    iot_exceedance: bool = False
+    legal_rep_id: str | None = None
+
+
+def _complaint_window() -> BucketCounts:
+    return BucketCounts(bucket_s=DAY_S, horizon=30)
+
+
+def _iot_window() -> BucketCounts:
+    return BucketCounts(bucket_s=HOUR_S, horizon=24)
+
+
+@dataclass(slots=True)
+class SubjectState:
+    """Rolling risk state of one subject (keyed by USCC in the table)."""
+
+    clock: float = 0.0
+    region: str = ""
+    sector: str = ""
+    legal_rep_id: str | None = None
+    signals: dict[str, float] = field(default_factory=dict)  # decayed counts as of clock
+    last_seen: dict[str, float] = field(default_factory=dict)  # for tier floors
+    complaints: BucketCounts = field(default_factory=_complaint_window)
+    iot_exceedances: BucketCounts = field(default_factory=_iot_window)
+    tier: str | None = None
+    score: float = 0.0
+    version: int = 0  # of the last tier change emitted
+    events: int = 0  # distinct events applied (duplicates excluded)
+    recent_ids: deque[int] = field(default_factory=deque)
+    alerted: dict[str, float] = field(default_factory=dict)  # rule key -> event time
+
+    def seen(self, event_id: str) -> bool:
+        return event_fingerprint(event_id) in self.recent_ids
+
+    def remember(self, event_id: str, memory: int) -> None:
+        self.recent_ids.append(event_fingerprint(event_id))
+        while len(self.recent_ids) > memory:
+            self.recent_ids.popleft()
+
+    def advance(self, at_s: float, policy: Policy) -> None:
+        """Move the clock forward to ``at_s``, fading every decayed signal."""
+        if at_s <= self.clock:
+            return
+        elapsed = at_s - self.clock
+        for name, value in list(self.signals.items()):
+            faded = value * policy.signals[name].decay(elapsed) if name in policy.signals else 0.0
+            if abs(faded) < 1e-3:
+                del self.signals[name]  # bounded: faded records stop taking space
+            else:
+                self.signals[name] = faded
+        self.clock = at_s
+
+    def apply(self, obs: Observation, policy: Policy) -> None:
+        """Fold one observation into the state (the caller has checked for duplicates)."""
+        self.advance(obs.at_s, policy)
+        self.region, self.sector = obs.region, obs.sector
+        if obs.legal_rep_id:
+            self.legal_rep_id = obs.legal_rep_id
+        if obs.signal is not None:
+            spec = policy.signals[obs.signal]
+            self.signals[obs.signal] = self.signals.get(obs.signal, 0.0) + spec.decay(
+                self.clock - obs.at_s
+            )
+            if spec.floor is not None:
+                self.last_seen[obs.signal] = max(self.last_seen.get(obs.signal, 0.0), obs.at_s)
+        if obs.clears is not None:
+            self.signals.pop(obs.clears, None)
+            self.last_seen.pop(obs.clears, None)
+        if obs.complaint_category is not None:
+            self.complaints.add(obs.at_s, obs.complaint_category)
+        if obs.iot_exceedance:
+            self.iot_exceedances.add(obs.at_s)
+        self.remember(obs.event_id, policy.dedup_memory)
+        self.events += 1
+
+    def prune_alerted(self, horizon_s: float) -> None:
+        for key in [k for k, t in self.alerted.items() if t < self.clock - horizon_s]:
+            del self.alerted[key]
+
+    # --- encoding: JSON, never pickle (the changelog crosses process boundaries)
+    def to_bytes(self) -> bytes:
+        doc: dict[str, Any] = {
+            "f": STATE_FORMAT,
+            "c": self.clock,
+            "r": self.region,
+            "s": self.sector,
+            "l": self.legal_rep_id,
+            "g": {k: round(v, 6) for k, v in self.signals.items()},
+            "ls": self.last_seen,
+            "cp": self.complaints.to_list(),
+            "io": self.iot_exceedances.to_list(),
+            "t": self.tier,
+            "sc": self.score,
+            "v": self.version,
+            "n": self.events,
+            "id": list(self.recent_ids),
+            "a": self.alerted,
+        }
+        return orjson.dumps(doc)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SubjectState:
+        doc = orjson.loads(data)
+        if doc.get("f") != STATE_FORMAT:
+            raise ValueError(f"unknown subject state format {doc.get('f')!r}")
+        state = cls(
+            clock=doc["c"],
+            region=doc["r"],
+            sector=doc["s"],
+            legal_rep_id=doc["l"],
+            signals=doc["g"],
+            last_seen=doc["ls"],
+            tier=doc["t"],
+            score=doc["sc"],
+            version=doc["v"],
+            events=doc["n"],
+            recent_ids=deque(doc["id"]),
+            alerted=doc["a"],
+        )
+        state.complaints.load_list(doc["cp"])
+        state.iot_exceedances.load_list(doc["io"])
+        return state

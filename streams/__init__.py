@@ -1,0 +1,1 @@
+"""The Faust application: agents, tables, sinks and web views."""

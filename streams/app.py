@@ -1,0 +1,49 @@
+"""The Faust application, configured from :class:`streams.settings.Settings`.
+
+Agents, tables and sinks live in sibling modules and register themselves on
+``app`` when imported; :func:`load_components` imports them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import faust
+
+from streams.settings import Settings
+
+settings = Settings.from_env()
+
+
+def _faust_config(s: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "broker": s.kafka,
+        "store": s.store,
+        "datadir": s.data_dir,
+        "topic_partitions": s.partitions,
+        "web_bind": s.web_bind,
+        "web_port": s.web_port,
+        "web_host": s.web_bind,
+        # Table contents are personal and commercial data; the web server has no auth.
+        "web_tables_enabled": False,
+        "producer_acks": -1,
+    }
+    if s.rebalance_timeout is not None:
+        config["broker_rebalance_timeout"] = s.rebalance_timeout
+        config["broker_session_timeout"] = max(10.0, s.rebalance_timeout * 2)
+        config["broker_heartbeat_interval"] = 1.0
+    return config
+
+
+app = faust.App(settings.app_id, **_faust_config(settings))
+
+
+COMPONENT_MODULES = ("streams.ingest", "streams.serving")
+
+
+def load_components() -> faust.App:
+    """Import the modules that register agents, tables and timers on ``app``."""
+    for module in COMPONENT_MODULES:
+        importlib.import_module(module)
+    return app

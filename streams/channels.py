@@ -1,0 +1,39 @@
+"""Faust topic objects for the catalogue in :mod:`topics.catalogue`.
+
+Every topic carries raw bytes: inputs are decoded by our own validators (so a
+bad record becomes a dead letter, not an agent crash) and outputs are plain
+JSON produced by the contract records, readable by any Kafka client.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.app import app, settings
+from topics.catalogue import (
+    INPUT_TOPICS,
+    RISK_ALERTS,
+    RISK_DLQ,
+    RISK_TIER_CHANGES,
+    TopicSpec,
+)
+
+
+def _topic(*specs: TopicSpec) -> faust.TopicT:
+    return app.topic(
+        *(spec.name for spec in specs),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        # A multi-topic channel cannot carry per-topic config; `creditwatch topics
+        # create` sets retention and compaction for every topic from the catalogue.
+        config=specs[0].config() if len(specs) == 1 else None,
+    )
+
+
+inputs = _topic(*INPUT_TOPICS)
+alerts = _topic(RISK_ALERTS)
+tier_changes = _topic(RISK_TIER_CHANGES)
+dead_letters = _topic(RISK_DLQ)

@@ -1,0 +1,186 @@
+"""Per-subject processing as a plain function: ``(state, record) -> (state, outputs)``.
+
+Agents stay thin (style rule 4): they decode, load the state, call
+:func:`process`, store the state and send the outputs. Everything here is
+deterministic in event time, so a replay of a partition yields the same tiers,
+versions and alert ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from detectors.policy import Policy
+from detectors.rules import RuleHit, evaluate_rules
+from detectors.scoring import Fact, Score, score_subject
+from detectors.state import Observation, SubjectState
+from detectors.tiers import next_tier
+from topics.complaints import Complaint
+from topics.decode import InputRecord
+from topics.enforcement import EnforcementEvent
+from topics.iot import IotReading
+from topics.risk import Alert, Evidence, TierChange
+from topics.vocabulary import (
+    AlertStatus,
+    ComplaintKind,
+    EnforcementKind,
+    Sector,
+    SpotCheckResult,
+    Tier,
+)
+
+# Enforcement kinds that map straight onto a policy signal.
+SIGNAL_OF_KIND: dict[EnforcementKind, str] = {
+    EnforcementKind.LICENCE_SUSPENDED: "licence_suspended",
+    EnforcementKind.LICENCE_REVOKED: "licence_revoked",
+    EnforcementKind.COURT_DISHONEST_DEBTOR: "court_dishonest_debtor",
+    EnforcementKind.TAX_VIOLATION: "tax_violation",
+    EnforcementKind.ABNORMAL_OPERATION_LISTED: "abnormal_operation",
+    EnforcementKind.COMMITMENT_BREACHED: "commitment_breached",
+    EnforcementKind.COMMITMENT_FULFILLED: "commitment_fulfilled",
+    EnforcementKind.INTERVIEW: "interview",
+    EnforcementKind.HONOUR: "honour",
+    EnforcementKind.VOLUNTARY_REGISTRATION: "voluntary_registration",
+    EnforcementKind.REPAIR_COMPLETED: "repair_completed",
+}
+
+
+@dataclass(slots=True)
+class Outputs:
+    """What one record produced. ``duplicate`` records produce nothing."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    tier_change: TierChange | None = None
+    duplicate: bool = False
+
+
+def _enforcement_signal(event: EnforcementEvent) -> str | None:
+    if event.kind is EnforcementKind.PENALTY:
+        return f"penalty_{event.severity}"
+    if event.kind is EnforcementKind.SPOT_CHECK:
+        passed = event.result is SpotCheckResult.PASSED
+        return "spot_check_passed" if passed else "spot_check_problems"
+    return SIGNAL_OF_KIND.get(event.kind)
+
+
+def observation_of(record: InputRecord) -> Observation:
+    """What a record means for its subject's risk."""
+    if isinstance(record, EnforcementEvent):
+        removed = record.kind is EnforcementKind.ABNORMAL_OPERATION_REMOVED
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.occurred_at.timestamp(),
+            region=record.region,
+            sector=record.sector,
+            signal=_enforcement_signal(record),
+            clears="abnormal_operation" if removed else None,
+            legal_rep_id=record.legal_rep_id,
+        )
+    if isinstance(record, Complaint):
+        counts = record.kind is not ComplaintKind.ENQUIRY
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.received_at.timestamp(),
+            region=record.region,
+            sector=record.sector,
+            complaint_category=record.category if counts else None,
+        )
+    if isinstance(record, IotReading):
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.measured_at.timestamp(),
+            region=record.region,
+            sector=record.sector,
+            iot_exceedance=record.limit is not None and record.value > record.limit,
+        )
+    raise TypeError(f"not an input record: {type(record).__name__}")
+
+
+def process(
+    state: SubjectState | None, record: InputRecord, policy: Policy
+) -> tuple[SubjectState, Outputs]:
+    """Apply one validated record to its subject's state."""
+    state = state if state is not None else SubjectState()
+    if state.seen(record.event_id):
+        return state, Outputs(duplicate=True)
+    obs = observation_of(record)
+    state.apply(obs, policy)
+    score = score_subject(state, policy)
+    previous = Tier(state.tier) if state.tier is not None else None
+    tier = next_tier(previous, score.value, score.floor, policy.tiers)
+    state.score = score.value
+    outputs = Outputs()
+    if tier is not previous:
+        state.tier = tier.value
+        state.version += 1
+        outputs.tier_change = _tier_change(record.subject, state, previous, tier, score, policy)
+    hits = evaluate_rules(state, obs, score, previous, tier, policy)
+    outputs.alerts = [_alert(record.subject, state, hit, tier, score, obs, policy) for hit in hits]
+    state.prune_alerted(policy.alert_cooldown_s)
+    return state, outputs
+
+
+def _evidence(facts: tuple[Fact, ...]) -> list[Evidence]:
+    return [Evidence(**asdict(fact)) for fact in facts]
+
+
+def _event_time(state: SubjectState) -> datetime:
+    return datetime.fromtimestamp(state.clock, UTC)
+
+
+def _tier_change(
+    subject: str,
+    state: SubjectState,
+    previous: Tier | None,
+    tier: Tier,
+    score: Score,
+    policy: Policy,
+) -> TierChange:
+    return TierChange(
+        subject=subject,
+        previous_tier=previous,
+        tier=tier,
+        score=score.value,
+        reasons=_evidence(score.contributions),
+        effective_at=_event_time(state),
+        version=state.version,
+        policy_version=policy.version,
+        region=state.region,
+        sector=Sector(state.sector),
+    )
+
+
+def alert_id(dedup_key: str, event_id: str) -> str:
+    """Deterministic, so a replay re-creates the same alert instead of a new one."""
+    return hashlib.blake2b(f"{dedup_key}|{event_id}".encode(), digest_size=10).hexdigest()
+
+
+def _alert(
+    subject: str,
+    state: SubjectState,
+    hit: RuleHit,
+    tier: Tier,
+    score: Score,
+    obs: Observation,
+    policy: Policy,
+) -> Alert:
+    dedup_key = f"{subject}:{hit.rule_key}"
+    return Alert(
+        alert_id=alert_id(dedup_key, obs.event_id),
+        dedup_key=dedup_key,
+        subject=subject,
+        kind=hit.kind,
+        severity=hit.severity,
+        score=score.value,
+        tier=tier,
+        region=state.region,
+        sector=Sector(state.sector),
+        title=hit.title,
+        evidence=_evidence(hit.evidence),
+        source_event_ids=[obs.event_id],
+        created_at=_event_time(state),
+        status=AlertStatus.OPEN,
+        policy_version=policy.version,
+    )

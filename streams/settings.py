@@ -1,0 +1,53 @@
+"""One settings object for the worker, read from the environment with working defaults.
+
+| variable | default | meaning |
+|---|---|---|
+| ``CREDITWATCH_KAFKA`` | ``kafka://127.0.0.1:9092`` | broker URL(s), comma-separated |
+| ``CREDITWATCH_REDIS`` | ``redis://127.0.0.1:6379/0`` | Redis serving layer |
+| ``CREDITWATCH_PARTITIONS`` | ``4`` | partitions of every topic and table |
+| ``CREDITWATCH_APP_ID`` | ``creditwatch`` | consumer group and changelog prefix |
+| ``CREDITWATCH_WEB_BIND`` | ``127.0.0.1`` | web server address (no auth: keep it local) |
+| ``CREDITWATCH_WEB_PORT`` | ``6066`` | web server port |
+| ``CREDITWATCH_STORE`` | ``memory://`` | table store (``rocksdb://`` for large state) |
+| ``CREDITWATCH_DATA_DIR`` | ``./creditwatch-data`` | Faust data directory |
+| ``CREDITWATCH_REBALANCE_TIMEOUT`` | Faust's (60 s) | seconds; 3–4 on the embedded broker |
+| ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    kafka: str = "kafka://127.0.0.1:9092"
+    redis: str = "redis://127.0.0.1:6379/0"
+    partitions: int = 4
+    app_id: str = "creditwatch"
+    web_bind: str = "127.0.0.1"
+    web_port: int = 6066
+    store: str = "memory://"
+    data_dir: str = "./creditwatch-data"
+    rebalance_timeout: float | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        defaults = cls()
+        timeout = env.get("CREDITWATCH_REBALANCE_TIMEOUT")
+        try:
+            return cls(
+                kafka=env.get("CREDITWATCH_KAFKA", defaults.kafka),
+                redis=env.get("CREDITWATCH_REDIS", defaults.redis),
+                partitions=int(env.get("CREDITWATCH_PARTITIONS", defaults.partitions)),
+                app_id=env.get("CREDITWATCH_APP_ID", defaults.app_id),
+                web_bind=env.get("CREDITWATCH_WEB_BIND", defaults.web_bind),
+                web_port=int(env.get("CREDITWATCH_WEB_PORT", defaults.web_port)),
+                store=env.get("CREDITWATCH_STORE", defaults.store),
+                data_dir=env.get("CREDITWATCH_DATA_DIR", defaults.data_dir),
+                rebalance_timeout=float(timeout) if timeout else None,
+            )
+        except ValueError as exc:
+            raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None
