@@ -65,7 +65,7 @@ class Monitor:
         for tp, offset in self.consumer.end_offsets(self._partitions()).items():
             ends[tp.topic] = ends.get(tp.topic, 0) + offset
         inputs = {spec.name for spec in INPUT_TOPICS}
-        committed = self.admin.list_consumer_group_offsets(self.group)
+        committed = self.admin.list_group_offsets(self.group).get(self.group, {})
         consumed = sum(
             meta.offset for tp, meta in committed.items() if tp.topic in inputs and meta.offset > 0
         )

@@ -9,7 +9,7 @@
 | ``cw:profile:{uscc}`` | string | the subject's current profile JSON |
 | ``cw:subject-tiers`` | hash | uscc → ``version|tier`` |
 | ``cw:tier-counts`` | hash | tier → number of subjects |
-| ``cw:tier-changes:recent`` | list | the 50 latest tier-change JSONs |
+| ``cw:tier-changes:recent`` | list | the 50 latest tier moves (JSON), first assignments excluded |
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ PROFILE_REFRESH_S = 1.0
 
 # Applies a tier change only if its version is newer than the one stored, so a
 # replay of the topic (e.g. after Redis lost its data) converges to the same view.
+# The recent list keeps moves only, not first assignments.
 APPLY_TIER_CHANGE = redis.register_script("""
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local version = tonumber(ARGV[2])
@@ -40,8 +41,10 @@ if current then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-redis.call('LPUSH', KEYS[3], ARGV[4])
-redis.call('LTRIM', KEYS[3], 0, 49)
+if current then
+  redis.call('LPUSH', KEYS[3], ARGV[4])
+  redis.call('LTRIM', KEYS[3], 0, 49)
+end
 return 1
 """)
 
