@@ -105,6 +105,8 @@ def _signal(name: str, table: dict[str, Any]) -> Signal:
         except ValueError:
             raise PolicyError(f"policy: '{where}floor' must be one of A, B, C, D") from None
         floor_days = _get(table, "floor_days", float, where)
+        if floor_days <= 0:
+            raise PolicyError(f"policy: '{where}floor_days' must be positive")
     return Signal(
         name, points, half_life_days * SECONDS_PER_DAY, cap, floor, floor_days * SECONDS_PER_DAY
     )
@@ -122,12 +124,17 @@ def parse_policy(document: dict[str, Any]) -> Policy:
     )
     if not 0 < tiers.b_from < tiers.c_from < tiers.d_from < 100:
         raise PolicyError("policy: tiers must satisfy 0 < b_from < c_from < d_from < 100")
-    if not 0 <= tiers.hysteresis < (tiers.c_from - tiers.b_from) / 2:
-        raise PolicyError("policy: 'tiers.hysteresis' must be >= 0 and under half a tier's width")
+    bounds = (0.0, tiers.b_from, tiers.c_from, tiers.d_from, 100.0)
+    narrowest = min(upper - lower for lower, upper in zip(bounds, bounds[1:], strict=False))
+    if not 0 <= tiers.hysteresis < narrowest / 2:
+        raise PolicyError(
+            f"policy: 'tiers.hysteresis' must be >= 0 and under half the narrowest tier "
+            f"({narrowest / 2:g}), or a subject could never enter that tier by its score"
+        )
     complaints = _get(document, "complaints", dict, "")
     iot = _get(document, "iot", dict, "")
     signals = _get(document, "signals", dict, "")
-    return Policy(
+    policy = Policy(
         version=version,
         base_score=_get(_get(document, "score", dict, ""), "base", float, "score."),
         tiers=tiers,
@@ -148,6 +155,11 @@ def parse_policy(document: dict[str, Any]) -> Policy:
         * SECONDS_PER_DAY,
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
     )
+    if not 0 <= policy.base_score <= 100:
+        raise PolicyError("policy: 'score.base' must be within 0..100")
+    if policy.dedup_memory < 1:
+        raise PolicyError("policy: 'ingest.dedup_memory' must be at least 1")
+    return policy
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from detectors.policy import Policy
 from detectors.scoring import Fact, Score, iot_exceedances_24h
 from detectors.state import Observation, SubjectState
-from detectors.windows import DAY_S
 from topics.vocabulary import AlertKind, AlertSeverity, Tier
 
 
@@ -96,8 +95,8 @@ def evaluate_rules(
 
 def _complaint_surge(state: SubjectState, category: str, policy: Policy) -> RuleHit | None:
     rules = policy.complaints
-    week = state.complaints.total(since_s=state.clock - 7 * DAY_S, label=category)
-    month = state.complaints.total(since_s=state.clock - 30 * DAY_S, label=category)
+    week = state.complaints.recent(7, state.clock, label=category)
+    month = state.complaints.recent(30, state.clock, label=category)
     expected = max((month - week) / 23 * 7, rules.baseline_floor)
     if week < rules.surge_min or week < rules.surge_ratio * expected:
         return None

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from detectors.policy import Policy
 from detectors.state import SubjectState
-from detectors.windows import DAY_S, HOUR_S
 from topics.vocabulary import Tier
 
 TIER_ORDER = (Tier.A, Tier.B, Tier.C, Tier.D)
@@ -39,11 +38,11 @@ def _capped(points: float, cap: float) -> float:
 
 
 def complaints_30d(state: SubjectState) -> int:
-    return state.complaints.total(since_s=state.clock - 30 * DAY_S)
+    return state.complaints.recent(30, state.clock)
 
 
 def iot_exceedances_24h(state: SubjectState) -> int:
-    return state.iot_exceedances.total(since_s=state.clock - 24 * HOUR_S)
+    return state.iot_exceedances.recent(24, state.clock)
 
 
 def score_subject(state: SubjectState, policy: Policy) -> Score:

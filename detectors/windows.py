@@ -50,6 +50,21 @@ class BucketCounts:
         for key in [k for k in self.counts if k[0] <= oldest]:
             del self.counts[key]
 
+    def start_of_last(self, buckets: int, now_s: float) -> float:
+        """Where the last ``buckets`` buckets, ending with the one holding ``now_s``, start.
+
+        Every window of the project counts whole buckets this way: "the last 7
+        days" are today and the six days before it.
+
+        >>> BucketCounts(bucket_s=DAY_S, horizon=30).start_of_last(7, 10 * DAY_S + 5)
+        345600
+        """
+        return (int(now_s // self.bucket_s) - buckets + 1) * self.bucket_s
+
+    def recent(self, buckets: int, now_s: float, label: str | None = None) -> int:
+        """Count in the last ``buckets`` buckets up to ``now_s``."""
+        return self.total(since_s=self.start_of_last(buckets, now_s), label=label)
+
     def total(self, since_s: float | None = None, label: str | None = None) -> int:
         """Count in the window, optionally only buckets at or after ``since_s``."""
         first = -(2**62) if since_s is None else int(since_s // self.bucket_s)

@@ -39,7 +39,7 @@ def _faust_config(s: Settings) -> dict[str, Any]:
 app = faust.App(settings.app_id, **_faust_config(settings))
 
 
-COMPONENT_MODULES = ("streams.ingest", "streams.serving")
+COMPONENT_MODULES = ("streams.ingest", "streams.serving", "streams.web")
 
 
 def load_components() -> faust.App:

@@ -54,6 +54,7 @@ class Outputs:
     alerts: list[Alert] = field(default_factory=list)
     tier_change: TierChange | None = None
     duplicate: bool = False
+    event_time_s: float = 0.0  # of the record, epoch seconds
 
 
 def _enforcement_signal(event: EnforcementEvent) -> str | None:
@@ -111,7 +112,7 @@ def process(
     previous = Tier(state.tier) if state.tier is not None else None
     tier = next_tier(previous, score.value, score.floor, policy.tiers)
     state.score = score.value
-    outputs = Outputs()
+    outputs = Outputs(event_time_s=obs.at_s)
     if tier is not previous:
         state.tier = tier.value
         state.version += 1

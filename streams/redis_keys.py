@@ -10,6 +10,7 @@
 | ``cw:subject-tiers`` | hash | uscc → ``version|tier`` |
 | ``cw:tier-counts`` | hash | tier → number of subjects |
 | ``cw:tier-changes:recent`` | list | the 50 latest tier moves (JSON), first assignments excluded |
+| ``cw:events`` | stream | new alerts and tier moves for live views (``type``, ``data``) |
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ OPEN_ALERTS = f"{PREFIX}:alerts:open"
 SUBJECT_TIERS = f"{PREFIX}:subject-tiers"
 TIER_COUNTS = f"{PREFIX}:tier-counts"
 RECENT_TIER_CHANGES = f"{PREFIX}:tier-changes:recent"
+LIVE_EVENTS = f"{PREFIX}:events"
+#: Approximate length the live event stream is trimmed to.
+LIVE_EVENTS_MAXLEN = 10_000
 ALERT_FACETS = ("region", "sector", "severity", "kind")
 
 

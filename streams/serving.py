@@ -17,20 +17,34 @@ import redis.asyncio as aioredis
 from detectors.policy import default_policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
+from streams import metrics
 from streams import redis_keys as keys
 from streams.app import app, settings
-from streams.channels import alerts, tier_changes
+from streams.channels import alerts, inputs, tier_changes
 from streams.ingest import dirty_subjects, subjects
+from topics.vocabulary import AlertSeverity
 
 log = logging.getLogger(__name__)
 policy = default_policy()
 redis = aioredis.Redis.from_url(settings.redis)
 
 PROFILE_REFRESH_S = 1.0
+GAUGE_REFRESH_S = 5.0
 
-# Applies a tier change only if its version is newer than the one stored, so a
-# replay of the topic (e.g. after Redis lost its data) converges to the same view.
-# The recent list keeps moves only, not first assignments.
+# A new alert is stored, indexed and announced once; a replayed one changes nothing.
+# KEYS: alert, index..., live stream. ARGV: json, created (epoch), id, stream maxlen.
+APPLY_ALERT = redis.register_script("""
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
+for i = 2, #KEYS - 1 do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
+redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[4], '*', 'type', 'alert', 'data', ARGV[1])
+return 1
+""")
+
+# A tier change applies only if its version is newer than the one stored, so a
+# replay (e.g. after Redis lost its data) converges to the same view. Moves, not
+# first assignments, are kept in the recent list and announced.
+# KEYS: subject tiers, tier counts, recent list, live stream.
+# ARGV: subject, version, tier, json, stream maxlen.
 APPLY_TIER_CHANGE = redis.register_script("""
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local version = tonumber(ARGV[2])
@@ -44,6 +58,8 @@ redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 if current then
   redis.call('LPUSH', KEYS[3], ARGV[4])
   redis.call('LTRIM', KEYS[3], 0, 49)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'type', 'tier-change',
+             'data', ARGV[4])
 end
 return 1
 """)
@@ -53,14 +69,16 @@ return 1
 async def serve_alerts(stream: faust.StreamT[bytes]) -> None:
     async for value in stream:
         alert = orjson.loads(value)
-        created = keys.epoch(alert["created_at"])
-        alert_id = alert["alert_id"]
-        pipe = redis.pipeline(transaction=False)
-        pipe.set(keys.alert(alert_id), value)
-        for index in keys.open_alert_indexes(alert):
-            pipe.zadd(index, {alert_id: created})
-        pipe.zadd(keys.subject_alerts(alert["subject"]), {alert_id: created})
-        await pipe.execute()
+        index_keys = [*keys.open_alert_indexes(alert), keys.subject_alerts(alert["subject"])]
+        await APPLY_ALERT(
+            keys=[keys.alert(alert["alert_id"]), *index_keys, keys.LIVE_EVENTS],
+            args=[
+                value,
+                keys.epoch(alert["created_at"]),
+                alert["alert_id"],
+                keys.LIVE_EVENTS_MAXLEN,
+            ],
+        )
 
 
 @app.agent(tier_changes, concurrency=1)
@@ -68,8 +86,14 @@ async def serve_tier_changes(stream: faust.StreamT[bytes]) -> None:
     async for value in stream:
         change = orjson.loads(value)
         await APPLY_TIER_CHANGE(
-            keys=[keys.SUBJECT_TIERS, keys.TIER_COUNTS, keys.RECENT_TIER_CHANGES],
-            args=[change["subject"], change["version"], change["tier"], value],
+            keys=[keys.SUBJECT_TIERS, keys.TIER_COUNTS, keys.RECENT_TIER_CHANGES, keys.LIVE_EVENTS],
+            args=[
+                change["subject"],
+                change["version"],
+                change["tier"],
+                value,
+                keys.LIVE_EVENTS_MAXLEN,
+            ],
         )
 
 
@@ -87,7 +111,9 @@ def profile_of(subject: bytes, state: SubjectState) -> bytes:
             "as_of": keys.iso(state.clock),
             "events": state.events,
             "complaints_30d": complaints_30d(state),
-            "complaints_30d_by_category": state.complaints.by_label(),
+            "complaints_30d_by_category": state.complaints.by_label(
+                since_s=state.complaints.start_of_last(30, state.clock)
+            ),
             "iot_exceedances_24h": iot_exceedances_24h(state),
             "contributions": [
                 {"fact": c.fact, "points": c.value, "detail": c.detail} for c in score.contributions
@@ -109,11 +135,36 @@ async def refresh_profiles() -> None:
     for subject in batch:
         stored = subjects.get(subject)
         if stored is not None:
-            pipe.set(
-                keys.profile(subject.decode()), profile_of(subject, SubjectState.from_bytes(stored))
-            )
+            profile = profile_of(subject, SubjectState.from_bytes(stored))
+            pipe.set(keys.profile(subject.decode()), profile)
     try:
         await pipe.execute()
     except aioredis.RedisError as exc:
         dirty_subjects.update(batch)  # try again next tick
+        metrics.serving_write_failures.labels("profiles").inc()
         log.warning("Redis unavailable, profile refresh deferred: %s", exc)
+
+
+@app.timer(GAUGE_REFRESH_S)
+async def refresh_gauges() -> None:
+    """System-wide gauges from the serving view, and this worker's consumer lag."""
+    consumer = app.consumer
+    for tp in consumer.assignment():
+        if tp.topic in inputs.topics:
+            position = await consumer.position(tp)
+            if position is not None:
+                lag = max(0, consumer.highwater(tp) - position)
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+    try:
+        tiers = await redis.hgetall(keys.TIER_COUNTS)
+        pipe = redis.pipeline(transaction=False)
+        for severity in AlertSeverity:
+            pipe.zcard(keys.open_alerts_by("severity", severity.value))
+        counts = await pipe.execute()
+    except aioredis.RedisError as exc:
+        log.warning("Redis unavailable, gauges not refreshed: %s", exc)
+        return
+    for tier, count in tiers.items():
+        metrics.subjects_by_tier.labels(tier.decode()).set(int(count))
+    for severity, count in zip(AlertSeverity, counts, strict=True):
+        metrics.open_alerts.labels(severity.value).set(count)

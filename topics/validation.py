@@ -117,7 +117,7 @@ def uscc(data: Mapping[str, Any], field: str = "subject") -> str:
 def region_code(data: Mapping[str, Any], field: str = "region") -> str:
     """A six-digit county-level administrative division code (GB/T 2260)."""
     value = identifier(data, field)
-    if len(value) != 6 or not value.isdigit():
+    if len(value) != 6 or not (value.isascii() and value.isdigit()):
         raise InvalidRecord(
             Reason.OUT_OF_RANGE, f"'{field}' must be a 6-digit county code, got {value!r}", field
         )

@@ -1,0 +1,216 @@
+"""The policy file: the bundled one loads, and a broken one fails at start-up, clearly."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detectors.policy import (
+    DEFAULT_POLICY_PATH,
+    SECONDS_PER_DAY,
+    PolicyError,
+    load_policy,
+    parse_policy,
+)
+from detectors.tiers import next_tier
+from topics.vocabulary import Tier
+
+BUNDLED_TEXT = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+BUNDLED = tomllib.loads(BUNDLED_TEXT)
+
+
+def edited(**paths: Any) -> dict[str, Any]:
+    """The bundled document with ``section__key=value`` replaced (``DELETE`` removes it)."""
+    document = copy.deepcopy(BUNDLED)
+    for dotted, value in paths.items():
+        *parents, leaf = dotted.split("__")
+        table = document
+        for part in parents:
+            table = table[part]
+        if value is DELETE:
+            del table[leaf]
+        else:
+            table[leaf] = value
+    return document
+
+
+DELETE = object()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(document: dict[str, Any]) -> str:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(document)
+    return str(info.value)
+
+
+def test_bundled_policy_loads() -> None:
+    policy = load_policy()
+    assert policy.version == BUNDLED["version"]
+    assert 0 < policy.tiers.b_from < policy.tiers.c_from < policy.tiers.d_from < 100
+    assert set(policy.signals) == set(BUNDLED["signals"])
+    # Days in the file become seconds in the policy.
+    serious = policy.signals["penalty_serious"]
+    assert serious.half_life_s == BUNDLED["signals"]["penalty_serious"]["half_life_days"] * (
+        SECONDS_PER_DAY
+    )
+    assert serious.floor is Tier.C
+    assert policy.alert_cooldown_s == BUNDLED["alerts"]["cooldown_days"] * SECONDS_PER_DAY
+    # Positive credit records carry negative points, capped on the same side.
+    honour = policy.signals["honour"]
+    assert honour.points < 0 and honour.cap <= honour.points
+
+
+def test_policy_is_read_from_the_given_file(tmp_path: Path) -> None:
+    text = BUNDLED_TEXT.replace('version = "2026.11-1"', 'version = "local-test"')
+    assert text != BUNDLED_TEXT
+    assert load_policy(write(tmp_path, text)).version == "local-test"
+
+
+def test_policy_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = BUNDLED_TEXT.replace("dedup_memory = 64", "dedup_memory = 7")
+    monkeypatch.setenv("CREDITWATCH_POLICY", str(write(tmp_path, text)))
+    assert load_policy().dedup_memory == 7
+
+
+def test_integers_are_accepted_where_numbers_are_expected() -> None:
+    policy = parse_policy(edited(tiers__b_from=20, score__base=10))
+    assert policy.tiers.b_from == 20.0 and isinstance(policy.tiers.b_from, float)
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("version", "'version'"),
+        ("tiers__hysteresis", "'tiers.hysteresis'"),
+        ("score__base", "'score.base'"),
+        ("signals__honour__cap", "'signals.honour.cap'"),
+        ("complaints__surge_ratio", "'complaints.surge_ratio'"),
+        ("iot__alert_exceedances", "'iot.alert_exceedances'"),
+        ("alerts", "'alerts'"),
+        ("ingest__dedup_memory", "'ingest.dedup_memory'"),
+        ("signals__penalty_serious__floor_days", "'signals.penalty_serious.floor_days'"),
+    ],
+)
+def test_missing_key_is_named(path: str, named: str) -> None:
+    message = error_of(edited(**{path: DELETE}))
+    assert "missing" in message and named in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        ("tiers__b_from", "25", "'tiers.b_from'"),
+        ("version", 2026, "'version'"),
+        ("ingest__dedup_memory", 64.0, "'ingest.dedup_memory'"),
+        ("complaints__surge_min", True, "'complaints.surge_min'"),
+        ("score__base", True, "'score.base'"),
+        ("tiers", [25, 50, 75], "'tiers'"),
+    ],
+)
+def test_wrong_type_is_named(path: str, value: Any, named: str) -> None:
+    message = error_of(edited(**{path: value}))
+    assert named in message and "must be" in message
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"c_from": 25.0},  # equal to b_from
+        {"b_from": 60.0},  # above c_from
+        {"d_from": 100.0},  # nothing could reach D
+        {"b_from": 0.0},  # nothing would be A
+        {"b_from": 75.0, "c_from": 50.0, "d_from": 25.0},  # reversed
+    ],
+)
+def test_tier_bounds_must_increase(bounds: dict[str, float]) -> None:
+    message = error_of(edited(**{f"tiers__{k}": v for k, v in bounds.items()}))
+    assert "b_from < c_from < d_from" in message
+
+
+@pytest.mark.parametrize("hysteresis", [12.5, 30.0, -1.0])
+def test_hysteresis_must_be_under_half_a_tier(hysteresis: float) -> None:
+    # Bundled tiers are 25 wide, so half a tier is 12.5.
+    message = error_of(edited(tiers__hysteresis=hysteresis))
+    assert "tiers.hysteresis" in message
+
+
+def test_zero_hysteresis_is_allowed() -> None:
+    assert parse_policy(edited(tiers__hysteresis=0.0)).tiers.hysteresis == 0.0
+
+
+def test_hysteresis_must_be_under_half_of_every_tier() -> None:
+    document = edited(tiers__d_from=98.0)
+    try:
+        policy = parse_policy(document)
+    except PolicyError as exc:
+        assert "tiers.hysteresis" in str(exc)
+        return
+    # What the accepted policy does: the maximum score cannot move C to D.
+    assert next_tier(Tier.C, 100.0, None, policy.tiers) is Tier.D
+
+
+@pytest.mark.parametrize("floor", ["E", "a", "", 3])
+def test_bad_floor_tier(floor: Any) -> None:
+    message = error_of(edited(signals__penalty_serious__floor=floor))
+    assert "signals.penalty_serious.floor" in message and "A, B, C, D" in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"signals__honour__cap": 12.0}, "signals.honour.cap"),  # positive cap, negative points
+        ({"signals__penalty_minor__cap": 2.0}, "signals.penalty_minor.cap"),  # cap below points
+        ({"signals__penalty_minor__points": 0.0}, "signals.penalty_minor.cap"),
+        ({"signals__interview__half_life_days": 0}, "signals.interview.half_life_days"),
+    ],
+)
+def test_inconsistent_signal_is_named(changes: dict[str, Any], named: str) -> None:
+    assert named in error_of(edited(**changes))
+
+
+def test_file_not_found_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "policy.toml"
+    with pytest.raises(PolicyError, match="not found") as info:
+        load_policy(missing)
+    assert str(missing) in str(info.value)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, BUNDLED_TEXT.replace("b_from = 25.0", "b_from = = 25.0"))
+    with pytest.raises(PolicyError, match="not valid TOML") as info:
+        load_policy(path)
+    assert str(path) in str(info.value)
+
+
+def test_inconsistent_file_fails_at_load(tmp_path: Path) -> None:
+    path = write(tmp_path, BUNDLED_TEXT.replace("d_from = 75.0", "d_from = 45.0"))
+    with pytest.raises(PolicyError, match="b_from < c_from < d_from"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("score", "base", 120.0, "score.base"),
+        ("ingest", "dedup_memory", 0, "ingest.dedup_memory"),
+        ("signals.penalty_serious", "floor_days", -5, "floor_days"),
+    ],
+)
+def test_values_out_of_their_range_are_rejected(section, key, value, message):
+    document = tomllib.loads(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    table = document
+    for part in section.split("."):
+        table = table[part]
+    table[key] = value
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(document)

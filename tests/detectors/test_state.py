@@ -1,0 +1,234 @@
+"""Per-subject state: decay in event time, dedup memory, encoding, and its bounds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from detectors.policy import Policy, load_policy
+from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
+from detectors.state import Observation, SubjectState
+from detectors.windows import DAY_S, HOUR_S
+from tests.factories import T0_S, observation
+
+POLICY = load_policy()
+GENERAL = POLICY.signals["penalty_general"]
+HALF_LIFE = GENERAL.half_life_s
+
+
+def applied(*observations: Observation, policy: Policy = POLICY) -> SubjectState:
+    state = SubjectState()
+    for obs in observations:
+        state.apply(obs, policy)
+    return state
+
+
+# --- decay ---------------------------------------------------------------------
+
+
+def test_a_signal_halves_after_one_half_life() -> None:
+    state = applied(observation(T0_S, signal="penalty_general"))
+    assert state.signals["penalty_general"] == 1.0
+    state.advance(T0_S + HALF_LIFE, POLICY)
+    assert state.signals["penalty_general"] == pytest.approx(0.5)
+    state.advance(T0_S + 2 * HALF_LIFE, POLICY)
+    assert state.signals["penalty_general"] == pytest.approx(0.25)
+
+
+def test_each_signal_fades_with_its_own_half_life() -> None:
+    minor = POLICY.signals["penalty_minor"]
+    assert minor.half_life_s < HALF_LIFE
+    state = applied(
+        observation(T0_S, signal="penalty_general"),
+        observation(T0_S, signal="penalty_minor"),
+    )
+    state.advance(T0_S + minor.half_life_s, POLICY)
+    assert state.signals["penalty_minor"] == pytest.approx(0.5)
+    assert state.signals["penalty_general"] > 0.5
+
+
+def test_a_late_event_adds_a_faded_contribution() -> None:
+    now = T0_S + HALF_LIFE
+    state = applied(
+        observation(now, signal="penalty_general"),
+        observation(T0_S, signal="penalty_general"),  # arrives one half-life late
+    )
+    assert state.signals["penalty_general"] == pytest.approx(1.5)
+    assert state.clock == now
+
+
+def test_late_and_in_order_arrival_agree() -> None:
+    early, later = T0_S, T0_S + 40 * DAY_S
+    in_order = applied(
+        observation(early, signal="tax_violation"), observation(later, signal="tax_violation")
+    )
+    out_of_order = applied(
+        observation(later, signal="tax_violation"), observation(early, signal="tax_violation")
+    )
+    assert out_of_order.signals["tax_violation"] == pytest.approx(in_order.signals["tax_violation"])
+    assert out_of_order.clock == in_order.clock == later
+
+
+def test_clock_never_goes_backwards() -> None:
+    state = applied(observation(T0_S + 10 * DAY_S, signal="penalty_general"))
+    before = dict(state.signals)
+    state.advance(T0_S, POLICY)
+    assert state.clock == T0_S + 10 * DAY_S
+    assert state.signals == before
+    state.apply(observation(T0_S, signal="interview"), POLICY)
+    assert state.clock == T0_S + 10 * DAY_S
+
+
+def test_fully_faded_signals_are_forgotten() -> None:
+    state = applied(observation(T0_S, signal="penalty_minor"))
+    state.advance(T0_S + 20 * POLICY.signals["penalty_minor"].half_life_s, POLICY)
+    assert "penalty_minor" not in state.signals
+
+
+def test_floor_signals_remember_their_latest_time_even_if_late() -> None:
+    state = applied(
+        observation(T0_S + DAY_S, signal="penalty_serious"),
+        observation(T0_S, signal="penalty_serious"),
+    )
+    assert state.last_seen["penalty_serious"] == T0_S + DAY_S
+    assert "penalty_general" not in state.last_seen  # no floor, nothing to remember
+
+
+def test_clearing_removes_the_signal() -> None:
+    state = applied(
+        observation(T0_S, signal="abnormal_operation"),
+        observation(T0_S + DAY_S, clears="abnormal_operation"),
+    )
+    assert "abnormal_operation" not in state.signals
+    assert state.events == 2
+
+
+def test_complaints_and_iot_exceedances_are_windowed() -> None:
+    state = applied(
+        observation(T0_S, complaint_category="price"),
+        observation(T0_S + HOUR_S, iot_exceedance=True),
+        observation(T0_S + 2 * HOUR_S),  # a reading within its limit
+    )
+    assert complaints_30d(state) == 1
+    assert iot_exceedances_24h(state) == 1
+
+
+def test_subject_details_follow_the_latest_record() -> None:
+    state = applied(
+        observation(T0_S, legal_rep_id="rep-1", region="130102", sector="food_drug"),
+        observation(T0_S + 1, region="130104", sector="education"),
+    )
+    assert (state.region, state.sector) == ("130104", "education")
+    assert state.legal_rep_id == "rep-1"  # a record without it does not erase it
+
+
+# --- dedup memory --------------------------------------------------------------
+
+
+def test_applied_events_are_remembered() -> None:
+    obs = observation(T0_S, event_id="e-1")
+    state = applied(obs)
+    assert state.seen("e-1") and not state.seen("e-2")
+
+
+def test_dedup_memory_is_bounded_and_forgets_the_oldest() -> None:
+    policy = dataclasses.replace(POLICY, dedup_memory=5)
+    state = applied(*(observation(T0_S + i, event_id=f"e-{i}") for i in range(8)), policy=policy)
+    assert len(state.recent_ids) == 5
+    assert not any(state.seen(f"e-{i}") for i in range(3))
+    assert all(state.seen(f"e-{i}") for i in range(3, 8))
+    assert state.events == 8
+
+
+# --- encoding ------------------------------------------------------------------
+
+
+def busy_state() -> SubjectState:
+    """A state with every field in use, including fingerprints above 2**63."""
+    state = SubjectState()
+    for i in range(100):
+        state.apply(
+            observation(
+                T0_S + i * 7 * HOUR_S,
+                event_id=f"busy-{i}",
+                signal=("penalty_serious", "honour", "interview", None)[i % 4],
+                complaint_category=("price", None, "contract")[i % 3],
+                iot_exceedance=i % 5 == 0,
+                legal_rep_id="130102198001011234",
+            ),
+            POLICY,
+        )
+    state.tier, state.score, state.version = "C", 61.25, 4
+    state.alerted["complaint_surge:price"] = state.clock - DAY_S
+    assert any(fp >= 2**63 for fp in state.recent_ids)
+    return state
+
+
+def test_round_trip_through_bytes_restores_the_state() -> None:
+    state = busy_state()
+    restored = SubjectState.from_bytes(state.to_bytes())
+    # Decayed signal values are stored rounded to 1e-6 (see the changelog note);
+    # every other field comes back exactly.
+    assert restored.signals == pytest.approx(state.signals, abs=1e-6)
+    assert dataclasses.replace(restored, signals={}) == dataclasses.replace(state, signals={})
+    assert list(restored.recent_ids) == list(state.recent_ids)
+
+
+def test_encoding_is_a_fixed_point() -> None:
+    encoded = busy_state().to_bytes()
+    assert SubjectState.from_bytes(encoded).to_bytes() == encoded
+
+
+def test_restored_state_behaves_like_the_original() -> None:
+    state = busy_state()
+    restored = SubjectState.from_bytes(state.to_bytes())
+    assert score_subject(restored, POLICY) == score_subject(state, POLICY)
+    assert all(restored.seen(f"busy-{i}") for i in range(100 - POLICY.dedup_memory, 100))
+    nxt = observation(state.clock + DAY_S, complaint_category="price")
+    state.apply(nxt, POLICY)
+    restored.apply(nxt, POLICY)
+    assert complaints_30d(restored) == complaints_30d(state)
+    assert restored.events == state.events
+
+
+def test_state_of_an_unknown_format_is_refused() -> None:
+    encoded = SubjectState().to_bytes().replace(b'"f":1', b'"f":99')
+    with pytest.raises(ValueError, match="format"):
+        SubjectState.from_bytes(encoded)
+
+
+def test_state_stays_bounded_after_many_events() -> None:
+    state = SubjectState()
+    signals = [name for name in POLICY.signals]
+    categories = ["price", "contract", "food_safety", "advertising"]
+    for i in range(5_000):  # about two years, one event every ~3.5 hours
+        state.apply(
+            observation(
+                T0_S + i * 12_600,
+                event_id=f"many-{i}",
+                signal=signals[i % len(signals)] if i % 7 == 0 else None,
+                complaint_category=categories[i % 4] if i % 3 == 0 else None,
+                iot_exceedance=i % 2 == 0,
+            ),
+            POLICY,
+        )
+        if i % 50 == 0:
+            state.alerted[f"rule-{i}"] = state.clock
+            state.prune_alerted(POLICY.alert_cooldown_s)
+    assert state.events == 5_000
+    assert len(state.recent_ids) == POLICY.dedup_memory
+    assert len(state.signals) <= len(POLICY.signals)
+    assert len(state.complaints.counts) <= 30 * len(categories)
+    assert len(state.iot_exceedances.counts) <= 24
+    # Rules fire every ~7 days here; only those within one cooldown are kept.
+    assert len(state.alerted) <= 2
+    # Bounded encoding: dominated by 64 fingerprints (~20 bytes each) and the windows.
+    assert len(state.to_bytes()) < 8_000
+
+
+def test_prune_alerted_keeps_only_the_cooldown() -> None:
+    state = applied(observation(T0_S + 10 * DAY_S))
+    state.alerted = {"old": T0_S, "recent": T0_S + 9 * DAY_S}
+    state.prune_alerted(POLICY.alert_cooldown_s)
+    assert set(state.alerted) == {"recent"}

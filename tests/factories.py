@@ -1,0 +1,141 @@
+"""Builders for valid input messages, typed records and observations.
+
+Each builder returns a record that passes its contract; a test changes the one
+field it is about. Times are fixed (``T0``), never the wall clock, except where
+a test is about "the future".
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from stdnum.cn.uscc import calc_check_digit
+
+from detectors.state import Observation
+from topics.complaints import Complaint, parse_complaint
+from topics.enforcement import EnforcementEvent, parse_enforcement
+from topics.iot import IotReading, parse_iot
+
+#: A fixed event time safely in the past (inputs may not lie in the future).
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+T0_S = T0.timestamp()
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+REGION = "130102"  # 长安区
+
+ENFORCEMENT_TOPIC = "enforcement.events"
+COMPLAINTS_TOPIC = "complaints.12315"
+IOT_TOPIC = "iot.readings"
+
+
+def make_uscc(serial: int = 1) -> str:
+    """A valid unified social credit code (GB 32100-2015 check digit)."""
+    body = f"91130100MA{serial:07d}"
+    return body + calc_check_digit(body)
+
+
+SUBJECT = make_uscc(1)
+OTHER_SUBJECT = make_uscc(2)
+
+_ids = itertools.count(1)
+
+
+def new_id(prefix: str = "ev") -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def _wire(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _build(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    data = {**defaults, **overrides}
+    return {k: _wire(v) for k, v in data.items()}
+
+
+def enforcement_data(**overrides: Any) -> dict[str, Any]:
+    """A general administrative penalty; datetimes may be given as ``datetime``."""
+    defaults = {
+        "event_id": new_id("enf"),
+        "subject": SUBJECT,
+        "kind": "penalty",
+        "severity": "general",
+        "occurred_at": T0,
+        "department": "market_regulation",
+        "sector": "food_drug",
+        "region": REGION,
+    }
+    return _build(defaults, overrides)
+
+
+def complaint_data(**overrides: Any) -> dict[str, Any]:
+    defaults = {
+        "event_id": new_id("cmp"),
+        "subject": SUBJECT,
+        "kind": "complaint",
+        "category": "food_safety",
+        "channel": "phone",
+        "region": REGION,
+        "sector": "food_drug",
+        "received_at": T0,
+        "status": "received",
+    }
+    return _build(defaults, overrides)
+
+
+def iot_data(**overrides: Any) -> dict[str, Any]:
+    """A cold-chain temperature reading within its limit."""
+    defaults = {
+        "event_id": new_id("iot"),
+        "device_id": "fridge-7",
+        "subject": SUBJECT,
+        "sector": "food_drug",
+        "region": REGION,
+        "metric": "cold_chain_temperature",
+        "value": 4.0,
+        "unit": "celsius",
+        "limit": 8.0,
+        "measured_at": T0,
+    }
+    return _build(defaults, overrides)
+
+
+DATA_OF_TOPIC = {
+    ENFORCEMENT_TOPIC: enforcement_data,
+    COMPLAINTS_TOPIC: complaint_data,
+    IOT_TOPIC: iot_data,
+}
+
+#: The event-time field of each input topic.
+TIME_FIELD = {
+    ENFORCEMENT_TOPIC: "occurred_at",
+    COMPLAINTS_TOPIC: "received_at",
+    IOT_TOPIC: "measured_at",
+}
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    return orjson.dumps(data)
+
+
+def enforcement(**overrides: Any) -> EnforcementEvent:
+    return parse_enforcement(enforcement_data(**overrides))
+
+
+def complaint(**overrides: Any) -> Complaint:
+    return parse_complaint(complaint_data(**overrides))
+
+
+def reading(**overrides: Any) -> IotReading:
+    return parse_iot(iot_data(**overrides))
+
+
+def observation(at_s: float = T0_S, **fields: Any) -> Observation:
+    """An observation of ``SUBJECT``; pass ``signal=``, ``complaint_category=`` etc."""
+    fields.setdefault("event_id", new_id("obs"))
+    fields.setdefault("region", REGION)
+    fields.setdefault("sector", "food_drug")
+    return Observation(at_s=at_s, **fields)

@@ -1,0 +1,147 @@
+"""The worker's HTTP API against a running pipeline: metrics, health, alerts, live events."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaProducer
+
+from tests.integration.conftest import Pipeline
+from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def get(pipeline: Pipeline, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}", headers=headers or {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def get_json(pipeline: Pipeline, path: str) -> tuple[int, Any]:
+    status, body = get(pipeline, path)
+    return status, json.loads(body)
+
+
+def send(pipeline: Pipeline, *records: dict[str, Any]) -> None:
+    with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap) as producer:
+        for record in records:
+            producer.send(
+                "enforcement.events", key=record["subject"].encode(), value=orjson.dumps(record)
+            )
+        producer.flush()
+
+
+Event = tuple[str, str, dict[str, Any]]  # id, event type, data
+
+
+def read_sse(
+    pipeline: Pipeline,
+    last_event_id: str | None,
+    until: Callable[[list[Event]], bool],
+    timeout: float = 20,
+) -> list[Event]:
+    """Read server-sent events until ``until(events)`` holds."""
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}/api/events", headers=headers
+    )
+    events: list[Event] = []
+    fields: dict[str, str] = {}
+    with urllib.request.urlopen(request, timeout=timeout) as stream:
+        while not until(events):
+            line = stream.readline().decode().rstrip("\n")
+            if line.startswith(":"):
+                continue
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+            elif "data" in fields:
+                events.append((fields["id"], fields["event"], json.loads(fields["data"])))
+                fields = {}
+    return events
+
+
+def test_metrics_count_processed_events_and_dead_letters(pipeline: Pipeline):
+    subject = make_uscc(500)
+    send(pipeline, enforcement(subject, "m-1", "spot_check", 5, result="passed"))
+    with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap) as producer:
+        producer.send("complaints.12315", key=b"k", value=b"garbage").get(10)
+
+    def exported() -> str:
+        return get(pipeline, "/metrics")[1].decode()
+
+    wait_until(
+        lambda: (
+            'creditwatch_dead_letters_total{reason="not_json",topic="complaints.12315"}'
+            in exported()
+        ),
+        30,
+        "the dead letter to be counted",
+    )
+    text = exported()
+    assert 'creditwatch_events_consumed_total{topic="enforcement.events"}' in text
+    assert "creditwatch_processing_seconds_count" in text
+
+
+def test_health_and_input_errors(pipeline: Pipeline):
+    assert get_json(pipeline, "/health") == (
+        200,
+        {
+            "status": "ok",
+            "redis": True,
+            "assigned_partitions": get_json(pipeline, "/health")[1]["assigned_partitions"],
+        },
+    )
+    status, body = get_json(pipeline, "/api/alerts?severity=urgent")
+    assert status == 400 and "severity must be one of" in body["error"]
+    status, body = get_json(pipeline, "/api/subjects/123")
+    assert status == 400 and "not a valid USCC" in body["error"]
+    assert get_json(pipeline, f"/api/subjects/{make_uscc(999_999)}")[0] == 404
+
+
+def test_alert_query_filters_and_subject_profile(pipeline: Pipeline):
+    subject = make_uscc(501)
+    record = enforcement(subject, "q-1", "court_dishonest_debtor", 5)
+    record["region"] = "130183"
+    send(pipeline, record)
+
+    def alerts_in_region() -> list[dict[str, Any]]:
+        return get_json(pipeline, "/api/alerts?region=130183&severity=critical")[1]["alerts"]
+
+    wait_until(lambda: len(alerts_in_region()) == 2, 30, "two critical alerts in 130183")
+    assert {a["title"] for a in alerts_in_region()} == {
+        "Court dishonest-debtor ruling",
+        "Dropped to credit tier D",
+    }
+    assert get_json(pipeline, "/api/alerts?region=130183&severity=high")[1]["total"] == 0
+
+    wait_until(lambda: get_json(pipeline, f"/api/subjects/{subject}")[0] == 200, 30, "profile")
+    profile = get_json(pipeline, f"/api/subjects/{subject}")[1]
+    assert profile["tier"] == "D" and profile["floor"] == "D"
+    assert len(profile["alert_ids"]) == 2
+
+
+def test_live_events_resume_after_last_event_id(pipeline: Pipeline):
+    first, second = make_uscc(502), make_uscc(503)
+    send(pipeline, enforcement(first, "s-1", "penalty", 5, severity="serious"))
+    seen = read_sse(
+        pipeline, "0", until=lambda events: any(data["subject"] == first for _, _, data in events)
+    )
+    last_id = next(id_ for id_, _, data in seen if data["subject"] == first)
+    # While no client is connected, another alert is raised; a client resuming
+    # from the last id it saw gets exactly what it missed.
+    send(pipeline, enforcement(second, "s-2", "penalty", 5, severity="serious"))
+    missed = read_sse(pipeline, last_id, until=lambda events: len(events) >= 1)
+    assert [(kind, data["subject"]) for _, kind, data in missed] == [("alert", second)]

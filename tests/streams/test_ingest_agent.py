@@ -1,0 +1,173 @@
+"""The ingest agent under ``agent.test_context()`` (faust testing guide): no broker.
+
+The agent reads three input topics through one channel and decodes by the
+message's topic name. ``AgentTestWrapper.put`` names the message after the
+agent's channel, and a multi-topic channel has no single name (it becomes
+``"<internal>"``), so :func:`put_raw` pins the topic name for one message.
+Output topics are patched, as the guide does, and inspected for what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+import orjson
+import pytest
+
+from detectors.state import SubjectState
+from streams import channels
+from streams.app import load_components
+from tests.factories import (
+    COMPLAINTS_TOPIC,
+    ENFORCEMENT_TOPIC,
+    IOT_TOPIC,
+    complaint_data,
+    encode,
+    enforcement_data,
+    iot_data,
+    make_uscc,
+)
+
+app = load_components()
+
+from streams.ingest import ingest, subjects  # noqa: E402  (registers after load_components)
+
+
+@pytest.fixture
+def outputs() -> Iterator[dict[str, AsyncMock]]:
+    """The output topics' ``send``, patched: nothing leaves the process."""
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(patch.object(topic, "send", new=AsyncMock()))
+            for name, topic in (
+                ("dlq", channels.dead_letters),
+                ("alerts", channels.alerts),
+                ("tier_changes", channels.tier_changes),
+            )
+        }
+
+
+async def put_raw(agent: Any, topic: str, key: bytes | None, value: bytes | None) -> None:
+    with patch.object(agent, "_get_strtopic", return_value=topic):
+        await agent.put(value, key=key)
+
+
+def run(coro: Any) -> Any:
+    app.flow_control.resume()
+    return asyncio.run(coro)
+
+
+def sent_values(send: AsyncMock) -> list[dict[str, Any]]:
+    return [orjson.loads(call.kwargs["value"]) for call in send.await_args_list]
+
+
+def stored_state(subject: str) -> SubjectState | None:
+    raw = subjects.get(subject.encode())
+    return None if raw is None else SubjectState.from_bytes(raw)
+
+
+def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
+    outputs: dict[str, AsyncMock],
+) -> None:
+    subject = make_uscc(9101)
+    good = encode(enforcement_data(subject=subject))
+    bad = b'{"event_id": "x-1", "subject": '  # truncated JSON
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), good)
+            await put_raw(agent, COMPLAINTS_TOPIC, subject.encode(), bad)
+
+    run(scenario())
+
+    state = stored_state(subject)
+    assert state is not None and state.events == 1
+    # The first record of a subject assigns its first tier.
+    (change,) = sent_values(outputs["tier_changes"])
+    assert change["subject"] == subject and change["version"] == 1
+    assert change["previous_tier"] is None
+
+    (dead,) = sent_values(outputs["dlq"])
+    assert dead["reason"] == "not_json"
+    assert dead["source_topic"] == COMPLAINTS_TOPIC
+    # The dead letter keeps the message byte for byte, and its key.
+    assert base64.b64decode(dead["value_b64"]) == bad
+    assert base64.b64decode(dead["key_b64"]) == subject.encode()
+    (call,) = outputs["dlq"].await_args_list
+    assert call.kwargs["key"] == subject.encode()  # keyed by the original key
+
+
+def test_each_topic_is_decoded_by_its_own_contract(outputs: dict[str, AsyncMock]) -> None:
+    subject = make_uscc(9102)
+    key = subject.encode()
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            await put_raw(agent, ENFORCEMENT_TOPIC, key, encode(enforcement_data(subject=subject)))
+            await put_raw(agent, COMPLAINTS_TOPIC, key, encode(complaint_data(subject=subject)))
+            await put_raw(agent, IOT_TOPIC, key, encode(iot_data(subject=subject)))
+            # A valid complaint sent to the IoT topic breaks that topic's contract.
+            await put_raw(agent, IOT_TOPIC, key, encode(complaint_data(subject=subject)))
+
+    run(scenario())
+
+    state = stored_state(subject)
+    assert state is not None and state.events == 3
+    (dead,) = sent_values(outputs["dlq"])
+    assert dead["source_topic"] == IOT_TOPIC
+    assert dead["reason"] == "missing_field"
+
+
+def test_contract_violations_are_dead_lettered_with_reason_and_field(
+    outputs: dict[str, AsyncMock],
+) -> None:
+    subject = make_uscc(9103)
+    other = make_uscc(9104)
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            data = enforcement_data(subject=subject, kind="fine")
+            await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), encode(data))
+            data = enforcement_data(subject=subject)
+            await put_raw(agent, ENFORCEMENT_TOPIC, other.encode(), encode(data))
+            await put_raw(agent, ENFORCEMENT_TOPIC, None, encode(data))
+            await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), None)  # tombstone
+
+    run(scenario())
+
+    dead = sent_values(outputs["dlq"])
+    assert [(d["reason"], d["field"]) for d in dead] == [
+        ("bad_enum", "kind"),
+        ("key_mismatch", None),
+        ("key_mismatch", None),
+        ("not_json", None),
+    ]
+    assert dead[2]["key_b64"] is None and dead[3]["value_b64"] is None
+    # Nothing invalid reached the subject's state.
+    assert stored_state(subject) is None
+    assert outputs["tier_changes"].await_count == 0
+
+
+def test_redelivered_event_is_applied_once(outputs: dict[str, AsyncMock]) -> None:
+    subject = make_uscc(9105)
+    message = encode(enforcement_data(subject=subject, severity="serious"))
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), message)
+            await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), message)
+
+    run(scenario())
+
+    state = stored_state(subject)
+    assert state is not None and state.events == 1
+    # One serious penalty: one alert and one (first) tier assignment, not two.
+    (alert,) = sent_values(outputs["alerts"])
+    assert alert["subject"] == subject and alert["kind"] == "rule"
+    assert outputs["tier_changes"].await_count == 1
+    assert outputs["dlq"].await_count == 0
