@@ -28,6 +28,10 @@ def _faust_config(s: Settings) -> dict[str, Any]:
         # Table contents are personal and commercial data; the web server has no auth.
         "web_tables_enabled": False,
         "producer_acks": -1,
+        # Faust sends every message in its own produce request by default; a few
+        # milliseconds of linger batches changelog writes and outputs together.
+        "producer_linger_ms": 5,
+        "producer_max_batch_size": 256 * 1024,
     }
     if s.rebalance_timeout is not None:
         config["broker_rebalance_timeout"] = s.rebalance_timeout
