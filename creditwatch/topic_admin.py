@@ -17,11 +17,11 @@ from typing import Any
 from kafka import errors as kafka_errors
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from streams.settings import bootstrap_servers
 from topics.catalogue import ALL_TOPICS, TopicSpec, default_partitions
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TIMEOUT_S = 5.0
 
 # Errors meaning "the broker does not accept these topic configs". Creating the
@@ -38,18 +38,6 @@ class BrokerUnreachable(ConnectionError):
     """No Kafka broker answered at the bootstrap address within the timeout."""
 
 
-def normalise_bootstrap(value: str) -> str:
-    """``kafka://host:port`` (the Faust URL form, possibly ``;``-separated) -> ``host:port,...``."""
-    servers = []
-    for part in value.replace(";", ",").split(","):
-        part = part.strip().removeprefix("kafka://").rstrip("/")
-        if part:
-            servers.append(part)
-    if not servers:
-        raise ValueError(f"empty Kafka bootstrap address: {value!r}")
-    return ",".join(servers)
-
-
 def _host_port(server: str) -> tuple[str, int]:
     host, sep, port = server.rpartition(":")
     if not sep:
@@ -64,7 +52,7 @@ def check_reachable(bootstrap: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
     otherwise retry quietly until its own bootstrap timeout.
     """
     reasons = []
-    for server in normalise_bootstrap(bootstrap).split(","):
+    for server in bootstrap_servers(bootstrap).split(","):
         try:
             with socket.create_connection(_host_port(server), timeout=timeout):
                 return
@@ -76,7 +64,7 @@ def check_reachable(bootstrap: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
 @contextmanager
 def admin_client(bootstrap: str, timeout: float = DEFAULT_TIMEOUT_S) -> Iterator[KafkaAdminClient]:
     """A connected ``KafkaAdminClient`` whose every wait is bounded by ``timeout``."""
-    bootstrap = normalise_bootstrap(bootstrap)
+    bootstrap = bootstrap_servers(bootstrap)
     check_reachable(bootstrap, timeout)
     timeout_ms = int(timeout * 1000)
     configs: dict[str, Any] = {

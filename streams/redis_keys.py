@@ -11,6 +11,8 @@
 | ``cw:tier-counts`` | hash | tier → number of subjects |
 | ``cw:tier-changes:recent`` | list | the 50 latest tier moves (JSON), first assignments excluded |
 | ``cw:events`` | stream | new alerts and tier moves for live views (``type``, ``data``) |
+| ``cw:serving:built`` | string | when the view was last rebuilt from the topics; its absence
+  means Redis lost its data (or is new) and triggers a rebuild |
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ SUBJECT_TIERS = f"{PREFIX}:subject-tiers"
 TIER_COUNTS = f"{PREFIX}:tier-counts"
 RECENT_TIER_CHANGES = f"{PREFIX}:tier-changes:recent"
 LIVE_EVENTS = f"{PREFIX}:events"
+SERVING_BUILT = f"{PREFIX}:serving:built"
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000
 ALERT_FACETS = ("region", "sector", "severity", "kind")

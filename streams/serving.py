@@ -9,10 +9,14 @@ version), and profiles are refreshed from the subject table. Key layout is in
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import faust
 import orjson
 import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from detectors.policy import default_policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
@@ -22,6 +26,8 @@ from streams import redis_keys as keys
 from streams.app import app, settings
 from streams.channels import alerts, inputs, tier_changes
 from streams.ingest import dirty_subjects, subjects
+from streams.settings import bootstrap_servers
+from topics.catalogue import RISK_ALERTS, RISK_TIER_CHANGES
 from topics.vocabulary import AlertSeverity
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,8 @@ redis = aioredis.Redis.from_url(settings.redis)
 
 PROFILE_REFRESH_S = 1.0
 GAUGE_REFRESH_S = 5.0
+REBUILD_CHECK_S = 5.0
+REPLAY_PIPELINE = 500
 
 # A new alert is stored, indexed and announced once; a replayed one changes nothing.
 # KEYS: alert, index..., live stream. ARGV: json, created (epoch), id, stream maxlen.
@@ -65,36 +73,99 @@ return 1
 """)
 
 
+def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
+    """Store, index and announce an alert unless it is already there."""
+    alert = orjson.loads(value)
+    index_keys = [*keys.open_alert_indexes(alert), keys.subject_alerts(alert["subject"])]
+    return APPLY_ALERT(
+        keys=[keys.alert(alert["alert_id"]), *index_keys, keys.LIVE_EVENTS],
+        args=[value, keys.epoch(alert["created_at"]), alert["alert_id"], keys.LIVE_EVENTS_MAXLEN],
+        client=client,
+    )
+
+
+def apply_tier_change(value: bytes, client: Any = None) -> Awaitable[Any]:
+    """Apply a tier change unless a newer version is already there."""
+    change = orjson.loads(value)
+    return APPLY_TIER_CHANGE(
+        keys=[keys.SUBJECT_TIERS, keys.TIER_COUNTS, keys.RECENT_TIER_CHANGES, keys.LIVE_EVENTS],
+        args=[change["subject"], change["version"], change["tier"], value, keys.LIVE_EVENTS_MAXLEN],
+        client=client,
+    )
+
+
+APPLIERS: dict[str, Callable[..., Awaitable[Any]]] = {
+    RISK_ALERTS.name: apply_alert,
+    RISK_TIER_CHANGES.name: apply_tier_change,
+}
+
+
 @app.agent(alerts, concurrency=1)
 async def serve_alerts(stream: faust.StreamT[bytes]) -> None:
     async for value in stream:
-        alert = orjson.loads(value)
-        index_keys = [*keys.open_alert_indexes(alert), keys.subject_alerts(alert["subject"])]
-        await APPLY_ALERT(
-            keys=[keys.alert(alert["alert_id"]), *index_keys, keys.LIVE_EVENTS],
-            args=[
-                value,
-                keys.epoch(alert["created_at"]),
-                alert["alert_id"],
-                keys.LIVE_EVENTS_MAXLEN,
-            ],
-        )
+        await apply_alert(value)
 
 
 @app.agent(tier_changes, concurrency=1)
 async def serve_tier_changes(stream: faust.StreamT[bytes]) -> None:
     async for value in stream:
-        change = orjson.loads(value)
-        await APPLY_TIER_CHANGE(
-            keys=[keys.SUBJECT_TIERS, keys.TIER_COUNTS, keys.RECENT_TIER_CHANGES, keys.LIVE_EVENTS],
-            args=[
-                change["subject"],
-                change["version"],
-                change["tier"],
-                value,
-                keys.LIVE_EVENTS_MAXLEN,
-            ],
-        )
+        await apply_tier_change(value)
+
+
+async def replay_outputs() -> int:
+    """Apply every record of the output topics, from the beginning, to Redis."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(settings.kafka))
+    await consumer.start()
+    applied = 0
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in APPLIERS
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            pipe = redis.pipeline(transaction=False)
+            for tp, messages in batches.items():
+                for message in messages:
+                    # On a pipeline, awaiting a script call queues it.
+                    await APPLIERS[tp.topic](message.value, client=pipe)
+                    applied += 1
+                    if message.offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+            await pipe.execute()
+    finally:
+        await consumer.stop()
+    return applied
+
+
+@app.timer(REBUILD_CHECK_S)
+async def rebuild_if_lost() -> None:
+    """Rebuild the view when Redis has lost it (restarted empty) or is new.
+
+    Alerts and tiers come back from the output topics through the same
+    idempotent scripts as live writes, so racing live updates is harmless;
+    profiles come back from the subject table.
+    """
+    try:
+        if await redis.exists(keys.SERVING_BUILT):
+            return
+    except aioredis.RedisError:
+        return  # Redis is down; check again later
+    started = time.monotonic()
+    log.warning("creditwatch: serving view missing in Redis; rebuilding from the topics")
+    applied = await replay_outputs()
+    dirty_subjects.update(subjects.keys())
+    await redis.set(keys.SERVING_BUILT, keys.iso(time.time()))
+    log.warning(
+        "creditwatch: serving view rebuilt: %d records replayed in %.1f s",
+        applied,
+        time.monotonic() - started,
+    )
 
 
 def profile_of(subject: bytes, state: SubjectState) -> bytes:

@@ -20,6 +20,27 @@ import os
 from dataclasses import dataclass
 
 
+def bootstrap_servers(value: str) -> str:
+    """``kafka://host:port`` (Faust's URL form, ``;`` or ``,`` separated) -> ``host:port,...``.
+
+    >>> bootstrap_servers("kafka://a:9092;kafka://b:9092")
+    'a:9092,b:9092'
+    """
+    servers = []
+    for part in value.replace(";", ",").split(","):
+        part = part.strip().removeprefix("kafka://").rstrip("/")
+        if part:
+            servers.append(part)
+    if not servers:
+        raise ValueError(f"empty Kafka bootstrap address: {value!r}")
+    return ",".join(servers)
+
+
+def default_bootstrap() -> str:
+    """``$CREDITWATCH_KAFKA`` (or the local default) as ``host:port,...`` for Kafka clients."""
+    return bootstrap_servers(os.environ.get("CREDITWATCH_KAFKA") or Settings().kafka)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     kafka: str = "kafka://127.0.0.1:9092"

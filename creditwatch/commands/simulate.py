@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -17,17 +16,7 @@ from creditwatch.simulation.traffic import (
     Simulator,
     wall_clock,
 )
-
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
-
-
-def default_bootstrap() -> str:
-    """``CREDITWATCH_KAFKA`` without its ``kafka://`` scheme (Faust's URL form), else local."""
-    value = os.environ.get("CREDITWATCH_KAFKA", "").strip()
-    if not value:
-        return DEFAULT_BOOTSTRAP
-    servers = (server.strip().removeprefix("kafka://") for server in value.split(","))
-    return ",".join(server for server in servers if server)
+from streams.settings import default_bootstrap
 
 
 def _ratio(text: str) -> float:

@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from typing import Any
 
-from creditwatch.topic_admin import (
-    DEFAULT_BOOTSTRAP,
-    BrokerUnreachable,
-    create_topics,
-    describe_topics,
-    normalise_bootstrap,
-)
+from creditwatch.topic_admin import BrokerUnreachable, create_topics, describe_topics
+from streams.settings import bootstrap_servers, default_bootstrap
 from topics.catalogue import ALL_TOPICS
 
 TIMEOUT_S = 5.0
-
-
-def default_bootstrap() -> str:
-    """``$CREDITWATCH_KAFKA`` (``kafka://`` prefix optional), else the local default."""
-    return normalise_bootstrap(os.environ.get("CREDITWATCH_KAFKA") or DEFAULT_BOOTSTRAP)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -60,12 +49,12 @@ def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap",
         default=None,
-        help=f"broker host:port (default: $CREDITWATCH_KAFKA, else {DEFAULT_BOOTSTRAP})",
+        help="broker host:port (default: $CREDITWATCH_KAFKA, else 127.0.0.1:9092)",
     )
 
 
 def _bootstrap(args: argparse.Namespace) -> str:
-    return normalise_bootstrap(args.bootstrap) if args.bootstrap else default_bootstrap()
+    return bootstrap_servers(args.bootstrap) if args.bootstrap else default_bootstrap()
 
 
 def _fail(message: str) -> int:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+
+from creditwatch.topic_admin import BrokerUnreachable, check_reachable
+from streams.settings import Settings
 
 #: Printed to stderr once the worker has recovered its tables and consumes.
 READY_LINE = "creditwatch: worker ready"
@@ -35,6 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", help="Faust data directory")
     parser.add_argument("--policy", help="policy TOML file")
     parser.add_argument("--loglevel", default="warning", help="worker log level")
+    parser.add_argument(
+        "--wait-for-broker",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="retry an unreachable broker this long before giving up (default 300)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -46,6 +57,25 @@ def _use_uvloop() -> None:
         import mode.loop
 
         mode.loop.use("uvloop")
+
+
+def wait_for_broker(kafka_url: str, patience_s: float, retry_s: float = 2.0) -> bool:
+    """Wait for the broker to accept connections, saying so; False if it never does.
+
+    Faust itself would retry an unreachable broker silently and forever; an
+    operator needs to see which address is wrong.
+    """
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            check_reachable(kafka_url, timeout=retry_s)
+            return True
+        except BrokerUnreachable as exc:
+            if time.monotonic() >= deadline:
+                print(f"creditwatch: giving up after {patience_s:g} s: {exc}", file=sys.stderr)
+                return False
+            print(f"creditwatch: {exc}; retrying in {retry_s:g} s", file=sys.stderr, flush=True)
+            time.sleep(retry_s)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         default_policy()
     except PolicyError as exc:
         raise SystemExit(f"creditwatch: {exc}") from None
+    if not wait_for_broker(
+        os.environ.get("CREDITWATCH_KAFKA", Settings().kafka), args.wait_for_broker
+    ):
+        return 2
 
     class Worker(faust.Worker):
         async def on_startup_finished(self) -> None:

@@ -1,0 +1,247 @@
+"""Issue 6 acceptance: the alert board in a real headless Chromium against a running worker.
+
+The browser is Debian's ``chromium`` driven by Playwright's Python package (no
+browser download). Screenshots go to ``artifacts/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaProducer
+
+from tests.integration.conftest import Pipeline
+from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
+from tests.integration.test_web_api import get_json
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity, Sector, Tier
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+BOARD = ROOT / "dashboards" / "board" / "index.html"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 20_000  # one alert's trip: Kafka, the worker, Redis, SSE, the page
+PHONE = {"width": 390, "height": 844}
+
+
+def board_vocabulary() -> dict[str, Any]:
+    found = re.search(
+        r'<script type="application/json" id="vocabulary">(.*?)</script>',
+        BOARD.read_text(encoding="utf-8"),
+        re.S,
+    )
+    assert found, "the board embeds its vocabulary in a JSON script block"
+    return json.loads(found.group(1))
+
+
+def test_board_vocabulary_matches_the_contracts():
+    vocabulary = board_vocabulary()
+    assert vocabulary["counties"] == SHIJIAZHUANG_COUNTIES
+    assert set(vocabulary["sectors"]) == {s.value for s in Sector}
+    assert set(vocabulary["severities"]) == {s.value for s in AlertSeverity}
+    assert set(vocabulary["kinds"]) == {k.value for k in AlertKind}
+    assert vocabulary["tiers"] == [t.value for t in Tier]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (Debian package 'chromium')")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the Python package 'playwright' is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def send(pipeline: Pipeline, record: dict[str, Any]) -> None:
+    with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap) as producer:
+        producer.send(
+            "enforcement.events", key=record["subject"].encode(), value=orjson.dumps(record)
+        )
+        producer.flush()
+
+
+def court_ruling(n: int, event_id: str, region: str) -> tuple[str, dict[str, Any]]:
+    subject = make_uscc(n)
+    return subject, {
+        **enforcement(subject, event_id, "court_dishonest_debtor", 5),
+        "region": region,
+    }
+
+
+def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
+    pipeline: Pipeline, browser: Any
+):
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    ARTIFACTS.mkdir(exist_ok=True)
+    # An alert in 桥西区 that is already open when the board loads.
+    elsewhere, record = court_ruling(700, "board-1", "130104")
+    send(pipeline, record)
+    wait_until(
+        lambda: get_json(pipeline, "/api/alerts?region=130104")[1]["total"] >= 1,
+        30,
+        "the 桥西区 alert to be served",
+    )
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/")
+    expect(page.locator("h1")).to_have_text("信用监管预警看板")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(page.locator("#alert-list li", has_text=elsewhere).first).to_be_visible()
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    # A ruling in 晋州市 raised after the page loaded arrives over SSE, at the top.
+    subject, record = court_ruling(701, "board-2", "130183")
+    send(pipeline, record)
+    newest = page.locator("#alert-list li").first
+    expect(newest).to_contain_text(subject, timeout=WAIT_MS)
+    expect(newest).to_contain_text("晋州市")
+    expect(page.locator("#alert-list li.fresh", has_text=subject).first).to_be_visible()
+    expect(page.locator("#announcer")).to_contain_text("晋州市")
+    assert page.evaluate("window.__sameDocument") is True, "the board reloaded"
+
+    # Filtering by 晋州市 keeps its alerts and drops 桥西区's.
+    page.select_option("#f-region", "130183")
+    expect(page.locator("#alert-list li", has_text=elsewhere)).to_have_count(0)
+    expect(page.locator("#alert-list li", has_text=subject).first).to_be_visible()
+    expect(page.locator("#alert-total")).to_have_text("显示 2 / 共 2 条")
+    expect(page.locator("#more")).to_be_hidden()
+    assert "region=130183" in page.url
+
+    # The court ruling's evidence: the fact, its source event, score, tier, policy.
+    page.locator("#alert-list li", has_text="法院失信被执行人认定").first.click()
+    expect(page.locator("#detail-title")).to_have_text("法院失信被执行人认定")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("court_dishonest_debtor")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("event board-2")
+    expect(page.locator("#sources")).to_have_text("board-2")
+    expect(page.locator("#detail-tier")).to_contain_text("D")
+    expect(page.locator("#detail-policy")).not_to_be_empty()
+
+    # The subject's profile, from the detail's subject link.
+    page.locator("#detail-body button.link", has_text=subject).click()
+    expect(page.locator("#profile-facts")).to_contain_text("D")
+    expect(page.locator("#contributions")).to_contain_text("court_dishonest_debtor")
+    expect(page.locator("#profile-alerts li")).to_have_count(2)
+    expect(page.locator("#tier-chart svg g[data-tier='D'] text").first).not_to_have_text("0")
+    page.screenshot(path=str(ARTIFACTS / "board-e2e.png"), full_page=True)
+
+    # On a phone: one column, nothing wider than the screen, fingers-sized controls.
+    page.set_viewport_size(PHONE)
+    page.locator("#alerts").scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('button, select, input, a:not(.skip)')]
+              .filter((n) => n.offsetParent !== null)
+              .map((n) => [n.id || n.textContent.trim(), n.getBoundingClientRect().height])
+              .filter(([, h]) => h < 44)"""
+    )
+    assert small == [], f"touch targets under 44 px: {small}"
+    page.screenshot(path=str(ARTIFACTS / "board-e2e-phone.png"))
+    page.screenshot(path=str(ARTIFACTS / "board-e2e-phone-full.png"), full_page=True)
+
+    # English labels, remembered across a reload.
+    page.locator("#lang-toggle").click()
+    expect(page.locator("h1")).to_have_text("Credit supervision alert board")
+    page.reload()
+    expect(page.locator("h1")).to_have_text("Credit supervision alert board")
+    expect(page.locator("#f-region")).to_have_value("130183")
+    expect(
+        page.locator("#alert-list li", has_text="Court dishonest-debtor ruling").first
+    ).to_be_visible()
+    context.close()
+
+    assert errors == [], f"script errors on the page: {errors}"
+    assert time.monotonic() - started < 60
+
+
+HOSTILE = '<img src=x onerror="window.__pwned = 1">'
+
+
+def test_board_never_renders_data_as_html(browser: Any):
+    """Alert fields reach the page as text, wherever they come from."""
+    from playwright.sync_api import Route, expect
+
+    subject = make_uscc(702)
+    alert = {
+        "alert_id": "hostile-1",
+        "dedup_key": f"{subject}:x",
+        "subject": subject,
+        "kind": "rule",
+        "severity": "high",
+        "score": 80.0,
+        "tier": "D",
+        "region": "130102",
+        "sector": "food_drug",
+        "title": HOSTILE,
+        "evidence": [{"fact": HOSTILE, "value": 1.0, "threshold": None, "detail": HOSTILE}],
+        "source_event_ids": [HOSTILE],
+        "created_at": "2026-11-28T02:00:00Z",
+        "status": "open",
+        "policy_version": HOSTILE,
+    }
+    live = {**alert, "alert_id": "hostile-2", "region": "130104"}
+    bodies = {
+        "/": ("text/html", BOARD.read_bytes()),
+        "/api/alerts": (
+            "application/json",
+            orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [alert]}),
+        ),
+        "/api/alerts/hostile-1": ("application/json", orjson.dumps(alert)),
+        "/api/tiers": ("application/json", b'{"A": 1, "B": 2, "C": 3, "D": 4}'),
+        "/api/events": (
+            "text/event-stream",
+            b"retry: 60000\nid: 1-0\nevent: alert\ndata: " + orjson.dumps(live) + b"\n\n",
+        ),
+    }
+
+    def serve(route: Route) -> None:
+        path = route.request.url.removeprefix("http://board.test").split("?")[0]
+        content_type, body = bodies.get(path, ("application/json", b'{"error": "no"}'))
+        route.fulfill(status=200 if path in bodies else 404, content_type=content_type, body=body)
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.route("http://board.test/**", serve)
+    page.goto("http://board.test/")
+    expect(page.locator("#alert-list li")).to_have_count(2)  # the listed one and the live one
+    page.locator("#alert-list li[data-alert-id='hostile-1'] button").click()
+    expect(page.locator("#detail-title")).to_have_text(HOSTILE)
+    expect(page.locator("#sources")).to_have_text(HOSTILE)
+    expect(page.locator("#evidence tbody td").nth(3)).to_have_text(HOSTILE)
+    # The stream ended, so the board says it is reconnecting rather than live.
+    expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert page.evaluate("window.__pwned") is None
+    context.close()
