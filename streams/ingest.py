@@ -76,7 +76,7 @@ async def send_outputs(key: bytes, outputs: Outputs) -> None:
 #: Events per batch, and how long to wait to fill one. A batch loads and stores
 #: each subject's state once, however many of its records it holds.
 BATCH_MAX = 1000
-BATCH_WITHIN_S = 0.05
+BATCH_WITHIN_S = 0.02
 
 
 def store_state(key: bytes, state: SubjectState, owner: EventT) -> None:
