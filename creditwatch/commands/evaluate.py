@@ -30,8 +30,11 @@ def score_series(series: nab.LabelledSeries) -> list[float]:
 
 
 def _progress(index: int, total: int, series: nab.LabelledSeries) -> None:
-    print(f"[{index + 1}/{total}] {series.name} ({len(series.values)} rows)",
-          file=sys.stderr, flush=True)
+    print(
+        f"[{index + 1}/{total}] {series.name} ({len(series.values)} rows)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def run_nab(args: argparse.Namespace) -> int:
@@ -39,16 +42,18 @@ def run_nab(args: argparse.Namespace) -> int:
     try:
         corpus = nab.load_corpus(root)
     except (OSError, ValueError, KeyError) as exc:
-        print(f"creditwatch eval nab: cannot load a NAB corpus from {root}: {exc}",
-              file=sys.stderr)
+        print(f"creditwatch eval nab: cannot load a NAB corpus from {root}: {exc}", file=sys.stderr)
         return 2
     rows = sum(len(series.values) for series in corpus)
     print(f"scoring {len(corpus)} files, {rows} rows from {root}", file=sys.stderr)
     started = time.perf_counter()
     scores = nab.run_detector(corpus, score_series, progress=_progress)
     elapsed = time.perf_counter() - started
-    print(f"detector: {rows / elapsed:,.0f} updates/s; optimising thresholds...",
-          file=sys.stderr, flush=True)
+    print(
+        f"detector: {rows / elapsed:,.0f} updates/s; optimising thresholds...",
+        file=sys.stderr,
+        flush=True,
+    )
     print(nab.format_report(nab.score_corpus(corpus, scores)))
     return 0
 

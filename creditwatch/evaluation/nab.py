@@ -232,8 +232,9 @@ def _sweep_scores(geometry: _RowGeometry, profile: Profile) -> list[float]:
     """NAB's per-row "sweep score": the reward if this row were a detection."""
     max_tp = scaled_sigmoid(-1.0)
     return [
-        scaled_sigmoid(p) * profile.tp_weight / max_tp if w >= 0 else
-        scaled_sigmoid(p) * profile.fp_weight
+        scaled_sigmoid(p) * profile.tp_weight / max_tp
+        if w >= 0
+        else scaled_sigmoid(p) * profile.fp_weight
         for w, p in zip(geometry.window, geometry.position, strict=True)
     ]
 
@@ -330,8 +331,9 @@ def score_corpus(
     """Score a detector's per-row anomaly scores (each in [0, 1]) on a corpus."""
     for series in corpus:
         if len(scores[series.name]) != len(series.values):
-            raise ValueError(f"{series.name}: {len(scores[series.name])} scores "
-                             f"for {len(series.values)} rows")
+            raise ValueError(
+                f"{series.name}: {len(scores[series.name])} scores for {len(series.values)} rows"
+            )
     geometries = [_row_geometry(series) for series in corpus]
     ordered = [scores[series.name] for series in corpus]
     null_scores = [[NULL_DETECTOR_SCORE] * len(series.values) for series in corpus]
@@ -339,14 +341,16 @@ def score_corpus(
     results = []
     for profile in profiles:
         best = best_threshold(_scorable_points(geometries, ordered, profile), profile.fn_weight)
-        null = best_threshold(_scorable_points(geometries, null_scores, profile),
-                              profile.fn_weight)
+        null = best_threshold(_scorable_points(geometries, null_scores, profile), profile.fn_weight)
         files = tuple(
             _file_result(series, geometry, file_scores, profile, best.threshold)
             for series, geometry, file_scores in zip(corpus, geometries, ordered, strict=True)
         )
-        results.append(ProfileResult(profile, best.threshold, best.score, null.score,
-                                     windows * profile.tp_weight, files))
+        results.append(
+            ProfileResult(
+                profile, best.threshold, best.score, null.score, windows * profile.tp_weight, files
+            )
+        )
     return results
 
 
