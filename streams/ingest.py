@@ -65,7 +65,7 @@ def dead_letter(event: EventT, rejected: Rejected) -> DeadLetter:
 async def send_outputs(key: bytes, outputs: Outputs) -> None:
     for alert in outputs.alerts:
         await alerts.send(key=key, value=alert.dumps())
-        metrics.alerts_raised.labels(alert.kind, alert.severity, alert.region).inc()
+        metrics.alerts_raised.labels(alert.kind, alert.severity, alert.region, alert.sector).inc()
         metrics.event_to_alert.labels(alert.kind).observe(time.time() - outputs.event_time_s)
     change = outputs.tier_change
     if change is not None:

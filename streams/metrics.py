@@ -70,7 +70,7 @@ event_to_alert = Histogram(
     buckets=LATENCY_BUCKETS_S,
 )
 alerts_raised = Counter(
-    "creditwatch_alerts_total", "Alerts raised.", ["kind", "severity", "region"]
+    "creditwatch_alerts_total", "Alerts raised.", ["kind", "severity", "region", "sector"]
 )
 tier_changes = Counter(
     "creditwatch_tier_changes_total",

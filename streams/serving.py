@@ -37,6 +37,9 @@ redis = aioredis.Redis.from_url(settings.redis)
 PROFILE_REFRESH_S = 1.0
 GAUGE_REFRESH_S = 5.0
 REBUILD_CHECK_S = 5.0
+
+#: (topic, partition) label sets of the lag gauge this worker has set.
+reported_lag: set[tuple[str, str]] = set()
 REPLAY_PIPELINE = 500
 
 # A new alert is stored, indexed and announced once; a replayed one changes nothing.
@@ -220,12 +223,18 @@ async def refresh_profiles() -> None:
 async def refresh_gauges() -> None:
     """System-wide gauges from the serving view, and this worker's consumer lag."""
     consumer = app.consumer
-    for tp in consumer.assignment():
-        if tp.topic in inputs.topics:
-            position = await consumer.position(tp)
-            if position is not None:
-                lag = max(0, consumer.highwater(tp) - position)
-                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+    owned = {tp for tp in consumer.assignment() if tp.topic in inputs.topics}
+    for tp in owned:
+        position = await consumer.position(tp)
+        if position is not None:
+            lag = max(0, consumer.highwater(tp) - position)
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+    # A partition moved to another worker after a rebalance is no longer ours to report.
+    for topic, partition in list(reported_lag):
+        if (topic, partition) not in {(tp.topic, str(tp.partition)) for tp in owned}:
+            metrics.consumer_lag.remove(topic, partition)
+            reported_lag.discard((topic, partition))
+    reported_lag.update((tp.topic, str(tp.partition)) for tp in owned)
     try:
         tiers = await redis.hgetall(keys.TIER_COUNTS)
         pipe = redis.pipeline(transaction=False)

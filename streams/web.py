@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,12 @@ from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
 
 log = logging.getLogger(__name__)
 
-BOARD_PAGE = Path(__file__).resolve().parent.parent / "dashboards" / "board" / "index.html"
+#: The board page ships in dashboards/ beside the code; an installed image copies
+#: it elsewhere and says where with CREDITWATCH_BOARD.
+BOARD_PAGE = Path(
+    os.environ.get("CREDITWATCH_BOARD")
+    or Path(__file__).resolve().parent.parent / "dashboards" / "board" / "index.html"
+)
 MAX_PAGE = 500
 SSE_KEEPALIVE_MS = 15_000
 
