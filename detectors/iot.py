@@ -325,7 +325,21 @@ class StreamAnomalyDetector:
         """Score a point, then learn from it unless it was flagged; return the score."""
         time = _to_seconds(timestamp)
         value = _checked(value)
+        return self._learn_unless_flagged(value, time, self._assess(value, time))
+
+    def observe(
+        self, timestamp: datetime | float | None, value: float
+    ) -> tuple[float, Explanation]:
+        """:meth:`update`, also returning why the point scored as it did (before learning)."""
+        time = _to_seconds(timestamp)
+        value = _checked(value)
         assessment = self._assess(value, time)
+        explanation = self._explanation(value, assessment)
+        return self._learn_unless_flagged(value, time, assessment), explanation
+
+    def _learn_unless_flagged(
+        self, value: float, time: float | None, assessment: _Assessment
+    ) -> float:
         flagged = assessment.score >= self.params.learn_threshold
         # A persistent change must become the baseline, or a level shift would
         # alert forever.
@@ -335,8 +349,10 @@ class StreamAnomalyDetector:
 
     def explain(self, timestamp: datetime | float | None, value: float) -> Explanation:
         """Explain the score ``value`` at ``timestamp`` would get now (nothing learned)."""
-        time = _to_seconds(timestamp)
-        a = self._assess(_checked(value), time)
+        value = _checked(value)
+        return self._explanation(value, self._assess(value, _to_seconds(timestamp)))
+
+    def _explanation(self, value: float, a: _Assessment) -> Explanation:
         s = self.state
         return Explanation(
             value=value,
@@ -365,8 +381,11 @@ class StreamAnomalyDetector:
 
     def to_dict(self) -> dict[str, Any]:
         """Parameters and state as JSON-compatible data (numbers, lists, dicts, null)."""
-        return {"version": STATE_VERSION, "params": asdict(self.params),
-                "state": asdict(self.state)}
+        return {
+            "version": STATE_VERSION,
+            "params": asdict(self.params),
+            "state": asdict(self.state),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StreamAnomalyDetector:
@@ -435,12 +454,13 @@ class StreamAnomalyDetector:
         score = evidence / (evidence + p.score_scale)
         return _Assessment(score, ready, best, expected, spread, deviation, surprises, feature)
 
-    def _surprises(self, value: float, deviation: float,
-                   floor: float) -> tuple[float, float, float]:
+    def _surprises(
+        self, value: float, deviation: float, floor: float
+    ) -> tuple[float, float, float]:
         """The point, burst and shift surprises of ``value`` (see the class docstring)."""
         s, p = self.state, self.params
         point = min(abs(deviation), p.surprise_cap)
-        window = s.recent[len(s.recent) - (p.score_window - 1):] if p.score_window > 1 else []
+        window = s.recent[len(s.recent) - (p.score_window - 1) :] if p.score_window > 1 else []
         burst = (sum(window) + point) / (len(window) + 1)
         fast = _ew_mean(s.fast_level, value, self._level_alpha)
         shift = abs(fast - s.baseline_mean) / (math.sqrt(s.baseline_var) + floor)
@@ -478,8 +498,9 @@ class StreamAnomalyDetector:
 
     # --- learning ---------------------------------------------------------------------------
 
-    def _learn(self, value: float, time: float | None, assessment: _Assessment,
-               learn_baseline: bool) -> None:
+    def _learn(
+        self, value: float, time: float | None, assessment: _Assessment, learn_baseline: bool
+    ) -> None:
         s = self.state
         s.n += 1
         self._learn_time(time)
@@ -522,7 +543,8 @@ class StreamAnomalyDetector:
         alpha = max(self._history_alpha, 1.0 / s.history_n)
         for k, surprise in enumerate(surprises):
             s.history_mean[k], s.history_var[k] = _ew_update(
-                s.history_mean[k], s.history_var[k], surprise, alpha, s.history_n == 1)
+                s.history_mean[k], s.history_var[k], surprise, alpha, s.history_n == 1
+            )
 
     def _learn_predictors(self, value: float, time: float | None) -> None:
         s, p = self.state, self.params
@@ -546,7 +568,8 @@ class StreamAnomalyDetector:
         # Plain averaging until the EW window fills, so early points are not overweighted.
         alpha = max(self._baseline_alpha, 1.0 / s.n)
         s.baseline_mean, s.baseline_var = _ew_update(
-            s.baseline_mean, s.baseline_var, value, alpha, s.n == 1)
+            s.baseline_mean, s.baseline_var, value, alpha, s.n == 1
+        )
 
 
 def _ew_mean(mean: float | None, x: float, alpha: float) -> float:

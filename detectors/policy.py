@@ -63,6 +63,8 @@ class IotPolicy:
     points_each: float
     cap: float
     alert_exceedances: int
+    anomaly_threshold: float = 0.8
+    anomaly_high: float = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,8 @@ def parse_policy(document: dict[str, Any]) -> Policy:
             points_each=_get(iot, "points_each", float, "iot."),
             cap=_get(iot, "cap", float, "iot."),
             alert_exceedances=_get(iot, "alert_exceedances", int, "iot."),
+            anomaly_threshold=_get(iot, "anomaly_threshold", float, "iot."),
+            anomaly_high=_get(iot, "anomaly_high", float, "iot."),
         ),
         alert_cooldown_s=_get(_get(document, "alerts", dict, ""), "cooldown_days", float, "alerts.")
         * SECONDS_PER_DAY,
@@ -157,6 +161,8 @@ def parse_policy(document: dict[str, Any]) -> Policy:
     )
     if not 0 <= policy.base_score <= 100:
         raise PolicyError("policy: 'score.base' must be within 0..100")
+    if not 0 < policy.iot.anomaly_threshold <= policy.iot.anomaly_high < 1:
+        raise PolicyError("policy: need 0 < iot.anomaly_threshold <= iot.anomaly_high < 1")
     if policy.dedup_memory < 1:
         raise PolicyError("policy: 'ingest.dedup_memory' must be at least 1")
     return policy

@@ -10,22 +10,27 @@ import base64
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 import faust
+import orjson
 from faust.streams import _current_event
-from faust.types import EventT
+from faust.types import EventT, TableT
 
+from detectors.iot import StreamAnomalyDetector
 from detectors.policy import default_policy
 from detectors.state import SubjectState
 from streams import metrics
 from streams.app import app, settings
 from streams.channels import alerts, dead_letters, inputs, tier_changes
-from streams.processing import Outputs, process
+from streams.processing import Outputs, detect_iot_anomaly, device_key, process
 from topics.decode import Rejected, decode_input
+from topics.iot import IotReading
 from topics.risk import DeadLetter
 
+V = TypeVar("V")
 log = logging.getLogger(__name__)
 policy = default_policy()
 
@@ -37,6 +42,17 @@ subjects = app.Table(
     ),
     partitions=settings.partitions,
     help="Rolling risk state per subject USCC (detectors.state.SubjectState).",
+)
+
+device_models = app.Table(
+    "device-models",
+    default=None,
+    schema=faust.Schema(
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    ),
+    partitions=settings.partitions,
+    help="IoT anomaly model per device and metric (detectors.iot, JSON state). A "
+    "device belongs to one subject, so its model lives in that subject's partition.",
 )
 
 #: Subjects whose state changed since the serving view was last refreshed.
@@ -74,29 +90,61 @@ async def send_outputs(key: bytes, outputs: Outputs) -> None:
 
 
 #: Events per batch, and how long to wait to fill one. A batch loads and stores
-#: each subject's state once, however many of its records it holds.
+#: each subject's state (and each device's model) once, however many records it holds.
 BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.02
 
 
-def store_state(key: bytes, state: SubjectState, owner: EventT) -> None:
-    """Write a subject's state to the table on behalf of ``owner``.
+class BatchCache(Generic[V]):
+    """Working copies of one table's values during a batch: each key loaded and stored once."""
 
-    Faust routes a table write to the changelog partition of the *current
-    event*. A batch has no single current event, so each write names an event
-    of its own subject, whose partition owns that subject's state.
-    """
-    token = _current_event.set(weakref.ref(owner))
-    try:
-        subjects[key] = state.to_bytes()
-    finally:
-        _current_event.reset(token)
+    def __init__(
+        self, table: TableT, decode: Callable[[bytes], V], encode: Callable[[V], bytes]
+    ) -> None:
+        self.table, self.decode, self.encode = table, decode, encode
+        self.values: dict[bytes, V] = {}
+        self.owners: dict[bytes, EventT] = {}  # changed keys, each with one of its events
+
+    def get(self, key: bytes) -> V | None:
+        if key not in self.values:
+            stored = self.table.get(key)
+            if stored is None:
+                return None
+            self.values[key] = self.decode(stored)
+        return self.values[key]
+
+    def put(self, key: bytes, value: V, owner: EventT) -> None:
+        self.values[key] = value
+        self.owners[key] = owner
+
+    def flush(self) -> set[bytes]:
+        """Write every changed value; return the changed keys.
+
+        Faust routes a table write to the changelog partition of the *current
+        event*. A batch has no single current event, so each write names an
+        event of its own key, whose partition owns that key.
+        """
+        for key, owner in self.owners.items():
+            token = _current_event.set(weakref.ref(owner))
+            try:
+                self.table[key] = self.encode(self.values[key])
+            finally:
+                _current_event.reset(token)
+        return set(self.owners)
+
+
+def _load_detector(raw: bytes) -> StreamAnomalyDetector:
+    return StreamAnomalyDetector.from_dict(orjson.loads(raw))
+
+
+def _dump_detector(detector: StreamAnomalyDetector) -> bytes:
+    return orjson.dumps(detector.to_dict())
 
 
 async def ingest_one(
-    event: EventT, batch_states: dict[bytes, SubjectState], changed: dict[bytes, EventT]
+    event: EventT, states: BatchCache[SubjectState], models: BatchCache[StreamAnomalyDetector]
 ) -> None:
-    """Process one input message against the batch's working copy of states."""
+    """Process one input message against the batch's working copies."""
     started = time.perf_counter()
     message = event.message
     metrics.events_consumed.labels(message.topic).inc()
@@ -106,16 +154,20 @@ async def ingest_one(
         metrics.dead_letters.labels(message.topic, record.reason).inc()
         return
     key = record.subject.encode()
-    state = batch_states.get(key)
-    if state is None:
-        stored = subjects.get(key)
-        state = SubjectState.from_bytes(stored) if stored is not None else None
-    state, outputs = process(state, record, policy)
-    batch_states[key] = state
+    state, outputs = process(states.get(key), record, policy)
     if outputs.duplicate:
         metrics.duplicate_events.labels(message.topic).inc()
         return
-    changed[key] = event
+    states.put(key, state, event)
+    if isinstance(record, IotReading):
+        model_key = device_key(record)
+        detector = models.get(model_key) or StreamAnomalyDetector()
+        scoring_started = time.perf_counter()
+        anomaly = detect_iot_anomaly(detector, record, state, policy)
+        metrics.model_scoring_time.labels("iot").observe(time.perf_counter() - scoring_started)
+        models.put(model_key, detector, event)
+        if anomaly is not None:
+            outputs.alerts.append(anomaly)
     await send_outputs(key, outputs)
     metrics.event_lag.labels(message.topic).observe(time.time() - outputs.event_time_s)
     metrics.processing_time.observe(time.perf_counter() - started)
@@ -128,10 +180,9 @@ async def ingest(stream: faust.StreamT[bytes]) -> None:
     # per-subject event-id memory.
     batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
     async for events in batches:
-        batch_states: dict[bytes, SubjectState] = {}
-        changed: dict[bytes, EventT] = {}
+        states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes)
+        models = BatchCache(device_models, _load_detector, _dump_detector)
         for event in events:
-            await ingest_one(event, batch_states, changed)
-        for key, owner in changed.items():
-            store_state(key, batch_states[key], owner)
-        dirty_subjects.update(changed)
+            await ingest_one(event, states, models)
+        dirty_subjects.update(states.flush())
+        models.flush()

@@ -88,6 +88,12 @@ consumer_lag = Gauge(
     "Input records not yet consumed by this worker.",
     ["topic", "partition"],
 )
+model_scoring_time = Histogram(
+    "creditwatch_model_scoring_seconds",
+    "Time to score and update one anomaly model.",
+    ["detector"],
+    buckets=PROCESSING_BUCKETS_S,
+)
 serving_write_failures = Counter(
     "creditwatch_serving_write_failures_total",
     "Failed writes to the Redis serving view.",

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from detectors.iot import StreamAnomalyDetector
 from detectors.policy import Policy
 from detectors.rules import RuleHit, evaluate_rules
 from detectors.scoring import Fact, Score, score_subject
@@ -23,6 +24,8 @@ from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
 from topics.risk import Alert, Evidence, TierChange
 from topics.vocabulary import (
+    AlertKind,
+    AlertSeverity,
     AlertStatus,
     ComplaintKind,
     EnforcementKind,
@@ -118,7 +121,9 @@ def process(
         state.version += 1
         outputs.tier_change = _tier_change(record.subject, state, previous, tier, score, policy)
     hits = evaluate_rules(state, obs, score, previous, tier, policy)
-    outputs.alerts = [_alert(record.subject, state, hit, tier, score, obs, policy) for hit in hits]
+    outputs.alerts = [
+        _alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
+    ]
     state.prune_alerted(policy.alert_cooldown_s)
     return state, outputs
 
@@ -159,29 +164,75 @@ def alert_id(dedup_key: str, event_id: str) -> str:
 
 
 def _alert(
-    subject: str,
-    state: SubjectState,
-    hit: RuleHit,
-    tier: Tier,
-    score: Score,
-    obs: Observation,
-    policy: Policy,
+    subject: str, state: SubjectState, hit: RuleHit, event_id: str, at_s: float, policy: Policy
 ) -> Alert:
+    """An alert for ``hit``, caused by event ``event_id`` at ``at_s``, on the updated state."""
+    assert state.tier is not None, "process() assigns a tier on a subject's first event"
     dedup_key = f"{subject}:{hit.rule_key}"
     return Alert(
-        alert_id=alert_id(dedup_key, obs.event_id),
+        alert_id=alert_id(dedup_key, event_id),
         dedup_key=dedup_key,
         subject=subject,
         kind=hit.kind,
         severity=hit.severity,
-        score=score.value,
-        tier=tier,
+        score=state.score,
+        tier=Tier(state.tier),
         region=state.region,
         sector=Sector(state.sector),
         title=hit.title,
         evidence=_evidence(hit.evidence),
-        source_event_ids=[obs.event_id],
-        created_at=_event_time(state),
+        source_event_ids=[event_id],
+        created_at=datetime.fromtimestamp(at_s, UTC),
         status=AlertStatus.OPEN,
         policy_version=policy.version,
+    )
+
+
+def device_key(reading: IotReading) -> bytes:
+    """Key of a (device, metric) series in the device-model table."""
+    return f"{reading.device_id}|{reading.metric}".encode()
+
+
+def detect_iot_anomaly(
+    detector: StreamAnomalyDetector, reading: IotReading, state: SubjectState, policy: Policy
+) -> Alert | None:
+    """Score a reading with its series' model (which then learns); alert if anomalous.
+
+    Seed 十六: non-contact supervision. The alert explains itself: the score,
+    the expected value and spread, which evidence decided it and over which window.
+    """
+    score, why = detector.observe(reading.measured_at, reading.value)
+    if score < policy.iot.anomaly_threshold:
+        return None
+    high = score >= policy.iot.anomaly_high
+    hit = RuleHit(
+        rule_key=f"iot_anomaly:{reading.device_id}:{reading.metric}",
+        kind=AlertKind.ANOMALY,
+        severity=AlertSeverity.HIGH if high else AlertSeverity.MEDIUM,
+        title=f"Anomalous {reading.metric} readings on device {reading.device_id}",
+        evidence=(
+            Fact(
+                "anomaly_score",
+                round(score, 4),
+                policy.iot.anomaly_threshold,
+                detail=f"decided by the {why.feature} evidence",
+            ),
+            Fact("value", reading.value, reading.limit, detail=reading.unit),
+            Fact(
+                "expected",
+                round(why.expected, 4),
+                detail=f"{why.predictor} predictor, spread {why.spread:.4g}",
+            ),
+            Fact("deviation", round(why.deviation, 2), detail="in spreads from expected"),
+            Fact(
+                "baseline_mean",
+                round(why.baseline_mean, 4),
+                detail=f"std {why.baseline_std:.4g} over {why.points_seen} points, "
+                f"burst window {why.window} points",
+            ),
+        ),
+        cooldown=False,  # the detector damps repeats of one event itself
+    )
+    return _alert(
+        reading.subject, state, hit, reading.event_id, reading.measured_at.timestamp(), policy
     )

@@ -219,3 +219,15 @@ def test_limit_breach(value: float, limit: float, direction: str, breach: bool,
 def test_limit_direction_must_be_known() -> None:
     with pytest.raises(ValueError):
         breaches_limit(1.0, 0.0, "sideways")
+
+
+def test_observe_scores_like_update_and_explains_before_learning() -> None:
+    rng = random.Random(3)
+    updated, observed = StreamAnomalyDetector(), StreamAnomalyDetector()
+    for i in range(400):
+        value = 40.0 if i == 350 else 20.0 + rng.gauss(0.0, 1.0)
+        expected_explanation = observed.explain(i * 300.0, value)
+        score, explanation = observed.observe(i * 300.0, value)
+        assert score == updated.update(i * 300.0, value)
+        assert explanation == expected_explanation
+    assert observed.to_dict() == updated.to_dict()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from detectors.iot import StreamAnomalyDetector
 from detectors.policy import load_policy
 from detectors.state import SubjectState
-from streams.processing import Outputs, observation_of, process
+from streams.processing import Outputs, detect_iot_anomaly, observation_of, process
+from tests import factories
 from tests.factories import (
     DAY,
     HOUR,
@@ -259,3 +262,34 @@ def test_a_different_subjects_state_is_not_mixed_in() -> None:
     _, out = process(None, enforcement(subject=other, event_id="s-5"), POLICY)
     # Same event id, different subject, fresh state: not a duplicate.
     assert not out.duplicate and state_a.events == 5
+
+
+def _fridge_series(detector, count: int, spike_at: int | None = None):
+    """Feed a cold-chain fridge's readings (5-minute steps); yield each step's alert."""
+    rng = random.Random(11)
+    state = None
+    for i in range(count):
+        value = 9.5 if i == spike_at else 4.0 + rng.gauss(0.0, 0.15)
+        record = factories.reading(event_id=f"fr-{i}", value=value,
+                                   measured_at=factories.T0 + i * timedelta(minutes=5))
+        state, _ = process(state, record, POLICY)
+        yield i, detect_iot_anomaly(detector, record, state, POLICY)
+
+
+def test_an_iot_spike_raises_one_explained_anomaly_alert() -> None:
+    detector = StreamAnomalyDetector()
+    alerts = [(i, alert) for i, alert in _fridge_series(detector, 400, spike_at=300) if alert]
+
+    assert [i for i, _ in alerts] == [300]
+    alert = alerts[0][1]
+    assert alert.kind == "anomaly" and alert.source_event_ids == ["fr-300"]
+    facts = {e.fact: e for e in alert.evidence}
+    assert facts["anomaly_score"].value >= POLICY.iot.anomaly_threshold
+    assert facts["value"].value == 9.5 and facts["value"].threshold == 8.0
+    assert abs(facts["expected"].value - 4.0) < 0.5  # the baseline, not the spike
+    assert facts["deviation"].value > 5
+
+
+def test_normal_readings_and_warm_up_raise_no_anomaly() -> None:
+    detector = StreamAnomalyDetector()
+    assert not any(alert for _, alert in _fridge_series(detector, 400))
