@@ -44,6 +44,27 @@ STARTUP_TIMEOUT_S = 20.0
 STOP_GRACE_S = 5.0
 
 
+class Managed:
+    """``with`` support for anything that can ``start()`` (returning itself) and ``stop()``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 class EmbeddedError(RuntimeError):
     """An embedded service could not be found, started or reached."""
 
@@ -166,7 +187,7 @@ def _install_cleanup_hooks() -> None:
 # ------------------------------------------------------------------------- services
 
 
-class _Service:
+class _Service(Managed):
     """A server subprocess on a loopback port, logging to a file in ``workdir``."""
 
     name = "service"
@@ -289,17 +310,6 @@ class _Service:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = f"pid={self.pid}" if self.running else "stopped"
@@ -424,7 +434,7 @@ class EmbeddedRedis(_Service):
             return False
 
 
-class EmbeddedStack:
+class EmbeddedStack(Managed):
     """Broker and Redis together, with one work dir for their logs and data.
 
     The work dir is a fresh temporary directory removed on stop, unless
@@ -504,17 +514,6 @@ class EmbeddedStack:
         if self.workdir is not None and not self.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<EmbeddedStack broker={self.broker!r} redis={self.redis!r} dir={self.workdir}>"

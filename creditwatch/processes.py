@@ -13,16 +13,15 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from creditwatch.commands.worker import READY_LINE
-from creditwatch.embedded import free_port, wait_for
+from creditwatch.embedded import Managed, free_port, wait_for
 
 STOP_GRACE_S = 15.0
 
 
-class ChildProcess:
+class ChildProcess(Managed):
     """A ``creditwatch`` sub-command in a child process, logging to a file."""
 
     def __init__(
@@ -87,17 +86,6 @@ class ChildProcess:
             os.killpg(self.process.pid, sig)
         except ProcessLookupError:
             pass
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class WorkerProcess(ChildProcess):

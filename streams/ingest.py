@@ -34,25 +34,27 @@ V = TypeVar("V")
 log = logging.getLogger(__name__)
 policy = default_policy()
 
-subjects = app.Table(
-    "subject-state",
-    default=None,
-    schema=faust.Schema(
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    ),
-    partitions=settings.partitions,
-    help="Rolling risk state per subject USCC (detectors.state.SubjectState).",
-)
 
-device_models = app.Table(
+def _bytes_table(name: str, help: str) -> TableT:
+    """A table of raw bytes keyed by raw bytes: values encode themselves (never pickle)."""
+    return app.Table(
+        name,
+        default=None,
+        schema=faust.Schema(
+            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        ),
+        partitions=settings.partitions,
+        help=help,
+    )
+
+
+subjects = _bytes_table(
+    "subject-state", "Rolling risk state per subject USCC (detectors.state.SubjectState)."
+)
+device_models = _bytes_table(
     "device-models",
-    default=None,
-    schema=faust.Schema(
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    ),
-    partitions=settings.partitions,
-    help="IoT anomaly model per device and metric (detectors.iot, JSON state). A "
-    "device belongs to one subject, so its model lives in that subject's partition.",
+    "IoT anomaly model per device and metric (detectors.iot, JSON state). A device "
+    "belongs to one subject, so its model lives in that subject's partition.",
 )
 
 #: Subjects whose state changed since the serving view was last refreshed.

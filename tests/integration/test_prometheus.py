@@ -19,13 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from kafka import KafkaProducer
 
 from creditwatch.embedded import free_port
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
+from tests.integration.test_web_api import send
 
 pytestmark = pytest.mark.integration
 
@@ -121,15 +120,6 @@ def prometheus(
         yield server
     finally:
         server.stop()
-
-
-def send(pipeline: Pipeline, *records: dict[str, Any]) -> None:
-    with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap) as producer:
-        for record in records:
-            producer.send(
-                "enforcement.events", key=record["subject"].encode(), value=orjson.dumps(record)
-            )
-        producer.flush()
 
 
 def test_prometheus_sees_processed_events_and_evaluates_the_rules(
