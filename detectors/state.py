@@ -8,7 +8,6 @@ event arriving late adds a faded contribution instead of rewinding time.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from dataclasses import dataclass, field
 
 from detectors.codec import Reader, Writer
@@ -21,10 +20,9 @@ STATE_FORMAT = 2
 FINGERPRINT_BYTES = 6
 
 
-def event_fingerprint(event_id: str) -> int:
+def event_fingerprint(event_id: str) -> bytes:
     """A stable 48-bit fingerprint (Python's ``hash`` differs between processes)."""
-    digest = hashlib.blake2b(event_id.encode(), digest_size=FINGERPRINT_BYTES).digest()
-    return int.from_bytes(digest, "big")
+    return hashlib.blake2b(event_id.encode(), digest_size=FINGERPRINT_BYTES).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +64,30 @@ class SubjectState:
     score: float = 0.0
     version: int = 0  # of the last tier change emitted
     events: int = 0  # distinct events applied (duplicates excluded)
-    recent_ids: deque[int] = field(default_factory=deque)
+    # Fingerprints of the last events applied, oldest first, back to back: one
+    # bytes object, so loading a state does not build an object per id.
+    recent_ids: bytearray = field(default_factory=bytearray)
     alerted: dict[str, float] = field(default_factory=dict)  # rule key -> event time
 
     def seen(self, event_id: str) -> bool:
-        return event_fingerprint(event_id) in self.recent_ids
+        fingerprint = event_fingerprint(event_id)
+        found = self.recent_ids.find(fingerprint)
+        while found >= 0:
+            if found % FINGERPRINT_BYTES == 0:  # a whole entry, not across two
+                return True
+            found = self.recent_ids.find(fingerprint, found + 1)
+        return False
 
     def remember(self, event_id: str, memory: int) -> None:
-        self.recent_ids.append(event_fingerprint(event_id))
-        while len(self.recent_ids) > memory:
-            self.recent_ids.popleft()
+        self.recent_ids += event_fingerprint(event_id)
+        excess = len(self.recent_ids) - memory * FINGERPRINT_BYTES
+        if excess > 0:
+            del self.recent_ids[:excess]
+
+    @property
+    def remembered(self) -> int:
+        """How many event ids are remembered."""
+        return len(self.recent_ids) // FINGERPRINT_BYTES
 
     def advance(self, at_s: float, policy: Policy) -> None:
         """Move the clock forward to ``at_s``, fading every decayed signal."""
@@ -134,9 +146,8 @@ class SubjectState:
             _write_numbers(out, numbers)
         for window in (self.complaints, self.iot_exceedances):
             _write_window(out, window)
-        out.uint(len(self.recent_ids))
-        for fingerprint in self.recent_ids:
-            out.raw(fingerprint.to_bytes(FINGERPRINT_BYTES, "big"))
+        out.uint(self.remembered)
+        out.raw(bytes(self.recent_ids))
         return out.getvalue()
 
     @classmethod
@@ -160,9 +171,7 @@ class SubjectState:
         )
         _read_window(source, state.complaints)
         _read_window(source, state.iot_exceedances)
-        state.recent_ids = deque(
-            int.from_bytes(source.raw(FINGERPRINT_BYTES), "big") for _ in range(source.uint())
-        )
+        state.recent_ids = bytearray(source.raw(source.uint() * FINGERPRINT_BYTES))
         if not source.at_end():
             raise ValueError("subject state has trailing bytes")
         return state

@@ -57,8 +57,9 @@ device_models = _bytes_table(
     "belongs to one subject, so its model lives in that subject's partition.",
 )
 
-#: Subjects whose state changed since the serving view was last refreshed.
-dirty_subjects: set[bytes] = set()
+#: Subjects whose state changed since the serving view was last refreshed, with
+#: their latest state (``None``: read it from the table).
+dirty_subjects: dict[bytes, SubjectState | None] = {}
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -119,8 +120,8 @@ class BatchCache(Generic[V]):
         self.values[key] = value
         self.owners[key] = owner
 
-    def flush(self) -> set[bytes]:
-        """Write every changed value; return the changed keys.
+    def flush(self) -> dict[bytes, V]:
+        """Write every changed value; return the changed keys and values.
 
         Faust routes a table write to the changelog partition of the *current
         event*. A batch has no single current event, so each write names an
@@ -132,7 +133,7 @@ class BatchCache(Generic[V]):
                 self.table[key] = self.encode(self.values[key])
             finally:
                 _current_event.reset(token)
-        return set(self.owners)
+        return {key: self.values[key] for key in self.owners}
 
 
 def _load_detector(raw: bytes) -> StreamAnomalyDetector:

@@ -162,7 +162,7 @@ async def rebuild_if_lost() -> None:
     started = time.monotonic()
     log.warning("creditwatch: serving view missing in Redis; rebuilding from the topics")
     applied = await replay_outputs()
-    dirty_subjects.update(subjects.keys())
+    dirty_subjects.update(dict.fromkeys(subjects.keys()))
     await redis.set(keys.SERVING_BUILT, keys.iso(time.time()))
     log.warning(
         "creditwatch: serving view rebuilt: %d records replayed in %.1f s",
@@ -203,18 +203,21 @@ async def refresh_profiles() -> None:
     """Write the profiles of subjects changed since the last refresh, in one pipeline."""
     if not dirty_subjects:
         return
-    batch = list(dirty_subjects)
+    batch = dict(dirty_subjects)
     dirty_subjects.clear()
     pipe = redis.pipeline(transaction=False)
-    for subject in batch:
-        stored = subjects.get(subject)
-        if stored is not None:
-            profile = profile_of(subject, SubjectState.from_bytes(stored))
-            pipe.set(keys.profile(subject.decode()), profile)
+    for subject, state in batch.items():
+        if state is None:
+            stored = subjects.get(subject)
+            if stored is None:
+                continue
+            state = SubjectState.from_bytes(stored)
+        pipe.set(keys.profile(subject.decode()), profile_of(subject, state))
     try:
         await pipe.execute()
     except aioredis.RedisError as exc:
-        dirty_subjects.update(batch)  # try again next tick
+        for subject, state in batch.items():  # try again next tick, unless newer
+            dirty_subjects.setdefault(subject, state)
         metrics.serving_write_failures.labels("profiles").inc()
         log.warning("Redis unavailable, profile refresh deferred: %s", exc)
 
