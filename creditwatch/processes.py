@@ -138,9 +138,18 @@ class WorkerProcess(ChildProcess):
 
 
 def stop_all(children: Sequence[ChildProcess]) -> None:
-    """Stop children in the given order, each with its grace period."""
-    for child in children:
-        child.stop()
+    """Stop children in the given order, each with its grace period.
+
+    Interrupted meanwhile (a second Ctrl-C), it kills the rest at once rather
+    than leave them behind.
+    """
+    for index, child in enumerate(children):
+        try:
+            child.stop()
+        except KeyboardInterrupt:
+            for rest in children[index:]:
+                rest.kill()
+            raise
 
 
 def elapsed_since(start: float) -> str:

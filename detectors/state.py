@@ -27,7 +27,10 @@ def event_fingerprint(event_id: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """What one input record means for a subject's risk, independent of its topic."""
+    """What one input record means for a subject's risk, independent of its topic.
+
+    Plain strings only (not enum members): the state is encoded and served as JSON.
+    """
 
     event_id: str
     at_s: float  # event time, epoch seconds

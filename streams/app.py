@@ -11,7 +11,8 @@ from typing import Any
 
 import faust
 
-from streams.settings import Settings
+from streams import end_offsets
+from streams.settings import Settings, bootstrap_servers
 
 settings = Settings.from_env()
 
@@ -41,6 +42,7 @@ def _faust_config(s: Settings) -> dict[str, Any]:
 
 
 app = faust.App(settings.app_id, **_faust_config(settings))
+end_offsets.install(bootstrap_servers(settings.kafka))
 
 
 COMPONENT_MODULES = ("streams.ingest", "streams.serving", "streams.web")

@@ -40,6 +40,10 @@ def _bytes_table(name: str, help: str) -> TableT:
     return app.Table(
         name,
         default=None,
+        # The changelog takes its serializers from key_type/value_type; the schema
+        # alone would leave it on JSON, and recovery would fail on binary values.
+        key_type=bytes,
+        value_type=bytes,
         schema=faust.Schema(
             key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
         ),

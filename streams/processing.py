@@ -77,7 +77,7 @@ def observation_of(record: InputRecord) -> Observation:
             event_id=record.event_id,
             at_s=record.occurred_at.timestamp(),
             region=record.region,
-            sector=record.sector,
+            sector=record.sector.value,
             signal=_enforcement_signal(record),
             clears="abnormal_operation" if removed else None,
             legal_rep_id=record.legal_rep_id,
@@ -88,15 +88,15 @@ def observation_of(record: InputRecord) -> Observation:
             event_id=record.event_id,
             at_s=record.received_at.timestamp(),
             region=record.region,
-            sector=record.sector,
-            complaint_category=record.category if counts else None,
+            sector=record.sector.value,
+            complaint_category=record.category.value if counts else None,
         )
     if isinstance(record, IotReading):
         return Observation(
             event_id=record.event_id,
             at_s=record.measured_at.timestamp(),
             region=record.region,
-            sector=record.sector,
+            sector=record.sector.value,
             iot_exceedance=record.limit is not None and record.value > record.limit,
         )
     raise TypeError(f"not an input record: {type(record).__name__}")

@@ -25,6 +25,7 @@ from streams import metrics
 from streams import redis_keys as keys
 from streams.app import app, settings
 from streams.channels import alerts, inputs, tier_changes
+from streams.end_offsets import true_end_offsets
 from streams.ingest import dirty_subjects, subjects
 from streams.settings import bootstrap_servers
 from topics.catalogue import RISK_ALERTS, RISK_TIER_CHANGES
@@ -128,7 +129,9 @@ async def replay_outputs() -> int:
         ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await true_end_offsets(
+            bootstrap_servers(settings.kafka), await consumer.end_offsets(partitions)
+        )
         remaining = {tp for tp, end in ends.items() if end > 0}
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)

@@ -8,6 +8,7 @@ doing. Ctrl-C stops everything it started, simulator first.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -37,31 +38,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    # A supervisor's SIGTERM means the same as Ctrl-C: stop everything, in order.
+    signal.signal(signal.SIGTERM, _interrupt)
     say("creditwatch demo: starting the embedded broker and Redis …")
-    children: list[ChildProcess] = []
-    try:
-        with EmbeddedStack(args.workdir) as stack:
-            assert stack.workdir is not None
-            create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
-            worker = WorkerProcess(
-                stack.workdir, stack.kafka_url, stack.redis_url, partitions=args.partitions
-            )
-            simulator = ChildProcess(
-                "simulator",
-                [
-                    "simulate",
-                    "--bootstrap",
-                    stack.bootstrap,
-                    "--rate",
-                    str(args.rate),
-                    "--subjects",
-                    str(args.subjects),
-                    "--seed",
-                    str(args.seed),
-                ],
-                stack.workdir,
-            )
-            children = [simulator, worker]  # stop order: producer first
+    status = 0
+    with EmbeddedStack(args.workdir) as stack:
+        assert stack.workdir is not None
+        create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
+        worker = WorkerProcess(
+            stack.workdir, stack.kafka_url, stack.redis_url, partitions=args.partitions
+        )
+        simulator = ChildProcess(
+            "simulator",
+            [
+                "simulate",
+                "--bootstrap",
+                stack.bootstrap,
+                "--rate",
+                str(args.rate),
+                "--subjects",
+                str(args.subjects),
+                "--seed",
+                str(args.seed),
+            ],
+            stack.workdir,
+        )
+        # Children stop before the broker and Redis they talk to, producer first.
+        try:
             worker.start()
             simulator.start()
             header = (
@@ -71,15 +74,19 @@ def run(args: argparse.Namespace) -> int:
             )
             say(header)
             _watch(args, stack, worker, simulator, started, header)
-    except KeyboardInterrupt:
-        say("\ncreditwatch demo: stopping …")
-    except EmbeddedError as exc:
-        print(f"creditwatch demo: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        stop_all(children)
+        except KeyboardInterrupt:
+            say("\ncreditwatch demo: stopping …")
+        except EmbeddedError as exc:
+            print(f"creditwatch demo: {exc}", file=sys.stderr)
+            status = 1
+        finally:
+            stop_all([simulator, worker])
     say("creditwatch demo: stopped; every process it started has exited.")
-    return 0
+    return status
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def say(*parts: object) -> None:

@@ -6,6 +6,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from detectors.iot import StreamAnomalyDetector
@@ -270,8 +271,9 @@ def _fridge_series(detector, count: int, spike_at: int | None = None):
     state = None
     for i in range(count):
         value = 9.5 if i == spike_at else 4.0 + rng.gauss(0.0, 0.15)
-        record = factories.reading(event_id=f"fr-{i}", value=value,
-                                   measured_at=factories.T0 + i * timedelta(minutes=5))
+        record = factories.reading(
+            event_id=f"fr-{i}", value=value, measured_at=factories.T0 + i * timedelta(minutes=5)
+        )
         state, _ = process(state, record, POLICY)
         yield i, detect_iot_anomaly(detector, record, state, POLICY)
 
@@ -293,3 +295,10 @@ def test_an_iot_spike_raises_one_explained_anomaly_alert() -> None:
 def test_normal_readings_and_warm_up_raise_no_anomaly() -> None:
     detector = StreamAnomalyDetector()
     assert not any(alert for _, alert in _fridge_series(detector, 400))
+
+
+def test_state_built_from_records_has_plain_string_labels_for_json() -> None:
+    state, _ = process(None, complaint(subject=SUBJECT, event_id="c-json"), POLICY)
+    assert all(type(label) is str for label in state.complaints.by_label())
+    assert type(state.sector) is str
+    orjson.dumps(state.complaints.by_label())  # orjson refuses str-subclass keys

