@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "topics",
     "detect",
     "evaluate",
+    "bench",
 )
 
 

@@ -12,12 +12,14 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Generic, TypeVar, cast
 
 import faust
 import orjson
 from faust.streams import _current_event
 from faust.types import EventT, TableT
+from prometheus_client import Counter, Histogram
 
 from detectors.iot import StreamAnomalyDetector
 from detectors.policy import default_policy
@@ -148,13 +150,20 @@ def _dump_detector(detector: StreamAnomalyDetector) -> bytes:
     return orjson.dumps(detector.to_dict())
 
 
+@cache
+def _topic_metrics(topic: str) -> tuple[Counter, Histogram]:
+    """The per-event metrics of a topic, looked up once (labels() costs per call)."""
+    return metrics.events_consumed.labels(topic), metrics.event_lag.labels(topic)
+
+
 async def ingest_one(
     event: EventT, states: BatchCache[SubjectState], models: BatchCache[StreamAnomalyDetector]
 ) -> None:
     """Process one input message against the batch's working copies."""
     started = time.perf_counter()
     message = event.message
-    metrics.events_consumed.labels(message.topic).inc()
+    consumed, lag = _topic_metrics(message.topic)
+    consumed.inc()
     record = decode_input(message.topic, message.key, message.value)
     if isinstance(record, Rejected):
         await dead_letters.send(key=message.key, value=dead_letter(event, record).dumps())
@@ -176,7 +185,7 @@ async def ingest_one(
         if anomaly is not None:
             outputs.alerts.append(anomaly)
     await send_outputs(key, outputs)
-    metrics.event_lag.labels(message.topic).observe(time.time() - outputs.event_time_s)
+    lag.observe(time.time() - outputs.event_time_s)
     metrics.processing_time.observe(time.perf_counter() - started)
 
 
