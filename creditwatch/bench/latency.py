@@ -1,0 +1,195 @@
+"""Event-to-alert latency at a fixed offered rate, fed live by a paced producer.
+
+Two measurements of the same alerts, reported separately:
+
+* **worker histogram**: ``creditwatch_event_to_alert_seconds`` from the
+  worker's ``/metrics``, the delta between scrapes before and after the phase,
+  quantiles interpolated like PromQL's ``histogram_quantile``. It stops at
+  the moment the worker hands the alert to its producer.
+* **end to end**: a consumer of ``risk.alerts`` (and ``risk.tier-changes``)
+  compares each record's event time (``created_at`` / ``effective_at``) with
+  the wall clock when it arrives: producer batching, the broker and the fetch
+  included, as a department system would see it.
+
+Records are stamped with the wall clock as they are generated, right before
+sending; event times carry millisecond precision, so both numbers can read up
+to 1 ms high.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from creditwatch.bench.histogram import Buckets, histogram_buckets, scrape, subtract
+from creditwatch.bench.kafka_io import (
+    LIVE_PRODUCER,
+    GroupOffsets,
+    Produced,
+    bootstrap_list,
+    reached,
+)
+from creditwatch.simulation import Simulator
+from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_TIER_CHANGES
+
+ALERT_HISTOGRAM = "creditwatch_event_to_alert_seconds"
+INPUT_NAMES = tuple(spec.name for spec in INPUT_TOPICS)
+#: Records sent between yields to the event loop, so the output consumer's
+#: receive times stay honest while the producer catches up on its schedule.
+SEND_SLICE = 50
+#: Outputs still in flight when the inputs are committed: wait this long for them.
+OUTPUT_GRACE_S = 1.0
+
+
+@dataclass
+class LatencyResult:
+    target_rate: float
+    duration_s: float
+    sent: int = 0
+    alert_e2e_s: list[float] = field(default_factory=list)
+    tier_change_e2e_s: list[float] = field(default_factory=list)
+    alert_buckets: Buckets = field(default_factory=dict)
+    backlog: int = 0  # inputs not yet committed when the drain wait ended
+
+    @property
+    def achieved_rate(self) -> float:
+        return self.sent / self.duration_s if self.duration_s > 0 else 0.0
+
+
+def event_time_s(document: dict[str, object], field_name: str) -> float | None:
+    """Epoch seconds of an ISO 8601 field of an output record.
+
+    >>> event_time_s({"created_at": "2026-03-02T09:00:00+08:00"}, "created_at")
+    1772413200.0
+    """
+    value = document.get(field_name)
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value).timestamp()
+
+
+class OutputWatcher:
+    """Consumes the output topics from their current end and records arrival latencies."""
+
+    def __init__(self, bootstrap: str, result: LatencyResult, partitions: int) -> None:
+        self.result = result
+        self.partitions = partitions
+        # Outputs of earlier traffic still in flight carry older event times: not ours.
+        self.since = time.time()
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_list(bootstrap),
+            enable_auto_commit=False,
+            # The broker would otherwise hold an empty fetch for 500 ms: that
+            # wait would show up as latency that no real consumer tuned for it has.
+            fetch_max_wait_ms=5,
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in (RISK_ALERTS.name, RISK_TIER_CHANGES.name)
+            for p in range(self.partitions)
+        ]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:  # resolve the end offsets before anything is produced
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            batches = await self.consumer.getmany(timeout_ms=50)
+            now = time.time()
+            for tp, messages in batches.items():
+                is_alert = tp.topic == RISK_ALERTS.name
+                for message in messages:
+                    document = orjson.loads(message.value or b"{}")
+                    at = event_time_s(document, "created_at" if is_alert else "effective_at")
+                    if at is None or at < self.since:
+                        continue
+                    target = self.result.alert_e2e_s if is_alert else self.result.tier_change_e2e_s
+                    target.append(now - at)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            await self._task
+        await self.consumer.stop()
+
+
+async def send_paced(
+    bootstrap: str, simulator: Simulator, rate: float, duration: float, produced: Produced
+) -> int:
+    """Send ``rate`` records a second for ``duration`` seconds; return how many were sent."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_list(bootstrap), **LIVE_PRODUCER)
+    await producer.start()
+    pending = []
+    sent = 0
+    try:
+        start = time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < duration:
+            due = int(elapsed * rate)
+            for _ in range(min(due - sent, SEND_SLICE)):
+                record = simulator.next_record()  # stamped with the wall clock now
+                pending.append(await producer.send(record.topic, record.value, key=record.key))
+                sent += 1
+            await asyncio.sleep(0.002 if sent >= due else 0)
+        for meta in await asyncio.gather(*pending):
+            produced.record(meta.topic, meta.partition, meta.offset)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def wait_committed(
+    offsets: GroupOffsets, group: str, produced: Produced, timeout: float
+) -> int:
+    """Wait for the group to commit every input produced so far; return what is left."""
+    targets = produced.targets(INPUT_NAMES)
+    deadline = time.monotonic() + timeout
+    while True:
+        committed = await asyncio.to_thread(offsets.committed, group, INPUT_NAMES)
+        if reached(committed, targets) or time.monotonic() >= deadline:
+            return sum(max(0, end - committed.get(tp, 0)) for tp, end in targets.items())
+        await asyncio.sleep(0.2)
+
+
+async def run_latency_phase(
+    bootstrap: str,
+    metrics_url: str,
+    simulator: Simulator,
+    produced: Produced,
+    offsets: GroupOffsets,
+    *,
+    rate: float,
+    duration: float,
+    drain_timeout: float,
+    partitions: int,
+    group: str = "creditwatch",
+    progress: Callable[[str], None] | None = None,
+) -> LatencyResult:
+    """One phase: paced traffic, then wait for the worker to commit it all, then scrape."""
+    result = LatencyResult(target_rate=rate, duration_s=duration)
+    before = histogram_buckets(await asyncio.to_thread(scrape, metrics_url), ALERT_HISTOGRAM)
+    watcher = OutputWatcher(bootstrap, result, partitions)
+    await watcher.start()
+    try:
+        result.sent = await send_paced(bootstrap, simulator, rate, duration, produced)
+        if progress is not None:
+            progress(f"sent {result.sent:,} at {result.achieved_rate:,.0f}/s; draining")
+        result.backlog = await wait_committed(offsets, group, produced, drain_timeout)
+        await asyncio.sleep(OUTPUT_GRACE_S)
+    finally:
+        await watcher.stop()
+    after = histogram_buckets(await asyncio.to_thread(scrape, metrics_url), ALERT_HISTOGRAM)
+    result.alert_buckets = subtract(after, before)
+    return result

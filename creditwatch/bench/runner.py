@@ -1,0 +1,460 @@
+"""The whole benchmark run, phase by phase, with every process it starts stopped at the end.
+
+Throughput phases run one after another on one embedded broker and one
+pre-loaded input, so (a), (b) and (c) read exactly the same records and never
+compete for the two cores. The latency phases reuse the pipeline's worker
+once it has caught up. State size needs no broker; each recovery size gets a
+fresh broker so earlier topics do not inflate the replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from creditwatch.bench import latency, profile, raw_consume, recovery, state_size
+from creditwatch.bench.histogram import quantile
+from creditwatch.bench.kafka_io import GroupOffsets, Produced, produce_all
+from creditwatch.bench.report import Row, load_average, percentile, rate, ratio
+from creditwatch.bench.throughput import ModuleProcess, ThroughputResult, run_group_phase
+from creditwatch.embedded import EmbeddedStack
+from creditwatch.processes import WorkerProcess
+from creditwatch.simulation import Simulator, wall_clock
+from creditwatch.simulation.traffic import DEFAULT_BAD_RATIO, DEFAULT_DUPLICATE_RATIO
+from creditwatch.topic_admin import create_topics
+from topics.catalogue import ALL_TOPICS, INPUT_TOPICS
+
+INPUT_NAMES = tuple(spec.name for spec in INPUT_TOPICS)
+PIPELINE_GROUP = "creditwatch"
+BARE_GROUP = "creditwatch-bench-bare"
+MS = 1000.0
+MB = 1024.0 * 1024.0
+OUTPUT_TOPIC = {"alert": "risk.alerts", "tier_change": "risk.tier-changes"}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    events: int = 100_000
+    subjects: int = 10_000
+    partitions: int = 4
+    seed: int = 1
+    rates: tuple[float, ...] = (1000.0, 5000.0)
+    latency_s: float = 20.0
+    drain_timeout_s: float = 90.0
+    pool_subjects: int = 10_000
+    pool_events: int = 100_000
+    state_counts: tuple[int, ...] = (100_000, 1_000_000)
+    recovery_counts: tuple[int, ...] = (100_000, 1_000_000)
+    phase_timeout_s: float = 900.0
+    profile: Path | None = None
+    quick: bool = False
+    log_dir: Path | None = None  # default: a temporary directory, removed afterwards
+
+    @classmethod
+    def quick_defaults(cls) -> BenchConfig:
+        """Every row, smaller: under three minutes on a 2-core machine."""
+        return cls(
+            events=20_000,
+            latency_s=6.0,
+            drain_timeout_s=15.0,
+            pool_subjects=3_000,
+            pool_events=30_000,
+            state_counts=(100_000,),
+            recovery_counts=(50_000,),
+            quick=True,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def say(message: str) -> None:
+    """Progress on stderr, so stdout stays the table."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def every(seconds: float, show: Callable[[int], str]) -> Callable[[int], None]:
+    """A progress callback that prints at most once per ``seconds``."""
+    last = [0.0]
+
+    def update(value: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            say(show(value))
+
+    return update
+
+
+@dataclass
+class BenchRun:
+    """Rows gathered so far and the extras (profile summary) for the JSON file."""
+
+    config: BenchConfig
+    rows: list[Row] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    pipeline_startup_s: float | None = None
+
+    def scaled(self, note: str) -> str:
+        return f"[quick: scaled] {note}" if self.config.quick else note
+
+    def add(self, name: str, value: float | None, unit: str, notes: str = "") -> None:
+        self.rows.append(Row(name, value, unit, notes))
+
+
+def run_bench(config: BenchConfig) -> BenchRun:
+    run = BenchRun(config)
+    # Other work on the machine moves every number: record the load around the run.
+    run.extra["load_average_at_start"] = load_average()
+    started = time.monotonic()
+    with ExitStack() as cleanup:
+        log_dir = config.log_dir
+        if log_dir is None:
+            log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-")))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
+    pool = _state_phase(run)
+    if pool:
+        _recovery_phase(run, pool)
+    run.extra["load_average_at_end"] = load_average()
+    run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
+    say(
+        f"done in {run.extra['wall_time_s']:.0f} s; load average "
+        f"{run.extra['load_average_at_start']} at start, {run.extra['load_average_at_end']} at end"
+    )
+    return run
+
+
+def guarded(run: BenchRun, what: str, phase: Callable[[], object]) -> bool:
+    """Run one phase; a failure becomes a row saying so, and the other phases still run."""
+    try:
+        phase()
+        return True
+    except Exception as exc:  # noqa: BLE001 (reported in the table, with the traceback on stderr)
+        say(f"{what} failed:\n{traceback.format_exc()}")
+        detail = " ".join(str(exc).split())  # one line in the table
+        run.add(f"failed: {what}", None, "", f"{type(exc).__name__}: {detail[:300]}")
+        return False
+
+
+# ------------------------------------------------------------------ broker phases
+
+
+def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
+    config = run.config
+    stack = cleanup.enter_context(EmbeddedStack(workdir=log_dir / "stack"))
+    create_topics(stack.bootstrap, ALL_TOPICS, config.partitions)
+    simulator = Simulator(seed=config.seed, subjects=config.subjects, clock=wall_clock)
+    produced = Produced()
+
+    say(f"pre-loading {config.events:,} simulator records")
+    started = time.monotonic()
+    records = simulator.take(config.events)
+    generated = time.monotonic()
+    asyncio.run(
+        produce_all(stack.bootstrap, ((r.topic, r.key, r.value) for r in records), produced)
+    )
+    load_s = time.monotonic() - generated
+    del records
+    targets = produced.targets(INPUT_NAMES)
+    events = sum(targets.values())
+    run.add(
+        "input.events",
+        events,
+        "events",
+        run.scaled(
+            f"{config.subjects:,} subjects, {config.partitions} partitions, "
+            f"bad {DEFAULT_BAD_RATIO:.1%}, duplicates {DEFAULT_DUPLICATE_RATIO:.1%}; "
+            f"generated in {generated - started:.1f} s"
+        ),
+    )
+    run.add("input.preload", rate(events, load_s), "events/s", "aiokafka producer, batched")
+
+    say("(a) raw consume")
+    raw = asyncio.run(raw_consume.raw_consume(stack.bootstrap, targets, config.phase_timeout_s))
+    raw_rate = rate(raw.events, raw.seconds)
+    run.add(
+        "a.raw_consume",
+        raw_rate,
+        "events/s",
+        f"aiokafka assign() + orjson.loads, {raw.events:,} in {raw.seconds:.2f} s",
+    )
+
+    offsets = GroupOffsets(stack.bootstrap)
+    cleanup.callback(offsets.close)
+
+    say("(b) bare Faust app")
+    bare = ModuleProcess(
+        "bare-faust",
+        "creditwatch.bench.bare_faust",
+        log_dir,
+        env={
+            "BENCH_KAFKA": stack.kafka_url,
+            "BENCH_PARTITIONS": str(config.partitions),
+            "BENCH_DATA_DIR": str(log_dir / "bare-data"),
+        },
+    )
+    try:
+        bare_result = run_group_phase(
+            bare,
+            offsets,
+            BARE_GROUP,
+            targets,
+            timeout=config.phase_timeout_s,
+            progress=every(5.0, lambda n: f"(b) committed {n:,}/{events:,}"),
+        )
+    finally:
+        bare.stop()
+    _throughput_rows(run, "b.bare_faust", bare_result)
+
+    say("(c) creditwatch pipeline")
+    worker = WorkerProcess(log_dir, stack.kafka_url, stack.redis_url, partitions=config.partitions)
+    cleanup.callback(worker.stop)
+    profiler: list[subprocess.Popen[bytes]] = []
+
+    def start_profiler() -> None:
+        if config.profile is not None and worker.pid is not None:
+            say(f"profiling worker pid {worker.pid} with py-spy")
+            profiler.append(profile.start_profiler(worker.pid, config.profile, 3600))
+
+    try:
+        pipeline = run_group_phase(
+            worker,
+            offsets,
+            PIPELINE_GROUP,
+            targets,
+            timeout=config.phase_timeout_s,
+            on_ready=start_profiler,  # profile the consuming, not the start-up
+            progress=every(5.0, lambda n: f"(c) committed {n:,}/{events:,}"),
+        )
+    finally:
+        for spy in profiler:
+            _stop_profiler(spy)
+    run.pipeline_startup_s = pipeline.startup_s
+    _throughput_rows(run, "c.pipeline", pipeline, "py-spy sampling; " if profiler else "")
+    run.add("c.pipeline.startup", pipeline.startup_s, "s", "process start → ready, empty tables")
+    run.add("ratio.pipeline/raw", ratio(pipeline.total_rate, raw_rate), "x", "c.total / a")
+    run.add(
+        "ratio.pipeline/bare", ratio(pipeline.total_rate, bare_result.total_rate), "x", "totals"
+    )
+    run.add(
+        "ratio.pipeline/bare.steady",
+        ratio(pipeline.steady_rate, bare_result.steady_rate),
+        "x",
+        "warm-up excluded",
+    )
+    if config.profile is not None and config.profile.exists():
+        _profile_rows(run, config.profile)
+
+    # Outputs of (c) may still be in flight after its last commit; let them
+    # land before the first latency phase takes its "before" scrape.
+    time.sleep(2.0)
+    for target in sorted(config.rates):
+        say(f"latency at {target:,.0f} events/s for {config.latency_s:.0f} s")
+        result = asyncio.run(
+            latency.run_latency_phase(
+                stack.bootstrap,
+                f"http://127.0.0.1:{worker.web_port}/metrics",
+                simulator,
+                produced,
+                offsets,
+                rate=target,
+                duration=config.latency_s,
+                drain_timeout=config.drain_timeout_s,
+                partitions=config.partitions,
+                group=PIPELINE_GROUP,
+                progress=say,
+            )
+        )
+        _latency_rows(run, result)
+    worker.stop()
+
+
+def _stop_profiler(spy: subprocess.Popen[bytes]) -> None:
+    # py-spy writes its output when interrupted, like a Ctrl-C at the terminal.
+    if spy.poll() is None:
+        spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait()
+    if spy.returncode not in (0, -signal.SIGINT) and spy.stderr is not None:
+        say(f"py-spy: {spy.stderr.read().decode(errors='replace').strip()[-500:]}")
+
+
+def _throughput_rows(
+    run: BenchRun, prefix: str, result: ThroughputResult, caveat: str = ""
+) -> None:
+    consume = "timed out" if result.consume_s is None else f"{result.consume_s:.1f} s"
+    run.add(
+        f"{prefix}.total",
+        result.total_rate,
+        "events/s",
+        f"{caveat}ready → all {result.events:,} committed: {consume}",
+    )
+    steady = "—" if result.steady_s is None else f"{result.steady_s:.1f} s"
+    run.add(
+        f"{prefix}.steady",
+        result.steady_rate,
+        "events/s",
+        f"{caveat}first commit → all committed ({result.steady_events:,} in {steady})",
+    )
+
+
+def _profile_rows(run: BenchRun, folded: Path) -> None:
+    summary = profile.summarise(folded.read_text(errors="replace").splitlines())
+    text = profile.format_summary(summary)
+    folded.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
+    run.extra["profile"] = {
+        "folded": str(folded),
+        "samples": summary.samples,
+        "self_by_package": summary.package_share,
+        "self_by_function": summary.self_share,
+        "inclusive_by_function": summary.inclusive_share,
+    }
+    say(f"profile summary in {folded.with_suffix('.txt')}")
+
+
+def _latency_rows(run: BenchRun, result: latency.LatencyResult) -> None:
+    tag = f"latency.{result.target_rate:.0f}/s"
+    saturated = f"; NOT drained: {result.backlog:,} behind" if result.backlog else "; drained"
+    run.add(
+        f"{tag}.offered",
+        result.achieved_rate,
+        "events/s",
+        run.scaled(f"{result.sent:,} sent in {result.duration_s:.0f} s{saturated}"),
+    )
+    buckets = result.alert_buckets
+    n_hist = int(buckets.get(float("inf"), 0))
+    for q in (0.5, 0.99):
+        value = quantile(q, buckets)
+        run.add(
+            f"{tag}.alert.worker.p{q * 100:.0f}",
+            None if value is None else value * MS,
+            "ms",
+            f"worker histogram event_to_alert, n={n_hist}",
+        )
+    for label, samples in (
+        ("alert", result.alert_e2e_s),
+        ("tier_change", result.tier_change_e2e_s),
+    ):
+        for q in (0.5, 0.99):
+            value = percentile(samples, q)
+            run.add(
+                f"{tag}.{label}.e2e.p{q * 100:.0f}",
+                None if value is None else value * MS,
+                "ms",
+                f"event time → received from {OUTPUT_TOPIC[label]}, n={len(samples)}",
+            )
+
+
+# ------------------------------------------------------------------ state and recovery
+
+
+def _state_phase(run: BenchRun) -> list[bytes]:
+    config = run.config
+    say(f"state size: {config.pool_events:,} events over {config.pool_subjects:,} subjects")
+    pools: list[list[bytes]] = []
+    guarded(
+        run,
+        "state pool",
+        lambda: pools.append(
+            state_size.simulate_pool(config.pool_subjects, config.pool_events, seed=config.seed)
+        ),
+    )
+    if not pools:
+        return []
+    pool = pools[0]
+    stats = state_size.size_stats(pool, config.pool_events)
+    basis = (
+        f"{stats.subjects:,} simulated subjects, {stats.events:,} events over 30 days "
+        f"(max {stats.max_bytes:,} B)"
+    )
+    run.add("state.bytes.mean", stats.mean_bytes, "B", run.scaled(basis))
+    run.add("state.bytes.p99", stats.p99_bytes, "B", run.scaled(basis))
+    with tempfile.TemporaryDirectory(prefix="cw-bench-pool-") as tmp:
+        pool_path = Path(tmp) / "pool.txt"
+        state_size.write_pool(pool, pool_path)
+        for count in config.state_counts:
+            for form in state_size.FORMS:
+                guarded(
+                    run,
+                    f"state.rss.{form}.{_count_label(count)}",
+                    partial(_rss_row, run, pool_path, count, form),
+                )
+    return pool
+
+
+def _rss_row(run: BenchRun, pool_path: Path, count: int, form: str) -> None:
+    say(f"RSS of {count:,} states as {form}")
+    held = state_size.measure_rss(pool_path, count, form)
+    what = (
+        "{uscc: state bytes} as the memory:// store"
+        if form == "bytes"
+        else "decoded SubjectState objects"
+    )
+    run.add(
+        f"state.rss.{form}.{_count_label(count)}",
+        held.rss_bytes / MB,
+        "MB",
+        run.scaled(f"{what}; {held.per_subject:,.0f} B/subject"),
+    )
+
+
+def _recovery_phase(run: BenchRun, pool: list[bytes]) -> None:
+    for count in run.config.recovery_counts:
+        guarded(
+            run,
+            f"recovery.{_count_label(count)}",
+            partial(_recovery_row, run, pool, count),
+        )
+
+
+def _recovery_row(run: BenchRun, pool: list[bytes], count: int) -> None:
+    config = run.config
+    say(f"changelog recovery of {count:,} subjects")
+    with tempfile.TemporaryDirectory(prefix="cw-bench-recovery-") as tmp:
+        result = recovery.run_recovery(
+            pool,
+            count,
+            config.partitions,
+            Path(tmp),
+            timeout=config.phase_timeout_s,
+            progress=say,
+        )
+    baseline = run.pipeline_startup_s
+    base = "—" if baseline is None else f"{baseline:.1f} s"
+    run.add(
+        f"recovery.{_count_label(count)}",
+        result.ready_s,
+        "s",
+        run.scaled(
+            f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
+            f"(written in {result.write_s:.1f} s); empty-changelog start {base}"
+        ),
+    )
+
+
+def _count_label(count: int) -> str:
+    """Short count for row names.
+
+    >>> _count_label(100_000), _count_label(1_000_000), _count_label(2_500)
+    ('100k', '1M', '2500')
+    """
+    if count % 1_000_000 == 0:
+        return f"{count // 1_000_000}M"
+    if count % 1000 == 0:
+        return f"{count // 1000}k"
+    return str(count)

@@ -1,0 +1,139 @@
+"""``creditwatch bench``: throughput, latency, state size and recovery in one run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+DEFAULT_JSON = Path("artifacts/bench.json")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text}")
+    return values
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive rates, got {text}")
+    return values
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure throughput, latency, state size and recovery on an embedded broker",
+        description=(
+            "Start an embedded broker and Redis, pre-load simulated input and measure: "
+            "(a) a raw aiokafka consumer, (b) a bare hand-written Faust app, (c) the "
+            "creditwatch pipeline; event-to-alert latency at fixed offered rates; "
+            "subject-state size and memory; changelog recovery time. Prints a table "
+            "and writes JSON. The full run takes several minutes; --quick under three."
+        ),
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, every row")
+    parser.add_argument("--events", type=_positive_int, help="pre-loaded input records")
+    parser.add_argument("--subjects", type=_positive_int, help="simulated city size")
+    parser.add_argument("--partitions", type=_positive_int, help="partitions per topic")
+    parser.add_argument("--seed", type=int, help="simulator seed")
+    parser.add_argument("--rates", type=_rates, help="offered rates for latency, e.g. 1000,5000")
+    parser.add_argument(
+        "--latency-duration", type=_positive_float, help="seconds of live traffic per rate"
+    )
+    parser.add_argument(
+        "--drain-timeout", type=_positive_float, help="seconds to wait for the worker to catch up"
+    )
+    parser.add_argument("--pool-subjects", type=_positive_int, help="subjects simulated for sizes")
+    parser.add_argument("--pool-events", type=_positive_int, help="events simulated for sizes")
+    parser.add_argument("--state-counts", type=_ints, help="subjects held for RSS, e.g. 100000")
+    parser.add_argument(
+        "--recovery-counts", type=_ints, help="subjects in the changelog, e.g. 100000,1000000"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        nargs="?",
+        const=Path("artifacts/profile.folded"),
+        help="sample the worker with py-spy during (c) (folded stacks; default %(const)s)",
+    )
+    parser.add_argument("--logs", type=Path, help="keep process logs here (default: temporary)")
+    parser.add_argument(
+        "--json", type=Path, default=DEFAULT_JSON, help="results file (default %(default)s)"
+    )
+    parser.set_defaults(func=run)
+
+
+OPTION_FIELDS = {
+    "events": "events",
+    "subjects": "subjects",
+    "partitions": "partitions",
+    "seed": "seed",
+    "rates": "rates",
+    "latency_duration": "latency_s",
+    "drain_timeout": "drain_timeout_s",
+    "pool_subjects": "pool_subjects",
+    "pool_events": "pool_events",
+    "state_counts": "state_counts",
+    "recovery_counts": "recovery_counts",
+    "profile": "profile",
+    "logs": "log_dir",
+}
+
+
+def config_from_args(args: argparse.Namespace) -> object:
+    from creditwatch.bench.runner import BenchConfig
+
+    config = BenchConfig.quick_defaults() if args.quick else BenchConfig()
+    overrides = {
+        field: getattr(args, option)
+        for option, field in OPTION_FIELDS.items()
+        if getattr(args, option) is not None
+    }
+    return replace(config, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported late: the bench pulls in aiokafka and the simulator.
+    from creditwatch.bench.profile import format_summary, py_spy_path, summarise
+    from creditwatch.bench.report import format_table, write_json
+    from creditwatch.bench.runner import BenchConfig, run_bench, say
+
+    config = config_from_args(args)
+    assert isinstance(config, BenchConfig)
+    if config.profile is not None and py_spy_path() is None:
+        print("creditwatch bench: --profile needs py-spy (pip install py-spy)", file=sys.stderr)
+        return 2
+    result = run_bench(config)
+    print(format_table(result.rows))
+    if config.profile is not None and config.profile.exists():
+        print()
+        print(format_summary(summarise(config.profile.read_text(errors="replace").splitlines())))
+    write_json(args.json, result.rows, config.as_dict(), result.extra)
+    say(f"results written to {args.json}")
+    failed = [row.name for row in result.rows if row.name.startswith("failed:")]
+    return 1 if failed else 0
