@@ -9,6 +9,7 @@ Two separate questions are answered here, on purpose by separate code:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -298,7 +299,7 @@ class StreamAnomalyDetector:
 
     def __init__(self, params: DetectorParams | None = None, **overrides: Any) -> None:
         base = params or DetectorParams()
-        self.params = DetectorParams(**{**asdict(base), **overrides})
+        self.params = DetectorParams(**{**asdict(base), **overrides}) if overrides else base
         self.state = DetectorState(season=[None] * self.params.season_bins)
         p = self.params
         self._level_alpha = 2.0 / (p.level_span + 1.0)
@@ -381,10 +382,12 @@ class StreamAnomalyDetector:
 
     def to_dict(self) -> dict[str, Any]:
         """Parameters and state as JSON-compatible data (numbers, lists, dicts, null)."""
+        # Field by field rather than dataclasses.asdict, whose recursive deep copy
+        # dominated a worker's time (a model is saved per device per batch).
         return {
             "version": STATE_VERSION,
-            "params": asdict(self.params),
-            "state": asdict(self.state),
+            "params": _flat_dict(self.params),
+            "state": _flat_dict(self.state),
         }
 
     @classmethod
@@ -392,7 +395,7 @@ class StreamAnomalyDetector:
         """Rebuild a detector from :meth:`to_dict` output; raises ValueError if malformed."""
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported detector state version {data.get('version')!r}")
-        detector = cls(DetectorParams(**_known(DetectorParams, data["params"])))
+        detector = cls(_params_from(tuple(sorted(data["params"].items()))))
         state = DetectorState(**_known(DetectorState, data["state"]))
         _validate_state(state, detector.params)
         detector.state = state
@@ -599,6 +602,20 @@ def _checked(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"value must be finite, got {value!r}")
     return float(value)
+
+
+@functools.lru_cache(maxsize=16)
+def _params_from(items: tuple[tuple[str, Any], ...]) -> DetectorParams:
+    """Parsed once: every device of a deployment shares one configuration."""
+    return DetectorParams(**_known(DetectorParams, dict(items)))
+
+
+def _flat_dict(instance: Any) -> dict[str, Any]:
+    """A dataclass of numbers and lists of numbers as a dict; lists are copied."""
+    return {
+        f.name: list(value) if isinstance(value := getattr(instance, f.name), list) else value
+        for f in fields(instance)
+    }
 
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
