@@ -1,0 +1,68 @@
+"""Redis killed and restarted empty: the serving view comes back with every alert."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import redis
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from creditwatch.embedded import EmbeddedRedis
+from tests.integration.conftest import Pipeline
+from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def alert_ids_on_topic(bootstrap: str) -> set[str]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=2000)
+    consumer.assign(
+        [
+            TopicPartition("risk.alerts", p)
+            for p in consumer.partitions_for_topic("risk.alerts") or ()
+        ]
+    )
+    consumer.seek_to_beginning()
+    ids = {orjson.loads(message.value)["alert_id"] for message in consumer}
+    consumer.close()
+    return ids
+
+
+def test_killed_redis_is_rebuilt_with_every_alert_and_live_event(pipeline: Pipeline):
+    subjects = [make_uscc(12000 + i) for i in range(30)]
+
+    def send(prefix: str) -> None:
+        with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap) as producer:
+            for i, subject in enumerate(subjects):
+                record = enforcement(subject, f"{prefix}-{i}", "penalty", 5, severity="serious")
+                producer.send(
+                    "enforcement.events", key=subject.encode(), value=orjson.dumps(record)
+                )
+            producer.flush()
+
+    client = redis.Redis.from_url(pipeline.stack.redis_url)
+    send("before")
+    wait_until(lambda: client.zcard("cw:alerts:open") == 30, 60, "30 alerts served")
+
+    old = pipeline.stack.redis
+    assert old is not None and pipeline.stack.workdir is not None
+    old.stop(grace=0)  # at once, and it keeps nothing: as after a crash
+    send("during")  # alerts raised while Redis is down
+    pipeline.stack.redis = EmbeddedRedis(pipeline.stack.workdir, port=old.port).start()
+
+    expected = alert_ids_on_topic(pipeline.stack.bootstrap)
+    # Per subject: two serious-penalty alerts, and the second drops it to tier D.
+    assert len(expected) == 90
+
+    def served() -> set[str]:
+        return {i.decode() for i in client.zrange("cw:alerts:open", 0, -1)}
+
+    wait_until(lambda: served() == expected, 60, "every alert back in the serving view")
+    live = client.xrange("cw:events")
+    announced = {
+        orjson.loads(fields[b"data"])["alert_id"]
+        for _, fields in live
+        if fields[b"type"] == b"alert"
+    }
+    assert expected <= announced
+    assert sum(int(n) for n in client.hvals("cw:tier-counts")) == 30
