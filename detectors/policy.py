@@ -68,6 +68,30 @@ class IotPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerPolicy:
+    min_peers: int
+    alert_spreads: float
+    report_spreads: float
+    spread_floor: dict[str, float]  # feature name -> least spread
+
+
+@dataclass(frozen=True, slots=True)
+class CrossSectorPolicy:
+    window_s: float
+    min_sources: int
+    max_signals: int
+
+
+@dataclass(frozen=True, slots=True)
+class CrossRegionPolicy:
+    half_life_days: float
+    warmup_days: int
+    surge_min: int
+    surge_ratio: float
+    min_counties: int
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     version: str
     base_score: float
@@ -75,8 +99,16 @@ class Policy:
     signals: dict[str, Signal]
     complaints: ComplaintPolicy
     iot: IotPolicy
+    peers: PeerPolicy
+    cross_sector: CrossSectorPolicy
+    cross_region: CrossRegionPolicy
     alert_cooldown_s: float
     dedup_memory: int
+
+    def adverse(self, signal: str | None) -> bool:
+        """Whether ``signal`` is an adverse credit record (positive points)."""
+        spec = self.signals.get(signal) if signal is not None else None
+        return spec is not None and spec.points > 0
 
 
 def _get(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -112,6 +144,54 @@ def _signal(name: str, table: dict[str, Any]) -> Signal:
     return Signal(
         name, points, half_life_days * SECONDS_PER_DAY, cap, floor, floor_days * SECONDS_PER_DAY
     )
+
+
+def _peers(table: dict[str, Any]) -> PeerPolicy:
+    floors = _get(table, "spread_floor", dict, "peers.")
+    peers = PeerPolicy(
+        min_peers=_get(table, "min_peers", int, "peers."),
+        alert_spreads=_get(table, "alert_spreads", float, "peers."),
+        report_spreads=_get(table, "report_spreads", float, "peers."),
+        spread_floor={name: _get(floors, name, float, "peers.spread_floor.") for name in floors},
+    )
+    if peers.min_peers < 2 or not 0 < peers.report_spreads <= peers.alert_spreads:
+        raise PolicyError("policy: need peers.min_peers >= 2, 0 < report_spreads <= alert_spreads")
+    if any(floor <= 0 for floor in peers.spread_floor.values()):
+        raise PolicyError("policy: every peers.spread_floor must be positive")
+    return peers
+
+
+def _cross_sector(table: dict[str, Any]) -> CrossSectorPolicy:
+    where = "cross_sector."
+    policy = CrossSectorPolicy(
+        window_s=_get(table, "window_days", float, where) * SECONDS_PER_DAY,
+        min_sources=_get(table, "min_sources", int, where),
+        max_signals=_get(table, "max_signals", int, where),
+    )
+    if policy.window_s <= 0 or policy.min_sources < 2 or policy.max_signals < policy.min_sources:
+        raise PolicyError(
+            "policy: need cross_sector.window_days > 0, min_sources >= 2 "
+            "and max_signals >= min_sources"
+        )
+    return policy
+
+
+def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
+    where = "cross_region."
+    policy = CrossRegionPolicy(
+        half_life_days=_get(table, "half_life_days", float, where),
+        warmup_days=_get(table, "warmup_days", int, where),
+        surge_min=_get(table, "surge_min", int, where),
+        surge_ratio=_get(table, "surge_ratio", float, where),
+        min_counties=_get(table, "min_counties", int, where),
+    )
+    if policy.half_life_days <= 0 or policy.warmup_days < 0 or policy.surge_min < 1:
+        raise PolicyError(
+            "policy: need cross_region.half_life_days > 0, warmup_days >= 0, surge_min >= 1"
+        )
+    if policy.surge_ratio <= 1 or policy.min_counties < 2:
+        raise PolicyError("policy: need cross_region.surge_ratio > 1 and min_counties >= 2")
+    return policy
 
 
 def parse_policy(document: dict[str, Any]) -> Policy:
@@ -155,6 +235,9 @@ def parse_policy(document: dict[str, Any]) -> Policy:
             anomaly_threshold=_get(iot, "anomaly_threshold", float, "iot."),
             anomaly_high=_get(iot, "anomaly_high", float, "iot."),
         ),
+        peers=_peers(_get(document, "peers", dict, "")),
+        cross_sector=_cross_sector(_get(document, "cross_sector", dict, "")),
+        cross_region=_cross_region(_get(document, "cross_region", dict, "")),
         alert_cooldown_s=_get(_get(document, "alerts", dict, ""), "cooldown_days", float, "alerts.")
         * SECONDS_PER_DAY,
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),

@@ -14,7 +14,9 @@ from detectors.codec import Reader, Writer
 from detectors.policy import Policy
 from detectors.windows import DAY_S, HOUR_S, BucketCounts
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
+#: Older formats this code still reads (format 2 lacks the peer features).
+READABLE_FORMATS = (2, 3)
 #: 48 bits: with a few dozen ids remembered per subject, the chance that a new
 #: event is mistaken for a duplicate is ~1e-13, at 6 bytes an id.
 FINGERPRINT_BYTES = 6
@@ -41,6 +43,7 @@ class Observation:
     complaint_category: str | None = None
     iot_exceedance: bool = False
     legal_rep_id: str | None = None
+    department: str | None = None  # that issued an enforcement record
 
 
 def _complaint_window() -> BucketCounts:
@@ -71,6 +74,9 @@ class SubjectState:
     # bytes object, so loading a state does not build an object per id.
     recent_ids: bytearray = field(default_factory=bytearray)
     alerted: dict[str, float] = field(default_factory=dict)  # rule key -> event time
+    # The features last reported to the subject's peer group (detectors.peers),
+    # so the group can retract them when they change.
+    peer_features: tuple[float, ...] | None = None
 
     def seen(self, event_id: str) -> bool:
         fingerprint = event_fingerprint(event_id)
@@ -151,13 +157,17 @@ class SubjectState:
             _write_window(out, window)
         out.uint(self.remembered)
         out.raw(bytes(self.recent_ids))
+        features = self.peer_features or ()
+        out.uint(len(features))
+        for value in features:
+            out.double(value)
         return out.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SubjectState:
         source = Reader(data)
         version = source.uint()
-        if version != STATE_FORMAT:
+        if version not in READABLE_FORMATS:
             raise ValueError(f"unknown subject state format {version!r}")
         state = cls(
             clock=source.double(),
@@ -175,6 +185,9 @@ class SubjectState:
         _read_window(source, state.complaints)
         _read_window(source, state.iot_exceedances)
         state.recent_ids = bytearray(source.raw(source.uint() * FINGERPRINT_BYTES))
+        if version >= 3:
+            features = tuple(source.double() for _ in range(source.uint()))
+            state.peer_features = features or None
         if not source.at_end():
             raise ValueError("subject state has trailing bytes")
         return state

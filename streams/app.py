@@ -45,7 +45,14 @@ app = faust.App(settings.app_id, **_faust_config(settings))
 end_offsets.install(bootstrap_servers(settings.kafka))
 
 
-COMPONENT_MODULES = ("streams.ingest", "streams.serving", "streams.web")
+COMPONENT_MODULES = (
+    "streams.ingest",
+    "streams.peers",
+    "streams.cross_sector",
+    "streams.cross_region",
+    "streams.serving",
+    "streams.web",
+)
 
 
 def load_components() -> faust.App:

@@ -11,7 +11,10 @@ import faust
 
 from streams.app import app, settings
 from topics.catalogue import (
+    ADVERSE_SIGNALS,
+    COMPLAINT_COUNTS,
     INPUT_TOPICS,
+    PEER_FEATURES,
     RISK_ALERTS,
     RISK_DLQ,
     RISK_TIER_CHANGES,
@@ -37,3 +40,6 @@ inputs = _topic(*INPUT_TOPICS)
 alerts = _topic(RISK_ALERTS)
 tier_changes = _topic(RISK_TIER_CHANGES)
 dead_letters = _topic(RISK_DLQ)
+adverse_signals = _topic(ADVERSE_SIGNALS)
+complaint_counts = _topic(COMPLAINT_COUNTS)
+peer_feature_changes = _topic(PEER_FEATURES)

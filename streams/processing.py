@@ -12,7 +12,9 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from detectors.cross_sector import AdverseSignal, linkage_group
 from detectors.iot import StreamAnomalyDetector
+from detectors.peers import Features, peer_features, peer_group
 from detectors.policy import Policy
 from detectors.rules import RuleHit, evaluate_rules
 from detectors.scoring import Fact, Score, score_subject
@@ -50,14 +52,61 @@ SIGNAL_OF_KIND: dict[EnforcementKind, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class PeerUpdate:
+    """A subject's features changed: its peer group retracts ``old`` and adds ``new``.
+
+    ``old is None``: the subject joins the group; ``new is None``: it leaves it.
+    """
+
+    group: str
+    subject: str
+    old: Features | None
+    new: Features | None
+    at_s: float
+    event_id: str
+    tier: str
+    score: float
+    region: str
+    sector: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdverseReport:
+    """An adverse record for the cross-sector detector of its linkage group."""
+
+    group: str
+    signal: AdverseSignal
+    tier: str  # of the subject, after the record
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CountedComplaint:
+    """A complaint that counts towards the cross-region model of its category."""
+
+    category: str
+    county: str
+    sector: str
+    at_s: float
+    event_id: str
+
+
 @dataclass(slots=True)
 class Outputs:
-    """What one record produced. ``duplicate`` records produce nothing."""
+    """What one record produced. ``duplicate`` records produce nothing.
+
+    Besides alerts and tier changes, a record feeds the detectors that look
+    beyond one subject (keyed differently, so they run in their own agents).
+    """
 
     alerts: list[Alert] = field(default_factory=list)
     tier_change: TierChange | None = None
     duplicate: bool = False
     event_time_s: float = 0.0  # of the record, epoch seconds
+    peer_updates: list[PeerUpdate] = field(default_factory=list)
+    adverse_report: AdverseReport | None = None
+    counted_complaint: CountedComplaint | None = None
 
 
 def _enforcement_signal(event: EnforcementEvent) -> str | None:
@@ -81,6 +130,7 @@ def observation_of(record: InputRecord) -> Observation:
             signal=_enforcement_signal(record),
             clears="abnormal_operation" if removed else None,
             legal_rep_id=record.legal_rep_id,
+            department=record.department.value,
         )
     if isinstance(record, Complaint):
         counts = record.kind is not ComplaintKind.ENQUIRY
@@ -110,6 +160,7 @@ def process(
     if state.seen(record.event_id):
         return state, Outputs(duplicate=True)
     obs = observation_of(record)
+    previous_group = peer_group(state.sector, state.region)
     state.apply(obs, policy)
     score = score_subject(state, policy)
     previous = Tier(state.tier) if state.tier is not None else None
@@ -125,7 +176,49 @@ def process(
         _alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
     ]
     state.prune_alerted(policy.alert_cooldown_s)
+    _report_beyond_subject(record.subject, state, obs, previous_group, outputs, policy)
     return state, outputs
+
+
+def _report_beyond_subject(
+    subject: str,
+    state: SubjectState,
+    obs: Observation,
+    previous_group: str,
+    outputs: Outputs,
+    policy: Policy,
+) -> None:
+    """Hand the detectors that look across subjects what this record means to them."""
+    assert state.tier is not None, "process() assigns a tier on a subject's first event"
+    outputs.peer_updates = _peer_updates(subject, state, state.tier, previous_group, obs)
+    if obs.signal is not None and obs.department is not None and policy.adverse(obs.signal):
+        signal = AdverseSignal(
+            obs.event_id, obs.at_s, subject, obs.signal, obs.department, obs.sector, obs.region
+        )
+        group = linkage_group(subject, state.legal_rep_id)
+        outputs.adverse_report = AdverseReport(group, signal, state.tier, state.score)
+    if obs.complaint_category is not None:
+        outputs.counted_complaint = CountedComplaint(
+            obs.complaint_category, obs.region, obs.sector, obs.at_s, obs.event_id
+        )
+
+
+def _peer_updates(
+    subject: str, state: SubjectState, tier: str, previous_group: str, obs: Observation
+) -> list[PeerUpdate]:
+    """Report the subject's features to its peer group when they (or the group) changed."""
+    features = peer_features(state)
+    group = peer_group(state.sector, state.region)
+    old = state.peer_features
+    moved = old is not None and group != previous_group
+    if features == old and not moved:
+        return []
+    state.peer_features = features
+    about = (obs.at_s, obs.event_id, tier, state.score, state.region, state.sector)
+    updates = [PeerUpdate(group, subject, None if moved else old, features, *about)]
+    if moved:
+        updates.append(PeerUpdate(previous_group, subject, old, None, *about))
+    return updates
 
 
 def _evidence(facts: tuple[Fact, ...]) -> list[Evidence]:
@@ -163,29 +256,53 @@ def alert_id(dedup_key: str, event_id: str) -> str:
     return hashlib.blake2b(f"{dedup_key}|{event_id}".encode(), digest_size=10).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class AlertSubject:
+    """What an alert is about: a subject (with its tier and score) or, if
+    ``subject`` is None, an area (cross-region alerts)."""
+
+    subject: str | None
+    tier: str | None
+    score: float
+    region: str
+    sector: str
+
+
+def make_alert(
+    dedup_key: str,
+    hit: RuleHit,
+    about: AlertSubject,
+    event_ids: list[str],
+    at_s: float,
+    policy: Policy,
+) -> Alert:
+    """An alert for ``hit`` caused by ``event_ids`` (the last one triggered it) at ``at_s``."""
+    return Alert(
+        alert_id=alert_id(dedup_key, event_ids[-1]),
+        dedup_key=dedup_key,
+        subject=about.subject,
+        kind=hit.kind,
+        severity=hit.severity,
+        score=about.score,
+        tier=Tier(about.tier) if about.tier is not None else None,
+        region=about.region,
+        sector=Sector(about.sector),
+        title=hit.title,
+        evidence=_evidence(hit.evidence),
+        source_event_ids=event_ids,
+        created_at=datetime.fromtimestamp(at_s, UTC),
+        status=AlertStatus.OPEN,
+        policy_version=policy.version,
+    )
+
+
 def _alert(
     subject: str, state: SubjectState, hit: RuleHit, event_id: str, at_s: float, policy: Policy
 ) -> Alert:
     """An alert for ``hit``, caused by event ``event_id`` at ``at_s``, on the updated state."""
     assert state.tier is not None, "process() assigns a tier on a subject's first event"
-    dedup_key = f"{subject}:{hit.rule_key}"
-    return Alert(
-        alert_id=alert_id(dedup_key, event_id),
-        dedup_key=dedup_key,
-        subject=subject,
-        kind=hit.kind,
-        severity=hit.severity,
-        score=state.score,
-        tier=Tier(state.tier),
-        region=state.region,
-        sector=Sector(state.sector),
-        title=hit.title,
-        evidence=_evidence(hit.evidence),
-        source_event_ids=[event_id],
-        created_at=datetime.fromtimestamp(at_s, UTC),
-        status=AlertStatus.OPEN,
-        policy_version=policy.version,
-    )
+    about = AlertSubject(subject, state.tier, state.score, state.region, state.sector)
+    return make_alert(f"{subject}:{hit.rule_key}", hit, about, [event_id], at_s, policy)
 
 
 def device_key(reading: IotReading) -> bytes:

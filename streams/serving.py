@@ -80,7 +80,9 @@ return 1
 def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
     """Store, index and announce an alert unless it is already there."""
     alert = orjson.loads(value)
-    index_keys = [*keys.open_alert_indexes(alert), keys.subject_alerts(alert["subject"])]
+    index_keys = list(keys.open_alert_indexes(alert))
+    if alert["subject"] is not None:  # area-wide alerts have none
+        index_keys.append(keys.subject_alerts(alert["subject"]))
     return APPLY_ALERT(
         keys=[keys.alert(alert["alert_id"]), *index_keys, keys.LIVE_EVENTS],
         args=[value, keys.epoch(alert["created_at"]), alert["alert_id"], keys.LIVE_EVENTS_MAXLEN],

@@ -40,9 +40,29 @@ RISK_DLQ = TopicSpec(
     "risk.dlq", "records that failed decoding or validation", retention_ms=90 * DAY_MS
 )
 
+# Internal: the ingest agent re-keys what the detectors beyond one subject need
+# (by legal representative, complaint category, peer group), so each of those
+# detectors sees its whole group in one partition. Not a public contract.
+ADVERSE_SIGNALS = TopicSpec(
+    "risk.internal.adverse-signals",
+    "adverse records keyed by linkage group (cross-sector detector)",
+    retention_ms=7 * DAY_MS,
+)
+COMPLAINT_COUNTS = TopicSpec(
+    "risk.internal.complaint-counts",
+    "complaint counts per batch keyed by category (cross-region detector)",
+    retention_ms=7 * DAY_MS,
+)
+PEER_FEATURES = TopicSpec(
+    "risk.internal.peer-features",
+    "subject feature changes keyed by peer group (peer-outlier detector)",
+    retention_ms=7 * DAY_MS,
+)
+
 INPUT_TOPICS = (ENFORCEMENT_EVENTS, COMPLAINTS_12315, IOT_READINGS)
 OUTPUT_TOPICS = (RISK_ALERTS, RISK_TIER_CHANGES, RISK_DLQ)
-ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS
+INTERNAL_TOPICS = (ADVERSE_SIGNALS, COMPLAINT_COUNTS, PEER_FEATURES)
+ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
 
 def default_partitions() -> int:

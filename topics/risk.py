@@ -25,13 +25,20 @@ class Evidence(faust.Record, serializer="json", include_metadata=False):
 
 
 class Alert(faust.Record, serializer="json", include_metadata=False):
+    """A warning for the board and inspectors.
+
+    ``subject`` and ``tier`` are null for area-wide alerts (cross-region), which
+    concern a complaint category across counties rather than one subject; their
+    ``score`` is 0 and their ``region`` the city's code.
+    """
+
     alert_id: str
     dedup_key: str
-    subject: str
+    subject: str | None
     kind: AlertKind
     severity: AlertSeverity
     score: float
-    tier: Tier
+    tier: Tier | None
     region: str
     sector: Sector
     title: str

@@ -38,6 +38,9 @@ class Department(StrEnum):
     INDUSTRY_ASSOCIATION = "industry_association"
 
 
+#: The city's own division code: the region of alerts about the whole city.
+SHIJIAZHUANG_CITY = "130100"
+
 SHIJIAZHUANG_COUNTIES: dict[str, str] = {
     "130102": "长安区",
     "130104": "桥西区",

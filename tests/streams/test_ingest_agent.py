@@ -48,6 +48,9 @@ def outputs() -> Iterator[dict[str, AsyncMock]]:
                 ("dlq", channels.dead_letters),
                 ("alerts", channels.alerts),
                 ("tier_changes", channels.tier_changes),
+                ("adverse_signals", channels.adverse_signals),
+                ("complaint_counts", channels.complaint_counts),
+                ("peer_features", channels.peer_feature_changes),
             )
         }
 

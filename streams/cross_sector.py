@@ -1,0 +1,88 @@
+"""The cross-sector agent: one :class:`~detectors.cross_sector.LinkedSignals` per linkage group."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import faust
+
+from detectors.cross_sector import CrossSectorFinding, LinkedSignals
+from detectors.policy import Policy, default_policy
+from detectors.rules import RuleHit
+from detectors.scoring import Fact
+from streams.app import app
+from streams.channels import adverse_signals
+from streams.fanout import decode_adverse_report
+from streams.keyed import run_keyed_detector
+from streams.processing import AdverseReport, AlertSubject, make_alert
+from streams.tables import bytes_table
+from topics.risk import Alert
+from topics.vocabulary import AlertKind, AlertSeverity
+
+policy = default_policy()
+linked_signals = bytes_table(
+    "linked-signals",
+    "Recent adverse records per subject or legal representative (detectors.cross_sector).",
+)
+
+
+def cross_sector_alert(report: AdverseReport, finding: CrossSectorFinding, policy: Policy) -> Alert:
+    """An alert naming every contributing record: who, which department, what, when."""
+    subjects = finding.subjects
+    spread = (
+        f"{len(finding.departments)} departments"
+        if len(finding.departments) >= len(finding.sectors)
+        else f"{len(finding.sectors)} sectors"
+    )
+    across = (
+        f" across {len(subjects)} subjects of one legal representative" if len(subjects) > 1 else ""
+    )
+    hit = RuleHit(
+        rule_key="cross_sector",
+        kind=AlertKind.CROSS_SECTOR,
+        severity=AlertSeverity.HIGH,
+        title=f"Adverse records from {spread}{across}",
+        evidence=(
+            Fact(
+                "departments",
+                len(finding.departments),
+                policy.cross_sector.min_sources,
+                detail=", ".join(finding.departments),
+            ),
+            Fact("sectors", len(finding.sectors), detail=", ".join(finding.sectors)),
+            *(
+                Fact(
+                    s.signal,
+                    1.0,
+                    detail=f"{s.subject} · {s.department} · {s.sector} · {s.region} · "
+                    f"event {s.event_id} at {datetime.fromtimestamp(s.at_s, UTC).isoformat()}",
+                )
+                for s in finding.signals
+            ),
+        ),
+    )
+    trigger = report.signal
+    about = AlertSubject(trigger.subject, report.tier, report.score, trigger.region, trigger.sector)
+    others = [s.event_id for s in finding.signals if s.event_id != trigger.event_id]
+    event_ids = [*others, trigger.event_id]  # the trigger last: it identifies the alert
+    return make_alert(f"cross_sector:{report.group}", hit, about, event_ids, trigger.at_s, policy)
+
+
+def handle_adverse_report(
+    linked: LinkedSignals | None, value: bytes
+) -> tuple[LinkedSignals, list[Alert]]:
+    linked = linked if linked is not None else LinkedSignals()
+    report = decode_adverse_report(value)
+    finding = linked.add(report.signal, policy.cross_sector)
+    return linked, [] if finding is None else [cross_sector_alert(report, finding, policy)]
+
+
+@app.agent(adverse_signals, concurrency=1)
+async def detect_cross_sector(stream: faust.StreamT[bytes]) -> None:
+    await run_keyed_detector(
+        stream,
+        linked_signals,
+        LinkedSignals.from_bytes,
+        LinkedSignals.to_bytes,
+        handle_adverse_report,
+    )

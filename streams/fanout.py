@@ -1,0 +1,94 @@
+"""What one ingest batch hands to the detectors that look across subjects.
+
+The ingest agent's partitions are keyed by subject; the peer-outlier,
+cross-sector and cross-region detectors need their whole group (peer group,
+legal representative, complaint category) in one place. A batch collects their
+inputs and sends them re-keyed, coalesced so the extra traffic stays per batch
+rather than per record: one message per peer group, one per complaint category.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import orjson
+
+from detectors.cross_region import local_day
+from detectors.cross_sector import AdverseSignal
+from streams.channels import adverse_signals, complaint_counts, peer_feature_changes
+from streams.processing import AdverseReport, CountedComplaint, Outputs, PeerUpdate
+
+
+@dataclass(slots=True)
+class ComplaintCount:
+    """Complaints of one category from one county and sector on one day, in a batch."""
+
+    category: str
+    county: str
+    sector: str
+    at_s: float  # the latest one's event time
+    event_id: str  # the latest one's
+    count: int = 0
+
+
+@dataclass(slots=True)
+class Fanout:
+    peer_updates: dict[str, list[PeerUpdate]] = field(default_factory=lambda: defaultdict(list))
+    adverse_reports: list[AdverseReport] = field(default_factory=list)
+    # category -> (county, sector, day) -> count
+    complaints: dict[str, dict[tuple[str, str, int], ComplaintCount]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+
+    def add(self, outputs: Outputs) -> None:
+        for update in outputs.peer_updates:
+            self.peer_updates[update.group].append(update)
+        if outputs.adverse_report is not None:
+            self.adverse_reports.append(outputs.adverse_report)
+        if outputs.counted_complaint is not None:
+            self._tally(outputs.counted_complaint)
+
+    def _tally(self, c: CountedComplaint) -> None:
+        key = (c.county, c.sector, local_day(c.at_s))
+        tally = self.complaints[c.category].get(key)
+        if tally is None:
+            tally = self.complaints[c.category][key] = ComplaintCount(
+                c.category, c.county, c.sector, c.at_s, c.event_id
+            )
+        tally.count += 1
+        if c.at_s >= tally.at_s:
+            tally.at_s, tally.event_id = c.at_s, c.event_id
+
+    async def send(self) -> None:
+        for report in self.adverse_reports:
+            await adverse_signals.send(key=report.group.encode(), value=orjson.dumps(report))
+        for group, updates in self.peer_updates.items():
+            await peer_feature_changes.send(key=group.encode(), value=orjson.dumps(updates))
+        for category, tallies in self.complaints.items():
+            counts = sorted(tallies.values(), key=lambda tally: tally.at_s)
+            await complaint_counts.send(key=category.encode(), value=orjson.dumps(counts))
+
+
+def decode_adverse_report(value: bytes) -> AdverseReport:
+    document = orjson.loads(value)
+    return AdverseReport(
+        group=document["group"],
+        signal=AdverseSignal(**document["signal"]),
+        tier=document["tier"],
+        score=float(document["score"]),
+    )
+
+
+def decode_peer_updates(value: bytes) -> list[PeerUpdate]:
+    def features(values: list[float] | None) -> tuple[float, ...] | None:
+        return None if values is None else tuple(values)
+
+    return [
+        PeerUpdate(**{**row, "old": features(row["old"]), "new": features(row["new"])})
+        for row in orjson.loads(value)
+    ]
+
+
+def decode_complaint_counts(value: bytes) -> list[ComplaintCount]:
+    return [ComplaintCount(**row) for row in orjson.loads(value)]

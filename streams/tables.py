@@ -1,0 +1,75 @@
+"""Tables of raw bytes, and the batch working copies every agent uses on them."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import faust
+from faust.streams import _current_event
+from faust.types import EventT, TableT
+
+from streams.app import app, settings
+
+V = TypeVar("V")
+
+#: Events per batch, and how long to wait to fill one. A batch loads and stores
+#: each key's value once, however many records it holds.
+BATCH_MAX = 1000
+BATCH_WITHIN_S = 0.02
+
+
+def bytes_table(name: str, help: str) -> TableT:
+    """A table of raw bytes keyed by raw bytes: values encode themselves (never pickle)."""
+    return app.Table(
+        name,
+        default=None,
+        # The changelog takes its serializers from key_type/value_type; the schema
+        # alone would leave it on JSON, and recovery would fail on binary values.
+        key_type=bytes,
+        value_type=bytes,
+        schema=faust.Schema(
+            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        ),
+        partitions=settings.partitions,
+        help=help,
+    )
+
+
+class BatchCache(Generic[V]):
+    """Working copies of one table's values during a batch: each key loaded and stored once."""
+
+    def __init__(
+        self, table: TableT, decode: Callable[[bytes], V], encode: Callable[[V], bytes]
+    ) -> None:
+        self.table, self.decode, self.encode = table, decode, encode
+        self.values: dict[bytes, V] = {}
+        self.owners: dict[bytes, EventT] = {}  # changed keys, each with one of its events
+
+    def get(self, key: bytes) -> V | None:
+        if key not in self.values:
+            stored = self.table.get(key)
+            if stored is None:
+                return None
+            self.values[key] = self.decode(stored)
+        return self.values[key]
+
+    def put(self, key: bytes, value: V, owner: EventT) -> None:
+        self.values[key] = value
+        self.owners[key] = owner
+
+    def flush(self) -> dict[bytes, V]:
+        """Write every changed value; return the changed keys and values.
+
+        Faust routes a table write to the changelog partition of the *current
+        event*. A batch has no single current event, so each write names an
+        event of its own key, whose partition owns that key.
+        """
+        for key, owner in self.owners.items():
+            token = _current_event.set(weakref.ref(owner))
+            try:
+                self.table[key] = self.encode(self.values[key])
+            finally:
+                _current_event.reset(token)
+        return {key: self.values[key] for key in self.owners}

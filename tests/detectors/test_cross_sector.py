@@ -1,0 +1,101 @@
+"""Cross-sector warnings: adverse records from several departments, or sectors of one person."""
+
+from __future__ import annotations
+
+import random
+
+from detectors.cross_sector import AdverseSignal, LinkedSignals, linkage_group
+from detectors.policy import default_policy
+
+POLICY = default_policy().cross_sector
+DAY = 86_400.0
+
+
+def signal(
+    event_id: str,
+    day: float,
+    department: str = "market_regulation",
+    subject: str = "S1",
+    sector: str = "food_drug",
+    kind: str = "penalty_general",
+) -> AdverseSignal:
+    return AdverseSignal(event_id, day * DAY, subject, kind, department, sector, "130102")
+
+
+def test_two_departments_within_the_window_raise_a_finding_naming_both() -> None:
+    linked = LinkedSignals()
+    assert linked.add(signal("e1", 0), POLICY) is None
+    finding = linked.add(signal("e2", 5, department="taxation", kind="tax_violation"), POLICY)
+    assert finding is not None
+    assert finding.departments == ("market_regulation", "taxation")
+    assert [s.event_id for s in finding.signals] == ["e1", "e2"]
+    assert finding.subjects == ("S1",)
+
+
+def test_many_records_from_one_department_are_not_cross_sector() -> None:
+    linked = LinkedSignals()
+    assert all(linked.add(signal(f"e{i}", i), POLICY) is None for i in range(10))
+
+
+def test_records_further_apart_than_the_window_do_not_combine() -> None:
+    linked = LinkedSignals()
+    window_days = POLICY.window_s / DAY
+    linked.add(signal("e1", 0), POLICY)
+    assert linked.add(signal("e2", window_days + 1, department="taxation"), POLICY) is None
+
+
+def test_a_representatives_subjects_in_two_sectors_combine() -> None:
+    linked = LinkedSignals()
+    linked.add(signal("e1", 0, subject="S1", sector="food_drug"), POLICY)
+    finding = linked.add(signal("e2", 3, subject="S2", sector="catering"), POLICY)
+    assert finding is not None
+    assert finding.subjects == ("S1", "S2")
+    assert finding.sectors == ("food_drug", "catering")
+
+
+def test_it_alerts_again_only_when_the_pattern_widens() -> None:
+    linked = LinkedSignals()
+    linked.add(signal("e1", 0), POLICY)
+    assert linked.add(signal("e2", 1, department="taxation"), POLICY) is not None
+    assert linked.add(signal("e3", 2, department="taxation"), POLICY) is None
+    widened = linked.add(signal("e4", 3, department="court"), POLICY)
+    assert widened is not None and len(widened.departments) == 3
+
+
+def test_a_redelivered_record_changes_nothing() -> None:
+    linked = LinkedSignals()
+    linked.add(signal("e1", 0), POLICY)
+    linked.add(signal("e1", 0), POLICY)
+    assert len(linked.signals) == 1
+
+
+def test_memory_is_bounded_by_the_policy() -> None:
+    linked = LinkedSignals()
+    for i in range(POLICY.max_signals * 3):
+        linked.add(signal(f"e{i}", i / 100), POLICY)
+    assert len(linked.signals) == POLICY.max_signals
+
+
+def test_restored_state_decides_exactly_like_the_original() -> None:
+    rng = random.Random(7)
+    departments = ["market_regulation", "taxation", "court", "ecology_environment"]
+    stream = [
+        signal(f"e{i}", i * rng.uniform(1, 20), department=rng.choice(departments))
+        for i in range(40)
+    ]
+    original, decisions = LinkedSignals(), []
+    for i, s in enumerate(stream):
+        if i == 20:
+            restored = LinkedSignals.from_bytes(original.to_bytes())
+            assert restored == original
+            original = restored
+        decisions.append(original.add(s, POLICY))
+    uninterrupted = LinkedSignals()
+    assert decisions == [uninterrupted.add(s, POLICY) for s in stream]
+
+
+def test_representatives_are_pseudonymised_in_group_names() -> None:
+    group = linkage_group("91130102MA0EXAMPL1", "LR123456789")
+    assert group.startswith("rep:") and "LR123456789" not in group
+    assert group == linkage_group("another subject", "LR123456789")
+    assert linkage_group("91130102MA0EXAMPL1", None) == "subject:91130102MA0EXAMPL1"
