@@ -1,4 +1,5 @@
-"""``creditwatch bench``: throughput, latency, state size and recovery in one run."""
+"""``creditwatch bench``: throughput, latency, state size and recovery in one run;
+``creditwatch bench detectors``: each detector's own speed, without a broker."""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "subject-state size and memory; changelog recovery time. Prints a table "
             "and writes JSON. The full run takes several minutes; --quick under three."
         ),
+    )
+    parser.add_argument(
+        "suite",
+        nargs="?",
+        choices=("pipeline", "detectors"),
+        default="pipeline",
+        help="pipeline (default): the broker-backed run; detectors: each detector's "
+        "events/s on one core, no broker",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, every row")
     parser.add_argument("--events", type=_positive_int, help="pre-loaded input records")
@@ -117,7 +126,28 @@ def config_from_args(args: argparse.Namespace) -> object:
     return replace(config, **overrides)
 
 
+def run_detectors(args: argparse.Namespace) -> int:
+    from creditwatch.bench.detectors import bench_detectors
+    from creditwatch.bench.report import format_table, write_json
+    from creditwatch.bench.runner import say
+
+    events = args.events or (20_000 if args.quick else 100_000)
+    subjects = args.subjects or (2_000 if args.quick else 10_000)
+    seed = 1 if args.seed is None else args.seed
+    say(f"simulating {events} records for {subjects} subjects, then timing each detector")
+    rows = bench_detectors(events, subjects, seed)
+    print(format_table(rows))
+    path = (
+        args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("bench-detectors.json")
+    )
+    write_json(path, rows, {"events": events, "subjects": subjects, "seed": seed})
+    say(f"results written to {path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.suite == "detectors":
+        return run_detectors(args)
     # Imported late: the bench pulls in aiokafka and the simulator.
     from creditwatch.bench.profile import format_summary, py_spy_path, summarise
     from creditwatch.bench.report import format_table, write_json

@@ -225,3 +225,21 @@ def test_smallest_bench_prints_every_row_with_a_positive_number(
     assert unmeasured == []
     printed = capsys.readouterr().out
     assert all(name in printed for name in expected)
+
+
+def test_bench_detectors_times_every_detector_on_simulated_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "detectors.json"
+    args = parse(["detectors", "--events", "4000", "--subjects", "400", "--json", str(out)])
+    assert bench_command.run(args) == 0
+    values = {row["name"]: row["value"] for row in json.loads(out.read_text())["rows"]}
+    detectors = [
+        "per-subject processing (process)",
+        "IoT anomaly detector",
+        "peer outliers",
+        "cross-sector",
+        "cross-region",
+    ]
+    assert [name for name in detectors if not (values.get(name) or 0) > 0] == []
+    assert "IoT target" in capsys.readouterr().out
