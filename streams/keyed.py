@@ -18,7 +18,10 @@ from streams.publish import send_alert, send_dead_letter
 from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache
 from topics.decode import Rejected
 from topics.risk import Alert
-from topics.validation import Reason
+
+#: The dead-letter reason of an internal message this version cannot read (a bug
+#: or a version skew between workers); not an input-validation :class:`Reason`.
+BAD_INTERNAL_MESSAGE = "bad_internal_message"
 
 S = TypeVar("S")
 #: (the key's state, or None for a new key; the message value) -> (new state, alerts)
@@ -43,7 +46,7 @@ async def run_keyed_detector(
                 state, raised = handle(states.get(key), value)
             except (ValueError, TypeError, KeyError) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
-                await send_dead_letter(event, Rejected(Reason.BAD_INTERNAL, detail))
+                await send_dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
                 continue
             states.put(key, state, event)
             for alert in raised:

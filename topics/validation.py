@@ -43,8 +43,6 @@ class Reason(StrEnum):
     TOO_LONG = "too_long"
     INCONSISTENT = "inconsistent"
     KEY_MISMATCH = "key_mismatch"
-    # An internal topic's message this version cannot read (a bug or a version skew).
-    BAD_INTERNAL = "bad_internal_message"
 
 
 class InvalidRecord(Exception):
