@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import time
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 import faust
-import orjson
 from faust.types import EventT
 from prometheus_client import Counter, Histogram
 
@@ -22,6 +21,7 @@ from streams import metrics
 from streams.app import app
 from streams.channels import inputs, tier_changes
 from streams.fanout import Fanout
+from streams.live_models import LiveModels, dump_model, load_model
 from streams.processing import Outputs, detect_iot_anomaly, device_key, process
 from streams.publish import send_alert, send_dead_letter
 from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, bytes_table
@@ -36,8 +36,9 @@ subjects = bytes_table(
 )
 device_models = bytes_table(
     "device-models",
-    "IoT anomaly model per device and metric (detectors.iot, JSON state). A device "
-    "belongs to one subject, so its model lives in that subject's partition.",
+    "IoT anomaly model per device and metric (detectors.iot, JSON state), checkpointed "
+    "every few readings (streams.live_models). A device belongs to one subject, so its "
+    "model lives in that subject's partition.",
 )
 
 #: Subjects whose state changed since the serving view was last refreshed, with
@@ -54,12 +55,12 @@ async def send_outputs(key: bytes, outputs: Outputs) -> None:
         metrics.tier_changes.labels(change.previous_tier or "none", change.tier).inc()
 
 
-def _load_detector(raw: bytes) -> StreamAnomalyDetector:
-    return StreamAnomalyDetector.from_dict(orjson.loads(raw))
+live_models = LiveModels(device_models)
 
 
-def _dump_detector(detector: StreamAnomalyDetector) -> bytes:
-    return orjson.dumps(detector.to_dict())
+@app.on_partitions_revoked.connect
+def _forget_live_models(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    live_models.forget()
 
 
 @cache
@@ -71,7 +72,7 @@ def _topic_metrics(topic: str) -> tuple[Counter, Histogram]:
 async def ingest_one(
     event: EventT,
     states: BatchCache[SubjectState],
-    models: BatchCache[StreamAnomalyDetector],
+    model_writes: BatchCache[StreamAnomalyDetector],
     fanout: Fanout,
 ) -> None:
     """Process one input message against the batch's working copies."""
@@ -91,11 +92,11 @@ async def ingest_one(
     states.put(key, state, event)
     if isinstance(record, IotReading):
         model_key = device_key(record)
-        detector = models.get(model_key) or StreamAnomalyDetector()
+        detector = live_models.get(model_key)
         scoring_started = time.perf_counter()
         anomaly = detect_iot_anomaly(detector, record, state, policy)
         metrics.model_scoring_time.labels("iot").observe(time.perf_counter() - scoring_started)
-        models.put(model_key, detector, event)
+        live_models.learned(model_key, anomaly is not None, event, model_writes)
         if anomaly is not None:
             outputs.alerts.append(anomaly)
     await send_outputs(key, outputs)
@@ -112,10 +113,10 @@ async def ingest(stream: faust.StreamT[bytes]) -> None:
     batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
     async for events in batches:
         states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes)
-        models = BatchCache(device_models, _load_detector, _dump_detector)
+        model_writes = BatchCache(device_models, load_model, dump_model)
         fanout = Fanout()
         for event in events:
-            await ingest_one(event, states, models, fanout)
+            await ingest_one(event, states, model_writes, fanout)
         await fanout.send()
         dirty_subjects.update(states.flush())
-        models.flush()
+        model_writes.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -50,6 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: Allocations between two generation-0 collections (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
 def _use_uvloop() -> None:
     """uvloop makes a Faust worker ~35% faster here; it must be chosen before the loop exists."""
     import importlib.util
@@ -58,6 +63,19 @@ def _use_uvloop() -> None:
         import mode.loop
 
         mode.loop.use("uvloop")
+
+
+def _calm_garbage_collector() -> None:
+    """Keep the start-up heap out of every collection, and collect young objects less often.
+
+    Faust allocates several objects per message, which triggers a generation-0
+    collection every few hundred messages; each older collection then walks
+    every module, table and model loaded at start-up. Nothing here relies on
+    prompt cycle collection (the per-message objects are freed by refcount).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def wait_for_broker(kafka_url: str, patience_s: float, retry_s: float = 2.0) -> bool:
@@ -109,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
+            _calm_garbage_collector()
             print(READY_LINE, file=sys.stderr, flush=True)
 
     Worker(load_components(), loglevel=args.loglevel, quiet=True).execute_from_commandline()
