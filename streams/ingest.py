@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from functools import cache
-from typing import Any, cast
+from typing import cast
 
 import faust
 from faust.types import EventT
@@ -24,7 +24,7 @@ from streams.fanout import Fanout
 from streams.live_models import LiveModels, dump_model, load_model
 from streams.processing import Outputs, detect_iot_anomaly, device_key, process
 from streams.publish import send_alert, send_dead_letter
-from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, bytes_table
+from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, DecodedValues, bytes_table
 from topics.decode import Rejected, decode_input
 from topics.iot import IotReading
 
@@ -56,11 +56,9 @@ async def send_outputs(key: bytes, outputs: Outputs) -> None:
 
 
 live_models = LiveModels(device_models)
-
-
-@app.on_partitions_revoked.connect
-def _forget_live_models(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-    live_models.forget()
+#: Subject states kept decoded between batches (~1.7 KB each).
+LIVE_STATES_MAX = 50_000
+live_states: DecodedValues[SubjectState] = DecodedValues(LIVE_STATES_MAX)
 
 
 @cache
@@ -112,7 +110,7 @@ async def ingest(stream: faust.StreamT[bytes]) -> None:
     # per-subject event-id memory.
     batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
     async for events in batches:
-        states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes)
+        states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes, live_states)
         model_writes = BatchCache(device_models, load_model, dump_model)
         fanout = Fanout()
         for event in events:

@@ -15,13 +15,16 @@ import faust
 from faust.types import TableT
 
 from streams.publish import send_alert, send_dead_letter
-from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache
+from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, DecodedValues
 from topics.decode import Rejected
 from topics.risk import Alert
 
 #: The dead-letter reason of an internal message this version cannot read (a bug
 #: or a version skew between workers); not an input-validation :class:`Reason`.
 BAD_INTERNAL_MESSAGE = "bad_internal_message"
+
+#: Group states kept decoded between batches, per agent.
+DECODED_MAX = 10_000
 
 S = TypeVar("S")
 #: (the key's state, or None for a new key; the message value) -> (new state, alerts)
@@ -35,9 +38,10 @@ async def run_keyed_detector(
     encode: Callable[[S], bytes],
     handle: Handler[S],
 ) -> None:
+    decoded: DecodedValues[S] = DecodedValues(DECODED_MAX)
     batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
     async for events in batches:
-        states = BatchCache(table, decode, encode)
+        states = BatchCache(table, decode, encode, decoded)
         for event in events:
             key, value = event.message.key, event.message.value
             try:

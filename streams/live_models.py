@@ -12,14 +12,13 @@ which shifts its baseline slightly and never loses an alert already sent.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import orjson
 from faust.types import EventT, TableT
 
 from detectors.iot import StreamAnomalyDetector
-from streams.tables import BatchCache
+from streams.tables import BatchCache, DecodedValues
 
 #: Readings between two checkpoints of one device's model.
 CHECKPOINT_EVERY = 32
@@ -43,34 +42,27 @@ class _Live:
 
 
 class LiveModels:
-    """Decoded models by device key, least recently used first."""
+    """Decoded models by device key, emptied on a rebalance like every :class:`DecodedValues`."""
 
     def __init__(self, table: TableT, max_live: int = LIVE_MODELS_MAX) -> None:
         self.table = table
-        self.max_live = max_live
-        self.live: OrderedDict[bytes, _Live] = OrderedDict()
+        self.live: DecodedValues[_Live] = DecodedValues(max_live)
 
     def get(self, key: bytes) -> StreamAnomalyDetector:
         """The device's model: live, else its last checkpoint, else a new one."""
-        entry = self.live.pop(key, None)
+        entry = self.live.get(key)
         if entry is None:
             stored = self.table.get(key)
             entry = _Live(load_model(stored) if stored is not None else StreamAnomalyDetector())
-        self.live[key] = entry  # most recently used last
-        if len(self.live) > self.max_live:
-            self.live.popitem(last=False)
+            self.live.put(key, entry)
         return entry.model
 
     def learned(
         self, key: bytes, flagged: bool, event: EventT, writes: BatchCache[StreamAnomalyDetector]
     ) -> None:
         """Count one reading learned; queue a checkpoint when due or after a flag."""
-        entry = self.live[key]
+        entry = self.live.values[key]
         entry.unsaved += 1
         if flagged or entry.unsaved >= CHECKPOINT_EVERY:
             writes.put(key, entry.model, event)
             entry.unsaved = 0
-
-    def forget(self) -> None:
-        """Drop every live model: after a rebalance the table is the truth again."""
-        self.live.clear()

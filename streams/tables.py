@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import faust
 from faust.streams import _current_event
@@ -37,22 +38,71 @@ def bytes_table(name: str, help: str) -> TableT:
     )
 
 
+class DecodedValues(Generic[V]):
+    """Decoded table values kept between batches, least recently used first.
+
+    Decoding a value per batch cost more than the work done with it. Every
+    instance is emptied when this worker loses partitions (a rebalance), after
+    which the table, restored from its changelog, is the truth again.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.values: OrderedDict[bytes, V] = OrderedDict()
+        _everything_decoded.append(self)
+
+    def get(self, key: bytes) -> V | None:
+        value = self.values.get(key)
+        if value is not None:
+            self.values.move_to_end(key)
+        return value
+
+    def put(self, key: bytes, value: V) -> None:
+        self.values[key] = value
+        self.values.move_to_end(key)
+        while len(self.values) > self.max_size:
+            self.values.popitem(last=False)
+
+    def clear(self) -> None:
+        self.values.clear()
+
+
+_everything_decoded: list[DecodedValues[Any]] = []
+
+
+@app.on_partitions_revoked.connect
+def _forget_decoded_values(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    for decoded in _everything_decoded:
+        decoded.clear()
+
+
 class BatchCache(Generic[V]):
-    """Working copies of one table's values during a batch: each key loaded and stored once."""
+    """Working copies of one table's values during a batch: each key loaded and stored once.
+
+    With ``decoded``, values also stay decoded for later batches.
+    """
 
     def __init__(
-        self, table: TableT, decode: Callable[[bytes], V], encode: Callable[[V], bytes]
+        self,
+        table: TableT,
+        decode: Callable[[bytes], V],
+        encode: Callable[[V], bytes],
+        decoded: DecodedValues[V] | None = None,
     ) -> None:
         self.table, self.decode, self.encode = table, decode, encode
+        self.decoded = decoded
         self.values: dict[bytes, V] = {}
         self.owners: dict[bytes, EventT] = {}  # changed keys, each with one of its events
 
     def get(self, key: bytes) -> V | None:
         if key not in self.values:
-            stored = self.table.get(key)
-            if stored is None:
-                return None
-            self.values[key] = self.decode(stored)
+            value = self.decoded.get(key) if self.decoded is not None else None
+            if value is None:
+                stored = self.table.get(key)
+                if stored is None:
+                    return None
+                value = self.decode(stored)
+            self.values[key] = value
         return self.values[key]
 
     def put(self, key: bytes, value: V, owner: EventT) -> None:
@@ -72,4 +122,8 @@ class BatchCache(Generic[V]):
                 self.table[key] = self.encode(self.values[key])
             finally:
                 _current_event.reset(token)
-        return {key: self.values[key] for key in self.owners}
+        changed = {key: self.values[key] for key in self.owners}
+        if self.decoded is not None:
+            for key, value in changed.items():
+                self.decoded.put(key, value)
+        return changed
