@@ -138,16 +138,17 @@ def create_topics(
     with admin_client(bootstrap, timeout) as admin:
         existing = _partition_counts(admin)
         for spec in specs:
+            wanted = spec.partitions(partitions)
             if spec.name in existing:
-                if existing[spec.name] != partitions:
+                if existing[spec.name] != wanted:
                     log.warning(
                         "topic %s exists with %d partitions, not %d; left unchanged",
                         spec.name,
                         existing[spec.name],
-                        partitions,
+                        wanted,
                     )
                 continue
-            if _create_one(admin, spec, partitions, replication):
+            if _create_one(admin, spec, wanted, replication):
                 created.append(spec.name)
     return created
 

@@ -11,12 +11,16 @@ import faust
 
 from streams.app import app, settings
 from topics.catalogue import (
+    ACCESS_TOKENS,
     ADVERSE_SIGNALS,
+    AUDIT_REQUESTS,
     COMPLAINT_COUNTS,
     INPUT_TOPICS,
     PEER_FEATURES,
     RISK_ALERTS,
+    RISK_AUDIT,
     RISK_DLQ,
+    RISK_LIST_CHANGES,
     RISK_TIER_CHANGES,
     TopicSpec,
 )
@@ -29,7 +33,7 @@ def _topic(*specs: TopicSpec) -> faust.TopicT:
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
-        partitions=settings.partitions,
+        partitions=specs[0].partitions(settings.partitions),
         # A multi-topic channel cannot carry per-topic config; `creditwatch topics
         # create` sets retention and compaction for every topic from the catalogue.
         config=specs[0].config() if len(specs) == 1 else None,
@@ -43,3 +47,7 @@ dead_letters = _topic(RISK_DLQ)
 adverse_signals = _topic(ADVERSE_SIGNALS)
 complaint_counts = _topic(COMPLAINT_COUNTS)
 peer_feature_changes = _topic(PEER_FEATURES)
+list_changes = _topic(RISK_LIST_CHANGES)
+audit_trail = _topic(RISK_AUDIT)
+audit_requests = _topic(AUDIT_REQUESTS)
+access_tokens = _topic(ACCESS_TOKENS)

@@ -126,7 +126,10 @@ def test_create_topics_from_catalogue_is_idempotent(fresh_broker: EmbeddedBroker
     names = [spec.name for spec in ALL_TOPICS]
 
     assert create_topics(fresh_broker.bootstrap, ALL_TOPICS, partitions=3) == names
-    assert describe_topics(fresh_broker.bootstrap) == {name: 3 for name in sorted(names)}
+    # Every topic gets the deployment's count, except totally ordered ones (the audit trail).
+    expected = {spec.name: spec.partitions(3) for spec in ALL_TOPICS}
+    assert describe_topics(fresh_broker.bootstrap) == dict(sorted(expected.items()))
+    assert expected["risk.audit"] == 1
     assert create_topics(fresh_broker.bootstrap, ALL_TOPICS, partitions=3) == []
 
 
@@ -144,7 +147,8 @@ def test_cli_creates_and_lists_topics(
     out = capsys.readouterr().out
     for spec in ALL_TOPICS:
         assert f"created  {spec.name}" in out
-        assert any(line.split() == [spec.name, "2"] for line in out.splitlines())
+        wanted = str(spec.partitions(2))
+        assert any(line.split() == [spec.name, wanted] for line in out.splitlines())
 
 
 def test_unreachable_broker_fails_fast_with_the_address(

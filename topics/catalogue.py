@@ -18,6 +18,11 @@ class TopicSpec:
     description: str
     compacted: bool = False
     retention_ms: int | None = 30 * DAY_MS  # None: keep forever
+    #: A fixed partition count (e.g. 1 for a totally ordered log); None: the deployment's.
+    fixed_partitions: int | None = None
+
+    def partitions(self, default: int) -> int:
+        return self.fixed_partitions or default
 
     def config(self) -> dict[str, str]:
         """Broker-side topic configuration."""
@@ -40,6 +45,31 @@ RISK_DLQ = TopicSpec(
     "risk.dlq", "records that failed decoding or validation", retention_ms=90 * DAY_MS
 )
 
+RISK_LIST_CHANGES = TopicSpec(
+    "risk.list-changes",
+    "joint-punishment and key-attention list entries and exits, latest per subject and list",
+    compacted=True,
+    retention_ms=None,
+)
+RISK_AUDIT = TopicSpec(
+    "risk.audit",
+    "hash-chained audit trail of every state-changing action (one partition)",
+    retention_ms=None,
+    fixed_partitions=1,
+)
+AUDIT_REQUESTS = TopicSpec(
+    "risk.internal.audit-requests",
+    "actions to be appended to the audit trail by its single chaining agent",
+    retention_ms=7 * DAY_MS,
+    fixed_partitions=1,
+)
+ACCESS_TOKENS = TopicSpec(
+    "risk.access-tokens",
+    "API tokens (hashed) with role and scope, latest per token",
+    compacted=True,
+    retention_ms=None,
+)
+
 # Internal: the ingest agent re-keys what the detectors beyond one subject need
 # (by legal representative, complaint category, peer group), so each of those
 # detectors sees its whole group in one partition. Not a public contract.
@@ -60,8 +90,15 @@ PEER_FEATURES = TopicSpec(
 )
 
 INPUT_TOPICS = (ENFORCEMENT_EVENTS, COMPLAINTS_12315, IOT_READINGS)
-OUTPUT_TOPICS = (RISK_ALERTS, RISK_TIER_CHANGES, RISK_DLQ)
-INTERNAL_TOPICS = (ADVERSE_SIGNALS, COMPLAINT_COUNTS, PEER_FEATURES)
+OUTPUT_TOPICS = (
+    RISK_ALERTS,
+    RISK_TIER_CHANGES,
+    RISK_LIST_CHANGES,
+    RISK_DLQ,
+    RISK_AUDIT,
+    ACCESS_TOKENS,
+)
+INTERNAL_TOPICS = (ADVERSE_SIGNALS, COMPLAINT_COUNTS, PEER_FEATURES, AUDIT_REQUESTS)
 ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
 
