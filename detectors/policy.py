@@ -92,6 +92,14 @@ class CrossRegionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    cooldown_s: float
+    auto_resolve_s: float
+    critical_ack_sla_s: float
+    max_open_per_subject: int
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     version: str
     base_score: float
@@ -102,8 +110,12 @@ class Policy:
     peers: PeerPolicy
     cross_sector: CrossSectorPolicy
     cross_region: CrossRegionPolicy
-    alert_cooldown_s: float
+    alerts: AlertPolicy
     dedup_memory: int
+
+    @property
+    def alert_cooldown_s(self) -> float:
+        return self.alerts.cooldown_s
 
     def adverse(self, signal: str | None) -> bool:
         """Whether ``signal`` is an adverse credit record (positive points)."""
@@ -194,6 +206,24 @@ def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
     return policy
 
 
+def _alerts(table: dict[str, Any]) -> AlertPolicy:
+    where = "alerts."
+    policy = AlertPolicy(
+        cooldown_s=_get(table, "cooldown_days", float, where) * SECONDS_PER_DAY,
+        auto_resolve_s=_get(table, "auto_resolve_days", float, where) * SECONDS_PER_DAY,
+        critical_ack_sla_s=_get(table, "critical_ack_sla_minutes", float, where) * 60,
+        max_open_per_subject=_get(table, "max_open_per_subject", int, where),
+    )
+    if min(policy.cooldown_s, policy.critical_ack_sla_s) <= 0 or policy.max_open_per_subject < 1:
+        raise PolicyError(
+            "policy: alerts.cooldown_days and critical_ack_sla_minutes must be positive, "
+            "max_open_per_subject at least 1"
+        )
+    if policy.auto_resolve_s < policy.cooldown_s:
+        raise PolicyError("policy: alerts.auto_resolve_days must be at least cooldown_days")
+    return policy
+
+
 def parse_policy(document: dict[str, Any]) -> Policy:
     """Build a :class:`Policy` from a parsed TOML document, validating every value."""
     version = _get(document, "version", str, "")
@@ -238,8 +268,7 @@ def parse_policy(document: dict[str, Any]) -> Policy:
         peers=_peers(_get(document, "peers", dict, "")),
         cross_sector=_cross_sector(_get(document, "cross_sector", dict, "")),
         cross_region=_cross_region(_get(document, "cross_region", dict, "")),
-        alert_cooldown_s=_get(_get(document, "alerts", dict, ""), "cooldown_days", float, "alerts.")
-        * SECONDS_PER_DAY,
+        alerts=_alerts(_get(document, "alerts", dict, "")),
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
     )
     if not 0 <= policy.base_score <= 100:

@@ -50,8 +50,10 @@ COMPONENT_MODULES = (
     "streams.peers",
     "streams.cross_sector",
     "streams.cross_region",
+    "streams.alert_manager",
     "streams.serving",
     "streams.web",
+    "streams.actions",
 )
 
 

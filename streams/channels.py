@@ -13,6 +13,7 @@ from streams.app import app, settings
 from topics.catalogue import (
     ACCESS_TOKENS,
     ADVERSE_SIGNALS,
+    ALERT_CANDIDATES,
     AUDIT_REQUESTS,
     COMPLAINT_COUNTS,
     INPUT_TOPICS,
@@ -21,6 +22,7 @@ from topics.catalogue import (
     RISK_AUDIT,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_SILENCES,
     RISK_TIER_CHANGES,
     TopicSpec,
 )
@@ -51,3 +53,5 @@ list_changes = _topic(RISK_LIST_CHANGES)
 audit_trail = _topic(RISK_AUDIT)
 audit_requests = _topic(AUDIT_REQUESTS)
 access_tokens = _topic(ACCESS_TOKENS)
+silences = _topic(RISK_SILENCES)
+alert_candidates = _topic(ALERT_CANDIDATES)

@@ -13,6 +13,7 @@ from streams.channels import complaint_counts
 from streams.fanout import decode_complaint_counts
 from streams.keyed import run_keyed_detector
 from streams.processing import AlertSubject, make_alert
+from streams.publish import send_alert
 from streams.tables import bytes_table
 from topics.risk import Alert
 from topics.vocabulary import SHIJIAZHUANG_CITY, SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity
@@ -80,4 +81,5 @@ async def detect_cross_region(stream: faust.StreamT[bytes]) -> None:
         CategorySeries.from_bytes,
         CategorySeries.to_bytes,
         handle_complaint_counts,
+        send_alert,
     )

@@ -15,6 +15,7 @@ from streams.channels import adverse_signals
 from streams.fanout import decode_adverse_report
 from streams.keyed import run_keyed_detector
 from streams.processing import AdverseReport, AlertSubject, make_alert
+from streams.publish import send_alert
 from streams.tables import bytes_table
 from topics.risk import Alert
 from topics.vocabulary import AlertKind, AlertSeverity
@@ -85,4 +86,5 @@ async def detect_cross_sector(stream: faust.StreamT[bytes]) -> None:
         LinkedSignals.from_bytes,
         LinkedSignals.to_bytes,
         handle_adverse_report,
+        send_alert,
     )

@@ -1,23 +1,22 @@
 """Agents that keep one detector state per key of an internal topic.
 
-The peer-outlier, cross-sector and cross-region agents share this loop: a batch
-loads each key's state once, lets the detector handle every message, stores the
-states and publishes the alerts. A message this version cannot read goes to
+The peer-outlier, cross-sector and cross-region agents and the alert manager
+share this loop: a batch loads each key's state once, lets the handler take
+every message, stores the states and emits the outputs. A message this version cannot read goes to
 the dead-letter topic; the agent goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.types import TableT
 
-from streams.publish import send_alert, send_dead_letter
+from streams.publish import send_dead_letter
 from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, DecodedValues
 from topics.decode import Rejected
-from topics.risk import Alert
 
 #: The dead-letter reason of an internal message this version cannot read (a bug
 #: or a version skew between workers); not an input-validation :class:`Reason`.
@@ -27,8 +26,9 @@ BAD_INTERNAL_MESSAGE = "bad_internal_message"
 DECODED_MAX = 10_000
 
 S = TypeVar("S")
-#: (the key's state, or None for a new key; the message value) -> (new state, alerts)
-Handler = Callable[[S | None, bytes], tuple[S, list[Alert]]]
+Out = TypeVar("Out")
+#: (the key's state, or None for a new key; the message value) -> (new state, outputs)
+Handler = Callable[[S | None, bytes], tuple[S, list[Out]]]
 
 
 async def run_keyed_detector(
@@ -36,8 +36,10 @@ async def run_keyed_detector(
     table: TableT,
     decode: Callable[[bytes], S],
     encode: Callable[[S], bytes],
-    handle: Handler[S],
+    handle: Handler[S, Out],
+    emit: Callable[[Out], Awaitable[Any]],
 ) -> None:
+    """Run ``handle`` on every message against its key's state; ``emit`` each output."""
     decoded: DecodedValues[S] = DecodedValues(DECODED_MAX)
     batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
     async for events in batches:
@@ -53,6 +55,6 @@ async def run_keyed_detector(
                 await send_dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
                 continue
             states.put(key, state, event)
-            for alert in raised:
-                await send_alert(alert)
+            for output in raised:
+                await emit(output)
         states.flush()

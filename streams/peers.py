@@ -13,6 +13,7 @@ from streams.channels import peer_feature_changes
 from streams.fanout import decode_peer_updates
 from streams.keyed import run_keyed_detector
 from streams.processing import AlertSubject, PeerUpdate, make_alert
+from streams.publish import send_alert
 from streams.tables import bytes_table
 from topics.risk import Alert
 from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity
@@ -68,5 +69,10 @@ def handle_peer_updates(group: PeerGroup | None, value: bytes) -> tuple[PeerGrou
 @app.agent(peer_feature_changes, concurrency=1)
 async def detect_peer_outliers(stream: faust.StreamT[bytes]) -> None:
     await run_keyed_detector(
-        stream, peer_groups, PeerGroup.from_bytes, PeerGroup.to_bytes, handle_peer_updates
+        stream,
+        peer_groups,
+        PeerGroup.from_bytes,
+        PeerGroup.to_bytes,
+        handle_peer_updates,
+        send_alert,
     )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from faust.types import EventT
 
 from streams import metrics
-from streams.channels import alerts, dead_letters
+from streams.channels import alert_candidates, alerts, dead_letters
 from topics.decode import Rejected
 from topics.risk import Alert, DeadLetter
 
@@ -40,9 +43,22 @@ async def send_dead_letter(event: EventT, rejected: Rejected) -> None:
     metrics.dead_letters.labels(message.topic, rejected.reason).inc()
 
 
+def alert_key(subject: str | None, dedup_key: str) -> bytes:
+    """Alerts are keyed by subject; area-wide ones by their dedup key."""
+    return (subject or dedup_key).encode()
+
+
 async def send_alert(alert: Alert) -> None:
-    """Publish an alert keyed by its subject (area-wide alerts: by their dedup key)."""
-    key = (alert.subject or alert.dedup_key).encode()
-    await alerts.send(key=key, value=alert.dumps())
-    metrics.alerts_raised.labels(alert.kind, alert.severity, alert.region, alert.sector).inc()
-    metrics.event_to_alert.labels(alert.kind).observe(time.time() - alert.created_at.timestamp())
+    """Hand a detector's alert to the alert manager (streams/alert_manager.py)."""
+    await alert_candidates.send(key=alert_key(alert.subject, alert.dedup_key), value=alert.dumps())
+
+
+async def publish_alert_snapshot(snapshot: Mapping[str, Any]) -> None:
+    """Publish one lifecycle snapshot on ``risk.alerts``, with its metrics."""
+    key = alert_key(snapshot["subject"], snapshot["dedup_key"])
+    await alerts.send(key=key, value=orjson.dumps(snapshot))
+    if snapshot["event"] == "opened":
+        labels = (snapshot[f] for f in ("kind", "severity", "region", "sector"))
+        metrics.alerts_raised.labels(*labels).inc()
+        delay = time.time() - datetime.fromisoformat(snapshot["created_at"]).timestamp()
+        metrics.event_to_alert.labels(snapshot["kind"]).observe(delay)

@@ -2,10 +2,13 @@
 
 | key | type | holds |
 |---|---|---|
-| ``cw:alert:{id}`` | string | the alert JSON as on ``risk.alerts`` |
-| ``cw:alerts:open`` | zset | open alert ids by creation time |
+| ``cw:alert:{id}`` | string | the alert's latest snapshot JSON as on ``risk.alerts`` |
+| ``cw:alert-revisions`` | hash | alert id → revision applied (replays apply only newer ones) |
+| ``cw:alerts:open`` | zset | open (or acknowledged), unmuted alert ids by creation time |
 | ``cw:alerts:open:{facet}:{value}`` | zset | the same, by region, sector, severity, kind |
-| ``cw:subject:{uscc}:alerts`` | zset | a subject's alerts |
+| ``cw:subject:{uscc}:alerts`` | zset | a subject's alerts, resolved ones included |
+| ``cw:escalation-due`` | zset | open unacknowledged critical alert ids by SLA deadline |
+| ``cw:silences`` | hash | silence id → silence JSON as on ``risk.silences`` |
 | ``cw:profile:{uscc}`` | string | the subject's current profile JSON |
 | ``cw:subject-tiers`` | hash | uscc → ``version|tier`` |
 | ``cw:tier-counts`` | hash | tier → number of subjects |
@@ -28,6 +31,9 @@ TIER_COUNTS = f"{PREFIX}:tier-counts"
 RECENT_TIER_CHANGES = f"{PREFIX}:tier-changes:recent"
 LIVE_EVENTS = f"{PREFIX}:events"
 SERVING_BUILT = f"{PREFIX}:serving:built"
+ALERT_REVISIONS = f"{PREFIX}:alert-revisions"
+ESCALATION_DUE = f"{PREFIX}:escalation-due"
+SILENCES = f"{PREFIX}:silences"
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000
 ALERT_FACETS = ("region", "sector", "severity", "kind")

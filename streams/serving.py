@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -24,12 +24,12 @@ from detectors.state import SubjectState
 from streams import metrics
 from streams import redis_keys as keys
 from streams.app import app, settings
-from streams.channels import alerts, inputs, tier_changes
+from streams.channels import alerts, inputs, silences, tier_changes
 from streams.end_offsets import true_end_offsets
 from streams.ingest import dirty_subjects, subjects
 from streams.settings import bootstrap_servers
-from topics.catalogue import RISK_ALERTS, RISK_TIER_CHANGES
-from topics.vocabulary import AlertSeverity
+from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
+from topics.vocabulary import AlertSeverity, AlertStatus
 
 log = logging.getLogger(__name__)
 policy = default_policy()
@@ -43,12 +43,30 @@ REBUILD_CHECK_S = 5.0
 reported_lag: set[tuple[str, str]] = set()
 REPLAY_PIPELINE = 500
 
-# A new alert is stored, indexed and announced once; a replayed one changes nothing.
-# KEYS: alert, index..., live stream. ARGV: json, created (epoch), id, stream maxlen.
+# An alert snapshot applies only if its revision is newer than the one applied,
+# so a replay converges to the same view. Open, unmuted alerts are in the open
+# indexes; a subject's index keeps every alert. Opened alerts are announced.
+# KEYS: alert, revisions, escalation due, live stream, then ARGV[8] open indexes,
+#       ARGV[9] indexes to leave (other severities), then the subject's index if any.
+# ARGV: json, created (epoch), id, revision, open (1/0), escalation deadline or '',
+#       announce (1/0), #open indexes, #indexes to leave, stream maxlen.
 APPLY_ALERT = redis.register_script("""
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
-for i = 2, #KEYS - 1 do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
-redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[4], '*', 'type', 'alert', 'data', ARGV[1])
+local applied = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+if tonumber(ARGV[4]) <= applied then return 0 end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('SET', KEYS[1], ARGV[1])
+local opened, leave = tonumber(ARGV[8]), tonumber(ARGV[9])
+for i = 5, 4 + opened do
+  if ARGV[5] == '1' then redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
+  else redis.call('ZREM', KEYS[i], ARGV[3]) end
+end
+for i = 5 + opened, 4 + opened + leave do redis.call('ZREM', KEYS[i], ARGV[3]) end
+for i = 5 + opened + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[3])
+else redis.call('ZREM', KEYS[3], ARGV[3]) end
+if ARGV[7] == '1' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'type', 'alert', 'data', ARGV[1])
+end
 return 1
 """)
 
@@ -78,16 +96,63 @@ return 1
 
 
 def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
-    """Store, index and announce an alert unless it is already there."""
+    """Store and index an alert snapshot unless a newer revision is already there."""
     alert = orjson.loads(value)
-    index_keys = list(keys.open_alert_indexes(alert))
-    if alert["subject"] is not None:  # area-wide alerts have none
-        index_keys.append(keys.subject_alerts(alert["subject"]))
+    alert.setdefault("revision", 1)  # records from before the lifecycle had none
+    alert.setdefault("event", "opened")
+    alert.setdefault("muted_by", None)
+    alert.setdefault("escalated", False)
+    visible = alert["status"] != AlertStatus.RESOLVED.value and alert["muted_by"] is None
+    open_indexes = list(keys.open_alert_indexes(alert))
+    other_severities = [
+        keys.open_alerts_by("severity", s.value)
+        for s in AlertSeverity
+        if s.value != alert["severity"]
+    ]
+    history = [keys.subject_alerts(alert["subject"])] if alert["subject"] is not None else []
+    due = escalation_deadline(alert)
     return APPLY_ALERT(
-        keys=[keys.alert(alert["alert_id"]), *index_keys, keys.LIVE_EVENTS],
-        args=[value, keys.epoch(alert["created_at"]), alert["alert_id"], keys.LIVE_EVENTS_MAXLEN],
+        keys=[
+            keys.alert(alert["alert_id"]),
+            keys.ALERT_REVISIONS,
+            keys.ESCALATION_DUE,
+            keys.LIVE_EVENTS,
+            *open_indexes,
+            *other_severities,
+            *history,
+        ],
+        args=[
+            value,
+            keys.epoch(alert["created_at"]),
+            alert["alert_id"],
+            alert["revision"],
+            1 if visible else 0,
+            "" if due is None else due,
+            1 if visible and alert["event"] == "opened" else 0,
+            len(open_indexes),
+            len(other_severities),
+            keys.LIVE_EVENTS_MAXLEN,
+        ],
         client=client,
     )
+
+
+def escalation_deadline(alert: dict[str, Any]) -> float | None:
+    """When an open, unmuted critical alert nobody acknowledged is due for escalation."""
+    waiting = (
+        alert["severity"] == AlertSeverity.CRITICAL.value
+        and alert["status"] == AlertStatus.OPEN.value
+        and alert["muted_by"] is None
+        and not alert["escalated"]
+    )
+    return keys.epoch(alert["created_at"]) + policy.alerts.critical_ack_sla_s if waiting else None
+
+
+def apply_silence(value: bytes, client: Any = None) -> Awaitable[Any]:
+    """Mirror ``risk.silences`` (compacted, keyed by silence id). Ending a silence
+    early publishes it again with an earlier end, so the mirror only ever sets."""
+    silence = orjson.loads(value)
+    return cast(Awaitable[Any], (client or redis).hset(keys.SILENCES, silence["silence_id"], value))
 
 
 def apply_tier_change(value: bytes, client: Any = None) -> Awaitable[Any]:
@@ -103,6 +168,7 @@ def apply_tier_change(value: bytes, client: Any = None) -> Awaitable[Any]:
 APPLIERS: dict[str, Callable[..., Awaitable[Any]]] = {
     RISK_ALERTS.name: apply_alert,
     RISK_TIER_CHANGES.name: apply_tier_change,
+    RISK_SILENCES.name: apply_silence,
 }
 
 
@@ -110,6 +176,12 @@ APPLIERS: dict[str, Callable[..., Awaitable[Any]]] = {
 async def serve_alerts(stream: faust.StreamT[bytes]) -> None:
     async for value in stream:
         await apply_alert(value)
+
+
+@app.agent(silences, concurrency=1)
+async def serve_silences(stream: faust.StreamT[bytes]) -> None:
+    async for value in stream:
+        await apply_silence(value)
 
 
 @app.agent(tier_changes, concurrency=1)

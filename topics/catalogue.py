@@ -63,6 +63,18 @@ AUDIT_REQUESTS = TopicSpec(
     retention_ms=7 * DAY_MS,
     fixed_partitions=1,
 )
+RISK_SILENCES = TopicSpec(
+    "risk.silences",
+    "alert silences (matchers, start, end, reason, author), latest per silence",
+    compacted=True,
+    retention_ms=None,
+)
+ALERT_CANDIDATES = TopicSpec(
+    "risk.internal.alert-candidates",
+    "alerts raised by the detectors and actions on alerts, keyed like risk.alerts, "
+    "for the alert manager",
+    retention_ms=7 * DAY_MS,
+)
 ACCESS_TOKENS = TopicSpec(
     "risk.access-tokens",
     "API tokens (hashed) with role and scope, latest per token",
@@ -96,9 +108,16 @@ OUTPUT_TOPICS = (
     RISK_LIST_CHANGES,
     RISK_DLQ,
     RISK_AUDIT,
+    RISK_SILENCES,
     ACCESS_TOKENS,
 )
-INTERNAL_TOPICS = (ADVERSE_SIGNALS, COMPLAINT_COUNTS, PEER_FEATURES, AUDIT_REQUESTS)
+INTERNAL_TOPICS = (
+    ADVERSE_SIGNALS,
+    COMPLAINT_COUNTS,
+    PEER_FEATURES,
+    AUDIT_REQUESTS,
+    ALERT_CANDIDATES,
+)
 ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
 

@@ -25,11 +25,17 @@ class Evidence(faust.Record, serializer="json", include_metadata=False):
 
 
 class Alert(faust.Record, serializer="json", include_metadata=False):
-    """A warning for the board and inspectors.
+    """A warning for the board and inspectors: one snapshot of it per lifecycle event.
 
     ``subject`` and ``tier`` are null for area-wide alerts (cross-region), which
     concern a complaint category across counties rather than one subject; their
     ``score`` is 0 and their ``region`` the city's code.
+
+    The alert manager (detectors/alert_book.py) publishes a snapshot on every
+    change: ``event`` says what happened, ``revision`` rises by one per alert
+    (apply the highest, ignore redeliveries), ``count`` and ``last_seen_at``
+    grow when the condition repeats, ``muted_by`` names the silence or the
+    inhibiting alert, ``actor``/``note`` who acted and why.
     """
 
     alert_id: str
@@ -47,6 +53,15 @@ class Alert(faust.Record, serializer="json", include_metadata=False):
     created_at: datetime
     status: AlertStatus
     policy_version: str
+    event: str = "opened"  # opened, repeated, acknowledged, resolved, escalated
+    revision: int = 1
+    count: int = 1
+    last_seen_at: datetime | None = None
+    updated_at: datetime | None = None
+    muted_by: str | None = None
+    escalated: bool = False
+    actor: str | None = None
+    note: str | None = None
 
 
 class TierChange(faust.Record, serializer="json", include_metadata=False):

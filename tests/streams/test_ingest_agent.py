@@ -46,7 +46,7 @@ def outputs() -> Iterator[dict[str, AsyncMock]]:
             name: stack.enter_context(patch.object(topic, "send", new=AsyncMock()))
             for name, topic in (
                 ("dlq", channels.dead_letters),
-                ("alerts", channels.alerts),
+                ("alerts", channels.alert_candidates),  # to the alert manager
                 ("tier_changes", channels.tier_changes),
                 ("adverse_signals", channels.adverse_signals),
                 ("complaint_counts", channels.complaint_counts),

@@ -1,0 +1,121 @@
+"""HTTP actions that change state: acknowledge and resolve alerts, create and end silences.
+
+Actions do not write the serving view themselves: an alert action becomes a
+command for the alert manager that owns the alert (so it is ordered with the
+detectors' repeats), and a silence is published on ``risk.silences`` (and
+mirrored in Redis at once, so it mutes from the next alert on).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from faust.web import Request, Response, View
+
+from detectors.alert_book import Action, Command
+from streams import redis_keys as keys
+from streams.alert_manager import send_command
+from streams.app import app
+from streams.channels import silences
+from streams.serving import apply_silence, redis
+from topics import validation
+from topics.silences import Silence, silence_from_request
+from topics.vocabulary import AlertStatus
+
+MAX_NOTE = 2_000
+
+
+def _error(web: View, status: int, message: str) -> Response:
+    return web.json({"error": message}, status=status)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    document = orjson.loads(raw)
+    if not isinstance(document, dict):
+        raise ValueError("the body must be a JSON object")
+    return document
+
+
+async def actor_of(request: Request) -> str:
+    """Who is acting (the authenticated principal's name, once access control is wired)."""
+    return "anonymous"
+
+
+async def _alert_action(web: View, request: Request, alert_id: str, action: Action) -> Response:
+    try:
+        body = await _body(request)
+        note = validation.text(body, "note", required=action is Action.RESOLVE, max_length=MAX_NOTE)
+    except (ValueError, validation.InvalidRecord) as exc:
+        return _error(web, 400, getattr(exc, "detail", str(exc)))
+    raw = await redis.get(keys.alert(alert_id))
+    if raw is None:
+        return _error(web, 404, f"no alert {alert_id}")
+    alert = orjson.loads(raw)
+    if alert["status"] == AlertStatus.RESOLVED.value:
+        return _error(web, 409, f"alert {alert_id} is already resolved")
+    actor = await actor_of(request)
+    command = Command(action, alert_id, actor, note or "", time.time())
+    await send_command(command, alert["subject"], alert["dedup_key"])
+    return web.json({"alert_id": alert_id, "action": action.value, "accepted": True}, status=202)
+
+
+@app.page("/api/alerts/{alert_id}/ack")
+class AcknowledgeAlert(View):
+    async def post(self, request: Request, alert_id: str) -> Response:
+        """Acknowledge an open alert (optional ``note``); applied asynchronously (202)."""
+        return await _alert_action(self, request, alert_id, Action.ACK)
+
+
+@app.page("/api/alerts/{alert_id}/resolve")
+class ResolveAlert(View):
+    async def post(self, request: Request, alert_id: str) -> Response:
+        """Resolve an alert with a ``note`` saying why; applied asynchronously (202)."""
+        return await _alert_action(self, request, alert_id, Action.RESOLVE)
+
+
+async def _publish(silence: Silence) -> None:
+    value = silence.dumps()
+    await silences.send(key=silence.silence_id.encode(), value=value)
+    await apply_silence(value)
+
+
+@app.page("/api/silences")
+class Silences(View):
+    async def get(self, request: Request) -> Response:
+        """Active and future silences, soonest ending first."""
+        stored = [orjson.loads(raw) for raw in (await redis.hgetall(keys.SILENCES)).values()]
+        now = datetime.now(UTC)
+        active = [s for s in stored if datetime.fromisoformat(s["ends_at"]) > now]
+        active.sort(key=lambda s: s["ends_at"])
+        return self.json({"silences": active})
+
+    async def post(self, request: Request) -> Response:
+        """Create a silence: ``matchers``, ``reason``, ``ends_at`` or ``duration_minutes``."""
+        try:
+            body = await _body(request)
+            silence = silence_from_request(body, await actor_of(request), datetime.now(UTC))
+        except (ValueError, validation.InvalidRecord) as exc:
+            return _error(self, 400, getattr(exc, "detail", str(exc)))
+        await _publish(silence)
+        return self.json(orjson.loads(silence.dumps()), status=201)
+
+
+@app.page("/api/silences/{silence_id}")
+class SilenceById(View):
+    async def delete(self, request: Request, silence_id: str) -> Response:
+        """End a silence now; it stays on record."""
+        raw = await redis.hget(keys.SILENCES, silence_id)
+        if raw is None:
+            return _error(self, 404, f"no silence {silence_id}")
+        silence = Silence.loads(raw)
+        now = datetime.now(UTC)
+        if silence.ends_at > now:
+            silence.ends_at = max(now, silence.starts_at)
+            await _publish(silence)
+        return self.json(orjson.loads(silence.dumps()))

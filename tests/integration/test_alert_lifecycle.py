@@ -1,0 +1,142 @@
+"""The alert lifecycle end to end: a repeat counts, people acknowledge and resolve, silences mute.
+
+Through the real worker: detectors raise candidates, the alert manager owns
+each subject's alerts, the HTTP actions become its commands, and the serving
+view shows the newest snapshot of each alert.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from streams.alert_manager import SILENCE_REFRESH_S
+from tests.integration.conftest import Pipeline
+from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
+from tests.integration.test_web_api import get_json, send
+
+pytestmark = pytest.mark.integration
+
+
+def call(pipeline: Pipeline, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def alerts_of(pipeline: Pipeline, subject: str) -> list[dict[str, Any]]:
+    status, profile = get_json(pipeline, f"/api/subjects/{subject}")
+    if status != 200:
+        return []
+    found = [get_json(pipeline, f"/api/alerts/{i}") for i in profile["alert_ids"]]
+    return [alert for status, alert in found if status == 200]
+
+
+def the_alert(pipeline: Pipeline, subject: str, kind: str, check: Any, what: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    def ready() -> bool:
+        found[:] = [a for a in alerts_of(pipeline, subject) if a["kind"] == kind and check(a)]
+        return len(found) == 1
+
+    try:
+        wait_until(ready, 40, what)
+    except AssertionError as timeout:
+        seen = [(a["kind"], a["event"], a["source_event_ids"]) for a in alerts_of(pipeline, subject)]
+        raise AssertionError(f"{timeout}; the subject's alerts: {seen}") from None
+    return found[0]
+
+
+def test_a_widening_cross_sector_pattern_is_one_alert_with_a_count(pipeline: Pipeline):
+    subject = make_uscc(7101)
+    send(
+        pipeline,
+        enforcement(subject, "cs-1", "penalty", 50, severity="minor"),
+        enforcement(subject, "cs-2", "tax_violation", 40, department="taxation"),
+    )
+    opened = the_alert(pipeline, subject, "cross-sector", lambda a: True, "a cross-sector alert")
+    assert opened["count"] == 1 and opened["event"] == "opened"
+    send(pipeline, enforcement(subject, "cs-3", "licence_suspended", 30, department="health"))
+    repeated = the_alert(
+        pipeline, subject, "cross-sector", lambda a: a["count"] == 2, "the repeat counted"
+    )
+    assert repeated["alert_id"] == opened["alert_id"] and repeated["revision"] == 2
+    assert {"cs-1", "cs-2", "cs-3"} <= set(repeated["source_event_ids"])
+
+
+def test_an_inspector_acknowledges_then_resolves_an_alert(pipeline: Pipeline):
+    subject = make_uscc(7102)
+    send(pipeline, enforcement(subject, "ack-1", "penalty", 20, severity="serious"))
+    alert = the_alert(pipeline, subject, "rule", lambda a: True, "the penalty alert")
+    status, body = call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/ack", {"note": "seen"})
+    assert status == 202 and body["accepted"]
+    acked = the_alert(
+        pipeline, subject, "rule", lambda a: a["status"] == "acknowledged", "acknowledged"
+    )
+    assert acked["note"] == "seen" and acked["actor"]
+    assert call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/resolve", {})[0] == 400
+    call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/resolve", {"note": "fine paid"})
+    resolved = the_alert(pipeline, subject, "rule", lambda a: a["status"] == "resolved", "resolved")
+    assert resolved["note"] == "fine paid"
+    status, listing = get_json(pipeline, "/api/alerts?limit=500")
+    assert alert["alert_id"] not in {a["alert_id"] for a in listing["alerts"]}
+    assert call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/ack", {})[0] == 409
+
+
+def test_a_silence_mutes_until_it_is_ended(pipeline: Pipeline):
+    subject = make_uscc(7103)
+    status, silence = call(
+        pipeline,
+        "POST",
+        "/api/silences",
+        {"matchers": {"subject": subject, "kind": "rule"}, "duration_minutes": 60,
+         "reason": "known case, under investigation"},
+    )  # fmt: skip
+    assert status == 201
+    wait_until(
+        lambda: any(s["silence_id"] == silence["silence_id"]
+                    for s in get_json(pipeline, "/api/silences")[1]["silences"]),
+        10, "the silence listed",
+    )  # fmt: skip
+    time.sleep(SILENCE_REFRESH_S * 1.5)  # the manager reads silences from Redis each second
+    send(pipeline, enforcement(subject, "sil-1", "penalty", 20, severity="serious"))
+    muted = the_alert(pipeline, subject, "rule", lambda a: True, "the muted alert")
+    assert muted["muted_by"] == f"silence:{silence['silence_id']}"
+    _, listing = get_json(pipeline, f"/api/alerts?region={muted['region']}&limit=500")
+    assert muted["alert_id"] not in {a["alert_id"] for a in listing["alerts"]}
+
+    assert call(pipeline, "DELETE", f"/api/silences/{silence['silence_id']}")[0] == 200
+    wait_until(lambda: get_json(pipeline, "/api/silences")[1]["silences"] == [], 10, "ended")
+    send(pipeline, enforcement(subject, "sil-2", "penalty", 10, severity="serious"))
+    heard = the_alert(
+        pipeline,
+        subject,
+        "rule",
+        lambda a: a["dedup_key"].endswith("penalty_serious:sil-2"),
+        "the next penalty alert",
+    )
+    assert heard["muted_by"] is None
+
+
+def test_bad_silences_are_refused_with_the_reason(pipeline: Pipeline):
+    for body, field in (
+        ({"matchers": {}, "duration_minutes": 5, "reason": "x"}, "matchers"),
+        ({"matchers": {"colour": "red"}, "duration_minutes": 5, "reason": "x"}, "colour"),
+        ({"matchers": {"sector": "food_drug"}, "duration_minutes": 5}, "reason"),
+        ({"matchers": {"sector": "food_drug"}, "duration_minutes": 200_000, "reason": "x"}, "90"),
+    ):
+        status, error = call(pipeline, "POST", "/api/silences", body)
+        assert status == 400 and field in error["error"], (body, error)
