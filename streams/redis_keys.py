@@ -9,6 +9,7 @@
 | ``cw:subject:{uscc}:alerts`` | zset | a subject's alerts, resolved ones included |
 | ``cw:escalation-due`` | zset | open unacknowledged critical alert ids by SLA deadline |
 | ``cw:silences`` | hash | silence id → silence JSON as on ``risk.silences`` |
+| ``cw:inbox:{inspector}`` | stream | alerts routed to the inspector (``type``, ``data``) |
 | ``cw:profile:{uscc}`` | string | the subject's current profile JSON |
 | ``cw:subject-tiers`` | hash | uscc → ``version|tier`` |
 | ``cw:tier-counts`` | hash | tier → number of subjects |
@@ -55,6 +56,10 @@ def open_alert_indexes(alert_doc: Mapping[str, Any]) -> Iterator[str]:
 
 def subject_alerts(subject: str) -> str:
     return f"{PREFIX}:subject:{subject}:alerts"
+
+
+def inbox(inspector: str) -> str:
+    return f"{PREFIX}:inbox:{inspector}"
 
 
 def profile(subject: str) -> str:

@@ -27,12 +27,14 @@ from streams.app import app, settings
 from streams.channels import alerts, inputs, silences, tier_changes
 from streams.end_offsets import true_end_offsets
 from streams.ingest import dirty_subjects, subjects
+from streams.routing import default_routing
 from streams.settings import bootstrap_servers
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.vocabulary import AlertSeverity, AlertStatus
 
 log = logging.getLogger(__name__)
 policy = default_policy()
+routing = default_routing()
 redis = aioredis.Redis.from_url(settings.redis)
 
 PROFILE_REFRESH_S = 1.0
@@ -45,27 +47,37 @@ REPLAY_PIPELINE = 500
 
 # An alert snapshot applies only if its revision is newer than the one applied,
 # so a replay converges to the same view. Open, unmuted alerts are in the open
-# indexes; a subject's index keeps every alert. Opened alerts are announced.
-# KEYS: alert, revisions, escalation due, live stream, then ARGV[8] open indexes,
-#       ARGV[9] indexes to leave (other severities), then the subject's index if any.
+# indexes; a subject's index keeps every alert. Opened alerts are announced, and
+# opened or escalated ones pushed to the inboxes of the inspectors they route to.
+# KEYS: alert, revisions, escalation due, live stream, then four groups sized by
+#       ARGV[8..11]: open indexes, indexes to leave (other severities), the
+#       subject's index (0 or 1), inspector inboxes.
 # ARGV: json, created (epoch), id, revision, open (1/0), escalation deadline or '',
-#       announce (1/0), #open indexes, #indexes to leave, stream maxlen.
+#       announce (1/0), the four group sizes, live stream maxlen, inbox maxlen.
 APPLY_ALERT = redis.register_script("""
 local applied = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
 if tonumber(ARGV[4]) <= applied then return 0 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('SET', KEYS[1], ARGV[1])
-local opened, leave = tonumber(ARGV[8]), tonumber(ARGV[9])
-for i = 5, 4 + opened do
+local first = 5
+local function group(n) local a = first; first = first + n; return a, first - 1 end
+local a, b = group(tonumber(ARGV[8]))
+for i = a, b do
   if ARGV[5] == '1' then redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
   else redis.call('ZREM', KEYS[i], ARGV[3]) end
 end
-for i = 5 + opened, 4 + opened + leave do redis.call('ZREM', KEYS[i], ARGV[3]) end
-for i = 5 + opened + leave, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
+a, b = group(tonumber(ARGV[9]))
+for i = a, b do redis.call('ZREM', KEYS[i], ARGV[3]) end
+a, b = group(tonumber(ARGV[10]))
+for i = a, b do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
+a, b = group(tonumber(ARGV[11]))
+for i = a, b do
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[13], '*', 'type', 'alert', 'data', ARGV[1])
+end
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[3])
 else redis.call('ZREM', KEYS[3], ARGV[3]) end
 if ARGV[7] == '1' then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'type', 'alert', 'data', ARGV[1])
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[12], '*', 'type', 'alert', 'data', ARGV[1])
 end
 return 1
 """)
@@ -110,6 +122,7 @@ def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
         if s.value != alert["severity"]
     ]
     history = [keys.subject_alerts(alert["subject"])] if alert["subject"] is not None else []
+    inboxes = [keys.inbox(name) for name in routing.inspectors_for(alert)]
     due = escalation_deadline(alert)
     return APPLY_ALERT(
         keys=[
@@ -120,6 +133,7 @@ def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
             *open_indexes,
             *other_severities,
             *history,
+            *inboxes,
         ],
         args=[
             value,
@@ -131,7 +145,10 @@ def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
             1 if visible and alert["event"] == "opened" else 0,
             len(open_indexes),
             len(other_severities),
+            len(history),
+            len(inboxes),
             keys.LIVE_EVENTS_MAXLEN,
+            routing.inbox_max_entries,
         ],
         client=client,
     )

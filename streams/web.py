@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ BOARD_PAGE = Path(
 )
 MAX_PAGE = 500
 SSE_KEEPALIVE_MS = 15_000
+STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
 
 FACET_VALUES: dict[str, set[str] | None] = {
     "region": None,  # any 6-digit code
@@ -159,11 +161,33 @@ async def get_tiers(web: View, request: Request) -> Response:
 
 @app.page("/api/events")  # type: ignore[arg-type]  # aiohttp streams its own response
 async def live_events(web: View, request: Request) -> aioweb.StreamResponse:
-    """Server-sent events: new alerts and tier moves.
+    """Server-sent events: new alerts and tier moves, for the board.
 
     A client that reconnects with ``Last-Event-ID`` receives what it missed
     (within the stream's retention of ~10,000 events); a new client starts now.
     """
+    return await stream_events(request, keys.LIVE_EVENTS, request.headers.get("Last-Event-ID"))
+
+
+@app.page("/api/inbox/{inspector}/events")  # type: ignore[arg-type]
+async def inbox_events(web: View, request: Request, inspector: str) -> aioweb.StreamResponse:
+    """Server-sent events: the alerts routed to one inspector (``streams/routing.toml``).
+
+    The inbox is durable: a client that reconnects with ``Last-Event-ID`` (or
+    ``?after=ID``) receives exactly the alerts routed while it was away; a new
+    client without one receives the whole inbox first.
+    """
+    after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
+    return await stream_events(request, keys.inbox(inspector), after)
+
+
+async def stream_events(
+    request: Request, stream_key: str, last_id: str | None
+) -> aioweb.StreamResponse:
+    """Relay a Redis stream as server-sent events, from after ``last_id`` (None: from now)."""
+    if last_id is not None and not STREAM_ID.fullmatch(last_id):
+        message = f"Last-Event-ID must be a stream id like 1732845600000-0, got {last_id!r}"
+        return aioweb.json_response({"error": message}, status=400)
     response = aioweb.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -172,19 +196,17 @@ async def live_events(web: View, request: Request) -> aioweb.StreamResponse:
         }
     )
     await response.prepare(request)  # type: ignore[arg-type]
-    last_id = request.headers.get("Last-Event-ID") or "$"
+    position = last_id or "$"
     reader = aioredis.Redis.from_url(settings.redis)  # blocking reads need their own link
     try:
         while True:
-            batch = await reader.xread(
-                {keys.LIVE_EVENTS: last_id}, count=200, block=SSE_KEEPALIVE_MS
-            )
+            batch = await reader.xread({stream_key: position}, count=200, block=SSE_KEEPALIVE_MS)
             if not batch:
                 await response.write(b": keep-alive\n\n")
                 continue
             for _, entries in batch:
                 for entry_id, fields in entries:
-                    last_id = entry_id.decode()
+                    position = entry_id.decode()
                     await response.write(
                         b"id: "
                         + entry_id

@@ -23,6 +23,7 @@ ENV_OF_OPTION = {
     "web_bind": "CREDITWATCH_WEB_BIND",
     "data_dir": "CREDITWATCH_DATA_DIR",
     "policy": "CREDITWATCH_POLICY",
+    "routing": "CREDITWATCH_ROUTING",
 }
 
 
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--web-bind", help="web server address (default 127.0.0.1)")
     parser.add_argument("--data-dir", help="Faust data directory")
     parser.add_argument("--policy", help="policy TOML file")
+    parser.add_argument("--routing", help="alert routing TOML file (streams/routing.toml)")
     parser.add_argument("--loglevel", default="warning", help="worker log level")
     parser.add_argument(
         "--wait-for-broker",
@@ -108,10 +110,12 @@ def run(args: argparse.Namespace) -> int:
 
     from detectors.policy import PolicyError, default_policy
     from streams.app import load_components
+    from streams.routing import RoutingError, default_routing
 
     try:
         default_policy()
-    except PolicyError as exc:
+        default_routing()
+    except (PolicyError, RoutingError) as exc:
         raise SystemExit(f"creditwatch: {exc}") from None
     if not wait_for_broker(
         os.environ.get("CREDITWATCH_KAFKA", Settings().kafka), args.wait_for_broker

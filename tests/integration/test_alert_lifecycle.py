@@ -18,7 +18,7 @@ import pytest
 from streams.alert_manager import SILENCE_REFRESH_S
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
-from tests.integration.test_web_api import get_json, send
+from tests.integration.test_web_api import get_json, read_sse, send
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,8 @@ def the_alert(pipeline: Pipeline, subject: str, kind: str, check: Any, what: str
     try:
         wait_until(ready, 40, what)
     except AssertionError as timeout:
-        seen = [(a["kind"], a["event"], a["source_event_ids"]) for a in alerts_of(pipeline, subject)]
+        alerts = alerts_of(pipeline, subject)
+        seen = [(a["kind"], a["event"], a["source_event_ids"]) for a in alerts]
         raise AssertionError(f"{timeout}; the subject's alerts: {seen}") from None
     return found[0]
 
@@ -140,3 +141,29 @@ def test_bad_silences_are_refused_with_the_reason(pipeline: Pipeline):
     ):
         status, error = call(pipeline, "POST", "/api/silences", body)
         assert status == 400 and field in error["error"], (body, error)
+
+
+def test_an_inspector_reconnecting_receives_exactly_the_alerts_routed_meanwhile(
+    pipeline: Pipeline,
+):
+    inbox = "/api/inbox/changan-food/events"  # 长安区 food and drug (streams/routing.toml)
+    first, missed = make_uscc(7201), [make_uscc(7202), make_uscc(7203)]
+    send(pipeline, enforcement(first, "in-1", "penalty", 20, severity="serious"))
+    seen = read_sse(
+        pipeline, None, lambda events: any(e[2]["subject"] == first for e in events), path=inbox
+    )
+    last_id = seen[-1][0]  # the client disconnects here
+    for i, subject in enumerate(missed):
+        send(pipeline, enforcement(subject, f"in-{i + 2}", "penalty", 20, severity="serious"))
+    for subject in missed:
+        the_alert(pipeline, subject, "rule", lambda a: True, "the alert raised while away")
+    resumed = read_sse(pipeline, last_id, lambda events: len(events) >= 2, path=inbox)
+    assert [e[2]["subject"] for e in resumed] == missed
+    assert all(e[1] == "alert" and e[2]["event"] == "opened" for e in resumed)
+    with pytest.raises(TimeoutError):  # nothing else was routed: the stream stays silent
+        read_sse(pipeline, resumed[-1][0], lambda events: len(events) > 0, timeout=3, path=inbox)
+
+
+def test_a_malformed_last_event_id_is_refused(pipeline: Pipeline):
+    status, body = call(pipeline, "GET", "/api/inbox/changan-food/events?after=yesterday")
+    assert status == 400 and "stream id" in body["error"]

@@ -51,11 +51,12 @@ def read_sse(
     last_event_id: str | None,
     until: Callable[[list[Event]], bool],
     timeout: float = 20,
+    path: str = "/api/events",
 ) -> list[Event]:
-    """Read server-sent events until ``until(events)`` holds."""
+    """Read server-sent events from ``path`` until ``until(events)`` holds."""
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
     request = urllib.request.Request(
-        f"http://127.0.0.1:{pipeline.worker.web_port}/api/events", headers=headers
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}", headers=headers
     )
     events: list[Event] = []
     fields: dict[str, str] = {}
