@@ -22,8 +22,8 @@ STATE_VERSION = 1
 # The competing one-step predictors; the most accurate one recently is used.
 PREDICTORS = ("last", "level", "season")
 # The surprise measures, each judged against its own long-run distribution.
-FEATURES = ("point", "burst", "shift", "range")
-# The first three are standardised against their history; "range" is absolute.
+FEATURES = ("point", "burst", "shift", "range", "drift")
+# The first three are standardised against their history; "range" and "drift" are absolute.
 HISTORY_FEATURES = 3
 # A predictor competes only once its error estimate rests on this many points.
 PREDICTOR_MIN_ERRORS = 30
@@ -120,6 +120,16 @@ class DetectorParams:
         fraction of that range is a new extreme...
     range_evidence : float
         ...with at least this much evidence (12 -> score 0.75).
+    drift_allowance : float
+        Page's CUSUM test for a slow drift away from the slow baseline: each
+        point adds its distance from the baseline, in baseline standard
+        deviations, minus this allowance (noise stays below it)...
+    drift_threshold : float
+        ...and a cumulative sum beyond this is a drift...
+    drift_evidence : float
+        ...with this much evidence (20 -> score 0.83); the sums then restart.
+        A ramp is too gradual for the point and shift evidence, which adapt
+        to it, and stays inside the range long enough to escape "new extreme".
     refractory : int
         Points after a peak during which lower scores are damped, so one event
         raises one alert rather than a chain.
@@ -143,6 +153,9 @@ class DetectorParams:
     score_scale: float = 4.0
     range_tolerance: float = 0.01
     range_evidence: float = 12.0
+    drift_allowance: float = 2.0
+    drift_threshold: float = 100.0
+    drift_evidence: float = 20.0
     refractory: int = 100
     damp: float = 0.5
 
@@ -189,6 +202,8 @@ class DetectorState:
     peak_age: int = 0
     low: float | None = None
     high: float | None = None
+    drift_up: float = 0.0  # Page's CUSUM of upward, and downward, departures
+    drift_down: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -230,6 +245,7 @@ class _Assessment:
     deviation: float
     surprises: tuple[float, float, float]
     feature: int
+    drift: tuple[float, float] = (0.0, 0.0)  # the CUSUM sums after this point
 
 
 class StreamAnomalyDetector:
@@ -454,8 +470,22 @@ class StreamAnomalyDetector:
         novelty = self._range_novelty(value) if ready else 0.0
         if novelty > evidence:
             evidence, feature = novelty, FEATURES.index("range")
+        drift = self._drift_sums(value, floor) if ready else (0.0, 0.0)
+        if max(drift) > p.drift_threshold:
+            drift = (0.0, 0.0)  # reported once, then watched afresh
+            if p.drift_evidence > evidence:
+                evidence, feature = p.drift_evidence, FEATURES.index("drift")
         score = evidence / (evidence + p.score_scale)
-        return _Assessment(score, ready, best, expected, spread, deviation, surprises, feature)
+        return _Assessment(
+            score, ready, best, expected, spread, deviation, surprises, feature, drift
+        )
+
+    def _drift_sums(self, value: float, floor: float) -> tuple[float, float]:
+        s, p = self.state, self.params
+        z = (value - s.baseline_mean) / (math.sqrt(s.baseline_var) + floor)
+        up = max(0.0, s.drift_up + z - p.drift_allowance)
+        down = max(0.0, s.drift_down - z - p.drift_allowance)
+        return up, down
 
     def _surprises(
         self, value: float, deviation: float, floor: float
@@ -512,6 +542,7 @@ class StreamAnomalyDetector:
         # The fast level and the recent surprises follow every point, flagged or
         # not: they are how a persisting change shows.
         s.fast_level = _ew_mean(s.fast_level, value, self._level_alpha)
+        s.drift_up, s.drift_down = assessment.drift
         if assessment.predictor >= 0:
             self._remember_surprise(assessment.surprises[0])
             self._learn_surprises(assessment.surprises)

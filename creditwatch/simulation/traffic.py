@@ -172,6 +172,30 @@ PERSISTENCE = 0.8  # AR(1) coefficient: sensors drift, they do not jump
 NON_NEGATIVE = frozenset({Metric.COD, Metric.NOX, Metric.GAS_CONCENTRATION, Metric.PM25})
 
 
+def iot_draft(
+    subject: Subject, device: Device, value: float, now: datetime, event_id: str
+) -> Draft:
+    """One reading of ``device`` as its subject's sensor would report it.
+
+    Public so that scripted traffic (the scenario evaluation) sends exactly the
+    payload shape of the simulated city.
+    """
+    spec = device.spec
+    payload = {
+        "event_id": event_id,
+        "device_id": device.device_id,
+        "subject": subject.uscc,
+        "sector": subject.sector.value,
+        "region": subject.region,
+        "metric": spec.metric.value,
+        "value": value,
+        "unit": METRIC_UNITS[spec.metric],
+        "measured_at": timestamp(now),
+        "limit": spec.limit,
+    }
+    return Draft(IOT_READINGS.name, subject, payload)
+
+
 class _IotStream:
     """Readings from every device, each an AR(1) process around its normal level."""
 
@@ -185,20 +209,7 @@ class _IotStream:
     def draft(self, now: datetime, event_id: str) -> Draft:
         index, device = self._rng.choice(self.devices)
         subject = self._subjects[index]
-        spec = device.spec
-        payload = {
-            "event_id": event_id,
-            "device_id": device.device_id,
-            "subject": subject.uscc,
-            "sector": subject.sector.value,
-            "region": subject.region,
-            "metric": spec.metric.value,
-            "value": self._reading(subject, device),
-            "unit": METRIC_UNITS[spec.metric],
-            "measured_at": timestamp(now),
-            "limit": spec.limit,
-        }
-        return Draft(IOT_READINGS.name, subject, payload)
+        return iot_draft(subject, device, self._reading(subject, device), now, event_id)
 
     def _target(self, subject: Subject, device: Device) -> float:
         """The level the device tends to now: normal, or above the limit during an excursion."""
@@ -321,6 +332,38 @@ class _Burst:
     left: int
 
 
+def complaint_draft(
+    rng: random.Random,
+    subject: Subject,
+    category: ComplaintCategory,
+    now: datetime,
+    event_id: str,
+    kind: ComplaintKind | None = None,
+) -> Draft:
+    """A 12315 record about ``subject``; channel, status, amount and product drawn from ``rng``.
+
+    ``kind`` defaults to the platform's mix of complaints, reports and enquiries.
+    Public so that scripted traffic sends exactly the simulated city's payloads.
+    """
+    payload: dict[str, Any] = {
+        "event_id": event_id,
+        "subject": subject.uscc,
+        "kind": (kind or _weighted(rng, COMPLAINT_KINDS)).value,
+        "category": category.value,
+        "channel": _weighted(rng, CHANNELS).value,
+        "region": subject.region,
+        "sector": subject.sector.value,
+        "received_at": timestamp(now),
+        "status": _weighted(rng, STATUSES).value,
+    }
+    if category in AMOUNT_MEDIAN:
+        median = AMOUNT_MEDIAN[category]
+        payload["amount"] = round(rng.lognormvariate(math.log(median), 1.0), 2)
+    if category in PRODUCTS and rng.random() < 0.6:
+        payload["product"] = rng.choice(PRODUCTS[category])
+    return Draft(COMPLAINTS_12315.name, subject, payload)
+
+
 class _ComplaintStream:
     """12315 traffic; risky subjects sometimes get a surge in their sector's top category."""
 
@@ -336,24 +379,7 @@ class _ComplaintStream:
 
     def draft(self, now: datetime, event_id: str) -> Draft:
         index, category = self._pick()
-        subject = self._subjects[index]
-        payload: dict[str, Any] = {
-            "event_id": event_id,
-            "subject": subject.uscc,
-            "kind": _weighted(self._rng, COMPLAINT_KINDS).value,
-            "category": category.value,
-            "channel": _weighted(self._rng, CHANNELS).value,
-            "region": subject.region,
-            "sector": subject.sector.value,
-            "received_at": timestamp(now),
-            "status": _weighted(self._rng, STATUSES).value,
-        }
-        if category in AMOUNT_MEDIAN:
-            median = AMOUNT_MEDIAN[category]
-            payload["amount"] = round(self._rng.lognormvariate(math.log(median), 1.0), 2)
-        if category in PRODUCTS and self._rng.random() < 0.6:
-            payload["product"] = self._rng.choice(PRODUCTS[category])
-        return Draft(COMPLAINTS_12315.name, subject, payload)
+        return complaint_draft(self._rng, self._subjects[index], category, now, event_id)
 
     def _pick(self) -> tuple[int, ComplaintCategory]:
         rng = self._rng
@@ -512,6 +538,49 @@ DESCRIPTIONS: dict[EnforcementKind, str] = {
 }
 
 
+def department_for(kind: EnforcementKind, subject: Subject) -> Department:
+    """The department that usually records ``kind`` about ``subject``."""
+    return KIND_DEPARTMENT.get(kind) or SECTOR_DEPARTMENT[subject.sector]
+
+
+def document_reference(
+    department: Department, kind: EnforcementKind, now: datetime, serial: int
+) -> str:
+    """A document number like 石市监罚〔2026〕15号: issuing body, document type, year, serial."""
+    issuer = DOCUMENT_PREFIX[department] + DOCUMENT_TYPE.get(kind, "信")
+    return f"{issuer}〔{now.year}〕{serial}号"
+
+
+def enforcement_draft(
+    subject: Subject,
+    kind: EnforcementKind,
+    department: Department,
+    now: datetime,
+    event_id: str,
+    reference: str | None = None,
+    **fields: Any,
+) -> Draft:
+    """A department record about ``subject``; ``fields`` add or override payload fields.
+
+    Public so that scripted traffic sends exactly the simulated city's payloads.
+    """
+    payload: dict[str, Any] = {
+        "event_id": event_id,
+        "subject": subject.uscc,
+        "kind": kind.value,
+        "occurred_at": timestamp(now),
+        "department": department.value,
+        "sector": subject.sector.value,
+        "region": subject.region,
+        "legal_rep_id": subject.legal_rep_id,
+        "reference": reference,
+        "description": DESCRIPTIONS.get(kind),
+        **fields,
+    }
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return Draft(ENFORCEMENT_EVENTS.name, subject, payload)
+
+
 class _Chain(Enum):
     """Follow-up queues: an event that opens a case waits here for the one that closes it."""
 
@@ -549,23 +618,10 @@ class _EnforcementStream:
         # A closing event with no open case falls back to the commonest event.
         fields = self._plans[plan](now) or self._spot_check(now)
         subject = self._subjects[fields.pop("_subject")]
-        kind = EnforcementKind(fields["kind"])
+        kind = EnforcementKind(fields.pop("kind"))
         department = fields.pop("_department", None) or self._department(kind, subject)
-        payload: dict[str, Any] = {
-            "event_id": event_id,
-            "subject": subject.uscc,
-            "kind": kind.value,
-            "occurred_at": timestamp(now),
-            "department": department.value,
-            "sector": subject.sector.value,
-            "region": subject.region,
-            "legal_rep_id": subject.legal_rep_id,
-            "reference": self._reference(department, kind, now),
-            "description": DESCRIPTIONS.get(kind),
-            **fields,
-        }
-        payload = {k: v for k, v in payload.items() if v is not None}
-        return Draft(ENFORCEMENT_EVENTS.name, subject, payload)
+        reference = self._reference(department, kind, now)
+        return enforcement_draft(subject, kind, department, now, event_id, reference, **fields)
 
     # -- helpers
 
@@ -580,16 +636,13 @@ class _EnforcementStream:
         return queue.popleft() if queue else None
 
     def _department(self, kind: EnforcementKind, subject: Subject) -> Department:
-        if kind in KIND_DEPARTMENT:
-            return KIND_DEPARTMENT[kind]
-        if kind is _K.HONOUR and self._rng.random() < 0.3:
+        if kind is _K.HONOUR and self._rng.random() < 0.3:  # HONOUR has no fixed department
             return Department.INDUSTRY_ASSOCIATION
-        return SECTOR_DEPARTMENT[subject.sector]
+        return department_for(kind, subject)
 
     def _reference(self, department: Department, kind: EnforcementKind, now: datetime) -> str:
-        issuer = DOCUMENT_PREFIX[department] + DOCUMENT_TYPE.get(kind, "信")
         self._serials[department] += 1
-        return f"{issuer}〔{now.year}〕{self._serials[department]}号"
+        return document_reference(department, kind, now, self._serials[department])
 
     def _profile(self, index: int) -> RiskProfile:
         return self._subjects[index].profile

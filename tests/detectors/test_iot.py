@@ -83,6 +83,23 @@ def test_slow_drift_is_flagged() -> None:
     assert sum(s > FLAG for s in drifting) >= sum(s > FLAG for s in control) + 3
 
 
+@pytest.mark.parametrize("ramp", [24, 48, 72])
+def test_a_persistent_ramp_alerts_as_drift_where_noise_does_not(ramp: int) -> None:
+    """A sensor creeping 10 sigma up over a day or more (AR(1) noise, as real
+    sensors have): too gradual for point and shift evidence, which adapt to it."""
+    rng = random.Random(ramp)
+    noise, values = 0.0, []
+    for i in range(400):
+        noise = 0.8 * noise + rng.gauss(0.0, 0.6)
+        values.append(50.0 + noise + (10.0 * min(1.0, (i - 299) / ramp) if i >= 300 else 0.0))
+    detector = StreamAnomalyDetector()
+    scored = [detector.observe(START + i * STEP, v) for i, v in enumerate(values)]
+    before = max(score for score, _ in scored[:300])
+    score, why = max(scored[300:], key=lambda pair: pair[0])
+    assert before < ALERT <= score
+    assert why.feature == "drift"
+
+
 def test_flagged_point_is_not_learned() -> None:
     detector = trained()
     before = detector.explain(START + 800 * STEP, 50.0)
