@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "detect",
     "evaluate",
     "bench",
+    "schemas",
+    "subscribe",
 )
 
 

@@ -1,0 +1,105 @@
+"""Output contract ``risk.list-changes``: entries into and exits from the credit lists.
+
+Seed 八 has departments designate subjects for joint punishment (失信联合惩戒
+对象名单) on the basis of court rulings, administrative penalties and
+enforcement, and lets them keep a key-attention list (重点关注对象名单) for
+subjects below that bar. Seed 九 and 十 name the measures that follow a
+listing: administrative (bidding, fiscal funds, tax incentives), market
+(credit, flights, high-speed rail) and industry (criticism, censure, market
+and industry bans). Seed 十一 extends punishment to the legal representative,
+and seed 十三 ends the measures once the subject has repaired its credit.
+
+Departments apply the measures in their own workflows, so every change is a
+self-contained record: a consumer that sees only the latest record per key
+(the topic is compacted) knows the current membership and measures.
+
+The enumerations live here rather than in ``topics/vocabulary.py`` while the
+list producer (issue 5) is unwritten; move them there if ``detectors/`` needs
+them without importing Faust.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from enum import StrEnum
+
+import faust
+
+from topics.risk import Evidence
+from topics.vocabulary import Sector
+
+#: Separates subject and list in the Kafka key: ``"{subject}|{list}"``.
+KEY_SEPARATOR = "|"
+
+
+class ListKind(StrEnum):
+    """The two lists of seed 八."""
+
+    JOINT_PUNISHMENT = "joint_punishment"  # 失信联合惩戒对象名单
+    KEY_ATTENTION = "key_attention"  # 重点关注对象名单
+
+
+class ListAction(StrEnum):
+    ENTERED = "entered"
+    EXITED = "exited"
+
+
+class ExitReason(StrEnum):
+    """Why a subject left a list (seed 八's exit mechanism, seed 十三's repair)."""
+
+    EXPIRED = "expired"  # the listing period ended
+    REPAIRED = "repaired"  # credit repair completed
+    OBJECTION_UPHELD = "objection_upheld"  # the subject's objection succeeded
+    CORRECTED = "corrected"  # the listing was an error in the underlying records
+
+
+class MeasureCategory(StrEnum):
+    """Seed 九's three kinds of punishment measure."""
+
+    ADMINISTRATIVE = "administrative"  # 行政性: bidding, fiscal funds, tax incentives
+    MARKET = "market"  # 市场性: credit, flights, high-speed rail seats
+    INDUSTRY = "industry"  # 行业性: criticism, censure, market and industry bans
+
+
+class Measure(faust.Record, serializer="json", include_metadata=False):
+    """One joint-punishment measure a department must apply while the listing stands."""
+
+    code: str
+    category: MeasureCategory
+    description: str
+
+
+class ListChange(faust.Record, serializer="json", include_metadata=False):
+    """A subject entered or left a credit list; ``version`` rises by one per subject and list.
+
+    ``basis`` cites the facts behind the change (the ruling or penalty for an
+    entry, the repair or objection decision for an exit). ``exited_at`` and
+    ``exit_reason`` are set exactly when ``action`` is ``exited``; an exit
+    carries the measures that end with it. ``legal_rep_id`` is personal data
+    (seed 十一): store and show it only where the law provides for it.
+    """
+
+    subject: str
+    list: ListKind
+    action: ListAction
+    basis: builtins.list[Evidence]
+    entered_at: datetime
+    expires_at: datetime | None
+    exited_at: datetime | None
+    exit_reason: ExitReason | None
+    measures: builtins.list[Measure]
+    legal_rep_id: str | None
+    version: int
+    policy_version: str
+    region: str
+    sector: Sector
+
+
+def list_change_key(subject: str, kind: ListKind) -> str:
+    """The Kafka key of a list change: one compacted entry per subject and list.
+
+    >>> list_change_key("91130102MA0EXAMPL1", ListKind.KEY_ATTENTION)
+    '91130102MA0EXAMPL1|key_attention'
+    """
+    return f"{subject}{KEY_SEPARATOR}{kind.value}"
