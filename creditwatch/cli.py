@@ -13,6 +13,8 @@ COMMAND_MODULES = (
     "worker",
     "simulate",
     "topics",
+    "token",
+    "audit",
     "detect",
     "evaluate",
     "bench",

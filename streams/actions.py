@@ -17,11 +17,15 @@ from faust.web import Request, Response, View
 
 from detectors.alert_book import Action, Command
 from streams import redis_keys as keys
+from streams.access import Principal, require
 from streams.alert_manager import send_command
 from streams.app import app
+from streams.audit import audit_action
 from streams.channels import silences
 from streams.serving import apply_silence, redis
+from streams.web_access import guarded
 from topics import validation
+from topics.audit import AuditAction
 from topics.silences import Silence, silence_from_request
 from topics.vocabulary import AlertStatus
 
@@ -42,12 +46,12 @@ async def _body(request: Request) -> dict[str, Any]:
     return document
 
 
-async def actor_of(request: Request) -> str:
-    """Who is acting (the authenticated principal's name, once access control is wired)."""
-    return "anonymous"
+AUDITED_ACTION = {Action.ACK: AuditAction.ALERT_ACK, Action.RESOLVE: AuditAction.ALERT_RESOLVE}
 
 
-async def _alert_action(web: View, request: Request, alert_id: str, action: Action) -> Response:
+async def _alert_action(
+    web: View, request: Request, principal: Principal, alert_id: str, action: Action
+) -> Response:
     try:
         body = await _body(request)
         note = validation.text(body, "note", required=action is Action.RESOLVE, max_length=MAX_NOTE)
@@ -57,26 +61,30 @@ async def _alert_action(web: View, request: Request, alert_id: str, action: Acti
     if raw is None:
         return _error(web, 404, f"no alert {alert_id}")
     alert = orjson.loads(raw)
+    require(principal.may_act_on_alerts(alert), f"alert {alert_id} is outside your scope")
     if alert["status"] == AlertStatus.RESOLVED.value:
         return _error(web, 409, f"alert {alert_id} is already resolved")
-    actor = await actor_of(request)
-    command = Command(action, alert_id, actor, note or "", time.time())
+    # The audit entry is confirmed by the broker before the action is taken.
+    await audit_action(principal.name, AUDITED_ACTION[action], f"alert:{alert_id}", {"note": note})
+    command = Command(action, alert_id, principal.name, note or "", time.time())
     await send_command(command, alert["subject"], alert["dedup_key"])
     return web.json({"alert_id": alert_id, "action": action.value, "accepted": True}, status=202)
 
 
 @app.page("/api/alerts/{alert_id}/ack")
 class AcknowledgeAlert(View):
-    async def post(self, request: Request, alert_id: str) -> Response:
+    @guarded
+    async def post(self, request: Request, principal: Principal, alert_id: str) -> Response:
         """Acknowledge an open alert (optional ``note``); applied asynchronously (202)."""
-        return await _alert_action(self, request, alert_id, Action.ACK)
+        return await _alert_action(self, request, principal, alert_id, Action.ACK)
 
 
 @app.page("/api/alerts/{alert_id}/resolve")
 class ResolveAlert(View):
-    async def post(self, request: Request, alert_id: str) -> Response:
+    @guarded
+    async def post(self, request: Request, principal: Principal, alert_id: str) -> Response:
         """Resolve an alert with a ``note`` saying why; applied asynchronously (202)."""
-        return await _alert_action(self, request, alert_id, Action.RESOLVE)
+        return await _alert_action(self, request, principal, alert_id, Action.RESOLVE)
 
 
 async def _publish(silence: Silence) -> None:
@@ -87,35 +95,44 @@ async def _publish(silence: Silence) -> None:
 
 @app.page("/api/silences")
 class Silences(View):
-    async def get(self, request: Request) -> Response:
-        """Active and future silences, soonest ending first."""
+    @guarded
+    async def get(self, request: Request, principal: Principal) -> Response:
+        """Active and future silences, soonest ending first (supervision centres)."""
+        require(principal.may_manage_silences(), "only supervision centres manage silences")
         stored = [orjson.loads(raw) for raw in (await redis.hgetall(keys.SILENCES)).values()]
         now = datetime.now(UTC)
         active = [s for s in stored if datetime.fromisoformat(s["ends_at"]) > now]
         active.sort(key=lambda s: s["ends_at"])
         return self.json({"silences": active})
 
-    async def post(self, request: Request) -> Response:
+    @guarded
+    async def post(self, request: Request, principal: Principal) -> Response:
         """Create a silence: ``matchers``, ``reason``, ``ends_at`` or ``duration_minutes``."""
+        require(principal.may_manage_silences(), "only supervision centres manage silences")
         try:
             body = await _body(request)
-            silence = silence_from_request(body, await actor_of(request), datetime.now(UTC))
+            silence = silence_from_request(body, principal.name, datetime.now(UTC))
         except (ValueError, validation.InvalidRecord) as exc:
             return _error(self, 400, getattr(exc, "detail", str(exc)))
+        details = {"matchers": silence.matchers, "ends_at": silence.ends_at.isoformat()}
+        await audit_action(principal.name, AuditAction.SILENCE_CREATE, silence.silence_id, details)
         await _publish(silence)
         return self.json(orjson.loads(silence.dumps()), status=201)
 
 
 @app.page("/api/silences/{silence_id}")
 class SilenceById(View):
-    async def delete(self, request: Request, silence_id: str) -> Response:
+    @guarded
+    async def delete(self, request: Request, principal: Principal, silence_id: str) -> Response:
         """End a silence now; it stays on record."""
+        require(principal.may_manage_silences(), "only supervision centres manage silences")
         raw = await redis.hget(keys.SILENCES, silence_id)
         if raw is None:
             return _error(self, 404, f"no silence {silence_id}")
         silence = Silence.loads(raw)
         now = datetime.now(UTC)
         if silence.ends_at > now:
+            await audit_action(principal.name, AuditAction.SILENCE_DELETE, silence_id)
             silence.ends_at = max(now, silence.starts_at)
             await _publish(silence)
         return self.json(orjson.loads(silence.dumps()))

@@ -52,6 +52,8 @@ COMPONENT_MODULES = (
     "streams.cross_region",
     "streams.alert_manager",
     "streams.serving",
+    "streams.tokens",
+    "streams.audit",
     "streams.web",
     "streams.actions",
 )

@@ -1,8 +1,8 @@
 """HTTP views on the worker's web server: metrics, health, the read API, live events.
 
-The server binds 127.0.0.1 by default and has no authentication yet (roles and
-tokens come with the alert-delivery work), so it serves only the Redis view,
-never table contents.
+The server binds 127.0.0.1 by default. Every ``/api`` endpoint needs a token
+and answers within its role and scope (``streams/web_access.py``,
+``docs/access.md``); it serves only the Redis view, never table contents.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,12 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import redis_keys as keys
+from streams.access import Principal, mask_personal, present_alert, present_profile, require
 from streams.app import app, settings
 from streams.serving import redis
+from streams.web_access import guarded
 from topics import validation
+from topics.access import Role
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
 
 log = logging.getLogger(__name__)
@@ -102,43 +106,65 @@ def _page_args(query: Any) -> tuple[int, int]:
     return limit, offset
 
 
-async def open_alerts(filters: dict[str, str], limit: int, offset: int) -> tuple[int, list[Any]]:
-    """Open alerts matching every filter, newest first, and how many match in all."""
+async def open_alerts(
+    filters: dict[str, str], limit: int, offset: int, visible: Callable[[Any], bool] | None = None
+) -> tuple[int, list[Any]]:
+    """Open alerts matching every filter, newest first, and how many match in all.
+
+    ``visible`` (a principal's scope) filters before paging, so pages and totals
+    count only what the caller may read.
+    """
     indexes = [keys.open_alerts_by(f, v) for f, v in filters.items()] or [keys.OPEN_ALERTS]
-    if len(indexes) == 1:
+    if visible is None and len(indexes) == 1:
         source = indexes[0]
         total = await redis.zcard(source)
         ids = await redis.zrevrange(source, offset, offset + limit - 1)
+        raw = await redis.mget([keys.alert(i.decode()) for i in ids]) if ids else []
+        return total, [orjson.loads(doc) for doc in raw if doc is not None]
+    if len(indexes) == 1:
+        ordered = await redis.zrevrange(indexes[0], 0, -1)
     else:
         matched = await redis.zinter(indexes, aggregate="MAX", withscores=True)
-        ordered = sorted(matched, key=lambda pair: -pair[1])
-        total = len(ordered)
-        ids = [alert_id for alert_id, _ in ordered[offset : offset + limit]]
-    raw = await redis.mget([keys.alert(i.decode()) for i in ids]) if ids else []
-    return total, [orjson.loads(doc) for doc in raw if doc is not None]
+        ordered = [alert_id for alert_id, _ in sorted(matched, key=lambda pair: -pair[1])]
+    if visible is None:
+        page_ids = ordered[offset : offset + limit]
+        raw = await redis.mget([keys.alert(i.decode()) for i in page_ids]) if page_ids else []
+        return len(ordered), [orjson.loads(doc) for doc in raw if doc is not None]
+    raw = await redis.mget([keys.alert(i.decode()) for i in ordered]) if ordered else []
+    readable = [doc for doc in (orjson.loads(r) for r in raw if r is not None) if visible(doc)]
+    return len(readable), readable[offset : offset + limit]
 
 
 @app.page("/api/alerts")
-async def list_alerts(web: View, request: Request) -> Response:
+@guarded
+async def list_alerts(web: View, request: Request, principal: Principal) -> Response:
+    """Open, unmuted alerts in the caller's scope; filters region, sector, severity, kind."""
+    require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
     try:
         filters = _filters(request.query)
         limit, offset = _page_args(request.query)
     except ValueError as exc:
         return _error(web, 400, str(exc))
-    total, found = await open_alerts(filters, limit, offset)
-    return web.json({"total": total, "limit": limit, "offset": offset, "alerts": found})
+    visible = None if principal.role is Role.CENTRE else principal.may_read_alert
+    total, found = await open_alerts(filters, limit, offset, visible)
+    alerts = [present_alert(alert, principal) for alert in found]
+    return web.json({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
 
 @app.page("/api/alerts/{alert_id}")
-async def get_alert(web: View, request: Request, alert_id: str) -> Response:
+@guarded
+async def get_alert(web: View, request: Request, principal: Principal, alert_id: str) -> Response:
     raw = await redis.get(keys.alert(alert_id))
     if raw is None:
         return _error(web, 404, f"no alert {alert_id}")
-    return web.bytes(raw, content_type="application/json")
+    alert = orjson.loads(raw)
+    require(principal.may_read_alert(alert), f"alert {alert_id} is outside your scope")
+    return web.json(present_alert(alert, principal))
 
 
 @app.page("/api/subjects/{subject}")
-async def get_subject(web: View, request: Request, subject: str) -> Response:
+@guarded
+async def get_subject(web: View, request: Request, principal: Principal, subject: str) -> Response:
     try:
         code = validation.uscc({"subject": subject})
     except validation.InvalidRecord as exc:
@@ -146,45 +172,74 @@ async def get_subject(web: View, request: Request, subject: str) -> Response:
     raw = await redis.get(keys.profile(code))
     if raw is None:
         return _error(web, 404, f"no records for subject {code}")
-    alert_ids = await redis.zrevrange(keys.subject_alerts(code), 0, 49)
     profile = orjson.loads(raw)
-    profile["alert_ids"] = [i.decode() for i in alert_ids]
-    return web.json(profile)
+    require(principal.may_read_subject(profile), f"subject {code} is outside your scope")
+    if principal.role is not Role.DEPARTMENT:
+        alert_ids = await redis.zrevrange(keys.subject_alerts(code), 0, 49)
+        profile["alert_ids"] = [i.decode() for i in alert_ids]
+    return web.json(present_profile(profile, principal))
 
 
 @app.page("/api/tiers")
-async def get_tiers(web: View, request: Request) -> Response:
+@guarded
+async def get_tiers(web: View, request: Request, principal: Principal) -> Response:
     counts = await redis.hgetall(keys.TIER_COUNTS)
     found = {k.decode(): int(v) for k, v in counts.items()}
     return web.json({tier.value: found.get(tier.value, 0) for tier in Tier})
 
 
-@app.page("/api/events")  # type: ignore[arg-type]  # aiohttp streams its own response
-async def live_events(web: View, request: Request) -> aioweb.StreamResponse:
-    """Server-sent events: new alerts and tier moves, for the board.
+def _live_view(principal: Principal) -> Callable[[bytes, bytes], bytes | None]:
+    """What of a live event the principal may see (masked), or None."""
+
+    def present(kind: bytes, data: bytes) -> bytes | None:
+        document = orjson.loads(data)
+        if kind == b"alert":
+            if not principal.may_read_alert(document):
+                return None
+            return orjson.dumps(present_alert(document, principal))
+        if not principal.may_read_tier_change(document):
+            return None
+        return orjson.dumps(mask_personal(document, principal))
+
+    return present
+
+
+@app.page("/api/events")
+@guarded
+async def live_events(web: View, request: Request, principal: Principal) -> Any:
+    """Server-sent events: new alerts and tier moves in the caller's scope, for the board.
 
     A client that reconnects with ``Last-Event-ID`` receives what it missed
     (within the stream's retention of ~10,000 events); a new client starts now.
     """
-    return await stream_events(request, keys.LIVE_EVENTS, request.headers.get("Last-Event-ID"))
+    last_id = request.headers.get("Last-Event-ID")
+    return await stream_events(request, keys.LIVE_EVENTS, last_id, _live_view(principal))
 
 
-@app.page("/api/inbox/{inspector}/events")  # type: ignore[arg-type]
-async def inbox_events(web: View, request: Request, inspector: str) -> aioweb.StreamResponse:
+@app.page("/api/inbox/{inspector}/events")
+@guarded
+async def inbox_events(web: View, request: Request, principal: Principal, inspector: str) -> Any:
     """Server-sent events: the alerts routed to one inspector (``streams/routing.toml``).
 
     The inbox is durable: a client that reconnects with ``Last-Event-ID`` (or
     ``?after=ID``) receives exactly the alerts routed while it was away; a new
-    client without one receives the whole inbox first.
+    client without one receives the whole inbox first. Inspectors read their
+    own inbox; the centre reads any.
     """
+    own = principal.role is Role.INSPECTOR and principal.name == inspector
+    require(own or principal.role is Role.CENTRE, f"the inbox of {inspector} is not yours")
     after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
-    return await stream_events(request, keys.inbox(inspector), after)
+    return await stream_events(request, keys.inbox(inspector), after, _live_view(principal))
 
 
 async def stream_events(
-    request: Request, stream_key: str, last_id: str | None
+    request: Request,
+    stream_key: str,
+    last_id: str | None,
+    present: Callable[[bytes, bytes], bytes | None],
 ) -> aioweb.StreamResponse:
-    """Relay a Redis stream as server-sent events, from after ``last_id`` (None: from now)."""
+    """Relay a Redis stream as server-sent events, from after ``last_id`` (None: from
+    now); ``present`` filters and masks each entry for the reader."""
     if last_id is not None and not STREAM_ID.fullmatch(last_id):
         message = f"Last-Event-ID must be a stream id like 1732845600000-0, got {last_id!r}"
         return aioweb.json_response({"error": message}, status=400)
@@ -207,13 +262,16 @@ async def stream_events(
             for _, entries in batch:
                 for entry_id, fields in entries:
                     position = entry_id.decode()
+                    data = present(fields[b"type"], fields[b"data"])
+                    if data is None:
+                        continue
                     await response.write(
                         b"id: "
                         + entry_id
                         + b"\nevent: "
                         + fields[b"type"]
                         + b"\ndata: "
-                        + fields[b"data"]
+                        + data
                         + b"\n\n"
                     )
     except (ConnectionResetError, asyncio.CancelledError):

@@ -13,10 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+from creditwatch.commands.token import create_token
 from creditwatch.embedded import EmbeddedError, EmbeddedStack
 from creditwatch.monitor import Monitor, Snapshot
 from creditwatch.processes import ChildProcess, WorkerProcess, elapsed_since, stop_all
 from creditwatch.topic_admin import create_topics
+from topics.access import Role
 from topics.catalogue import ALL_TOPICS, INPUT_TOPICS
 
 REFRESH_S = 2.0
@@ -67,9 +69,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             worker.start()
             simulator.start()
+            # The API needs a token; the demo makes a supervision-centre one and
+            # hands it to the board in the address's fragment (never sent to a server).
+            token = create_token(stack.bootstrap, stack.redis_url, "demo-centre", Role.CENTRE)
             header = (
                 f"broker {stack.bootstrap} · redis {stack.redis_url} · logs {stack.workdir}\n"
-                f"worker pid {worker.pid} (web http://127.0.0.1:{worker.web_port}) · "
+                f"board http://127.0.0.1:{worker.web_port}/#token={token}\n"
+                f"worker pid {worker.pid} · "
                 f"simulator pid {simulator.pid} at {args.rate:g} events/s"
             )
             say(header)

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from creditwatch.commands.token import create_token
 from creditwatch.embedded import EmbeddedStack
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
+from topics.access import Role
 from topics.catalogue import ALL_TOPICS
 
 PARTITIONS = 2
@@ -23,6 +25,22 @@ PARTITIONS = 2
 class Pipeline:
     stack: EmbeddedStack
     worker: WorkerProcess
+    token: str = ""  # a supervision-centre token: every API read and action
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def issue_token(
+        self,
+        name: str,
+        role: Role,
+        counties: list[str] | None = None,
+        sectors: list[str] | None = None,
+    ) -> str:
+        return create_token(
+            self.stack.bootstrap, self.stack.redis_url, name, role, counties, sectors
+        )
 
 
 @pytest.fixture(scope="module")
@@ -35,4 +53,6 @@ def pipeline() -> Iterator[Pipeline]:
         )
         with worker:
             worker.wait_ready(timeout=90)
-            yield Pipeline(stack, worker)
+            pipeline = Pipeline(stack, worker)
+            pipeline.token = pipeline.issue_token("test-centre", Role.CENTRE)
+            yield pipeline

@@ -15,20 +15,29 @@ from typing import Any
 
 import pytest
 
+from creditwatch.admin_io import read_topic
 from streams.alert_manager import SILENCE_REFRESH_S
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json, read_sse, send
+from topics.access import Role
+from topics.audit import parse_audit_record
+from topics.audit_chain import verify
 
 pytestmark = pytest.mark.integration
 
 
-def call(pipeline: Pipeline, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+def call(
+    pipeline: Pipeline, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{pipeline.worker.web_port}{path}",
         data=None if body is None else json.dumps(body).encode(),
         method=method,
-        headers={"Content-Type": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token or pipeline.token}",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -87,7 +96,7 @@ def test_an_inspector_acknowledges_then_resolves_an_alert(pipeline: Pipeline):
     acked = the_alert(
         pipeline, subject, "rule", lambda a: a["status"] == "acknowledged", "acknowledged"
     )
-    assert acked["note"] == "seen" and acked["actor"]
+    assert acked["note"] == "seen" and acked["actor"] == "test-centre"
     assert call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/resolve", {})[0] == 400
     call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/resolve", {"note": "fine paid"})
     resolved = the_alert(pipeline, subject, "rule", lambda a: a["status"] == "resolved", "resolved")
@@ -167,3 +176,65 @@ def test_an_inspector_reconnecting_receives_exactly_the_alerts_routed_meanwhile(
 def test_a_malformed_last_event_id_is_refused(pipeline: Pipeline):
     status, body = call(pipeline, "GET", "/api/inbox/changan-food/events?after=yesterday")
     assert status == 400 and "stream id" in body["error"]
+
+
+def test_every_api_endpoint_needs_a_token(pipeline: Pipeline):
+    for method, path in (
+        ("GET", "/api/alerts"),
+        ("GET", "/api/tiers"),
+        ("GET", "/api/silences"),
+        ("GET", "/api/events"),
+        ("GET", "/api/inbox/changan-food/events"),
+        ("POST", "/api/alerts/any/ack"),
+    ):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{pipeline.worker.web_port}{path}", method=method
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401, path
+    assert call(pipeline, "GET", "/api/tiers", token="not-a-token")[0] == 401
+
+
+def test_an_inspector_reads_and_acts_only_within_their_county(pipeline: Pipeline):
+    inspector = pipeline.issue_token("qiaoxi-li", Role.INSPECTOR, counties=["130104"])
+    department = pipeline.issue_token("tax-bureau", Role.DEPARTMENT)
+    elsewhere, own = make_uscc(7301), make_uscc(7302)
+    send(
+        pipeline,
+        enforcement(elsewhere, "sc-1", "penalty", 20, severity="serious"),
+        enforcement(own, "sc-2", "penalty", 20, severity="serious", region="130104"),
+    )
+    other = the_alert(pipeline, elsewhere, "rule", lambda a: True, "the 长安区 alert")
+    mine = the_alert(pipeline, own, "rule", lambda a: True, "the 桥西区 alert")
+
+    assert call(pipeline, "GET", f"/api/alerts/{other['alert_id']}", token=inspector)[0] == 403
+    assert call(pipeline, "GET", f"/api/alerts/{mine['alert_id']}", token=inspector)[0] == 200
+    _, listing = call(pipeline, "GET", "/api/alerts?limit=500", token=inspector)
+    assert {a["region"] for a in listing["alerts"]} == {"130104"}
+    assert call(pipeline, "GET", f"/api/subjects/{elsewhere}", token=inspector)[0] == 403
+    ack = f"/api/alerts/{other['alert_id']}/ack"
+    assert call(pipeline, "POST", ack, {}, token=inspector)[0] == 403
+    assert (
+        call(pipeline, "POST", f"/api/alerts/{mine['alert_id']}/ack", {}, token=inspector)[0] == 202
+    )
+    assert call(pipeline, "GET", "/api/silences", token=inspector)[0] == 403
+    assert call(pipeline, "GET", "/api/inbox/changan-food/events", token=inspector)[0] == 403
+
+    assert call(pipeline, "GET", "/api/alerts", token=department)[0] == 403
+    status, profile = call(pipeline, "GET", f"/api/subjects/{own}", token=department)
+    assert status == 200 and profile["tier"] and "alert_ids" not in profile
+
+
+def test_actions_are_on_the_audit_trail(pipeline: Pipeline):
+    def trail() -> list[Any]:
+        messages = read_topic(pipeline.stack.bootstrap, "risk.audit")
+        return [parse_audit_record(m.value) for m in messages]
+
+    def acted(actor: str, action: str) -> bool:
+        return any(r.actor == actor and r.action == action for r in trail())
+
+    wait_until(lambda: acted("qiaoxi-li", "alert.ack"), 20, "the inspector's ack audited")
+    for action in ("alert.ack", "alert.resolve", "silence.create", "silence.delete"):
+        assert acted("test-centre", action), action
+    assert verify(trail()) == []

@@ -114,7 +114,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/")
+    page.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/#token={pipeline.token}")
     expect(page.locator("h1")).to_have_text("信用监管预警看板")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     expect(page.locator("#alert-list li", has_text=elsewhere).first).to_be_visible()

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.integration
 
 
 def get(pipeline: Pipeline, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET with the centre's token unless ``headers`` says otherwise."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{pipeline.worker.web_port}{path}", headers=headers or {}
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}",
+        headers=pipeline.auth if headers is None else headers,
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -29,8 +31,10 @@ def get(pipeline: Pipeline, path: str, headers: dict[str, str] | None = None) ->
         return error.code, error.read()
 
 
-def get_json(pipeline: Pipeline, path: str) -> tuple[int, Any]:
-    status, body = get(pipeline, path)
+def get_json(
+    pipeline: Pipeline, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    status, body = get(pipeline, path, headers)
     return status, json.loads(body)
 
 
@@ -52,9 +56,12 @@ def read_sse(
     until: Callable[[list[Event]], bool],
     timeout: float = 20,
     path: str = "/api/events",
+    token: str | None = None,
 ) -> list[Event]:
     """Read server-sent events from ``path`` until ``until(events)`` holds."""
-    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    headers = {"Authorization": f"Bearer {token or pipeline.token}"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
     request = urllib.request.Request(
         f"http://127.0.0.1:{pipeline.worker.web_port}{path}", headers=headers
     )

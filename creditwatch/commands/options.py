@@ -1,0 +1,32 @@
+"""Connection options shared by the administrative commands (``token``, ``audit``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from streams.settings import Settings, bootstrap_servers, default_bootstrap
+
+
+def add_bootstrap(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bootstrap",
+        default=None,
+        help="broker host:port (default: $CREDITWATCH_KAFKA, else 127.0.0.1:9092)",
+    )
+
+
+def add_redis(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis",
+        default=None,
+        help="Redis URL (default: $CREDITWATCH_REDIS, else redis://127.0.0.1:6379/0)",
+    )
+
+
+def bootstrap(args: argparse.Namespace) -> str:
+    return bootstrap_servers(args.bootstrap) if args.bootstrap else default_bootstrap()
+
+
+def redis_url(args: argparse.Namespace) -> str:
+    return str(args.redis or os.environ.get("CREDITWATCH_REDIS") or Settings().redis)

@@ -1,0 +1,134 @@
+"""The chaining agent under ``agent.test_context()``: no broker.
+
+``risk.audit`` and the dead-letter topic are patched; the chain's head, which
+the agent reads from the trail on the broker, comes from :func:`head_on_broker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+import orjson
+import pytest
+
+from streams import channels
+from streams.app import load_components
+from topics.audit import AuditRecord, encode_record, encode_request, new_request, parse_audit_record
+from topics.audit_chain import chain, verify
+
+app = load_components()
+
+from streams import audit  # noqa: E402  (registers after load_components)
+
+
+class Sent:
+    """Stands in for a topic's send: records values; the delivery is already acknowledged."""
+
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    async def __call__(self, **kwargs: Any) -> asyncio.Future[None]:
+        self.values.append(kwargs["value"])
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
+
+
+@pytest.fixture
+def trail() -> Iterator[Sent]:
+    sent = Sent()
+    with patch.object(channels.audit_trail, "send", new=sent):
+        yield sent
+
+
+@pytest.fixture
+def dlq() -> Iterator[AsyncMock]:
+    with patch.object(channels.dead_letters, "send", new=AsyncMock()) as send:
+        yield send
+
+
+def head_on_broker(*records: AuditRecord) -> Any:
+    head = audit.ChainHead()
+    for record in records:
+        head.advance(record)
+    audit._head = None  # as after a rebalance: the agent reads the head first
+    return patch.object(audit, "read_head", new=AsyncMock(return_value=head))
+
+
+def run(*values: bytes) -> None:
+    async def scenario() -> None:
+        async with audit.chain_audit_records.test_context() as agent:
+            for value in values:
+                await agent.put(value, key=b"actor")
+
+    app.flow_control.resume()
+    asyncio.run(scenario())
+
+
+def request(target: str) -> bytes:
+    return encode_request(new_request("wang", "alert.ack", target, {"note": "on site"}))
+
+
+def test_requests_become_a_chain_that_verifies(trail: Sent, dlq: AsyncMock) -> None:
+    with head_on_broker():
+        run(request("alert:a1"), request("alert:a2"), request("alert:a3"))
+    records = [parse_audit_record(value) for value in trail.values]
+    assert [(r.seq, r.target) for r in records] == [
+        (1, "alert:a1"),
+        (2, "alert:a2"),
+        (3, "alert:a3"),
+    ]
+    assert verify(records) == []
+
+
+def test_the_chain_continues_from_the_head_on_the_broker(trail: Sent, dlq: AsyncMock) -> None:
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    first = chain(None, new_request("cli:ops", "token.create", "token:wang", at=when), when)
+    with head_on_broker(first):
+        run(request("alert:a1"))
+    (record,) = [parse_audit_record(value) for value in trail.values]
+    assert record.seq == 2 and record.prev_hash == first.hash
+    assert verify([first, record]) == []
+
+
+def test_a_redelivered_request_is_not_appended_twice(trail: Sent, dlq: AsyncMock) -> None:
+    once = request("alert:a1")
+    with head_on_broker():
+        run(once, once, request("alert:a2"))
+    assert [parse_audit_record(v).seq for v in trail.values] == [1, 2]
+
+
+def test_an_unreadable_request_is_dead_lettered_and_the_chain_goes_on(
+    trail: Sent, dlq: AsyncMock
+) -> None:
+    with head_on_broker():
+        run(b'{"actor": "wang"}', request("alert:a1"))
+    (dead,) = [orjson.loads(call.kwargs["value"]) for call in dlq.await_args_list]
+    assert dead["source_topic"] == "risk.internal.audit-requests"
+    assert dead["reason"] == "missing_field"
+    assert [parse_audit_record(v).seq for v in trail.values] == [1]
+
+
+def test_the_head_is_the_last_readable_record_of_the_tail() -> None:
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    first = chain(None, new_request("cli:ops", "token.create", "token:a", at=when), when)
+    second = chain(first, new_request("cli:ops", "token.create", "token:b", at=when), when)
+    tail = [encode_record(first), encode_record(second), b"forged garbage"]
+    with patch.object(audit, "_read_tail", new=AsyncMock(return_value=tail)):
+        head = asyncio.run(audit.read_head("unused:9092"))
+    assert head.last is not None and head.last.seq == 2
+    assert head.seen(first.request_id) and head.seen(second.request_id)
+
+
+def test_the_head_is_read_again_after_partitions_are_revoked() -> None:
+    with head_on_broker() as read:
+        asyncio.run(audit.current_head())
+        asyncio.run(audit.current_head())
+        assert read.await_count == 1
+        audit._forget_head(app, signal=None)  # as Faust signals a rebalance
+        asyncio.run(audit.current_head())
+        assert read.await_count == 2

@@ -1,0 +1,107 @@
+"""``risk.access-tokens``: API tokens with a role and a scope, stored hashed.
+
+The topic is compacted and keyed by the token's SHA-256 hash, so the latest
+record per token is its state: a revoked token is published again with
+``revoked_at`` set. The raw token never reaches a topic, Redis or a log; it is
+shown once to whoever created it. Issue 4 (access control) and seed 十七
+(information security in credit supervision).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import faust
+
+from topics import validation as v
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Sector
+
+TOKEN_HASH_LENGTH = 64  # sha256, hex
+MAX_NAME_LENGTH = 64
+SECTOR_VALUES = frozenset(s.value for s in Sector)
+
+
+class Role(StrEnum):
+    """Who holds a token, and so what it may see and do (docs/access.md)."""
+
+    CENTRE = "centre"  # supervision centre: everything
+    INSPECTOR = "inspector"  # own counties (and sectors, if given) only
+    DEPARTMENT = "department"  # tiers, lists and measures, read only
+
+
+class AccessToken(faust.Record, serializer="json", include_metadata=False):
+    """One API token's role and scope. ``sectors`` empty means every sector."""
+
+    token_hash: str
+    name: str
+    role: Role
+    counties: list[str]
+    sectors: list[Sector]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def scope_errors(role: Role, counties: list[str], sectors: list[str]) -> list[str]:
+    """Why a role and scope cannot make a token; empty if they can.
+
+    Only inspectors have a scope: a centre sees everything and a department
+    reads city-wide tiers and lists, so a scope on them would be silently ignored.
+    """
+    errors = []
+    if role is Role.INSPECTOR and not counties:
+        errors.append("an inspector token needs at least one --county")
+    if role is not Role.INSPECTOR and (counties or sectors):
+        errors.append(f"a {role.value} token has no county or sector scope; only inspectors do")
+    unknown = [c for c in counties if c not in SHIJIAZHUANG_COUNTIES]
+    if unknown:
+        errors.append(
+            f"unknown county code(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(SHIJIAZHUANG_COUNTIES))}"
+        )
+    bad_sectors = [s for s in sectors if s not in SECTOR_VALUES]
+    if bad_sectors:
+        errors.append(
+            f"unknown sector(s) {', '.join(bad_sectors)}; known: {', '.join(s for s in Sector)}"
+        )
+    return errors
+
+
+def parse_access_token(raw: bytes | None) -> AccessToken:
+    """Decode a token record strictly (from the topic or Redis).
+
+    Raises :class:`topics.validation.InvalidRecord`: a token record nobody can
+    read must grant nothing.
+    """
+    data = v.load_object(raw)
+    token_hash = v.identifier(data, "token_hash")
+    if len(token_hash) != TOKEN_HASH_LENGTH or any(c not in "0123456789abcdef" for c in token_hash):
+        raise v.InvalidRecord(v.Reason.OUT_OF_RANGE, "'token_hash' is not sha256 hex", "token_hash")
+    role = v.choice(data, "role", Role)
+    assert role is not None  # required
+    counties = _text_list(data, "counties")
+    sectors = _text_list(data, "sectors")
+    if not SECTOR_VALUES.issuperset(sectors):
+        raise v.InvalidRecord(v.Reason.BAD_ENUM, "'sectors' holds an unknown sector", "sectors")
+    created_at = v.timestamp(data, "created_at", future_ok=True)
+    return AccessToken(
+        token_hash=token_hash,
+        name=str(v.text(data, "name", max_length=MAX_NAME_LENGTH)),
+        role=role,
+        counties=counties,
+        sectors=[Sector(s) for s in sectors],
+        created_at=created_at,
+        revoked_at=v.timestamp(data, "revoked_at", required=False, future_ok=True),
+    )
+
+
+def _text_list(data: dict[str, Any], field: str) -> list[str]:
+    value = data.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise v.InvalidRecord(v.Reason.WRONG_TYPE, f"'{field}' must be a list of strings", field)
+    return list(value)
