@@ -56,6 +56,7 @@ COMPONENT_MODULES = (
     "streams.audit",
     "streams.web",
     "streams.actions",
+    "streams.openapi",
 )
 
 

@@ -39,6 +39,7 @@ BOARD_PAGE = Path(
     or Path(__file__).resolve().parent.parent / "dashboards" / "board" / "index.html"
 )
 MAX_PAGE = 500
+MAX_OFFSET = 1_000_000
 SSE_KEEPALIVE_MS = 15_000
 STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
 
@@ -101,8 +102,8 @@ def _page_args(query: Any) -> tuple[int, int]:
         offset = int(query.get("offset", 0))
     except ValueError:
         raise ValueError("limit and offset must be integers") from None
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+    if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
+        raise ValueError(f"limit must be 1..{MAX_PAGE} and offset 0..{MAX_OFFSET}")
     return limit, offset
 
 

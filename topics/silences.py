@@ -58,7 +58,8 @@ def silence_from_request(body: Mapping[str, Any], author: str, now: datetime) ->
     matchers = {name: MATCHER_CHECKS[name](raw_matchers) for name in raw_matchers}
     starts = v.timestamp(body, "starts_at", required=False, future_ok=True, now=now) or now
     if "duration_minutes" in body:
-        minutes = v.number(body, "duration_minutes", minimum=1)
+        longest = MAX_SILENCE.total_seconds() / 60
+        minutes = v.number(body, "duration_minutes", minimum=1, maximum=longest)
         assert minutes is not None
         ends = starts + timedelta(minutes=minutes)
     else:
