@@ -1,4 +1,4 @@
-"""Connection options shared by the administrative commands (``token``, ``audit``)."""
+"""Connection options shared by the administrative commands (``topics``, ``token``, ``audit``)."""
 
 from __future__ import annotations
 

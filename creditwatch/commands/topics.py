@@ -12,8 +12,8 @@ import logging
 import sys
 from typing import Any
 
+from creditwatch.commands import options
 from creditwatch.topic_admin import BrokerUnreachable, create_topics, describe_topics
-from streams.settings import bootstrap_servers, default_bootstrap
 from topics.catalogue import ALL_TOPICS
 
 TIMEOUT_S = 5.0
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     actions = parser.add_subparsers(dest="topics_action", metavar="ACTION", required=True)
 
     create = actions.add_parser("create", help="create the catalogue topics that are missing")
-    _add_bootstrap(create)
+    options.add_bootstrap(create)
     create.add_argument(
         "--partitions",
         type=int,
@@ -41,20 +41,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     create.set_defaults(func=run_create)
 
     list_ = actions.add_parser("list", help="list the broker's topics and partition counts")
-    _add_bootstrap(list_)
+    options.add_bootstrap(list_)
     list_.set_defaults(func=run_list)
-
-
-def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--bootstrap",
-        default=None,
-        help="broker host:port (default: $CREDITWATCH_KAFKA, else 127.0.0.1:9092)",
-    )
-
-
-def _bootstrap(args: argparse.Namespace) -> str:
-    return bootstrap_servers(args.bootstrap) if args.bootstrap else default_bootstrap()
 
 
 def _fail(message: str) -> int:
@@ -71,7 +59,7 @@ def _quiet_logging() -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     _quiet_logging()
-    bootstrap = _bootstrap(args)
+    bootstrap = options.bootstrap(args)
     try:
         created = create_topics(
             bootstrap, ALL_TOPICS, args.partitions, args.replication, timeout=TIMEOUT_S
@@ -89,7 +77,7 @@ def run_create(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     _quiet_logging()
     try:
-        counts = describe_topics(_bootstrap(args), timeout=TIMEOUT_S)
+        counts = describe_topics(options.bootstrap(args), timeout=TIMEOUT_S)
     except BrokerUnreachable as exc:
         return _fail(str(exc))
     except Exception as exc:
