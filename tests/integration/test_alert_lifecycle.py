@@ -146,7 +146,18 @@ def test_bad_silences_are_refused_with_the_reason(pipeline: Pipeline):
         ({"matchers": {}, "duration_minutes": 5, "reason": "x"}, "matchers"),
         ({"matchers": {"colour": "red"}, "duration_minutes": 5, "reason": "x"}, "colour"),
         ({"matchers": {"sector": "food_drug"}, "duration_minutes": 5}, "reason"),
-        ({"matchers": {"sector": "food_drug"}, "duration_minutes": 200_000, "reason": "x"}, "90"),
+        (
+            {"matchers": {"sector": "food_drug"}, "duration_minutes": 200_000, "reason": "x"},
+            "above",
+        ),
+        (
+            {
+                "matchers": {"sector": "food_drug"},
+                "ends_at": "2026-01-01T00:00:00+08:00",
+                "reason": "x",
+            },
+            "90 days",
+        ),
     ):
         status, error = call(pipeline, "POST", "/api/silences", body)
         assert status == 400 and field in error["error"], (body, error)
