@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "bench",
     "schemas",
     "subscribe",
+    "spotcheck",
 )
 
 
