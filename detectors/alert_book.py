@@ -34,10 +34,9 @@ from typing import Any
 import orjson
 
 from detectors.policy import AlertPolicy
-from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus
+from topics.vocabulary import SEVERITY_RANK, AlertKind, AlertSeverity, AlertStatus
 
 STATE_FORMAT = 1
-SEVERITY_RANK = {s.value: i for i, s in enumerate(AlertSeverity)}
 #: Source event ids kept on a repeated alert (the newest).
 MAX_SOURCE_IDS = 20
 

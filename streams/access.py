@@ -25,9 +25,8 @@ from typing import Any
 
 from streams.token_store import find_token
 from topics.access import AccessToken, Role
+from topics.risk import alert_counties
 
-#: Evidence facts of area-wide alerts that name a county (streams/cross_region.py).
-COUNTY_FACT_PREFIX = "county "
 #: Field names whose values are personal data, wherever they occur in a document.
 PERSONAL_FIELDS = frozenset({"legal_rep_id", "phone"})
 MASK = "*****"
@@ -93,14 +92,7 @@ class Principal:
             return True
         if self.role is not Role.INSPECTOR:
             return False
-        if alert.get("subject") is None:
-            named = {
-                str(item.get("fact", "")).removeprefix(COUNTY_FACT_PREFIX)
-                for item in alert.get("evidence") or ()
-                if str(item.get("fact", "")).startswith(COUNTY_FACT_PREFIX)
-            }
-            return any(self._in_scope(county, alert.get("sector")) for county in named)
-        return self._in_scope(alert.get("region"), alert.get("sector"))
+        return any(self._in_scope(c, alert.get("sector")) for c in alert_counties(alert))
 
     def may_act_on_alerts(self, alert: Mapping[str, Any]) -> bool:
         """Acknowledge or resolve ``alert``: centres, and inspectors within their scope.

@@ -15,7 +15,7 @@ from streams.keyed import run_keyed_detector
 from streams.processing import AlertSubject, make_alert
 from streams.publish import send_alert
 from streams.tables import bytes_table
-from topics.risk import Alert
+from topics.risk import Alert, county_fact
 from topics.vocabulary import SHIJIAZHUANG_CITY, SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity
 
 policy = default_policy()
@@ -39,7 +39,7 @@ def cross_region_alert(finding: CrossRegionFinding, at_s: float, policy: Policy)
             Fact("counties", counties, policy.cross_region.min_counties),
             *(
                 Fact(
-                    f"county {s.county}",
+                    county_fact(s.county),
                     s.count,
                     s.expected,
                     detail=f"{SHIJIAZHUANG_COUNTIES.get(s.county, s.county)}: complaints "

@@ -16,10 +16,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity, Sector
+from topics.risk import alert_counties
+from topics.vocabulary import (
+    SEVERITY_RANK,
+    SHIJIAZHUANG_COUNTIES,
+    AlertKind,
+    AlertSeverity,
+    Sector,
+)
 
 DEFAULT_ROUTING_PATH = Path(__file__).with_name("routing.toml")
-SEVERITY_RANK = {s.value: i for i, s in enumerate(AlertSeverity)}
 ROUTED_EVENTS = frozenset({"opened", "escalated"})
 
 
@@ -44,11 +50,7 @@ class Route:
         )
 
     def _in_counties(self, alert: Mapping[str, Any]) -> bool:
-        if not self.counties or alert["region"] in self.counties:
-            return True
-        # An area-wide alert names its counties in the evidence ("county 130102").
-        named = {e["fact"].removeprefix("county ") for e in alert.get("evidence", ())}
-        return alert["subject"] is None and bool(named & self.counties)
+        return not self.counties or bool(alert_counties(alert) & self.counties)
 
 
 @dataclass(frozen=True, slots=True)

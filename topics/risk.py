@@ -7,6 +7,7 @@ keyed by the original key), so any Kafka client can read them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +92,23 @@ class DeadLetter(faust.Record, serializer="json", include_metadata=False):
     detail: str
     field: str | None
     received_at: datetime
+
+
+#: An area-wide alert names each county it concerns in an evidence fact "county 130102".
+COUNTY_FACT_PREFIX = "county "
+
+
+def county_fact(county: str) -> str:
+    return COUNTY_FACT_PREFIX + county
+
+
+def alert_counties(alert: Mapping[str, Any]) -> set[str]:
+    """The counties an alert (wire dict) concerns: its region, or for an area-wide
+    alert (no subject) the counties its evidence names."""
+    if alert.get("subject") is not None:
+        return {str(alert.get("region"))}
+    facts = (str(item.get("fact", "")) for item in alert.get("evidence") or ())
+    return {f.removeprefix(COUNTY_FACT_PREFIX) for f in facts if f.startswith(COUNTY_FACT_PREFIX)}
 
 
 def to_json_dict(record: faust.Record) -> dict[str, Any]:

@@ -201,6 +201,10 @@ class AlertSeverity(StrEnum):
     CRITICAL = "critical"
 
 
+#: Severity values in rising order, for comparisons on wire dicts.
+SEVERITY_RANK = {s.value: i for i, s in enumerate(AlertSeverity)}
+
+
 class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
