@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from detectors.policy import PeerPolicy
-from detectors.scoring import complaints_30d, iot_exceedances_24h
+from detectors.scoring import Score
 from detectors.state import SubjectState
 
 STATE_FORMAT = 1
@@ -34,14 +34,15 @@ def peer_group(sector: str, region: str) -> str:
     return f"{sector}|{region}"
 
 
-def peer_features(state: SubjectState) -> Features:
-    """A subject's features as of its own clock, rounded so small drift is not news."""
+def peer_features(state: SubjectState, score: Score) -> Features:
+    """A subject's features as of its own clock (``score``: just computed for it, with
+    its window counts), rounded so small drift is not news."""
     penalties = sum(state.signals.get(name, 0.0) for name in PENALTY_SIGNALS)
     return (
-        round(state.score, 1),
-        float(complaints_30d(state)),
+        round(score.value, 1),
+        float(score.complaints_30d),
         round(penalties, 2),
-        float(iot_exceedances_24h(state)),
+        float(score.iot_exceedances_24h),
     )
 
 

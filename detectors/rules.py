@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detectors.policy import Policy
-from detectors.scoring import Fact, Score, iot_exceedances_24h
+from detectors.scoring import Fact, Score
 from detectors.state import Observation, SubjectState
 from topics.vocabulary import AlertKind, AlertSeverity, Tier
 
@@ -61,7 +61,7 @@ def evaluate_rules(
         if surge is not None:
             hits.append(surge)
     if obs.iot_exceedance:
-        count = iot_exceedances_24h(state)
+        count = score.iot_exceedances_24h
         if count >= policy.iot.alert_exceedances:
             hits.append(
                 RuleHit(

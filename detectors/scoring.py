@@ -31,6 +31,8 @@ class Score:
     value: float
     contributions: tuple[Fact, ...]  # largest effect first; value = points added
     floor: Tier | None  # the least tier the subject's records allow
+    complaints_30d: int = 0  # the window counts the score used, for callers that need them
+    iot_exceedances_24h: int = 0
 
 
 def _capped(points: float, cap: float) -> float:
@@ -53,21 +55,23 @@ def score_subject(state: SubjectState, policy: Policy) -> Score:
         if spec is not None:
             points = _capped(count * spec.points, spec.cap)
             contributions.append(Fact(name, round(points, 2), detail=f"{count:.2f} weighted"))
+    complaints, exceedances = complaints_30d(state), iot_exceedances_24h(state)
     for name, count, points_each, cap in (
-        (
-            "complaints_30d",
-            complaints_30d(state),
-            policy.complaints.points_each,
-            policy.complaints.cap,
-        ),
-        ("iot_exceedances_24h", iot_exceedances_24h(state), policy.iot.points_each, policy.iot.cap),
+        ("complaints_30d", complaints, policy.complaints.points_each, policy.complaints.cap),
+        ("iot_exceedances_24h", exceedances, policy.iot.points_each, policy.iot.cap),
     ):
         if count:
             points = _capped(count * points_each, cap)
             contributions.append(Fact(name, round(points, 2), detail=f"{count} records"))
     raw = policy.base_score + sum(c.value for c in contributions)
     contributions.sort(key=lambda c: -abs(c.value))
-    return Score(round(min(100.0, max(0.0, raw)), 2), tuple(contributions), _floor(state, policy))
+    return Score(
+        round(min(100.0, max(0.0, raw)), 2),
+        tuple(contributions),
+        _floor(state, policy),
+        complaints,
+        exceedances,
+    )
 
 
 def _floor(state: SubjectState, policy: Policy) -> Tier | None:

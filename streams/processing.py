@@ -160,7 +160,7 @@ def process(
     if state.seen(record.event_id):
         return state, Outputs(duplicate=True)
     obs = observation_of(record)
-    previous_group = peer_group(state.sector, state.region)
+    previous_place = (state.sector, state.region)
     state.apply(obs, policy)
     score = score_subject(state, policy)
     previous = Tier(state.tier) if state.tier is not None else None
@@ -176,21 +176,22 @@ def process(
         _alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
     ]
     state.prune_alerted(policy.alert_cooldown_s)
-    _report_beyond_subject(record.subject, state, obs, previous_group, outputs, policy)
+    _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, policy)
     return state, outputs
 
 
 def _report_beyond_subject(
     subject: str,
     state: SubjectState,
+    score: Score,
     obs: Observation,
-    previous_group: str,
+    previous_place: tuple[str, str],
     outputs: Outputs,
     policy: Policy,
 ) -> None:
     """Hand the detectors that look across subjects what this record means to them."""
     assert state.tier is not None, "process() assigns a tier on a subject's first event"
-    outputs.peer_updates = _peer_updates(subject, state, state.tier, previous_group, obs)
+    outputs.peer_updates = _peer_updates(subject, state, score, previous_place, obs)
     if obs.signal is not None and obs.department is not None and policy.adverse(obs.signal):
         signal = AdverseSignal(
             obs.event_id, obs.at_s, subject, obs.signal, obs.department, obs.sector, obs.region
@@ -204,20 +205,25 @@ def _report_beyond_subject(
 
 
 def _peer_updates(
-    subject: str, state: SubjectState, tier: str, previous_group: str, obs: Observation
+    subject: str,
+    state: SubjectState,
+    score: Score,
+    previous_place: tuple[str, str],
+    obs: Observation,
 ) -> list[PeerUpdate]:
     """Report the subject's features to its peer group when they (or the group) changed."""
-    features = peer_features(state)
-    group = peer_group(state.sector, state.region)
+    features = peer_features(state, score)
     old = state.peer_features
-    moved = old is not None and group != previous_group
+    moved = old is not None and (state.sector, state.region) != previous_place
     if features == old and not moved:
         return []
+    assert state.tier is not None
     state.peer_features = features
-    about = (obs.at_s, obs.event_id, tier, state.score, state.region, state.sector)
+    group = peer_group(state.sector, state.region)
+    about = (obs.at_s, obs.event_id, state.tier, state.score, state.region, state.sector)
     updates = [PeerUpdate(group, subject, None if moved else old, features, *about)]
     if moved:
-        updates.append(PeerUpdate(previous_group, subject, old, None, *about))
+        updates.append(PeerUpdate(peer_group(*previous_place), subject, old, None, *about))
     return updates
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from detectors.peers import FEATURES, PeerGroup, peer_features
 from detectors.policy import default_policy
+from detectors.scoring import Score
 from detectors.state import SubjectState
 
 POLICY = default_policy()
@@ -95,8 +96,8 @@ def test_restored_state_decides_exactly_like_the_original() -> None:
 
 
 def test_features_of_a_state_follow_the_feature_names() -> None:
-    state = SubjectState(score=42.26, signals={"penalty_general": 1.5, "penalty_minor": 0.25})
-    features = peer_features(state)
+    state = SubjectState(signals={"penalty_general": 1.5, "penalty_minor": 0.25})
+    features = peer_features(state, Score(42.26, (), None))
     assert len(features) == len(FEATURES)
     assert dict(zip(FEATURES, features, strict=True)) == {
         "score": 42.3,
