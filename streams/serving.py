@@ -207,31 +207,40 @@ async def serve_tier_changes(stream: faust.StreamT[bytes]) -> None:
         await apply_tier_change(value)
 
 
-async def replay_outputs() -> int:
-    """Apply every record of the output topics, from the beginning, to Redis."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(settings.kafka))
+async def replay_outputs(
+    appliers: dict[str, Callable[..., Awaitable[Any]]] | None = None,
+    client: Any = None,
+    bootstrap: str | None = None,
+) -> int:
+    """Apply every record of the topics of ``appliers`` (default: all the view's),
+    from the beginning, to Redis (``client``); return how many were applied."""
+    appliers = APPLIERS if appliers is None else appliers
+    bootstrap = bootstrap or bootstrap_servers(settings.kafka)
+    target = client if client is not None else redis
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     applied = 0
     try:
         partitions = [
             TopicPartition(topic, p)
-            for topic in APPLIERS
+            for topic in appliers
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
+        if not partitions:
+            return 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await true_end_offsets(
-            bootstrap_servers(settings.kafka), await consumer.end_offsets(partitions)
-        )
+        ends = await true_end_offsets(bootstrap, await consumer.end_offsets(partitions))
         remaining = {tp for tp, end in ends.items() if end > 0}
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
-            pipe = redis.pipeline(transaction=False)
+            pipe = target.pipeline(transaction=False)
             for tp, messages in batches.items():
                 for message in messages:
-                    # On a pipeline, awaiting a script call queues it.
-                    await APPLIERS[tp.topic](message.value, client=pipe)
-                    applied += 1
+                    if message.value is not None:  # a compaction tombstone
+                        # On a pipeline, awaiting a script call queues it.
+                        await appliers[tp.topic](message.value, client=pipe)
+                        applied += 1
                     if message.offset + 1 >= ends[tp]:
                         remaining.discard(tp)
             await pipe.execute()

@@ -14,14 +14,11 @@ from collections.abc import Awaitable
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.app import app, settings
+from streams.app import app
 from streams.channels import access_tokens
-from streams.end_offsets import true_end_offsets
 from streams.publish import send_dead_letter
-from streams.serving import APPLIERS, redis
-from streams.settings import bootstrap_servers
+from streams.serving import APPLIERS, redis, replay_outputs
 from streams.token_store import store_token
 from topics.access import parse_access_token
 from topics.catalogue import ACCESS_TOKENS
@@ -65,31 +62,4 @@ async def rebuild_tokens(client: Any = None, bootstrap: str | None = None) -> in
     The serving rebuild already does this when Redis lost its data; this is for
     refilling the tokens alone. Returns the number of records applied.
     """
-    bootstrap = bootstrap or bootstrap_servers(settings.kafka)
-    client = client if client is not None else redis
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    applied = 0
-    try:
-        partitions = [
-            TopicPartition(ACCESS_TOKENS.name, p)
-            for p in sorted(consumer.partitions_for_topic(ACCESS_TOKENS.name) or ())
-        ]
-        if not partitions:
-            return 0
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await true_end_offsets(bootstrap, await consumer.end_offsets(partitions))
-        remaining = {tp for tp, end in ends.items() if end > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, messages in batches.items():
-                for message in messages:
-                    if message.value is not None:
-                        await apply_token(message.value, client)
-                        applied += 1
-                    if message.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return applied
+    return await replay_outputs({ACCESS_TOKENS.name: apply_token}, client, bootstrap)
