@@ -15,14 +15,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from detectors.policy_values import PolicyError
+from detectors.policy_values import require as _get
+from detectors.supervision_policy import SupervisionPolicy, parse_supervision
 from topics.vocabulary import Tier
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 SECONDS_PER_DAY = 86_400.0
-
-
-class PolicyError(ValueError):
-    """The policy file is missing, malformed or inconsistent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +111,7 @@ class Policy:
     cross_region: CrossRegionPolicy
     alerts: AlertPolicy
     dedup_memory: int
+    supervision: SupervisionPolicy
 
     @property
     def alert_cooldown_s(self) -> float:
@@ -121,17 +121,6 @@ class Policy:
         """Whether ``signal`` is an adverse credit record (positive points)."""
         spec = self.signals.get(signal) if signal is not None else None
         return spec is not None and spec.points > 0
-
-
-def _get(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
-    if key not in table:
-        raise PolicyError(f"policy: missing '{where}{key}'")
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise PolicyError(f"policy: '{where}{key}' must be {kind.__name__}, got {value!r}")
-    return value
 
 
 def _signal(name: str, table: dict[str, Any]) -> Signal:
@@ -270,6 +259,7 @@ def parse_policy(document: dict[str, Any]) -> Policy:
         cross_region=_cross_region(_get(document, "cross_region", dict, "")),
         alerts=_alerts(_get(document, "alerts", dict, "")),
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
+        supervision=parse_supervision(document, set(signals)),
     )
     if not 0 <= policy.base_score <= 100:
         raise PolicyError("policy: 'score.base' must be within 0..100")

@@ -134,6 +134,37 @@ class SubjectState:
         self.remember(obs.event_id, policy.dedup_memory)
         self.events += 1
 
+    def withdraw(
+        self, signal: str, at_s: float, policy: Policy, latest_remaining_s: float | None
+    ) -> None:
+        """Take one record's contribution back out (repaired, or corrected on objection).
+
+        ``latest_remaining_s`` is the newest record of ``signal`` that still counts,
+        which now decides the signal's tier floor.
+        """
+        spec = policy.signals.get(signal)
+        if spec is None:
+            return
+        left = self.signals.get(signal, 0.0) - spec.decay(self.clock - at_s)
+        if left < 1e-3:  # counts are decayed occurrences, never negative
+            self.signals.pop(signal, None)
+        else:
+            self.signals[signal] = left
+        if spec.floor is not None:
+            if latest_remaining_s is None:
+                self.last_seen.pop(signal, None)
+            else:
+                self.last_seen[signal] = latest_remaining_s
+
+    def restore(self, signal: str, at_s: float, policy: Policy) -> None:
+        """Put a withdrawn record's contribution back (an objection was rejected)."""
+        spec = policy.signals.get(signal)
+        if spec is None:
+            return
+        self.signals[signal] = self.signals.get(signal, 0.0) + spec.decay(self.clock - at_s)
+        if spec.floor is not None:
+            self.last_seen[signal] = max(self.last_seen.get(signal, 0.0), at_s)
+
     def prune_alerted(self, horizon_s: float) -> None:
         for key in [k for k, t in self.alerted.items() if t < self.clock - horizon_s]:
             del self.alerted[key]

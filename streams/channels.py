@@ -24,6 +24,7 @@ from topics.catalogue import (
     RISK_LIST_CHANGES,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
+    RISK_WORKFLOW,
     TopicSpec,
 )
 
@@ -50,6 +51,7 @@ adverse_signals = _topic(ADVERSE_SIGNALS)
 complaint_counts = _topic(COMPLAINT_COUNTS)
 peer_feature_changes = _topic(PEER_FEATURES)
 list_changes = _topic(RISK_LIST_CHANGES)
+workflow_notices = _topic(RISK_WORKFLOW)
 audit_trail = _topic(RISK_AUDIT)
 audit_requests = _topic(AUDIT_REQUESTS)
 access_tokens = _topic(ACCESS_TOKENS)

@@ -19,13 +19,15 @@ from detectors.policy import default_policy
 from detectors.state import SubjectState
 from streams import metrics
 from streams.app import app
-from streams.channels import inputs, tier_changes
+from streams.casework import Casework
+from streams.channels import inputs
 from streams.fanout import Fanout
 from streams.live_models import LiveModels, dump_model, load_model
 from streams.processing import Outputs, detect_iot_anomaly, device_key, process
-from streams.publish import send_alert, send_dead_letter
+from streams.publish import send_alert, send_dead_letter, send_tier_change
 from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, DecodedValues, bytes_table
 from topics.decode import Rejected, decode_input
+from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
 
 policy = default_policy()
@@ -46,13 +48,11 @@ device_models = bytes_table(
 dirty_subjects: dict[bytes, SubjectState | None] = {}
 
 
-async def send_outputs(key: bytes, outputs: Outputs) -> None:
+async def send_outputs(outputs: Outputs) -> None:
     for alert in outputs.alerts:
         await send_alert(alert)
-    change = outputs.tier_change
-    if change is not None:
-        await tier_changes.send(key=key, value=change.dumps())
-        metrics.tier_changes.labels(change.previous_tier or "none", change.tier).inc()
+    if outputs.tier_change is not None:
+        await send_tier_change(outputs.tier_change)
 
 
 live_models = LiveModels(device_models)
@@ -72,6 +72,7 @@ async def ingest_one(
     states: BatchCache[SubjectState],
     model_writes: BatchCache[StreamAnomalyDetector],
     fanout: Fanout,
+    casework: Casework,
 ) -> None:
     """Process one input message against the batch's working copies."""
     started = time.perf_counter()
@@ -83,6 +84,9 @@ async def ingest_one(
         await send_dead_letter(event, record)
         return
     key = record.subject.encode()
+    enforcement = record if isinstance(record, EnforcementEvent) else None
+    if enforcement is not None:
+        await casework.before(event, enforcement)
     state, outputs = process(states.get(key), record, policy)
     if outputs.duplicate:
         metrics.duplicate_events.labels(message.topic).inc()
@@ -97,7 +101,9 @@ async def ingest_one(
         live_models.learned(model_key, anomaly is not None, event, model_writes)
         if anomaly is not None:
             outputs.alerts.append(anomaly)
-    await send_outputs(key, outputs)
+    await send_outputs(outputs)
+    if enforcement is not None:
+        await casework.after(event, enforcement, state)
     fanout.add(outputs)
     lag.observe(time.time() - outputs.event_time_s)
     metrics.processing_time.observe(time.perf_counter() - started)
@@ -113,8 +119,10 @@ async def ingest(stream: faust.StreamT[bytes]) -> None:
         states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes, live_states)
         model_writes = BatchCache(device_models, load_model, dump_model)
         fanout = Fanout()
+        casework = Casework(states)
         for event in events:
-            await ingest_one(event, states, model_writes, fanout)
+            await ingest_one(event, states, model_writes, fanout, casework)
         await fanout.send()
+        casework.flush()
         dirty_subjects.update(states.flush())
         model_writes.flush()

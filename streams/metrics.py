@@ -99,3 +99,13 @@ serving_write_failures = Counter(
     "Failed writes to the Redis serving view.",
     ["writer"],
 )
+list_changes = Counter(
+    "creditwatch_list_changes_total",
+    "Joint-punishment and key-attention list entries and exits.",
+    ["list", "action"],
+)
+workflow_notices = Counter(
+    "creditwatch_workflow_notices_total",
+    "Tasks and decisions sent to departments on risk.workflow.",
+    ["kind"],
+)

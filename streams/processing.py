@@ -109,7 +109,7 @@ class Outputs:
     counted_complaint: CountedComplaint | None = None
 
 
-def _enforcement_signal(event: EnforcementEvent) -> str | None:
+def enforcement_signal(event: EnforcementEvent) -> str | None:
     if event.kind is EnforcementKind.PENALTY:
         return f"penalty_{event.severity}"
     if event.kind is EnforcementKind.SPOT_CHECK:
@@ -127,7 +127,7 @@ def observation_of(record: InputRecord) -> Observation:
             at_s=record.occurred_at.timestamp(),
             region=record.region,
             sector=record.sector.value,
-            signal=_enforcement_signal(record),
+            signal=enforcement_signal(record),
             clears="abnormal_operation" if removed else None,
             legal_rep_id=record.legal_rep_id,
             department=record.department.value,
@@ -160,17 +160,13 @@ def process(
     if state.seen(record.event_id):
         return state, Outputs(duplicate=True)
     obs = observation_of(record)
+    outputs = Outputs(event_time_s=obs.at_s)
     previous_place = (state.sector, state.region)
     state.apply(obs, policy)
-    score = score_subject(state, policy)
     previous = Tier(state.tier) if state.tier is not None else None
-    tier = next_tier(previous, score.value, score.floor, policy.tiers)
-    state.score = score.value
-    outputs = Outputs(event_time_s=obs.at_s)
-    if tier is not previous:
-        state.tier = tier.value
-        state.version += 1
-        outputs.tier_change = _tier_change(record.subject, state, previous, tier, score, policy)
+    score, outputs.tier_change = retier(record.subject, state, policy)
+    assert state.tier is not None, "retier() assigns a tier"
+    tier = Tier(state.tier)
     hits = evaluate_rules(state, obs, score, previous, tier, policy)
     outputs.alerts = [
         _alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
@@ -178,6 +174,19 @@ def process(
     state.prune_alerted(policy.alert_cooldown_s)
     _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, policy)
     return state, outputs
+
+
+def retier(subject: str, state: SubjectState, policy: Policy) -> tuple[Score, TierChange | None]:
+    """Score the subject as its state stands; move its tier (and version) if the score says so."""
+    score = score_subject(state, policy)
+    previous = Tier(state.tier) if state.tier is not None else None
+    tier = next_tier(previous, score.value, score.floor, policy.tiers)
+    state.score = score.value
+    if tier is previous:
+        return score, None
+    state.tier = tier.value
+    state.version += 1
+    return score, _tier_change(subject, state, previous, tier, score, policy)
 
 
 def _report_beyond_subject(
@@ -227,7 +236,7 @@ def _peer_updates(
     return updates
 
 
-def _evidence(facts: tuple[Fact, ...]) -> list[Evidence]:
+def evidence_of(facts: tuple[Fact, ...]) -> list[Evidence]:
     return [Evidence(**asdict(fact)) for fact in facts]
 
 
@@ -248,7 +257,7 @@ def _tier_change(
         previous_tier=previous,
         tier=tier,
         score=score.value,
-        reasons=_evidence(score.contributions),
+        reasons=evidence_of(score.contributions),
         effective_at=_event_time(state),
         version=state.version,
         policy_version=policy.version,
@@ -294,7 +303,7 @@ def make_alert(
         region=about.region,
         sector=Sector(about.sector),
         title=hit.title,
-        evidence=_evidence(hit.evidence),
+        evidence=evidence_of(hit.evidence),
         source_event_ids=event_ids,
         created_at=datetime.fromtimestamp(at_s, UTC),
         status=AlertStatus.OPEN,

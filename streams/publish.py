@@ -1,4 +1,4 @@
-"""Sending alerts and dead letters, with their metrics: one way for every agent."""
+"""Sending every output record, with its metrics: one way for every agent."""
 
 from __future__ import annotations
 
@@ -12,9 +12,18 @@ import orjson
 from faust.types import EventT
 
 from streams import metrics
-from streams.channels import alert_candidates, alerts, dead_letters
+from streams.channels import (
+    alert_candidates,
+    alerts,
+    dead_letters,
+    list_changes,
+    tier_changes,
+    workflow_notices,
+)
 from topics.decode import Rejected
-from topics.risk import Alert, DeadLetter
+from topics.lists import ListChange, list_change_key
+from topics.risk import Alert, DeadLetter, TierChange
+from topics.workflow import WorkflowNotice
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -62,3 +71,19 @@ async def publish_alert_snapshot(snapshot: Mapping[str, Any]) -> None:
         metrics.alerts_raised.labels(*labels).inc()
         delay = time.time() - datetime.fromisoformat(snapshot["created_at"]).timestamp()
         metrics.event_to_alert.labels(snapshot["kind"]).observe(delay)
+
+
+async def send_tier_change(change: TierChange) -> None:
+    await tier_changes.send(key=change.subject.encode(), value=change.dumps())
+    metrics.tier_changes.labels(change.previous_tier or "none", change.tier).inc()
+
+
+async def send_list_change(change: ListChange) -> None:
+    key = list_change_key(change.subject, change.list).encode()
+    await list_changes.send(key=key, value=change.dumps())
+    metrics.list_changes.labels(change.list, change.action).inc()
+
+
+async def send_notice(notice: WorkflowNotice) -> None:
+    await workflow_notices.send(key=notice.subject.encode(), value=notice.dumps())
+    metrics.workflow_notices.labels(notice.kind).inc()

@@ -91,7 +91,7 @@ class BatchCache(Generic[V]):
     ) -> None:
         self.table, self.decode, self.encode = table, decode, encode
         self.decoded = decoded
-        self.values: dict[bytes, V] = {}
+        self.values: dict[bytes, V | None] = {}
         self.owners: dict[bytes, EventT] = {}  # changed keys, each with one of its events
 
     def get(self, key: bytes) -> V | None:
@@ -105,12 +105,12 @@ class BatchCache(Generic[V]):
             self.values[key] = value
         return self.values[key]
 
-    def put(self, key: bytes, value: V, owner: EventT) -> None:
+    def put(self, key: bytes, value: V | None, owner: EventT) -> None:
         self.values[key] = value
         self.owners[key] = owner
 
     def flush(self) -> dict[bytes, V]:
-        """Write every changed value; return the changed keys and values.
+        """Write every changed value; return the changed keys and values (not the deleted).
 
         Faust routes a table write to the changelog partition of the *current
         event*. A batch has no single current event, so each write names an
@@ -119,10 +119,14 @@ class BatchCache(Generic[V]):
         for key, owner in self.owners.items():
             token = _current_event.set(weakref.ref(owner))
             try:
-                self.table[key] = self.encode(self.values[key])
+                value = self.values[key]
+                if value is None:  # put(key, None): delete (a tombstone in the changelog)
+                    self.table.pop(key, None)
+                else:
+                    self.table[key] = self.encode(value)
             finally:
                 _current_event.reset(token)
-        changed = {key: self.values[key] for key in self.owners}
+        changed = {k: v for k in self.owners if (v := self.values[k]) is not None}
         if self.decoded is not None:
             for key, value in changed.items():
                 self.decoded.put(key, value)

@@ -51,6 +51,12 @@ RISK_LIST_CHANGES = TopicSpec(
     compacted=True,
     retention_ms=None,
 )
+RISK_WORKFLOW = TopicSpec(
+    "risk.workflow",
+    "tasks and decisions for departments: missed commitments, interviews due, "
+    "overdue objections, repair decisions",
+    retention_ms=365 * DAY_MS,
+)
 RISK_AUDIT = TopicSpec(
     "risk.audit",
     "hash-chained audit trail of every state-changing action (one partition)",
@@ -106,6 +112,7 @@ OUTPUT_TOPICS = (
     RISK_ALERTS,
     RISK_TIER_CHANGES,
     RISK_LIST_CHANGES,
+    RISK_WORKFLOW,
     RISK_DLQ,
     RISK_AUDIT,
     RISK_SILENCES,

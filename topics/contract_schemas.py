@@ -17,10 +17,17 @@ from typing import Any
 
 import faust
 
-from topics.catalogue import RISK_ALERTS, RISK_LIST_CHANGES, RISK_TIER_CHANGES, TopicSpec
+from topics.catalogue import (
+    RISK_ALERTS,
+    RISK_LIST_CHANGES,
+    RISK_TIER_CHANGES,
+    RISK_WORKFLOW,
+    TopicSpec,
+)
 from topics.json_schema import record_schema
 from topics.lists import ListChange
 from topics.risk import Alert, TierChange
+from topics.workflow import WorkflowNotice
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 SUFFIX = ".schema.json"
@@ -63,6 +70,7 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
         Alert,
         "the subject's USCC; for an area-wide alert (subject null) its dedup key",
     ),
+    ContractSchema(RISK_WORKFLOW, WorkflowNotice, "the subject's USCC"),
 )
 
 

@@ -18,6 +18,7 @@ from topics.vocabulary import (
     CommitmentKind,
     Department,
     EnforcementKind,
+    ObjectionOutcome,
     Sector,
     Severity,
     SpotCheckResult,
@@ -34,6 +35,15 @@ KINDS_NEEDING_COMMITMENT_KIND = frozenset(
 KINDS_NEEDING_DEADLINE = frozenset(
     {EnforcementKind.RECTIFICATION_ORDERED, EnforcementKind.COMMITMENT_MADE}
 )
+#: Kinds that act on an earlier record, named by its ``event_id`` in ``concerns_event_id``.
+KINDS_NEEDING_CONCERNS = frozenset(
+    {
+        EnforcementKind.OBJECTION_FILED,
+        EnforcementKind.OBJECTION_DECIDED,
+        EnforcementKind.REPAIR_APPLIED,
+        EnforcementKind.REPAIR_COMPLETED,
+    }
+)
 
 
 class EnforcementEvent(faust.Record, serializer="json", include_metadata=False):
@@ -48,6 +58,10 @@ class EnforcementEvent(faust.Record, serializer="json", include_metadata=False):
     commitment_kind: CommitmentKind | None = None
     result: SpotCheckResult | None = None
     deadline: datetime | None = None
+    # The event_id of the record or item this one acts on: the disputed or repaired
+    # record, or the commitment, rectification order or missed order it closes.
+    concerns_event_id: str | None = None
+    outcome: ObjectionOutcome | None = None  # of objection_decided
     amount: float | None = None
     legal_rep_id: str | None = None
     reference: str | None = None
@@ -65,6 +79,9 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
         data, "commitment_kind", CommitmentKind, required=kind in KINDS_NEEDING_COMMITMENT_KIND
     )
     result = v.choice(data, "result", SpotCheckResult, required=kind is EnforcementKind.SPOT_CHECK)
+    outcome = v.choice(
+        data, "outcome", ObjectionOutcome, required=kind is EnforcementKind.OBJECTION_DECIDED
+    )
     occurred_at = v.timestamp(data, "occurred_at")
     deadline = v.timestamp(
         data, "deadline", required=kind in KINDS_NEEDING_DEADLINE, future_ok=True
@@ -86,6 +103,13 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
         commitment_kind=commitment_kind,
         result=result,
         deadline=deadline,
+        concerns_event_id=v.text(
+            data,
+            "concerns_event_id",
+            required=kind in KINDS_NEEDING_CONCERNS,
+            max_length=v.MAX_ID_LENGTH,
+        ),
+        outcome=outcome,
         amount=v.number(data, "amount", required=False, minimum=0, maximum=MAX_AMOUNT),
         legal_rep_id=v.text(data, "legal_rep_id", required=False, max_length=v.MAX_ID_LENGTH),
         reference=v.text(data, "reference", required=False, max_length=v.MAX_ID_LENGTH),

@@ -68,6 +68,7 @@ class Measure(faust.Record, serializer="json", include_metadata=False):
     code: str
     category: MeasureCategory
     description: str
+    actions: builtins.list[str]  # approval actions it restricts: bidding, subsidy, licensing …
 
 
 class ListChange(faust.Record, serializer="json", include_metadata=False):

@@ -109,6 +109,13 @@ class CommitmentKind(StrEnum):
     CREDIT_REPAIR = "credit_repair"  # 信用修复型
 
 
+class ObjectionOutcome(StrEnum):
+    """Seed 十七: the decision on a disputed record."""
+
+    UPHELD = "upheld"  # the record was wrong: it is corrected (withdrawn)
+    REJECTED = "rejected"  # the record stands
+
+
 class SpotCheckResult(StrEnum):
     PASSED = "passed"
     PROBLEMS_FOUND = "problems_found"
@@ -209,3 +216,13 @@ class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+class NoticeKind(StrEnum):
+    """Tasks and decisions for departments (``risk.workflow``)."""
+
+    COMMITMENT_BREACHED = "commitment_breached"  # to the department that accepted it
+    INTERVIEW_DUE = "interview_due"  # 谁认定、谁约谈: to the department that ordered
+    OBJECTION_OVERDUE = "objection_overdue"  # to the department that must decide
+    REPAIR_APPROVED = "repair_approved"
+    REPAIR_REJECTED = "repair_rejected"  # with the reasons and the earliest date

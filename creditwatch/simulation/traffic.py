@@ -49,6 +49,7 @@ from topics.vocabulary import (
     Department,
     EnforcementKind,
     Metric,
+    ObjectionOutcome,
     Sector,
     Severity,
     SpotCheckResult,
@@ -449,6 +450,8 @@ SPOT_CHECK_RESULTS: dict[RiskProfile, dict[SpotCheckResult, float]] = {
 }  # fmt: skip
 # Chance that a commitment is kept / an ordered rectification is completed.
 KEEPS_PROMISES: dict[RiskProfile, float] = {_P.CLEAN: 0.95, _P.HIGH: 0.6, _P.VERY_BAD: 0.3}
+#: Share of objections decided for the subject (the record is corrected).
+UPHELD_SHARE = 0.3
 COMMITMENT_KINDS = {
     CommitmentKind.APPROVAL_SUBSTITUTION: 50, CommitmentKind.VOLUNTARY: 25,
     CommitmentKind.INDUSTRY_SELF_DISCIPLINE: 15, CommitmentKind.CREDIT_REPAIR: 10,
@@ -597,6 +600,7 @@ class _Chain(Enum):
 @dataclass(frozen=True, slots=True)
 class _Case:
     subject: int
+    opened_by: str  # the event id a closing record names in concerns_event_id
     commitment_kind: CommitmentKind | None = None
 
 
@@ -609,11 +613,13 @@ class _EnforcementStream:
         self._samplers = {t: _Sampler(subjects, _profile_weight(t.value)) for t in Target}
         self._pending = {c: deque[_Case](maxlen=PENDING_LIMIT) for c in _Chain}
         self._serials: Counter[Department] = Counter()
+        self._event_id = ""  # of the record being drafted: cases remember what opened them
         self._plans: dict[str, Callable[[datetime], dict[str, Any] | None]] = {
             name: getattr(self, f"_{name}") for name in PLAN_WEIGHTS
         }
 
     def draft(self, now: datetime, event_id: str) -> Draft:
+        self._event_id = event_id
         plan = _weighted(self._rng, PLAN_WEIGHTS)
         # A closing event with no open case falls back to the commonest event.
         fields = self._plans[plan](now) or self._spot_check(now)
@@ -628,8 +634,10 @@ class _EnforcementStream:
     def _pick(self, target: Target) -> int:
         return self._samplers[target].pick(self._rng)
 
-    def _open(self, chain: _Chain, case: _Case) -> None:
-        self._pending[chain].append(case)
+    def _open(self, chain: _Chain, subject: int, **fields: Any) -> None:
+        """A case opened by the record being drafted (or carried on from ``opened_by``)."""
+        fields.setdefault("opened_by", self._event_id)
+        self._pending[chain].append(_Case(subject, **fields))
 
     def _close(self, chain: _Chain) -> _Case | None:
         queue = self._pending[chain]
@@ -656,9 +664,9 @@ class _EnforcementStream:
         index = self._pick(target)
         low, high = PENALTY_AMOUNT[severity]
         amount = round(math.exp(self._rng.uniform(math.log(low), math.log(high))), -1)
-        self._open(_Chain.PENALISED, _Case(index))
+        self._open(_Chain.PENALISED, index)
         if severity is not Severity.MINOR:  # minor penalties are not published: nothing to repair
-            self._open(_Chain.REPAIRABLE, _Case(index))
+            self._open(_Chain.REPAIRABLE, index)
         violation = self._rng.choice(VIOLATIONS[self._subjects[index].sector])
         return self._event(
             index, _K.PENALTY, severity=severity.value, amount=amount, description=violation
@@ -670,7 +678,7 @@ class _EnforcementStream:
         index = self._pick(Target.RANDOM)
         result = _weighted(self._rng, SPOT_CHECK_RESULTS[self._profile(index)])
         if result is SpotCheckResult.PROBLEMS_FOUND:
-            self._open(_Chain.PROBLEMS_FOUND, _Case(index))
+            self._open(_Chain.PROBLEMS_FOUND, index)
         return self._event(index, _K.SPOT_CHECK, result=result.value)
 
     def _penalty_minor(self, now: datetime) -> dict[str, Any]:
@@ -685,7 +693,7 @@ class _EnforcementStream:
     def _rectification_ordered(self, now: datetime) -> dict[str, Any]:
         case = self._close(_Chain.PROBLEMS_FOUND)
         index = case.subject if case else self._pick(Target.ADVERSE)
-        self._open(_Chain.RECTIFYING, _Case(index))
+        self._open(_Chain.RECTIFYING, index)
         deadline = now + timedelta(days=self._rng.randint(15, 30))
         return self._event(index, _K.RECTIFICATION_ORDERED, deadline=timestamp(deadline))
 
@@ -693,12 +701,14 @@ class _EnforcementStream:
         case = self._close(_Chain.RECTIFYING)
         if case is None or self._rng.random() > KEEPS_PROMISES[self._profile(case.subject)]:
             return None  # left undone: the deadline passes without a completion
-        return self._event(case.subject, _K.RECTIFICATION_COMPLETED)
+        return self._event(
+            case.subject, _K.RECTIFICATION_COMPLETED, concerns_event_id=case.opened_by
+        )
 
     def _commitment_made(self, now: datetime) -> dict[str, Any]:
         index = self._pick(Target.RANDOM)
         kind = _weighted(self._rng, COMMITMENT_KINDS)
-        self._open(_Chain.COMMITTED, _Case(index, kind))
+        self._open(_Chain.COMMITTED, index, commitment_kind=kind)
         deadline = now + timedelta(days=self._rng.randint(30, 180))
         return self._event(
             index,
@@ -714,11 +724,12 @@ class _EnforcementStream:
             return None
         kept = self._rng.random() < KEEPS_PROMISES[self._profile(case.subject)]
         if not kept:  # seed 四: a broken promise enters the credit record and can be repaired
-            self._open(_Chain.REPAIRABLE, _Case(case.subject))
+            self._open(_Chain.REPAIRABLE, case.subject)
         return self._event(
             case.subject,
             _K.COMMITMENT_FULFILLED if kept else _K.COMMITMENT_BREACHED,
             commitment_kind=case.commitment_kind.value,
+            concerns_event_id=case.opened_by,
             _department=COMMITMENT_DEPARTMENT.get(case.commitment_kind),
         )
 
@@ -731,7 +742,7 @@ class _EnforcementStream:
 
     def _abnormal_operation_listed(self, now: datetime) -> dict[str, Any]:
         index = self._pick(Target.ADVERSE)
-        self._open(_Chain.ABNORMAL, _Case(index))
+        self._open(_Chain.ABNORMAL, index)
         return self._event(index, _K.ABNORMAL_OPERATION_LISTED)
 
     def _abnormal_operation_removed(self, now: datetime) -> dict[str, Any] | None:
@@ -740,7 +751,7 @@ class _EnforcementStream:
 
     def _court_dishonest_debtor(self, now: datetime) -> dict[str, Any]:
         index = self._pick(Target.SEVERE)
-        self._open(_Chain.REPAIRABLE, _Case(index))
+        self._open(_Chain.REPAIRABLE, index)
         amount = round(math.exp(self._rng.uniform(math.log(50_000), math.log(5_000_000))), -2)
         return self._event(index, _K.COURT_DISHONEST_DEBTOR, amount=amount)
 
@@ -754,12 +765,14 @@ class _EnforcementStream:
         case = self._close(_Chain.REPAIRABLE)
         if case is None:
             return None
-        self._open(_Chain.REPAIRING, case)
-        return self._event(case.subject, _K.REPAIR_APPLIED)
+        self._open(_Chain.REPAIRING, case.subject, opened_by=case.opened_by)
+        return self._event(case.subject, _K.REPAIR_APPLIED, concerns_event_id=case.opened_by)
 
     def _repair_completed(self, now: datetime) -> dict[str, Any] | None:
         case = self._close(_Chain.REPAIRING)
-        return self._event(case.subject, _K.REPAIR_COMPLETED) if case else None
+        if case is None:
+            return None
+        return self._event(case.subject, _K.REPAIR_COMPLETED, concerns_event_id=case.opened_by)
 
     def _voluntary_registration(self, now: datetime) -> dict[str, Any]:
         return self._event(self._pick(Target.GOOD), _K.VOLUNTARY_REGISTRATION)
@@ -771,12 +784,21 @@ class _EnforcementStream:
         case = self._close(_Chain.PENALISED)
         if case is None:
             return None
-        self._open(_Chain.OBJECTING, case)
-        return self._event(case.subject, _K.OBJECTION_FILED)
+        self._open(_Chain.OBJECTING, case.subject, opened_by=case.opened_by)
+        return self._event(case.subject, _K.OBJECTION_FILED, concerns_event_id=case.opened_by)
 
     def _objection_decided(self, now: datetime) -> dict[str, Any] | None:
         case = self._close(_Chain.OBJECTING)
-        return self._event(case.subject, _K.OBJECTION_DECIDED) if case else None
+        if case is None:
+            return None
+        upheld = self._rng.random() < UPHELD_SHARE
+        outcome = ObjectionOutcome.UPHELD if upheld else ObjectionOutcome.REJECTED
+        return self._event(
+            case.subject,
+            _K.OBJECTION_DECIDED,
+            concerns_event_id=case.opened_by,
+            outcome=outcome.value,
+        )
 
 
 # ---------------------------------------------------------------------- simulator

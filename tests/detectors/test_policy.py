@@ -71,7 +71,7 @@ def test_bundled_policy_loads() -> None:
 
 
 def test_policy_is_read_from_the_given_file(tmp_path: Path) -> None:
-    text = BUNDLED_TEXT.replace('version = "2026.11-3"', 'version = "local-test"')
+    text = BUNDLED_TEXT.replace(f'version = "{BUNDLED["version"]}"', 'version = "local-test"')
     assert text != BUNDLED_TEXT
     assert load_policy(write(tmp_path, text)).version == "local-test"
 

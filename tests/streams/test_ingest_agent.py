@@ -13,6 +13,7 @@ import asyncio
 import base64
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import timedelta
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -26,6 +27,7 @@ from tests.factories import (
     COMPLAINTS_TOPIC,
     ENFORCEMENT_TOPIC,
     IOT_TOPIC,
+    T0,
     complaint_data,
     encode,
     enforcement_data,
@@ -51,6 +53,8 @@ def outputs() -> Iterator[dict[str, AsyncMock]]:
                 ("adverse_signals", channels.adverse_signals),
                 ("complaint_counts", channels.complaint_counts),
                 ("peer_features", channels.peer_feature_changes),
+                ("list_changes", channels.list_changes),
+                ("notices", channels.workflow_notices),
             )
         }
 
@@ -169,8 +173,49 @@ def test_redelivered_event_is_applied_once(outputs: dict[str, AsyncMock]) -> Non
 
     state = stored_state(subject)
     assert state is not None and state.events == 1
-    # One serious penalty: one alert and one (first) tier assignment, not two.
-    (alert,) = sent_values(outputs["alerts"])
-    assert alert["subject"] == subject and alert["kind"] == "rule"
+    # One serious penalty (food and drugs, a life-safety field): one rule alert,
+    # one joint-punishment listing with its alert, one (first) tier assignment.
+    alerts = sent_values(outputs["alerts"])
+    assert [(a["subject"], a["kind"]) for a in alerts] == [(subject, "rule"), (subject, "list")]
+    (listing,) = sent_values(outputs["list_changes"])
+    assert (listing["list"], listing["action"], listing["version"]) == (
+        "joint_punishment",
+        "entered",
+        1,
+    )
     assert outputs["tier_changes"].await_count == 1
     assert outputs["dlq"].await_count == 0
+
+
+def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
+    outputs: dict[str, AsyncMock],
+) -> None:
+    promised, other = make_uscc(9106), make_uscc(9107)
+    made = enforcement_data(
+        subject=promised,
+        kind="commitment_made",
+        commitment_kind="approval_substitution",
+        department="government_services",
+        occurred_at=T0,
+        deadline=T0 + timedelta(days=10),
+    )
+    # Nothing more about the promised subject: another subject's record moves time on.
+    later = enforcement_data(subject=other, kind="honour", occurred_at=T0 + timedelta(days=20))
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            await put_raw(agent, ENFORCEMENT_TOPIC, promised.encode(), encode(made))
+            assert outputs["notices"].await_count == 0
+            await put_raw(agent, ENFORCEMENT_TOPIC, other.encode(), encode(later))
+
+    run(scenario())
+
+    (notice,) = sent_values(outputs["notices"])
+    assert (notice["subject"], notice["kind"], notice["concerns_event_id"]) == (
+        promised,
+        "commitment_breached",
+        made["event_id"],
+    )
+    state = stored_state(promised)
+    assert state is not None and state.signals["commitment_breached"] > 0
+    assert [a["kind"] for a in sent_values(outputs["alerts"])] == ["deadline"]

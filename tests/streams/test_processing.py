@@ -238,6 +238,8 @@ def test_every_enforcement_kind_can_be_processed() -> None:
         "commitment_kind": "credit_repair",
         "result": "not_found_at_address",
         "deadline": T0 + timedelta(days=30),
+        "concerns_event_id": "enf-earlier",
+        "outcome": "upheld",
     }
     for kind in EnforcementKind:
         record = enforcement(subject=SUBJECT, kind=kind.value, **extra)

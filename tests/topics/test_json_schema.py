@@ -28,7 +28,16 @@ from topics.lists import (
     list_change_key,
 )
 from topics.risk import Alert, Evidence, TierChange
-from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Sector, Tier
+from topics.vocabulary import (
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    Department,
+    NoticeKind,
+    Sector,
+    Tier,
+)
+from topics.workflow import NoticeReason, WorkflowNotice
 
 T = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 SUBJECT = "91130102MA0EXAMPL1"
@@ -111,11 +120,29 @@ def list_exit() -> ListChange:
                 code="bidding_restricted",
                 category=MeasureCategory.ADMINISTRATIVE,
                 description="barred from public-resource bidding",
+                actions=["bidding", "public_procurement"],
             )
         ],
         legal_rep_id=None,
         version=2,
         policy_version="2026.11-1",
+        region="130102",
+        sector=Sector.CONSTRUCTION,
+    )
+
+
+def rejected_repair() -> WorkflowNotice:
+    return WorkflowNotice(
+        notice_id="r-9:decision",
+        subject=SUBJECT,
+        kind=NoticeKind.REPAIR_REJECTED,
+        department=Department.GOVERNMENT_SERVICES,
+        issued_at=T,
+        concerns_event_id="r-9",
+        due_at=None,
+        reasons=[NoticeReason(code="minimum_period", detail="repairable from 2027-01-05")],
+        earliest_eligible_at=T + timedelta(days=30),
+        policy_version="2026.11-4",
         region="130102",
         sector=Sector.CONSTRUCTION,
     )
@@ -128,6 +155,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.tier-changes.schema.json",
         "risk.list-changes.schema.json",
         "risk.alerts.schema.json",
+        "risk.workflow.schema.json",
     }
 
 
@@ -137,6 +165,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         ("risk.tier-changes", tier_change()),
         ("risk.alerts", area_alert()),
         ("risk.list-changes", list_exit()),
+        ("risk.workflow", rejected_repair()),
     ],
 )
 def test_real_records_validate(topic: str, record: faust.Record) -> None:

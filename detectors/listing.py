@@ -1,0 +1,146 @@
+"""Credit lists (seed 八–十一): entry by the policy's criteria, extension, and exits.
+
+A subject enters the joint-punishment list (失信联合惩戒对象) or the
+key-attention list (重点关注对象) when its counting records meet one of the
+list's entry rules; a further qualifying record extends the listing. It
+leaves when the period ends, or when the records it rests on no longer meet
+any rule because they were repaired, corrected on objection, or expired.
+Each change carries the measures (seed 九/十) that apply to the subject's sector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from detectors.casefile import CaseFile, CreditRecord, Listing
+from detectors.scoring import Fact
+from detectors.supervision_policy import ListPolicy, MeasureSpec, SupervisionPolicy
+
+
+def counts(record: CreditRecord, rules: SupervisionPolicy) -> bool:
+    """Whether a record counts towards the score and the lists now."""
+    return record.published and (rules.counts_while_disputed or not record.disputed)
+
+
+def latest_counting(case: CaseFile, signal: str, rules: SupervisionPolicy) -> float | None:
+    """Event time of the newest counting record of ``signal`` (for tier floors)."""
+    times = [r.at_s for r in case.records if r.signal == signal and counts(r, rules)]
+    return max(times, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ListMove:
+    """A list entry (or its extension) or exit, with what the change record needs."""
+
+    listing: Listing  # a snapshot after the change
+    basis: tuple[Fact, ...]
+    measures: tuple[MeasureSpec, ...]
+
+
+def _rule_basis(spec: ListPolicy, records: list[CreditRecord], at_s: float) -> list[CreditRecord]:
+    """The records that put a subject on the list at ``at_s`` (empty: none do)."""
+    basis: dict[str, CreditRecord] = {}
+    for rule in spec.entry:
+        matching = [
+            r
+            for r in records
+            if r.signal == rule.signal
+            and (rule.sectors is None or r.sector in rule.sectors)
+            and 0 <= at_s - r.at_s <= rule.within_s
+        ]
+        if len(matching) >= rule.count:
+            basis.update((r.event_id, r) for r in matching)
+    return sorted(basis.values(), key=lambda r: (r.at_s, r.event_id))
+
+
+def _still_holds(spec: ListPolicy, remaining: list[CreditRecord]) -> bool:
+    return any(
+        sum(
+            r.signal == rule.signal and (rule.sectors is None or r.sector in rule.sectors)
+            for r in remaining
+        )
+        >= rule.count
+        for rule in spec.entry
+    )
+
+
+def _record_fact(record: CreditRecord, rules: SupervisionPolicy) -> Fact:
+    day = rules.calendar.iso_date(record.at_s)
+    return Fact(
+        record.signal, 1.0, detail=f"event {record.event_id} on {day} by {record.department}"
+    )
+
+
+def _measures(spec: ListPolicy, sector: str) -> tuple[MeasureSpec, ...]:
+    return tuple(m for m in spec.measures if m.applies_to(sector))
+
+
+def evaluate_lists(
+    case: CaseFile, at_s: float, rules: SupervisionPolicy, cause: str, cause_fact: Fact | None
+) -> list[ListMove]:
+    """Enter, extend or exit each list as the counting records now require.
+
+    ``cause`` is the exit reason should a listing lose its basis (``repaired``,
+    ``objection_upheld``, ``expired``), with ``cause_fact`` as the exit's basis.
+    """
+    counting = [r for r in case.records if counts(r, rules)]
+    moves: list[ListMove] = []
+    for spec in rules.lists:
+        current = case.listings.get(spec.kind)
+        basis = _rule_basis(spec, counting, at_s)
+        if current is not None and current.active:
+            remaining = [r for r in counting if r.event_id in current.basis]
+            added = [r for r in basis if r.event_id not in current.basis]
+            if added:
+                current.basis = sorted({*current.basis, *(r.event_id for r in added)})
+                current.expires_at_s = max(current.expires_at_s, at_s + spec.period_s)
+                moves.append(_entered(case, current, spec, basis, rules))
+            elif not _still_holds(spec, remaining):
+                facts = (cause_fact,) if cause_fact else ()
+                moves.append(exit_listing(case, current, spec, at_s, cause, facts))
+        elif basis and not any(
+            case.listings[kind].active for kind in spec.unless_listed if kind in case.listings
+        ):
+            version = current.version + 1 if current is not None else 1
+            listing = Listing(
+                kind=spec.kind,
+                version=version - 1,  # _entered bumps it
+                active=True,
+                entered_at_s=at_s,
+                expires_at_s=at_s + spec.period_s,
+                basis=[r.event_id for r in basis],
+            )
+            case.listings[spec.kind] = listing
+            moves.append(_entered(case, listing, spec, basis, rules))
+    return moves
+
+
+def _entered(
+    case: CaseFile,
+    listing: Listing,
+    spec: ListPolicy,
+    basis: list[CreditRecord],
+    rules: SupervisionPolicy,
+) -> ListMove:
+    listing.version += 1
+    facts = tuple(_record_fact(r, rules) for r in basis)
+    return ListMove(
+        replace(listing, basis=list(listing.basis)), facts, _measures(spec, case.sector)
+    )
+
+
+def exit_listing(
+    case: CaseFile,
+    listing: Listing,
+    spec: ListPolicy,
+    at_s: float,
+    reason: str,
+    facts: tuple[Fact, ...],
+) -> ListMove:
+    listing.version += 1
+    listing.active = False
+    listing.exited_at_s = at_s
+    listing.exit_reason = reason
+    return ListMove(
+        replace(listing, basis=list(listing.basis)), facts, _measures(spec, case.sector)
+    )

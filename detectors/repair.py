@@ -1,0 +1,108 @@
+"""Credit repair eligibility (seed 十三, NDRC Order 36): the exact reasons and the earliest date.
+
+A record may be repaired once its class's minimum publication period has
+passed, the subject has made a credit-repair commitment (信用修复型承诺) and
+not broken it, every rectification order is complete, and no new record of
+the same class or worse was made shortly before applying. Each unmet
+condition is reported with a code and an explanation; when the unmet
+conditions are only a matter of time, ``earliest_s`` says when they will hold.
+"""
+
+from __future__ import annotations
+
+from detectors.casefile import CaseFile, CreditRecord, ItemStatus
+from detectors.supervision_policy import SupervisionPolicy
+from topics.vocabulary import CommitmentKind
+
+CLASS_RANK = {"minor": 0, "general": 1, "serious": 2}
+
+Reason = tuple[str, str]  # (code, explanation)
+
+
+def assess_repair(
+    case: CaseFile, record_id: str, applied_at_s: float, rules: SupervisionPolicy
+) -> tuple[list[Reason], float | None]:
+    """Why the record cannot be repaired at ``applied_at_s`` (empty: it can), and the
+    earliest time the time-bound conditions (minimum period, clean period) hold; the
+    others need the subject to act. None when no time-bound condition is unmet, or
+    the record cannot be repaired at all."""
+    record = case.record(record_id)
+    if record is None or not record.published:
+        state = "not on file" if record is None else f"already {record.status.value}"
+        return [("no_published_record", f"record {record_id} is {state}")], None
+    calendar = rules.calendar
+    reasons: list[Reason] = []
+    earliest: list[float] = []
+    if record.signal in rules.repair.not_repairable:
+        reason = f"{record.signal} records end with the decision that made them, not by repair"
+        return [("not_repairable", reason)], None
+    period = rules.publication_of(record.signal)
+    assert period is not None, "records on file have a publication class"
+    if applied_at_s < record.repairable_from_s:
+        day = calendar.iso_date(record.repairable_from_s)
+        reasons.append(
+            (
+                "minimum_period",
+                f"a {period.name} record is published at least {period.min_days} days: "
+                f"repairable from {day}",
+            )
+        )
+        earliest.append(record.repairable_from_s)
+    if rules.repair.needs_commitment and not _repair_commitment(case, applied_at_s, rules):
+        reasons.append(
+            ("no_repair_commitment", "no credit-repair commitment made recently and kept")
+        )
+    if rules.repair.needs_rectification_done:
+        outstanding = [
+            r.event_id
+            for r in case.rectifications
+            if r.status in (ItemStatus.OPEN, ItemStatus.OVERDUE)
+        ]
+        if outstanding:
+            reasons.append(
+                (
+                    "rectification_outstanding",
+                    f"rectification not completed: {', '.join(outstanding)}",
+                )
+            )
+    newer = _newer_as_bad(case, record, applied_at_s, rules)
+    if newer is not None:
+        clean_from = calendar.days_after_s(newer.at_s, rules.repair.clean_days)
+        reasons.append(
+            (
+                "recent_record",
+                f"record {newer.event_id} ({newer.signal}) on {calendar.iso_date(newer.at_s)}: "
+                f"no new record may be made for {rules.repair.clean_days} days before "
+                f"applying, so not before {calendar.iso_date(clean_from)}",
+            )
+        )
+        earliest.append(clean_from)
+    return reasons, max(earliest, default=None)
+
+
+def _repair_commitment(case: CaseFile, applied_at_s: float, rules: SupervisionPolicy) -> bool:
+    lookback = rules.repair.commitment_lookback_s
+    return any(
+        c.kind == CommitmentKind.CREDIT_REPAIR.value
+        and c.status is not ItemStatus.BREACHED
+        and 0 <= applied_at_s - c.made_at_s <= lookback
+        for c in case.commitments
+    )
+
+
+def _newer_as_bad(
+    case: CaseFile, record: CreditRecord, applied_at_s: float, rules: SupervisionPolicy
+) -> CreditRecord | None:
+    """The newest counting record of the same class or worse made after ``record`` and
+    within the clean period before applying."""
+    rank = CLASS_RANK[rules.class_of[record.signal]]
+    newer = [
+        r
+        for r in case.records
+        if r.event_id != record.event_id
+        and r.published
+        and record.at_s < r.at_s <= applied_at_s
+        and applied_at_s < rules.calendar.days_after_s(r.at_s, rules.repair.clean_days)
+        and CLASS_RANK[rules.class_of[r.signal]] >= rank
+    ]
+    return max(newer, key=lambda r: r.at_s, default=None)

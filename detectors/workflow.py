@@ -1,0 +1,502 @@
+"""Supervision workflows as plain functions on a subject's case file.
+
+Seed 一 (commitments), 八–十一 (lists and their measures), 十二 (rectification
+deadlines and interviews), 十三 (credit repair) and 十七 (objections).
+:func:`on_filing` applies an enforcement record; :func:`on_time` fires what
+fell due by an event time (deadlines, publication periods, list periods).
+Both return :class:`Effects`: what the stream layer must publish and what the
+subject's risk state must take back or add. Everything is in event time on
+the policy's working-day calendar, so a replay decides exactly the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from detectors.casefile import (
+    CaseFile,
+    Commitment,
+    CreditRecord,
+    ItemStatus,
+    Objection,
+    RecordStatus,
+    Rectification,
+    RepairDecision,
+)
+from detectors.listing import ListMove, counts, evaluate_lists, exit_listing
+from detectors.policy import Policy
+from detectors.repair import assess_repair
+from detectors.rules import RuleHit
+from detectors.scoring import Fact
+from detectors.supervision_policy import SupervisionPolicy
+from topics.vocabulary import AlertKind, AlertSeverity, EnforcementKind, NoticeKind
+
+_K = EnforcementKind
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """An enforcement record as the workflows see it (plain values, epoch seconds)."""
+
+    event_id: str
+    kind: EnforcementKind
+    at_s: float
+    department: str
+    sector: str
+    region: str
+    signal: str | None = None  # the credit signal the record carries, if any
+    deadline_s: float | None = None
+    commitment_kind: str | None = None
+    concerns: str | None = None  # the event id of the record or item it is about
+    outcome: str | None = None  # of an objection: "upheld" or "rejected"
+    legal_rep_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    notice_id: str  # deterministic: a replay re-creates the same notice
+    kind: NoticeKind
+    department: str
+    at_s: float
+    concerns: str  # event id of the commitment, order, objection or application
+    due_s: float | None = None
+    reasons: tuple[tuple[str, str], ...] = ()  # (code, explanation)
+    earliest_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowAlert:
+    hit: RuleHit
+    event_id: str  # that caused it (a record, or a derived id for a deadline)
+    at_s: float
+
+
+@dataclass(slots=True)
+class Effects:
+    notices: list[Notice] = field(default_factory=list)
+    list_moves: list[ListMove] = field(default_factory=list)
+    alerts: list[WorkflowAlert] = field(default_factory=list)
+    new_records: list[CreditRecord] = field(default_factory=list)  # derived: add to the score
+    withdrawn: list[CreditRecord] = field(default_factory=list)  # take out of the score
+    restored: list[CreditRecord] = field(default_factory=list)  # put back into the score
+
+    def __bool__(self) -> bool:
+        return any(
+            (
+                self.notices,
+                self.list_moves,
+                self.alerts,
+                self.new_records,
+                self.withdrawn,
+                self.restored,
+            )
+        )
+
+
+# ------------------------------------------------------------------ records
+
+
+def _credit_record(
+    event_id: str, signal: str, at_s: float, department: str, sector: str, rules: SupervisionPolicy
+) -> CreditRecord | None:
+    period = rules.publication_of(signal)
+    if period is None:
+        return None
+    calendar = rules.calendar
+    return CreditRecord(
+        event_id=event_id,
+        signal=signal,
+        at_s=at_s,
+        department=department,
+        sector=sector,
+        publish_until_s=calendar.days_after_s(at_s, period.max_days),
+        repairable_from_s=calendar.days_after_s(at_s, period.min_days),
+    )
+
+
+LIST_ALERTS = {
+    "joint_punishment": (AlertSeverity.CRITICAL, "Entered the joint-punishment list"),
+    "key_attention": (AlertSeverity.HIGH, "Entered the key-attention list"),
+}
+
+
+def _list_alerts(moves: list[ListMove], event_id: str, at_s: float) -> list[WorkflowAlert]:
+    alerts = []
+    for move in moves:
+        listing = move.listing
+        if not listing.active or listing.kind not in LIST_ALERTS:
+            continue
+        severity, title = LIST_ALERTS[listing.kind]
+        hit = RuleHit(
+            f"list:{listing.kind}:v{listing.version}",
+            AlertKind.LIST,
+            severity,
+            title,
+            move.basis,
+            cooldown=False,
+        )
+        alerts.append(WorkflowAlert(hit, event_id, at_s))
+    return alerts
+
+
+# ------------------------------------------------------------------ filings
+
+
+def on_filing(case: CaseFile, filing: Filing, policy: Policy) -> Effects:
+    """Apply one enforcement record (already de-duplicated) to the case file."""
+    rules = policy.supervision
+    case.region, case.sector = filing.region, filing.sector
+    if filing.legal_rep_id:
+        case.legal_rep_id = filing.legal_rep_id
+    effects = Effects()
+    handler = _HANDLERS.get(filing.kind)
+    if handler is not None:
+        handler(case, filing, rules, effects)
+    if filing.signal is not None:
+        _add_record(case, filing, rules, effects)
+    case.prune(rules.max_closed_items)
+    return effects
+
+
+def _add_record(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects) -> None:
+    assert filing.signal is not None
+    record = _credit_record(
+        filing.event_id, filing.signal, filing.at_s, filing.department, filing.sector, rules
+    )
+    if record is None:
+        return
+    if filing.kind is _K.COMMITMENT_BREACHED and _already_breached(case, filing):
+        effects.withdrawn.append(record)  # the deadline already recorded this breach
+        return
+    case.records.append(record)
+    _reevaluate(case, filing.at_s, rules, effects, "corrected", None, filing.event_id)
+
+
+def _reevaluate(
+    case: CaseFile,
+    at_s: float,
+    rules: SupervisionPolicy,
+    effects: Effects,
+    cause: str,
+    cause_fact: Fact | None,
+    event_id: str,
+) -> None:
+    moves = evaluate_lists(case, at_s, rules, cause, cause_fact)
+    effects.list_moves += moves
+    effects.alerts += _list_alerts(moves, event_id, at_s)
+
+
+def _oldest(items: list[T], match: Callable[[T], bool]) -> T | None:
+    return next((item for item in items if match(item)), None)
+
+
+def _commitment_for(case: CaseFile, filing: Filing) -> Commitment | None:
+    if filing.concerns is not None:
+        return _oldest(case.commitments, lambda c: c.event_id == filing.concerns)
+    return _oldest(
+        case.commitments,
+        lambda c: c.status is ItemStatus.OPEN and c.kind == filing.commitment_kind,
+    )
+
+
+def _already_breached(case: CaseFile, filing: Filing) -> bool:
+    commitment = _commitment_for(case, filing)
+    return commitment is not None and commitment.status is ItemStatus.BREACHED
+
+
+def _commitment_made(case: CaseFile, filing: Filing, rules: SupervisionPolicy, _: Effects) -> None:
+    assert filing.deadline_s is not None and filing.commitment_kind is not None
+    case.commitments.append(
+        Commitment(
+            event_id=filing.event_id,
+            kind=filing.commitment_kind,
+            department=filing.department,
+            made_at_s=filing.at_s,
+            due_s=rules.calendar.due_s(filing.deadline_s),
+        )
+    )
+
+
+def _commitment_closed(case: CaseFile, filing: Filing, _: SupervisionPolicy, __: Effects) -> None:
+    commitment = _commitment_for(case, filing)
+    if commitment is None or commitment.status is not ItemStatus.OPEN:
+        return  # unknown here, or already closed (a breach by the deadline stands)
+    kept = filing.kind is _K.COMMITMENT_FULFILLED
+    commitment.status = ItemStatus.FULFILLED if kept else ItemStatus.BREACHED
+    commitment.closed_at_s = filing.at_s
+
+
+def _rectification_ordered(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, _: Effects
+) -> None:
+    assert filing.deadline_s is not None
+    case.rectifications.append(
+        Rectification(
+            event_id=filing.event_id,
+            department=filing.department,
+            ordered_at_s=filing.at_s,
+            due_s=rules.calendar.due_s(filing.deadline_s),
+        )
+    )
+
+
+def _rectification_for(case: CaseFile, filing: Filing, status: ItemStatus) -> Rectification | None:
+    if filing.concerns is not None:
+        return _oldest(case.rectifications, lambda r: r.event_id == filing.concerns)
+    return _oldest(
+        case.rectifications,
+        lambda r: r.status is status and r.department == filing.department,
+    ) or _oldest(case.rectifications, lambda r: r.status is status)
+
+
+def _rectification_completed(
+    case: CaseFile, filing: Filing, _: SupervisionPolicy, __: Effects
+) -> None:
+    order = _rectification_for(case, filing, ItemStatus.OPEN) or _rectification_for(
+        case, filing, ItemStatus.OVERDUE
+    )
+    if order is None or order.status.closed:
+        return
+    if order.status is ItemStatus.OPEN:  # a late completion keeps the interview due
+        order.status = ItemStatus.COMPLETED
+        order.closed_at_s = filing.at_s
+
+
+def _interview(case: CaseFile, filing: Filing, _: SupervisionPolicy, __: Effects) -> None:
+    order = _rectification_for(case, filing, ItemStatus.OVERDUE)
+    if order is not None and order.status is ItemStatus.OVERDUE:
+        order.status = ItemStatus.INTERVIEWED
+        order.closed_at_s = filing.at_s
+
+
+def _objection_filed(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    assert filing.concerns is not None
+    record = case.record(filing.concerns)
+    if record is not None and record.published and not record.disputed:
+        record.disputed = True
+        if not rules.counts_while_disputed:
+            effects.withdrawn.append(record)
+    case.objections.append(
+        Objection(
+            event_id=filing.event_id,
+            record_id=filing.concerns,
+            department=record.department if record is not None else filing.department,
+            filed_at_s=filing.at_s,
+            due_s=rules.calendar.due_after_working_days(
+                filing.at_s, rules.objection_within_working_days
+            ),
+        )
+    )
+
+
+def _objection_decided(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    assert filing.concerns is not None
+    upheld = filing.outcome == "upheld"
+    objection = _oldest(
+        case.objections, lambda o: o.record_id == filing.concerns and not o.status.closed
+    )
+    if objection is not None:
+        objection.status = ItemStatus.UPHELD if upheld else ItemStatus.REJECTED
+        objection.closed_at_s = filing.at_s
+    record = case.record(filing.concerns)
+    if record is None or not record.published:
+        return
+    was_counting = counts(record, rules)
+    record.disputed = False
+    if upheld:
+        record.status = RecordStatus.CORRECTED
+        if was_counting:
+            effects.withdrawn.append(record)
+        fact = Fact("objection_upheld", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+        _reevaluate(case, filing.at_s, rules, effects, "objection_upheld", fact, filing.event_id)
+    elif not was_counting:
+        effects.restored.append(record)
+
+
+def _repair_applied(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    assert filing.concerns is not None
+    reasons, earliest_s = assess_repair(case, filing.concerns, filing.at_s, rules)
+    approved = not reasons
+    case.repairs.append(
+        RepairDecision(
+            filing.event_id,
+            filing.concerns,
+            filing.at_s,
+            approved,
+            [c for c, _ in reasons],
+            earliest_s,
+        )
+    )
+    effects.notices.append(
+        Notice(
+            notice_id=f"{filing.event_id}:decision",
+            kind=NoticeKind.REPAIR_APPROVED if approved else NoticeKind.REPAIR_REJECTED,
+            department=filing.department,
+            at_s=filing.at_s,
+            concerns=filing.event_id,
+            reasons=tuple(reasons),
+            earliest_s=earliest_s,
+        )
+    )
+    if approved:
+        _repair(case, filing, rules, effects)
+
+
+def _repair(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects) -> None:
+    """Seed 十三: stop publishing the record, end its measures, recompute the tier."""
+    assert filing.concerns is not None
+    record = case.record(filing.concerns)
+    if record is None or not record.published:
+        return
+    if counts(record, rules):
+        effects.withdrawn.append(record)
+    record.status = RecordStatus.REPAIRED
+    record.disputed = False
+    fact = Fact("repair_completed", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+    _reevaluate(case, filing.at_s, rules, effects, "repaired", fact, filing.event_id)
+
+
+def _repair_completed(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """A repair decided by the credit agency itself: applied without our assessment."""
+    _repair(case, filing, rules, effects)
+
+
+_HANDLERS: dict[EnforcementKind, Callable[[CaseFile, Filing, SupervisionPolicy, Effects], None]] = {
+    _K.COMMITMENT_MADE: _commitment_made,
+    _K.COMMITMENT_FULFILLED: _commitment_closed,
+    _K.COMMITMENT_BREACHED: _commitment_closed,
+    _K.RECTIFICATION_ORDERED: _rectification_ordered,
+    _K.RECTIFICATION_COMPLETED: _rectification_completed,
+    _K.INTERVIEW: _interview,
+    _K.OBJECTION_FILED: _objection_filed,
+    _K.OBJECTION_DECIDED: _objection_decided,
+    _K.REPAIR_APPLIED: _repair_applied,
+    _K.REPAIR_COMPLETED: _repair_completed,
+}
+
+#: The enforcement kinds the workflows act on, besides credit records.
+WORKFLOW_KINDS = frozenset(_HANDLERS)
+
+
+# ------------------------------------------------------------------ time
+
+
+def on_time(case: CaseFile, now_s: float, policy: Policy) -> Effects:
+    """Fire everything due at or before event time ``now_s``, oldest first."""
+    rules = policy.supervision
+    effects = Effects()
+    while (due := case.next_due_s()) is not None and due <= now_s:
+        _fire_one(case, due, rules, effects)
+    case.prune(rules.max_closed_items)
+    return effects
+
+
+def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Effects) -> None:
+    """Fire the items due exactly at ``due`` (each changes state, so none fires twice)."""
+    for commitment in case.commitments:
+        if commitment.status is ItemStatus.OPEN and commitment.due_s == due:
+            _deadline_missed(case, commitment, rules, effects)
+    for order in case.rectifications:
+        if order.status is ItemStatus.OPEN and order.due_s == due:
+            order.status = ItemStatus.OVERDUE
+            order.interview_due_s = rules.calendar.due_working_days_after_due(
+                due, rules.interview_within_working_days
+            )
+            _task(
+                effects,
+                NoticeKind.INTERVIEW_DUE,
+                order.event_id,
+                order.department,
+                due,
+                order.interview_due_s,
+                AlertSeverity.MEDIUM,
+                "Rectification deadline missed: interview due",
+            )
+    for objection in case.objections:
+        if objection.status is ItemStatus.OPEN and objection.due_s == due:
+            objection.status = ItemStatus.ESCALATED
+            _task(
+                effects,
+                NoticeKind.OBJECTION_OVERDUE,
+                objection.event_id,
+                objection.department,
+                due,
+                None,
+                AlertSeverity.HIGH,
+                "Objection not decided in time",
+            )
+    for record in case.records:
+        if record.published and record.publish_until_s == due:
+            record.status = RecordStatus.EXPIRED
+            if record.disputed:
+                record.disputed = False
+            fact = Fact("publication_ended", 1.0, detail=f"event {record.event_id}")
+            _reevaluate(case, due, rules, effects, "expired", fact, f"{record.event_id}:expired")
+    for listing in case.listings.values():
+        if listing.active and listing.expires_at_s == due:
+            spec = rules.list_policy(listing.kind)
+            fact = Fact(
+                "list_period_ended",
+                1.0,
+                detail=f"entered {rules.calendar.iso_date(listing.entered_at_s)}",
+            )
+            effects.list_moves.append(exit_listing(case, listing, spec, due, "expired", (fact,)))
+
+
+def _deadline_missed(
+    case: CaseFile, commitment: Commitment, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """Seed 一/四: a commitment not fulfilled by its deadline is a breach on the record."""
+    commitment.status = ItemStatus.BREACHED
+    commitment.closed_at_s = commitment.due_s
+    breach_id = f"{commitment.event_id}:breach"
+    record = _credit_record(
+        breach_id,
+        "commitment_breached",
+        commitment.due_s,
+        commitment.department,
+        case.sector,
+        rules,
+    )
+    _task(
+        effects,
+        NoticeKind.COMMITMENT_BREACHED,
+        commitment.event_id,
+        commitment.department,
+        commitment.due_s,
+        None,
+        AlertSeverity.MEDIUM,
+        f"Credit commitment ({commitment.kind}) not fulfilled by its deadline",
+    )
+    if record is not None:
+        case.records.append(record)
+        effects.new_records.append(record)
+        _reevaluate(case, commitment.due_s, rules, effects, "corrected", None, breach_id)
+
+
+def _task(
+    effects: Effects,
+    kind: NoticeKind,
+    concerns: str,
+    department: str,
+    at_s: float,
+    due_s: float | None,
+    severity: AlertSeverity,
+    title: str,
+) -> None:
+    notice_id = f"{concerns}:{kind.value}"
+    effects.notices.append(Notice(notice_id, kind, department, at_s, concerns, due_s))
+    facts = (Fact(kind.value, 1.0, detail=f"event {concerns}, department {department}"),)
+    hit = RuleHit(f"{kind.value}:{concerns}", AlertKind.DEADLINE, severity, title, facts, False)
+    effects.alerts.append(WorkflowAlert(hit, notice_id, at_s))

@@ -1,0 +1,143 @@
+"""The supervision workflows (``detectors.workflow``) joined to a subject's risk state.
+
+Plain functions, like :mod:`streams.processing`: they apply what a workflow
+decided to the subject's score (a derived breach adds a record; a repair or
+an upheld objection takes one out), move the tier, and build the output
+records: alerts, list changes and department notices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from detectors.casefile import CaseFile
+from detectors.listing import ListMove, counts, latest_counting
+from detectors.policy import Policy
+from detectors.state import Observation, SubjectState
+from detectors.workflow import Effects, Filing, Notice
+from streams.processing import (
+    AlertSubject,
+    enforcement_signal,
+    evidence_of,
+    make_alert,
+    retier,
+)
+from topics.enforcement import EnforcementEvent
+from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
+from topics.risk import Alert, TierChange
+from topics.vocabulary import Department, Sector
+from topics.workflow import NoticeReason, WorkflowNotice
+
+
+@dataclass(slots=True)
+class SupervisionOutputs:
+    alerts: list[Alert] = field(default_factory=list)
+    tier_change: TierChange | None = None
+    list_changes: list[ListChange] = field(default_factory=list)
+    notices: list[WorkflowNotice] = field(default_factory=list)
+
+
+def filing_of(event: EnforcementEvent) -> Filing:
+    return Filing(
+        event_id=event.event_id,
+        kind=event.kind,
+        at_s=event.occurred_at.timestamp(),
+        department=event.department.value,
+        sector=event.sector.value,
+        region=event.region,
+        signal=enforcement_signal(event),
+        deadline_s=event.deadline.timestamp() if event.deadline is not None else None,
+        commitment_kind=event.commitment_kind.value if event.commitment_kind else None,
+        concerns=event.concerns_event_id,
+        outcome=event.outcome.value if event.outcome is not None else None,
+        legal_rep_id=event.legal_rep_id,
+    )
+
+
+def apply_effects(
+    subject: str, state: SubjectState, case: CaseFile, effects: Effects, policy: Policy
+) -> SupervisionOutputs:
+    """Fold a workflow's effects into the subject's risk state and build the outputs."""
+    rules = policy.supervision
+    for record in effects.new_records:
+        if not state.seen(record.event_id):
+            derived = Observation(
+                record.event_id,
+                record.at_s,
+                case.region,
+                case.sector,
+                signal=record.signal,
+                department=record.department,
+            )
+            state.apply(derived, policy)
+    for record in effects.withdrawn:
+        state.withdraw(
+            record.signal, record.at_s, policy, latest_counting(case, record.signal, rules)
+        )
+    for record in effects.restored:
+        if counts(record, rules):
+            state.restore(record.signal, record.at_s, policy)
+    outputs = SupervisionOutputs()
+    if effects.new_records or effects.withdrawn or effects.restored:
+        _, outputs.tier_change = retier(subject, state, policy)
+    assert state.tier is not None, "a subject with a case file has been scored"
+    about = AlertSubject(subject, state.tier, state.score, case.region, case.sector)
+    outputs.alerts = [
+        make_alert(f"{subject}:{a.hit.rule_key}", a.hit, about, [a.event_id], a.at_s, policy)
+        for a in effects.alerts
+    ]
+    outputs.list_changes = [
+        _list_change(subject, case, move, policy) for move in effects.list_moves
+    ]
+    outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
+    return outputs
+
+
+def _time(at_s: float | None) -> datetime | None:
+    return datetime.fromtimestamp(at_s, UTC) if at_s is not None else None
+
+
+def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -> ListChange:
+    listing = move.listing
+    return ListChange(
+        subject=subject,
+        list=ListKind(listing.kind),
+        action=ListAction.ENTERED if listing.active else ListAction.EXITED,
+        basis=evidence_of(move.basis),
+        entered_at=_time(listing.entered_at_s),
+        expires_at=_time(listing.expires_at_s),
+        exited_at=_time(listing.exited_at_s),
+        exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
+        measures=[
+            Measure(
+                code=m.code,
+                category=MeasureCategory(m.category),
+                description=m.description,
+                actions=sorted(m.actions),
+            )
+            for m in move.measures
+        ],
+        legal_rep_id=case.legal_rep_id,
+        version=listing.version,
+        policy_version=policy.version,
+        region=case.region,
+        sector=Sector(case.sector),
+    )
+
+
+def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> WorkflowNotice:
+    return WorkflowNotice(
+        notice_id=notice.notice_id,
+        subject=subject,
+        kind=notice.kind,
+        department=Department(notice.department),
+        issued_at=_time(notice.at_s),
+        concerns_event_id=notice.concerns,
+        due_at=_time(notice.due_s),
+        reasons=[NoticeReason(code=code, detail=detail) for code, detail in notice.reasons],
+        earliest_eligible_at=_time(notice.earliest_s),
+        policy_version=policy.version,
+        region=case.region,
+        sector=Sector(case.sector),
+    )
