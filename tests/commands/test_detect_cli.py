@@ -21,8 +21,9 @@ def write_series(path: Path, n: int, spike_at: int | None = None) -> None:
         writer.writerow(["timestamp", "value"])
         for i in range(n):
             value = 100.0 if i == spike_at else 10.0 + rng.gauss(0.0, 1.0)
-            writer.writerow([(start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"),
-                             value])
+            writer.writerow(
+                [(start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"), value]
+            )
 
 
 def test_detect_writes_one_scored_row_per_input_row(tmp_path: Path) -> None:
@@ -40,8 +41,9 @@ def test_detect_writes_one_scored_row_per_input_row(tmp_path: Path) -> None:
     assert max(range(500), key=scores.__getitem__) == 400
 
 
-def test_detect_writes_to_stdout_by_default(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_writes_to_stdout_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "in.csv"
     write_series(source, 50)
 
@@ -60,8 +62,7 @@ def test_detect_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "line 2" in capsys.readouterr().err
 
 
-def test_eval_nab_prints_profile_scores(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_nab_prints_profile_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_series(tmp_path / "data.csv", 400, spike_at=300)
     (tmp_path / "data" / "f").mkdir(parents=True)
     (tmp_path / "data.csv").rename(tmp_path / "data" / "f" / "s.csv")

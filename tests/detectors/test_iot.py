@@ -227,8 +227,9 @@ def test_invalid_params_are_rejected() -> None:
         (0.0, 0.0, "below", False, 0.0),
     ],
 )
-def test_limit_breach(value: float, limit: float, direction: str, breach: bool,
-                      excess: float) -> None:
+def test_limit_breach(
+    value: float, limit: float, direction: str, breach: bool, excess: float
+) -> None:
     assert breaches_limit(value, limit, direction) is breach
     assert limit_exceedance(value, limit, direction) == excess
 

@@ -40,15 +40,19 @@ def write_corpus(root: Path, windows: dict[str, list[tuple[int, int]]]) -> list[
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> list[nab.LabelledSeries]:
-    return write_corpus(tmp_path, {
-        "a/one.csv": [WINDOW],
-        "a/two.csv": [WINDOW],
-        "b/quiet.csv": [],
-    })
+    return write_corpus(
+        tmp_path,
+        {
+            "a/one.csv": [WINDOW],
+            "a/two.csv": [WINDOW],
+            "b/quiet.csv": [],
+        },
+    )
 
 
-def scores_with(corpus: list[nab.LabelledSeries],
-                hits: dict[str, list[int]]) -> dict[str, list[float]]:
+def scores_with(
+    corpus: list[nab.LabelledSeries], hits: dict[str, list[int]]
+) -> dict[str, list[float]]:
     scores = {}
     for series in corpus:
         row = [0.0] * len(series.values)

@@ -34,8 +34,9 @@ def produce_rounds(bootstrap: str, done: threading.Event) -> None:
         for round_no in range(ROUNDS):
             for i, subject in enumerate(SUBJECTS):
                 if round_no % 8 == 7 and i % 3 == 0:
-                    record = enforcement(subject, f"cr-{round_no}-{i}", "penalty", 30,
-                                         severity="general")
+                    record = enforcement(
+                        subject, f"cr-{round_no}-{i}", "penalty", 30, severity="general"
+                    )
                     topic = "enforcement.events"
                 else:
                     record = reading(subject, f"cr-{round_no}-{i}", 4.0 + round_no % 3)
@@ -58,8 +59,12 @@ def profiles(client: redis.Redis) -> dict[str, dict]:
 
 def tier_change_versions(bootstrap: str) -> dict[str, dict[int, set[str]]]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=2000)
-    consumer.assign([TopicPartition("risk.tier-changes", p)
-                     for p in consumer.partitions_for_topic("risk.tier-changes") or ()])
+    consumer.assign(
+        [
+            TopicPartition("risk.tier-changes", p)
+            for p in consumer.partitions_for_topic("risk.tier-changes") or ()
+        ]
+    )
     consumer.seek_to_beginning()
     versions: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for message in consumer:
@@ -85,9 +90,14 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(pipeline: Pipeline):
     assert done.is_set()
 
     client = redis.Redis.from_url(pipeline.stack.redis_url)
-    wait_until(lambda: {p["events"] for p in profiles(client).values()} == {ROUNDS}
-               and len(profiles(client)) == len(SUBJECTS), 90,
-               f"every subject to count exactly {ROUNDS} events")
+    wait_until(
+        lambda: (
+            {p["events"] for p in profiles(client).values()} == {ROUNDS}
+            and len(profiles(client)) == len(SUBJECTS)
+        ),
+        90,
+        f"every subject to count exactly {ROUNDS} events",
+    )
 
     versions = tier_change_versions(pipeline.stack.bootstrap)
     final = profiles(client)
