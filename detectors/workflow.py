@@ -74,12 +74,22 @@ class WorkflowAlert:
     at_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class DerivedRecord:
+    """A credit record the workflows made themselves (a breach by deadline, a repair)."""
+
+    event_id: str
+    signal: str
+    at_s: float
+    department: str
+
+
 @dataclass(slots=True)
 class Effects:
     notices: list[Notice] = field(default_factory=list)
     list_moves: list[ListMove] = field(default_factory=list)
     alerts: list[WorkflowAlert] = field(default_factory=list)
-    new_records: list[CreditRecord] = field(default_factory=list)  # derived: add to the score
+    derived: list[DerivedRecord] = field(default_factory=list)  # add to the score
     withdrawn: list[CreditRecord] = field(default_factory=list)  # take out of the score
     restored: list[CreditRecord] = field(default_factory=list)  # put back into the score
 
@@ -89,7 +99,7 @@ class Effects:
                 self.notices,
                 self.list_moves,
                 self.alerts,
-                self.new_records,
+                self.derived,
                 self.withdrawn,
                 self.restored,
             )
@@ -361,6 +371,12 @@ def _repair(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: E
         effects.withdrawn.append(record)
     record.status = RecordStatus.REPAIRED
     record.disputed = False
+    if filing.kind is _K.REPAIR_APPLIED:  # approved here: the repair is completed
+        effects.derived.append(
+            DerivedRecord(
+                f"{filing.event_id}:completed", "repair_completed", filing.at_s, filing.department
+            )
+        )
     fact = Fact("repair_completed", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
     _reevaluate(case, filing.at_s, rules, effects, "repaired", fact, filing.event_id)
 
@@ -481,7 +497,9 @@ def _deadline_missed(
     )
     if record is not None:
         case.records.append(record)
-        effects.new_records.append(record)
+        effects.derived.append(
+            DerivedRecord(breach_id, record.signal, record.at_s, record.department)
+        )
         _reevaluate(case, commitment.due_s, rules, effects, "corrected", None, breach_id)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from detectors.casefile import CaseFile
+from detectors.casefile import CaseFile, ItemStatus
 from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
 from detectors.state import Observation, SubjectState
@@ -60,17 +61,17 @@ def apply_effects(
 ) -> SupervisionOutputs:
     """Fold a workflow's effects into the subject's risk state and build the outputs."""
     rules = policy.supervision
-    for record in effects.new_records:
-        if not state.seen(record.event_id):
-            derived = Observation(
-                record.event_id,
-                record.at_s,
+    for derived in effects.derived:
+        if not state.seen(derived.event_id):
+            observation = Observation(
+                derived.event_id,
+                derived.at_s,
                 case.region,
                 case.sector,
-                signal=record.signal,
-                department=record.department,
+                signal=derived.signal,
+                department=derived.department,
             )
-            state.apply(derived, policy)
+            state.apply(observation, policy)
     for record in effects.withdrawn:
         state.withdraw(
             record.signal, record.at_s, policy, latest_counting(case, record.signal, rules)
@@ -79,7 +80,7 @@ def apply_effects(
         if counts(record, rules):
             state.restore(record.signal, record.at_s, policy)
     outputs = SupervisionOutputs()
-    if effects.new_records or effects.withdrawn or effects.restored:
+    if effects.derived or effects.withdrawn or effects.restored:
         _, outputs.tier_change = retier(subject, state, policy)
     assert state.tier is not None, "a subject with a case file has been scored"
     about = AlertSubject(subject, state.tier, state.score, case.region, case.sector)
@@ -141,3 +142,101 @@ def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> Wor
         region=case.region,
         sector=Sector(case.sector),
     )
+
+
+def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
+    """The case file as the subject profile shows it (seed 一 and 十七: what is public).
+
+    Lists carry their measures with the approval actions each restricts, so a
+    department can ask "does a measure apply to action X" from the profile alone.
+    """
+    rules = policy.supervision
+    iso = _iso
+    lists: list[dict[str, Any]] = []
+    for listing in case.listings.values():
+        if not listing.active:
+            continue
+        spec = rules.list_policy(listing.kind)
+        lists.append(
+            {
+                "list": listing.kind,
+                "entered_at": iso(listing.entered_at_s),
+                "expires_at": iso(listing.expires_at_s),
+                "basis": listing.basis,
+                "version": listing.version,
+                "measures": [
+                    {
+                        "code": m.code,
+                        "category": m.category,
+                        "description": m.description,
+                        "actions": sorted(m.actions),
+                    }
+                    for m in spec.measures
+                    if m.applies_to(case.sector)
+                ],
+            }
+        )
+    return {
+        "lists": lists,
+        "published_records": [
+            {
+                "event_id": r.event_id,
+                "signal": r.signal,
+                "at": iso(r.at_s),
+                "department": r.department,
+                "publish_until": iso(r.publish_until_s),
+                "repairable_from": iso(r.repairable_from_s),
+                "disputed": r.disputed,
+            }
+            for r in case.records
+            if r.published
+        ],
+        "commitments": [
+            {
+                "event_id": c.event_id,
+                "kind": c.kind,
+                "department": c.department,
+                "made_at": iso(c.made_at_s),
+                "due": iso(c.due_s),
+                "status": c.status.value,
+            }
+            for c in case.commitments
+        ],
+        "open_deadlines": [
+            {
+                "event_id": r.event_id,
+                "what": "rectification" if r.status is ItemStatus.OPEN else "interview",
+                "department": r.department,
+                "due": iso(r.due_s if r.status is ItemStatus.OPEN else r.interview_due_s),
+            }
+            for r in case.rectifications
+            if r.status in (ItemStatus.OPEN, ItemStatus.OVERDUE)
+        ],
+        "objections": [
+            {
+                "event_id": o.event_id,
+                "record": o.record_id,
+                "department": o.department,
+                "filed_at": iso(o.filed_at_s),
+                "due": iso(o.due_s),
+                "status": o.status.value,
+            }
+            for o in case.objections
+        ],
+        "repairs": [
+            {
+                "event_id": d.event_id,
+                "record": d.record_id,
+                "applied_at": iso(d.applied_at_s),
+                "approved": d.approved,
+                "reasons": d.reasons,
+                "earliest_eligible_at": iso(d.earliest_s),
+            }
+            for d in case.repairs
+        ],
+    }
+
+
+def _iso(at_s: float | None) -> str | None:
+    moment = _time(at_s)
+    return moment.isoformat() if moment is not None else None

@@ -81,7 +81,7 @@ def test_a_commitment_missed_by_its_deadline_is_a_breach_on_the_record() -> None
         NoticeKind.COMMITMENT_BREACHED,
         "government_services",
     )
-    (record,) = effects.new_records
+    (record,) = effects.derived
     assert (record.signal, record.at_s) == ("commitment_breached", at(2026, 10, 9))
     assert [a.hit.kind for a in effects.alerts] == [AlertKind.DEADLINE]
     # The department reports the same breach later: it is not counted twice.
