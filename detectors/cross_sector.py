@@ -18,7 +18,11 @@ import orjson
 
 from detectors.policy import CrossSectorPolicy
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+#: Older formats this code still reads (format 1 has no members).
+READABLE_FORMATS = (1, 2)
+#: Subjects remembered per linkage group (a representative rarely runs more).
+MAX_MEMBERS = 64
 
 
 def linkage_group(subject: str, legal_rep_id: str | None) -> str:
@@ -58,6 +62,30 @@ class CrossSectorFinding:
         return tuple(dict.fromkeys(s.subject for s in self.signals))
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A subject of a linkage group, with its place and risk as last reported."""
+
+    subject: str
+    region: str
+    sector: str
+    tier: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedListing:
+    """A subject of the group entered a credit list (seed 十一: its representative's
+    other subjects are told)."""
+
+    subject: str
+    list: str
+    version: int
+    at_s: float
+    event_id: str  # the record that caused the entry
+    basis: tuple[str, ...]  # what it rests on, one line per record
+
+
 @dataclass(slots=True)
 class LinkedSignals:
     """Recent adverse records of one linkage group, bounded by time and count.
@@ -70,6 +98,18 @@ class LinkedSignals:
 
     signals: list[AdverseSignal] = field(default_factory=list)
     alerted_sources: int = 0
+    members: dict[str, Member] = field(default_factory=dict)  # by subject, oldest first
+
+    def join(self, member: Member) -> None:
+        """Remember (or refresh) a subject of this group; bounded, the longest unseen go."""
+        self.members.pop(member.subject, None)
+        self.members[member.subject] = member
+        while len(self.members) > MAX_MEMBERS:
+            del self.members[next(iter(self.members))]
+
+    def others(self, subject: str) -> list[Member]:
+        """Seed 十一: the group's other subjects, who share the representative's record."""
+        return [m for s, m in self.members.items() if s != subject]
 
     def add(self, signal: AdverseSignal, policy: CrossSectorPolicy) -> CrossSectorFinding | None:
         """Record ``signal``; return a finding if it completes or widens a pattern."""
@@ -100,15 +140,18 @@ class LinkedSignals:
                 "format": STATE_FORMAT,
                 "alerted_sources": self.alerted_sources,
                 "signals": [astuple(s) for s in self.signals],
+                "members": [astuple(m) for m in self.members.values()],
             }
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LinkedSignals:
         document = orjson.loads(data)
-        if document.get("format") != STATE_FORMAT:
+        if document.get("format") not in READABLE_FORMATS:
             raise ValueError(f"unknown linked-signals format {document.get('format')!r}")
+        members = (Member(*row) for row in document.get("members", []))
         return cls(
             signals=[AdverseSignal(*row) for row in document["signals"]],
             alerted_sources=int(document["alerted_sources"]),
+            members={m.subject: m for m in members},
         )

@@ -35,6 +35,7 @@ class ListMove:
     listing: Listing  # a snapshot after the change
     basis: tuple[Fact, ...]
     measures: tuple[MeasureSpec, ...]
+    fresh: bool = False  # a new entry, not an extension or an exit
 
 
 def _rule_basis(spec: ListPolicy, records: list[CreditRecord], at_s: float) -> list[CreditRecord]:
@@ -111,7 +112,7 @@ def evaluate_lists(
                 basis=[r.event_id for r in basis],
             )
             case.listings[spec.kind] = listing
-            moves.append(_entered(case, listing, spec, basis, rules))
+            moves.append(replace(_entered(case, listing, spec, basis, rules), fresh=True))
     return moves
 
 

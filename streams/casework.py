@@ -9,6 +9,8 @@ touch one.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from faust.types import EventT
 
 from detectors.casefile import CaseFile
@@ -16,6 +18,7 @@ from detectors.policy import default_policy
 from detectors.state import SubjectState
 from detectors.workflow import WORKFLOW_KINDS, Effects, on_filing, on_time
 from streams.agenda import Agenda
+from streams.fanout import LISTED, send_linkage
 from streams.publish import send_alert, send_list_change, send_notice, send_tier_change
 from streams.supervise import apply_effects, filing_of
 from streams.tables import BatchCache, bytes_table
@@ -86,6 +89,8 @@ class Casework:
             await send_list_change(change)
         for notice in outputs.notices:
             await send_notice(notice)
+        for group, listing in outputs.linked_listings:
+            await send_linkage(group, {"type": LISTED, "listing": asdict(listing)})
 
     def flush(self) -> None:
         self.cases.flush()

@@ -1,4 +1,8 @@
-"""The cross-sector agent: one :class:`~detectors.cross_sector.LinkedSignals` per linkage group."""
+"""The cross-sector agent: one :class:`~detectors.cross_sector.LinkedSignals` per linkage group.
+
+Besides the cross-sector warning it carries seed 十一's linkage: when a subject
+enters a credit list, the other subjects of its legal representative get an alert.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ from datetime import UTC, datetime
 
 import faust
 
-from detectors.cross_sector import CrossSectorFinding, LinkedSignals
+from detectors.cross_sector import CrossSectorFinding, LinkedListing, LinkedSignals, Member
 from detectors.policy import Policy, default_policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from streams.app import app
 from streams.channels import adverse_signals
-from streams.fanout import decode_adverse_report
+from streams.fanout import decode_linkage_message
 from streams.keyed import run_keyed_detector
 from streams.processing import AdverseReport, AlertSubject, make_alert
 from streams.publish import send_alert
@@ -69,13 +73,49 @@ def cross_sector_alert(report: AdverseReport, finding: CrossSectorFinding, polic
     return make_alert(f"cross_sector:{report.group}", hit, about, event_ids, trigger.at_s, policy)
 
 
-def handle_adverse_report(
+def linked_listing_alerts(
+    listing: LinkedListing, members: list[Member], policy: Policy
+) -> list[Alert]:
+    """Seed 十一: every other subject of the representative hears of the listing."""
+    day = datetime.fromtimestamp(listing.at_s, UTC).date().isoformat()
+    hit = RuleHit(
+        rule_key=f"linked_listing:{listing.subject}:{listing.list}:v{listing.version}",
+        kind=AlertKind.LIST,
+        severity=AlertSeverity.HIGH,
+        title=f"A subject of the same legal representative entered the {listing.list} list",
+        evidence=(
+            Fact("linked_subject", 1.0, detail=f"{listing.subject} listed on {day}"),
+            *(Fact("listing_basis", 1.0, detail=line) for line in listing.basis),
+        ),
+        cooldown=False,
+    )
+    return [
+        make_alert(
+            f"{m.subject}:{hit.rule_key}",
+            hit,
+            AlertSubject(m.subject, m.tier, m.score, m.region, m.sector),
+            [listing.event_id],
+            listing.at_s,
+            policy,
+        )
+        for m in members
+    ]
+
+
+def handle_linkage_message(
     linked: LinkedSignals | None, value: bytes
 ) -> tuple[LinkedSignals, list[Alert]]:
     linked = linked if linked is not None else LinkedSignals()
-    report = decode_adverse_report(value)
-    finding = linked.add(report.signal, policy.cross_sector)
-    return linked, [] if finding is None else [cross_sector_alert(report, finding, policy)]
+    message = decode_linkage_message(value)
+    if isinstance(message, Member):
+        linked.join(message)
+        return linked, []
+    if isinstance(message, LinkedListing):
+        return linked, linked_listing_alerts(message, linked.others(message.subject), policy)
+    signal = message.signal
+    linked.join(Member(signal.subject, signal.region, signal.sector, message.tier, message.score))
+    finding = linked.add(signal, policy.cross_sector)
+    return linked, [] if finding is None else [cross_sector_alert(message, finding, policy)]
 
 
 @app.agent(adverse_signals, concurrency=1)
@@ -85,6 +125,6 @@ async def detect_cross_sector(stream: faust.StreamT[bytes]) -> None:
         linked_signals,
         LinkedSignals.from_bytes,
         LinkedSignals.to_bytes,
-        handle_adverse_report,
+        handle_linkage_message,
         send_alert,
     )

@@ -10,12 +10,13 @@ rather than per record: one message per peer group, one per complaint category.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from typing import Any
 
 import orjson
 
 from detectors.cross_region import local_day
-from detectors.cross_sector import AdverseSignal
+from detectors.cross_sector import AdverseSignal, LinkedListing, Member
 from streams.channels import adverse_signals, complaint_counts, peer_feature_changes
 from streams.processing import AdverseReport, CountedComplaint, Outputs, PeerUpdate
 
@@ -36,6 +37,7 @@ class ComplaintCount:
 class Fanout:
     peer_updates: dict[str, list[PeerUpdate]] = field(default_factory=lambda: defaultdict(list))
     adverse_reports: list[AdverseReport] = field(default_factory=list)
+    linkage_members: list[tuple[str, Member]] = field(default_factory=list)
     # category -> (county, sector, day) -> count
     complaints: dict[str, dict[tuple[str, str, int], ComplaintCount]] = field(
         default_factory=lambda: defaultdict(dict)
@@ -46,6 +48,8 @@ class Fanout:
             self.peer_updates[update.group].append(update)
         if outputs.adverse_report is not None:
             self.adverse_reports.append(outputs.adverse_report)
+        if outputs.linkage_member is not None:
+            self.linkage_members.append(outputs.linkage_member)
         if outputs.counted_complaint is not None:
             self._tally(outputs.counted_complaint)
 
@@ -63,6 +67,8 @@ class Fanout:
     async def send(self) -> None:
         for report in self.adverse_reports:
             await adverse_signals.send(key=report.group.encode(), value=orjson.dumps(report))
+        for group, member in self.linkage_members:
+            await send_linkage(group, {"type": MEMBER, "member": astuple(member)})
         for group, updates in self.peer_updates.items():
             await peer_feature_changes.send(key=group.encode(), value=orjson.dumps(updates))
         for category, tallies in self.complaints.items():
@@ -70,8 +76,32 @@ class Fanout:
             await complaint_counts.send(key=category.encode(), value=orjson.dumps(counts))
 
 
-def decode_adverse_report(value: bytes) -> AdverseReport:
+# The linkage-group topic (risk.internal.adverse-signals) carries three kinds of
+# message; an adverse report has no "type" (it came first).
+MEMBER = "member"  # a subject newly reported its legal representative
+LISTED = "listed"  # a subject entered a credit list
+
+
+async def send_linkage(group: str, message: dict[str, Any]) -> None:
+    await adverse_signals.send(key=group.encode(), value=orjson.dumps(message))
+
+
+LinkageMessage = AdverseReport | Member | LinkedListing
+
+
+def decode_linkage_message(value: bytes) -> LinkageMessage:
     document = orjson.loads(value)
+    kind = document.get("type")
+    if kind == MEMBER:
+        return Member(*document["member"])
+    if kind == LISTED:
+        return LinkedListing(
+            **{**document["listing"], "basis": tuple(document["listing"]["basis"])}
+        )
+    return _adverse_report(document)
+
+
+def _adverse_report(document: dict[str, Any]) -> AdverseReport:
     return AdverseReport(
         group=document["group"],
         signal=AdverseSignal(**document["signal"]),

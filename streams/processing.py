@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from detectors.cross_sector import AdverseSignal, linkage_group
+from detectors.cross_sector import AdverseSignal, Member, linkage_group
 from detectors.iot import StreamAnomalyDetector
 from detectors.peers import Features, peer_features, peer_group
 from detectors.policy import Policy
@@ -107,6 +107,8 @@ class Outputs:
     peer_updates: list[PeerUpdate] = field(default_factory=list)
     adverse_report: AdverseReport | None = None
     counted_complaint: CountedComplaint | None = None
+    # (linkage group, the subject): it newly reported this legal representative
+    linkage_member: tuple[str, Member] | None = None
 
 
 def enforcement_signal(event: EnforcementEvent) -> str | None:
@@ -162,6 +164,7 @@ def process(
     obs = observation_of(record)
     outputs = Outputs(event_time_s=obs.at_s)
     previous_place = (state.sector, state.region)
+    previous_rep = state.legal_rep_id
     state.apply(obs, policy)
     previous = Tier(state.tier) if state.tier is not None else None
     score, outputs.tier_change = retier(record.subject, state, policy)
@@ -173,7 +176,16 @@ def process(
     ]
     state.prune_alerted(policy.alert_cooldown_s)
     _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, policy)
+    if state.legal_rep_id != previous_rep and outputs.adverse_report is None:
+        group = linkage_group(record.subject, state.legal_rep_id)
+        outputs.linkage_member = (group, member_of(record.subject, state))
     return state, outputs
+
+
+def member_of(subject: str, state: SubjectState) -> Member:
+    """The subject as its linkage group remembers it."""
+    assert state.tier is not None, "process() assigns a tier on a subject's first event"
+    return Member(subject, state.region, state.sector, state.tier, state.score)
 
 
 def retier(subject: str, state: SubjectState, policy: Policy) -> tuple[Score, TierChange | None]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from detectors.casefile import CaseFile, ItemStatus
+from detectors.cross_sector import LinkedListing, linkage_group
 from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
 from detectors.state import Observation, SubjectState
@@ -37,6 +38,8 @@ class SupervisionOutputs:
     tier_change: TierChange | None = None
     list_changes: list[ListChange] = field(default_factory=list)
     notices: list[WorkflowNotice] = field(default_factory=list)
+    # (linkage group, listing) for the representative's other subjects (seed 十一)
+    linked_listings: list[tuple[str, LinkedListing]] = field(default_factory=list)
 
 
 def filing_of(event: EnforcementEvent) -> Filing:
@@ -92,7 +95,30 @@ def apply_effects(
         _list_change(subject, case, move, policy) for move in effects.list_moves
     ]
     outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
+    if case.legal_rep_id:
+        group = linkage_group(subject, case.legal_rep_id)
+        outputs.linked_listings = [
+            (group, _linked_listing(subject, move))
+            for move in effects.list_moves
+            if move.fresh and move.listing.kind in LINKED_LISTS
+        ]
     return outputs
+
+
+#: Seed 十一: a joint-punishment listing extends to the legal representative.
+LINKED_LISTS = frozenset({ListKind.JOINT_PUNISHMENT.value})
+
+
+def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
+    listing = move.listing
+    return LinkedListing(
+        subject=subject,
+        list=listing.kind,
+        version=listing.version,
+        at_s=listing.entered_at_s,
+        event_id=f"{subject}|{listing.kind}|v{listing.version}",
+        basis=tuple(f"{fact.fact}: {fact.detail}" for fact in move.basis),
+    )
 
 
 def _time(at_s: float | None) -> datetime | None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import random
 
-from detectors.cross_sector import AdverseSignal, LinkedSignals, linkage_group
+from detectors.cross_sector import (
+    MAX_MEMBERS,
+    AdverseSignal,
+    LinkedSignals,
+    Member,
+    linkage_group,
+)
 from detectors.policy import default_policy
 
 POLICY = default_policy().cross_sector
@@ -99,3 +105,19 @@ def test_representatives_are_pseudonymised_in_group_names() -> None:
     assert group.startswith("rep:") and "LR123456789" not in group
     assert group == linkage_group("another subject", "LR123456789")
     assert linkage_group("91130102MA0EXAMPL1", None) == "subject:91130102MA0EXAMPL1"
+
+
+def test_a_group_remembers_its_subjects_boundedly_and_across_restarts() -> None:
+    linked = LinkedSignals()
+    for n in range(MAX_MEMBERS + 5):
+        linked.join(Member(f"S{n}", "130102", "food_drug", "B", 30.0))
+    linked.join(Member("S3", "130104", "finance", "C", 55.0))  # refreshed: kept, now newest
+    assert len(linked.members) == MAX_MEMBERS
+    assert "S0" not in linked.members and linked.members["S3"].tier == "C"
+    assert [m.subject for m in linked.others("S3")][-1] == f"S{MAX_MEMBERS + 4}"
+    assert LinkedSignals.from_bytes(linked.to_bytes()) == linked
+
+
+def test_a_state_written_before_groups_had_members_still_loads() -> None:
+    old = b'{"format": 1, "alerted_sources": 0, "signals": []}'
+    assert LinkedSignals.from_bytes(old).members == {}

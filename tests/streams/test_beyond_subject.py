@@ -7,16 +7,20 @@ it runs here without a broker: the handlers are plain functions of (state, bytes
 
 from __future__ import annotations
 
+from dataclasses import asdict, astuple
 from datetime import timedelta
 
 import orjson
 
+from detectors.casefile import CaseFile
 from detectors.cross_sector import linkage_group
 from detectors.policy import load_policy
 from detectors.state import SubjectState
+from detectors.workflow import on_filing
 from streams.app import load_components
 from streams.fanout import Fanout
 from streams.processing import Outputs, process
+from streams.supervise import apply_effects, filing_of
 from tests.factories import DAY, T0, complaint, enforcement, make_uscc
 from topics.decode import InputRecord
 from topics.risk import to_json_dict
@@ -24,7 +28,7 @@ from topics.risk import to_json_dict
 load_components()
 
 from streams.cross_region import handle_complaint_counts  # noqa: E402
-from streams.cross_sector import handle_adverse_report  # noqa: E402
+from streams.cross_sector import handle_linkage_message  # noqa: E402
 from streams.peers import handle_peer_updates  # noqa: E402
 
 POLICY = load_policy()
@@ -106,7 +110,7 @@ def test_penalties_from_two_departments_raise_one_explained_cross_sector_alert()
     )
     state, raised = None, []
     for report in fanned_out(outputs).adverse_reports:
-        state, alerts = handle_adverse_report(state, orjson.dumps(report))
+        state, alerts = handle_linkage_message(state, orjson.dumps(report))
         raised += alerts
     (alert,) = raised
     assert alert.kind == "cross-sector"
@@ -169,9 +173,53 @@ def test_a_subject_far_above_its_peers_raises_a_peer_outlier_alert() -> None:
 
 
 def test_an_unreadable_internal_message_is_a_clear_error_for_the_dead_letter_topic() -> None:
-    for handle in (handle_adverse_report, handle_complaint_counts, handle_peer_updates):
+    for handle in (handle_linkage_message, handle_complaint_counts, handle_peer_updates):
         try:
             handle(None, b'{"not": "what it expects"}')
         except (ValueError, TypeError, KeyError):
             continue
         raise AssertionError(f"{handle.__name__} accepted a malformed message")
+
+
+def test_a_joint_punishment_listing_alerts_the_representative_s_other_subjects() -> None:
+    rep = "LR000000077"
+    sister, cousin, listed = make_uscc(710), make_uscc(711), make_uscc(712)
+    # The sister company reports the representative with a positive record (a
+    # member join), the cousin with an adverse one; both join the group.
+    outputs = outputs_of(
+        [
+            enforcement(subject=sister, kind="honour", severity=None, legal_rep_id=rep),
+            enforcement(subject=cousin, severity="minor", legal_rep_id=rep, sector="finance"),
+        ]
+    )
+    fanout = fanned_out(outputs)
+    assert [member.subject for _, member in fanout.linkage_members] == [sister]
+    state = None
+    for _, member in fanout.linkage_members:
+        state, _ = handle_linkage_message(
+            state, orjson.dumps({"type": "member", "member": astuple(member)})
+        )
+    for report in fanout.adverse_reports:
+        state, _ = handle_linkage_message(state, orjson.dumps(report))
+    # The listed subject's case: a court ruling, with the same representative.
+    case = CaseFile()
+    ruling = enforcement(
+        subject=listed,
+        kind="court_dishonest_debtor",
+        severity=None,
+        department="court",
+        legal_rep_id=rep,
+    )
+    subject_state, _ = process(None, ruling, POLICY)
+    effects = on_filing(case, filing_of(ruling), POLICY)
+    supervision = apply_effects(listed, subject_state, case, effects, POLICY)
+    ((group, listing),) = supervision.linked_listings
+    assert group == linkage_group(listed, rep)
+    message = {"type": "listed", "listing": asdict(listing)}
+    state, alerts = handle_linkage_message(state, orjson.dumps(message))
+    assert sorted(a.subject for a in alerts) == sorted([sister, cousin])  # not the listed one
+    assert {a.kind for a in alerts} == {"list"}
+    assert all(listed in a.evidence[0].detail for a in alerts)
+    # Redelivered, the listing yields the same alert ids (the alert manager dedups them).
+    _, again = handle_linkage_message(state, orjson.dumps(message))
+    assert {a.alert_id for a in again} == {a.alert_id for a in alerts}
