@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import orjson
 
 CASE_FORMAT = 1
+#: Event ids remembered per case file (a replayed batch is at most this long per subject).
+FILED_MEMORY = 64
 
 
 class RecordStatus(StrEnum):
@@ -128,6 +130,16 @@ class CaseFile:
     objections: list[Objection] = field(default_factory=list)
     listings: dict[str, Listing] = field(default_factory=dict)
     repairs: list[RepairDecision] = field(default_factory=list)
+    # The last records filed, so a batch replayed after a crash is not filed twice.
+    filed: list[str] = field(default_factory=list)
+
+    def file_once(self, event_id: str) -> bool:
+        """Remember ``event_id``; False if it was filed already."""
+        if event_id in self.filed:
+            return False
+        self.filed.append(event_id)
+        del self.filed[:-FILED_MEMORY]
+        return True
 
     def record(self, event_id: str) -> CreditRecord | None:
         return next((r for r in self.records if r.event_id == event_id), None)
@@ -167,6 +179,7 @@ class CaseFile:
             objections=[_load(Objection, item) for item in raw["objections"]],
             listings={k: Listing(**v) for k, v in raw["listings"].items()},
             repairs=[RepairDecision(**item) for item in raw["repairs"]],
+            filed=raw["filed"],
         )
 
 

@@ -158,6 +158,8 @@ def _list_alerts(moves: list[ListMove], event_id: str, at_s: float) -> list[Work
 def on_filing(case: CaseFile, filing: Filing, policy: Policy) -> Effects:
     """Apply one enforcement record (already de-duplicated) to the case file."""
     rules = policy.supervision
+    if not case.file_once(filing.event_id):
+        return Effects()  # filed before a crash, replayed now
     case.region, case.sector = filing.region, filing.sector
     if filing.legal_rep_id:
         case.legal_rep_id = filing.legal_rep_id

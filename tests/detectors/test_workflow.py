@@ -322,3 +322,12 @@ def test_the_case_file_round_trips_and_stays_bounded() -> None:
         file(case, filing(K.COMMITMENT_FULFILLED, day(T0, n + 1), concerns=made.event_id))
     assert len(case.commitments) == RULES.max_closed_items
     assert CaseFile.from_bytes(case.to_bytes()) == case
+
+
+def test_a_record_filed_again_after_a_crash_changes_nothing() -> None:
+    case = CaseFile()
+    serious = penalty(T0, "serious")
+    assert file(case, serious).list_moves
+    before = case.to_bytes()
+    assert not file(case, serious)
+    assert case.to_bytes() == before
