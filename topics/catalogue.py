@@ -57,6 +57,12 @@ RISK_WORKFLOW = TopicSpec(
     "overdue objections, repair decisions",
     retention_ms=365 * DAY_MS,
 )
+SPOTCHECK_PLANS = TopicSpec(
+    "risk.spotcheck-plans",
+    "双随机一公开 spot-check plans as drawn (region, date, seed, tasks), latest per round",
+    compacted=True,
+    retention_ms=None,
+)
 RISK_AUDIT = TopicSpec(
     "risk.audit",
     "hash-chained audit trail of every state-changing action (one partition)",
@@ -113,6 +119,7 @@ OUTPUT_TOPICS = (
     RISK_TIER_CHANGES,
     RISK_LIST_CHANGES,
     RISK_WORKFLOW,
+    SPOTCHECK_PLANS,
     RISK_DLQ,
     RISK_AUDIT,
     RISK_SILENCES,

@@ -12,6 +12,11 @@ from datetime import date as Date
 from pathlib import Path
 from typing import TextIO
 
+from kafka.errors import KafkaError
+
+from creditwatch import admin_io
+from creditwatch.commands.options import add_bootstrap, bootstrap
+from creditwatch.topic_admin import BrokerUnreachable
 from detectors.spotcheck import (
     TIERS,
     Inspector,
@@ -22,6 +27,7 @@ from detectors.spotcheck import (
     draw_plan,
     load_spotcheck_policy,
 )
+from topics.catalogue import SPOTCHECK_PLANS
 from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Tier
 
 SUBJECT_COLUMNS = ("uscc", "region", "sector", "tier", "triggered")
@@ -199,10 +205,29 @@ def run_draw(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except ValueError as exc:  # duplicate subjects or inspectors
         return fail(str(exc))
+    if args.publish:
+        try:
+            publish(plan, bootstrap(args))
+        except (BrokerUnreachable, KafkaError) as exc:
+            return fail(f"the plan was drawn but not published: {exc}")
     print(summary(plan))
     for out in args.out:
         print(f"wrote {out}", file=sys.stderr)
+    if args.publish:
+        print(f"published on {SPOTCHECK_PLANS.name} as {plan_key(plan).decode()}", file=sys.stderr)
     return 0
+
+
+def plan_key(plan: Plan) -> bytes:
+    """One compacted record per round: a redraw of the same round replaces it."""
+    return f"{plan.region}|{plan.date.isoformat()}".encode()
+
+
+def publish(plan: Plan, bootstrap_servers: str) -> None:
+    """Seed 七's 一公开: the plan on a topic, for the department systems that publish it."""
+    value = json.dumps(plan.to_dict(), ensure_ascii=False).encode()
+    with admin_io.producer(bootstrap_servers) as client:
+        admin_io.send(client, SPOTCHECK_PLANS.name, plan_key(plan), value, admin_io.TIMEOUT_S)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -248,4 +273,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="plan file, .json or .csv (repeat for both)",
     )
     draw.add_argument("--policy", type=Path, help="spot-check policy TOML (default: bundled)")
+    draw.add_argument(
+        "--publish",
+        action="store_true",
+        help=f"also send the plan to {SPOTCHECK_PLANS.name} (一公开), keyed region|date",
+    )
+    add_bootstrap(draw)
     draw.set_defaults(func=run_draw)

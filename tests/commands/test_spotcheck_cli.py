@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from creditwatch.admin_io import read_topic
 from creditwatch.cli import main
+from creditwatch.embedded import EmbeddedStack
+from topics.catalogue import SPOTCHECK_PLANS
 
 REGION = "130102"
 
@@ -131,3 +134,23 @@ def test_subjects_and_simulated_are_exclusive(capsys: pytest.CaptureFixture[str]
     argv = ["spotcheck", "draw", "--region", REGION, "--date", "2026-03-01", "--seed", "1"]
     assert main(argv) == 2
     assert "exactly one of --subjects FILE or --simulated N" in capsys.readouterr().err
+
+
+def test_publish_puts_the_plan_on_its_topic_keyed_by_round(
+    tmp_path: Path, embedded_stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "plan.json"
+    assert (
+        draw(tmp_path, "--out", str(out), "--publish", "--bootstrap", embedded_stack.bootstrap) == 0
+    )
+    (message,) = read_topic(embedded_stack.bootstrap, SPOTCHECK_PLANS.name)
+    assert message.key == f"{REGION}|2026-03-01".encode()
+    assert message.value is not None
+    assert json.loads(message.value) == json.loads(out.read_text("utf-8"))
+
+
+def test_publish_without_a_broker_says_the_plan_was_not_published(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert draw(tmp_path, "--publish", "--bootstrap", "127.0.0.1:1") == 2
+    assert "drawn but not published" in capsys.readouterr().err
