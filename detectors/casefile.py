@@ -9,7 +9,7 @@ Stored as JSON: it is read per enforcement record, not per reading.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -162,13 +162,15 @@ class CaseFile:
         self.repairs = self.repairs[-max_closed:]
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({"format": CASE_FORMAT, **asdict(self)})
+        # orjson encodes dataclasses itself, ~10x faster than dataclasses.asdict.
+        return orjson.dumps({"format": CASE_FORMAT, "case": self})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CaseFile:
-        raw = orjson.loads(data)
-        if raw.pop("format", None) != CASE_FORMAT:
+        document = orjson.loads(data)
+        if document.get("format") != CASE_FORMAT:
             raise ValueError("unknown case file format")
+        raw = document["case"]
         return cls(
             region=raw["region"],
             sector=raw["sector"],

@@ -75,10 +75,12 @@ class Agenda:
     def schedule(self, event: EventT, subject: str, due_s: float) -> None:
         """Wake ``subject`` when the watermark reaches ``due_s`` (which is after it)."""
         key = _bucket_key(event.message.partition, int(due_s // DAY_S))
-        bucket = dict(self.entries.get(key) or {})
-        if bucket.get(subject) == due_s:
-            return
-        bucket[subject] = min(due_s, bucket.get(subject, due_s))
+        bucket = self.entries.get(key)  # this batch's own decoded copy: changed in place
+        if bucket is None:
+            bucket = {}
+        elif bucket.get(subject, due_s + 1) <= due_s:
+            return  # already woken at or before then
+        bucket[subject] = due_s
         self.entries.put(key, bucket, event)
 
     def flush(self) -> None:
