@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +34,7 @@ import orjson
 
 from detectors.policy import AlertPolicy
 from topics.vocabulary import SEVERITY_RANK, AlertKind, AlertSeverity, AlertStatus
+from topics.wire_time import epoch, iso
 
 STATE_FORMAT = 1
 #: Source event ids kept on a repeated alert (the newest).
@@ -86,14 +86,6 @@ class Silence:
         return self.starts_s <= at_s < self.ends_s and all(
             str(alert.get(name)) == value for name, value in self.matchers.items()
         )
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()
-
-
-def iso(at_s: float) -> str:
-    return datetime.fromtimestamp(at_s, UTC).isoformat()
 
 
 @dataclass(slots=True)

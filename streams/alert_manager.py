@@ -22,7 +22,7 @@ import faust
 import orjson
 import redis.asyncio as aioredis
 
-from detectors.alert_book import Action, AlertBook, Command, Silence, Snapshot, epoch
+from detectors.alert_book import Action, AlertBook, Command, Silence, Snapshot
 from detectors.policy import default_policy
 from streams import redis_keys as keys
 from streams.app import app
@@ -31,6 +31,7 @@ from streams.keyed import run_keyed_detector
 from streams.publish import alert_key, publish_alert_snapshot
 from streams.serving import redis
 from streams.tables import bytes_table
+from topics.wire_time import epoch
 
 log = logging.getLogger(__name__)
 policy = default_policy()

@@ -6,8 +6,6 @@ enters a credit list, the other subjects of its legal representative get an aler
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import faust
 
 from detectors.cross_sector import CrossSectorFinding, LinkedListing, LinkedSignals, Member
@@ -23,6 +21,7 @@ from streams.publish import send_alert
 from streams.tables import bytes_table
 from topics.risk import Alert
 from topics.vocabulary import AlertKind, AlertSeverity
+from topics.wire_time import iso
 
 policy = default_policy()
 linked_signals = bytes_table(
@@ -60,7 +59,7 @@ def cross_sector_alert(report: AdverseReport, finding: CrossSectorFinding, polic
                     s.signal,
                     1.0,
                     detail=f"{s.subject} · {s.department} · {s.sector} · {s.region} · "
-                    f"event {s.event_id} at {datetime.fromtimestamp(s.at_s, UTC).isoformat()}",
+                    f"event {s.event_id} at {iso(s.at_s)}",
                 )
                 for s in finding.signals
             ),
@@ -77,7 +76,7 @@ def linked_listing_alerts(
     listing: LinkedListing, members: list[Member], policy: Policy
 ) -> list[Alert]:
     """Seed 十一: every other subject of the representative hears of the listing."""
-    day = datetime.fromtimestamp(listing.at_s, UTC).date().isoformat()
+    day = iso(listing.at_s)[:10]
     hit = RuleHit(
         rule_key=f"linked_listing:{listing.subject}:{listing.list}:v{listing.version}",
         kind=AlertKind.LIST,

@@ -22,8 +22,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
+
+from topics.wire_time import epoch as epoch  # keys.epoch / keys.iso: the serving view's times
+from topics.wire_time import iso as iso
 
 PREFIX = "cw"
 OPEN_ALERTS = f"{PREFIX}:alerts:open"
@@ -35,6 +37,7 @@ SERVING_BUILT = f"{PREFIX}:serving:built"
 ALERT_REVISIONS = f"{PREFIX}:alert-revisions"
 ESCALATION_DUE = f"{PREFIX}:escalation-due"
 SILENCES = f"{PREFIX}:silences"
+POLICY_IN_FORCE = f"{PREFIX}:policy:in-force"  # digest of the policy file last audited
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000
 ALERT_FACETS = ("region", "sector", "severity", "kind")
@@ -64,11 +67,3 @@ def inbox(inspector: str) -> str:
 
 def profile(subject: str) -> str:
     return f"{PREFIX}:profile:{subject}"
-
-
-def epoch(iso_time: str) -> float:
-    return datetime.fromisoformat(iso_time).timestamp()
-
-
-def iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat()

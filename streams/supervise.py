@@ -9,7 +9,6 @@ records: alerts, list changes and department notices.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from detectors.casefile import CaseFile, ItemStatus
@@ -29,6 +28,7 @@ from topics.enforcement import EnforcementEvent
 from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
 from topics.risk import Alert, TierChange
 from topics.vocabulary import Department, Sector
+from topics.wire_time import iso, utc
 from topics.workflow import NoticeReason, WorkflowNotice
 
 
@@ -121,10 +121,6 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
     )
 
 
-def _time(at_s: float | None) -> datetime | None:
-    return datetime.fromtimestamp(at_s, UTC) if at_s is not None else None
-
-
 def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -> ListChange:
     listing = move.listing
     return ListChange(
@@ -132,9 +128,9 @@ def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -
         list=ListKind(listing.kind),
         action=ListAction.ENTERED if listing.active else ListAction.EXITED,
         basis=evidence_of(move.basis),
-        entered_at=_time(listing.entered_at_s),
-        expires_at=_time(listing.expires_at_s),
-        exited_at=_time(listing.exited_at_s),
+        entered_at=utc(listing.entered_at_s),
+        expires_at=utc(listing.expires_at_s),
+        exited_at=utc(listing.exited_at_s),
         exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
         measures=[
             Measure(
@@ -159,11 +155,11 @@ def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> Wor
         subject=subject,
         kind=notice.kind,
         department=Department(notice.department),
-        issued_at=_time(notice.at_s),
+        issued_at=utc(notice.at_s),
         concerns_event_id=notice.concerns,
-        due_at=_time(notice.due_s),
+        due_at=utc(notice.due_s),
         reasons=[NoticeReason(code=code, detail=detail) for code, detail in notice.reasons],
-        earliest_eligible_at=_time(notice.earliest_s),
+        earliest_eligible_at=utc(notice.earliest_s),
         policy_version=policy.version,
         region=case.region,
         sector=Sector(case.sector),
@@ -177,7 +173,6 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
     department can ask "does a measure apply to action X" from the profile alone.
     """
     rules = policy.supervision
-    iso = _iso
     lists: list[dict[str, Any]] = []
     for listing in case.listings.values():
         if not listing.active:
@@ -233,7 +228,7 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
                 "event_id": r.event_id,
                 "what": "rectification" if r.status is ItemStatus.OPEN else "interview",
                 "department": r.department,
-                "due": iso(r.due_s if r.status is ItemStatus.OPEN else r.interview_due_s),
+                "due": iso(r.interview_due_s or r.due_s),
             }
             for r in case.rectifications
             if r.status in (ItemStatus.OPEN, ItemStatus.OVERDUE)
@@ -256,13 +251,9 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
                 "applied_at": iso(d.applied_at_s),
                 "approved": d.approved,
                 "reasons": d.reasons,
-                "earliest_eligible_at": iso(d.earliest_s),
+                "earliest_eligible_at": iso(d.earliest_s) if d.earliest_s else None,
             }
             for d in case.repairs
         ],
     }
 
-
-def _iso(at_s: float | None) -> str | None:
-    moment = _time(at_s)
-    return moment.isoformat() if moment is not None else None
