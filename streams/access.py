@@ -7,7 +7,7 @@ protected; issue 4 turns that into three roles (docs/access.md):
 * **inspector**: alerts, subjects and tier changes of their own counties (and
   sectors, when the token names any); may acknowledge and resolve those alerts;
 * **department** (department systems): tiers, lists and measures, read only;
-  no alerts, and of a subject only its tier.
+  no alerts; of a subject's profile only its tier, and the measures it is under.
 
 Everything here but :func:`authenticate` is pure, so web handlers, agents and
 tests share one set of rules. Raw tokens are hashed on arrival and never

@@ -15,8 +15,11 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
+from detectors.policy import default_policy
 from streams.app import app
+from streams.measures import known_actions
 from topics.json_schema import record_schema
+from topics.lists import ListKind, Measure
 from topics.risk import Alert
 from topics.silences import MATCHER_CHECKS, Silence
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
@@ -93,6 +96,61 @@ def _sse(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _supervision(measure: dict[str, str]) -> dict[str, Any]:
+    """The profile's ``supervision`` field (``streams.supervise.case_view``), or null."""
+    stamp = {"type": ["string", "null"], "format": "date-time"}
+    items = {"type": "array", "items": {"type": "object"}}
+    membership = {
+        "type": "object",
+        "properties": {
+            "list": _enum(ListKind),
+            "entered_at": stamp,
+            "expires_at": stamp,
+            "basis": {"type": "array", "items": {"type": "string"}},
+            "version": {"type": "integer"},
+            "measures": {"type": "array", "items": measure},
+        },
+        "required": ["list", "entered_at", "expires_at", "basis", "version", "measures"],
+    }
+    parts = ["published_records", "commitments", "open_deadlines", "objections", "repairs"]
+    return {
+        "type": ["object", "null"],
+        "properties": {
+            "lists": {"type": "array", "items": membership},
+            **dict.fromkeys(parts, items),
+        },
+        "required": ["lists", *parts],
+    }
+
+
+def _measures_answer(measure: dict[str, str]) -> dict[str, Any]:
+    """``GET /api/subjects/{uscc}/measures`` (``streams.measures.measures_answer``)."""
+    applied = {
+        "allOf": [
+            measure,
+            {
+                "type": "object",
+                "properties": {
+                    "list": _enum(ListKind),
+                    "listed_until": {"type": ["string", "null"], "format": "date-time"},
+                },
+                "required": ["list", "listed_until"],
+            },
+        ]
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string"},
+            "action": {"type": ["string", "null"]},
+            "restricted": {"type": "boolean"},
+            "measures": {"type": "array", "items": applied},
+            "policy_version": {"type": ["string", "null"]},
+        },
+        "required": ["subject", "action", "restricted", "measures", "policy_version"],
+    }
+
+
 MATCHER_SCHEMAS = {
     "subject": USCC,
     "region": COUNTY,
@@ -105,6 +163,7 @@ assert set(MATCHER_SCHEMAS) == set(MATCHER_CHECKS), "silence matchers and their 
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    policy = default_policy()
     components: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -114,6 +173,8 @@ def openapi_document() -> dict[str, Any]:
     }
     alert = _component(Alert, components)
     silence = _component(Silence, components)
+    measure = _component(Measure, components)
+    uscc = _path_param("subject", "a USCC (check digit verified)", USCC)
     text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
     note = {"type": "object", "properties": {"note": text}}
     action_accepted = _json(
@@ -207,7 +268,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/subjects/{subject}": {
             "get": {
                 "summary": "A subject's profile: tier, score and why (masked by role)",
-                "parameters": [_path_param("subject", "a USCC (check digit verified)", USCC)],
+                "parameters": [uscc],
                 "responses": {
                     "200": _json(
                         {
@@ -217,11 +278,31 @@ def openapi_document() -> dict[str, Any]:
                                 "tier": {"type": ["string", "null"]},
                                 "score": {"type": "number"},
                                 "alert_ids": {"type": "array", "items": {"type": "string"}},
+                                "supervision": _supervision(measure),
                             },
                             "required": ["subject", "tier", "score"],
                         },
-                        "the profile",
+                        "the profile (a department's: the tier fields only, no supervision)",
                     ),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/subjects/{subject}/measures": {
+            "get": {
+                "summary": "Joint-punishment measures in force for a subject, optionally only "
+                "those restricting one approval action (seed 九)",
+                "parameters": [
+                    uscc,
+                    {
+                        "name": "action",
+                        "in": "query",
+                        "description": "an approval action; without it, every measure in force",
+                        "schema": {"type": "string", "enum": sorted(known_actions(policy))},
+                    },
+                ],
+                "responses": {
+                    "200": _json(_measures_answer(measure), "the measures"),
                     **_errors(400, 401, 403, 404, 503),
                 },
             }
@@ -310,8 +391,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "creditwatch worker API",
             "version": "1",
-            "description": "Alerts, subjects, tiers, silences and live events. Every /api "
-            "endpoint needs a bearer token (docs/access.md).",
+            "description": "Alerts, subjects, measures, tiers, silences and live events. "
+            "Every /api endpoint needs a bearer token (docs/access.md).",
         },
         "security": [{"bearer": []}],
         "paths": paths,

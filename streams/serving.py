@@ -1,9 +1,9 @@
-"""The Redis serving view, derived from the output topics and the subject table.
+"""The Redis serving view, derived from the output topics and the subject tables.
 
 Redis holds nothing that cannot be rebuilt: alerts and tiers are applied from
 ``risk.alerts`` and ``risk.tier-changes`` idempotently (by alert id and tier
-version), and profiles are refreshed from the subject table. Key layout is in
-:mod:`streams.redis_keys`.
+version), and profiles are refreshed from the subject and case-file tables.
+Key layout is in :mod:`streams.redis_keys`.
 """
 
 from __future__ import annotations
@@ -18,17 +18,20 @@ import orjson
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from detectors.casefile import CaseFile
 from detectors.policy import default_policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
 from streams import metrics
 from streams import redis_keys as keys
 from streams.app import app, settings
+from streams.casework import case_files
 from streams.channels import alerts, inputs, silences, tier_changes
 from streams.end_offsets import true_end_offsets
 from streams.ingest import dirty_subjects, subjects
 from streams.routing import default_routing
 from streams.settings import bootstrap_servers
+from streams.supervise import case_view
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.vocabulary import AlertSeverity, AlertStatus
 
@@ -255,7 +258,7 @@ async def rebuild_if_lost() -> None:
 
     Alerts and tiers come back from the output topics through the same
     idempotent scripts as live writes, so racing live updates is harmless;
-    profiles come back from the subject table.
+    profiles come back from the subject and case-file tables.
     """
     try:
         if await redis.exists(keys.SERVING_BUILT):
@@ -274,7 +277,9 @@ async def rebuild_if_lost() -> None:
     )
 
 
-def profile_of(subject: bytes, state: SubjectState) -> bytes:
+def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None) -> bytes:
+    """The subject's profile document; ``supervision`` is its case file (lists and their
+    measures, published records, deadlines), or None while it has none."""
     score = score_subject(state, policy)
     return orjson.dumps(
         {
@@ -296,26 +301,42 @@ def profile_of(subject: bytes, state: SubjectState) -> bytes:
                 {"fact": c.fact, "points": c.value, "detail": c.detail} for c in score.contributions
             ],
             "floor": score.floor.value if score.floor else None,
+            "supervision": case_view(case, policy) if case is not None else None,
             "policy_version": policy.version,
         }
     )
 
 
+def case_of(subject: bytes) -> CaseFile | None:
+    """The subject's case file from this worker's table (it owns the subject's partition).
+
+    Most subjects have none: only enforcement records that open, close or
+    publish something make one, so most lookups decode nothing.
+    """
+    stored = case_files.get(subject)
+    return CaseFile.from_bytes(stored) if stored is not None else None
+
+
 @app.timer(PROFILE_REFRESH_S)
 async def refresh_profiles() -> None:
+    await write_profiles(redis)
+
+
+async def write_profiles(client: Any) -> None:
     """Write the profiles of subjects changed since the last refresh, in one pipeline."""
     if not dirty_subjects:
         return
     batch = dict(dirty_subjects)
     dirty_subjects.clear()
-    pipe = redis.pipeline(transaction=False)
+    pipe = client.pipeline(transaction=False)
     for subject, state in batch.items():
         if state is None:
             stored = subjects.get(subject)
             if stored is None:
                 continue
             state = SubjectState.from_bytes(stored)
-        pipe.set(keys.profile(subject.decode()), profile_of(subject, state))
+        profile = profile_of(subject, state, case_of(subject))
+        pipe.set(keys.profile(subject.decode()), profile)
     try:
         await pipe.execute()
     except aioredis.RedisError as exc:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ from aiohttp import web as aioweb
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from detectors.policy import default_policy
 from streams import redis_keys as keys
 from streams.access import Principal, mask_personal, present_alert, present_profile, require
 from streams.app import app, settings
+from streams.measures import UnknownAction, known_actions, measures_answer, requested_action
 from streams.serving import redis
 from streams.web_access import guarded
 from topics import validation
@@ -42,6 +45,8 @@ MAX_PAGE = 500
 MAX_OFFSET = 1_000_000
 SSE_KEEPALIVE_MS = 15_000
 STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
+#: The approval actions a department may ask about (``GET /api/subjects/{uscc}/measures``).
+ACTIONS = known_actions(default_policy())
 
 FACET_VALUES: dict[str, set[str] | None] = {
     "region": None,  # any 6-digit code
@@ -163,9 +168,10 @@ async def get_alert(web: View, request: Request, principal: Principal, alert_id:
     return web.json(present_alert(alert, principal))
 
 
-@app.page("/api/subjects/{subject}")
-@guarded
-async def get_subject(web: View, request: Request, principal: Principal, subject: str) -> Response:
+async def readable_profile(
+    web: View, principal: Principal, subject: str
+) -> dict[str, Any] | Response:
+    """The subject's profile, or the 400/404 answer; Forbidden outside the caller's scope."""
     try:
         code = validation.uscc({"subject": subject})
     except validation.InvalidRecord as exc:
@@ -175,10 +181,38 @@ async def get_subject(web: View, request: Request, principal: Principal, subject
         return _error(web, 404, f"no records for subject {code}")
     profile = orjson.loads(raw)
     require(principal.may_read_subject(profile), f"subject {code} is outside your scope")
+    return profile
+
+
+@app.page("/api/subjects/{subject}")
+@guarded
+async def get_subject(web: View, request: Request, principal: Principal, subject: str) -> Response:
+    profile = await readable_profile(web, principal, subject)
+    if not isinstance(profile, dict):
+        return profile
+    code = profile["subject"]
     if principal.role is not Role.DEPARTMENT:
         alert_ids = await redis.zrevrange(keys.subject_alerts(code), 0, 49)
         profile["alert_ids"] = [i.decode() for i in alert_ids]
     return web.json(present_profile(profile, principal))
+
+
+@app.page("/api/subjects/{subject}/measures")
+@guarded
+async def get_subject_measures(
+    web: View, request: Request, principal: Principal, subject: str
+) -> Response:
+    """The joint-punishment measures in force for a subject, those restricting
+    ``?action=`` only if given (seed 九: punishments inside approval workflows)."""
+    require(principal.may_read_tiers_lists_measures(), "your token may not read measures")
+    try:
+        action = requested_action(request.query.get("action"), ACTIONS)
+    except UnknownAction as exc:
+        return _error(web, 400, str(exc))
+    profile = await readable_profile(web, principal, subject)
+    if not isinstance(profile, dict):
+        return profile
+    return web.json(measures_answer(profile, action, datetime.now(UTC)))
 
 
 @app.page("/api/tiers")

@@ -29,6 +29,7 @@ OPERATIONS = [
     ("POST", "/api/alerts/{alert_id}/ack"),
     ("POST", "/api/alerts/{alert_id}/resolve"),
     ("GET", "/api/subjects/{subject}"),
+    ("GET", "/api/subjects/{subject}/measures"),
     ("GET", "/api/tiers"),
     ("GET", "/api/silences"),
     ("POST", "/api/silences"),
@@ -77,3 +78,34 @@ def test_every_operation_answers_as_documented(
         )
 
     answers_as_documented()
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/subjects/{subject}", {}),
+        ("/api/subjects/{subject}/measures", {}),
+        ("/api/subjects/{subject}/measures", {"action": "bidding"}),
+    ],
+)
+def test_a_listed_subject_s_answers_are_as_documented(
+    operations: dict[tuple[str, str], Any], pipeline: Pipeline, path: str, query: dict[str, str]
+):
+    """Generated requests rarely name a subject that exists; this one is on the
+    joint-punishment list (a serious penalty in food and drugs), so the case file
+    and the measures are in the answers checked."""
+    subject = make_uscc(7600)
+
+    def listed() -> bool:
+        status, profile = get_json(pipeline, f"/api/subjects/{subject}")
+        return status == 200 and bool(profile["supervision"] and profile["supervision"]["lists"])
+
+    wait_until(listed, 30, "the listing in the profile")
+    base_url = f"http://127.0.0.1:{pipeline.worker.web_port}"
+    case = operations[("GET", path)].Case(path_parameters={"subject": subject}, query=query)
+    response = case.call(base_url=base_url, headers=pipeline.auth)
+    assert response.status_code == 200
+    answer = response.json()
+    # Not an empty answer, which would match the document trivially.
+    assert answer["supervision"]["lists"] if "supervision" in answer else answer["measures"]
+    case.validate_response(response, headers=pipeline.auth)

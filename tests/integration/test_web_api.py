@@ -1,4 +1,5 @@
-"""The worker's HTTP API against a running pipeline: metrics, health, alerts, live events."""
+"""The worker's HTTP API against a running pipeline: metrics, health, alerts, live events,
+the measures a listed subject is under."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -13,7 +15,8 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.integration.conftest import Pipeline
-from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
+from tests.integration.test_pipeline import NOW, enforcement, make_uscc, wait_until
+from topics.access import Role
 
 pytestmark = pytest.mark.integration
 
@@ -128,28 +131,74 @@ def test_alert_query_filters_and_subject_profile(pipeline: Pipeline):
     def alerts_in_region() -> list[dict[str, Any]]:
         return get_json(pipeline, "/api/alerts?region=130183&severity=critical")[1]["alerts"]
 
-    wait_until(lambda: len(alerts_in_region()) == 2, 30, "two critical alerts in 130183")
+    wait_until(lambda: len(alerts_in_region()) == 3, 30, "three critical alerts in 130183")
     assert {a["title"] for a in alerts_in_region()} == {
         "Court dishonest-debtor ruling",
         "Dropped to credit tier D",
+        "Entered the joint-punishment list",
     }
     assert get_json(pipeline, "/api/alerts?region=130183&severity=high")[1]["total"] == 0
 
     wait_until(lambda: get_json(pipeline, f"/api/subjects/{subject}")[0] == 200, 30, "profile")
     profile = get_json(pipeline, f"/api/subjects/{subject}")[1]
     assert profile["tier"] == "D" and profile["floor"] == "D"
-    assert len(profile["alert_ids"]) == 2
+    assert len(profile["alert_ids"]) == 3
 
 
 def test_live_events_resume_after_last_event_id(pipeline: Pipeline):
     first, second = make_uscc(502), make_uscc(503)
     send(pipeline, enforcement(first, "s-1", "penalty", 5, severity="serious"))
-    seen = read_sse(
-        pipeline, "0", until=lambda events: any(data["subject"] == first for _, _, data in events)
-    )
-    last_id = next(id_ for id_, _, data in seen if data["subject"] == first)
+
+    def about_first(events: list[Event]) -> list[str]:
+        return [id_ for id_, _, data in events if data["subject"] == first]
+
+    # A serious food penalty raises the rule's alert, then the joint-punishment listing's.
+    seen = read_sse(pipeline, "0", until=lambda events: len(about_first(events)) == 2)
+    last_id = about_first(seen)[-1]
     # While no client is connected, another alert is raised; a client resuming
     # from the last id it saw gets exactly what it missed.
     send(pipeline, enforcement(second, "s-2", "penalty", 5, severity="serious"))
     missed = read_sse(pipeline, last_id, until=lambda events: len(events) >= 1)
     assert [(kind, data["subject"]) for _, kind, data in missed] == [("alert", second)]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_measures_tell_an_approval_workflow_whether_a_listed_subject_may_bid(pipeline: Pipeline):
+    subject = make_uscc(504)
+    send(pipeline, enforcement(subject, "jp-1", "court_dishonest_debtor", 5, department="court"))
+
+    def lists() -> list[str]:
+        status, profile = get_json(pipeline, f"/api/subjects/{subject}")
+        supervision = profile.get("supervision") if status == 200 else None
+        return [m["list"] for m in supervision["lists"]] if supervision else []
+
+    wait_until(lambda: lists() == ["joint_punishment"], 30, "the listing in the profile")
+    measures = f"/api/subjects/{subject}/measures"
+
+    status, answer = get_json(pipeline, f"{measures}?action=bidding")
+    assert status == 200 and answer["restricted"] is True
+    assert [(m["list"], m["code"]) for m in answer["measures"]] == [
+        ("joint_punishment", "no_bidding")
+    ]
+    listed_until = datetime.fromisoformat(answer["measures"][0]["listed_until"])
+    assert listed_until == NOW - timedelta(minutes=5) + timedelta(days=1095)  # three years
+    status, answer = get_json(pipeline, f"{measures}?action=spot_check")
+    assert (status, answer["restricted"], answer["measures"]) == (200, False, [])
+    status, answer = get_json(pipeline, measures)
+    assert status == 200 and answer["action"] is None and len(answer["measures"]) > 1
+
+    status, body = get_json(pipeline, f"{measures}?action=export")
+    assert status == 400 and "bidding" in body["error"] and "spot_check" in body["error"]
+    assert get_json(pipeline, f"/api/subjects/{make_uscc(999_998)}/measures")[0] == 404
+
+    department = pipeline.issue_token("bidding-platform", Role.DEPARTMENT)
+    status, answer = get_json(pipeline, f"{measures}?action=bidding", bearer(department))
+    assert status == 200 and answer["restricted"] is True
+    changan = pipeline.issue_token("changan-measures", Role.INSPECTOR, counties=["130102"])
+    assert get(pipeline, measures, bearer(changan))[0] == 200
+    qiaoxi = pipeline.issue_token("qiaoxi-measures", Role.INSPECTOR, counties=["130104"])
+    assert get(pipeline, measures, bearer(qiaoxi))[0] == 403
+    assert get(pipeline, measures, {})[0] == 401

@@ -1,0 +1,110 @@
+"""The subject profile carries the case file (issue 4 and 5): lists and their measures.
+
+Records go through the ingest agent under ``agent.test_context()``, which
+writes the subject and case-file tables; then the profile refresh writes to a
+stand-in for Redis that keeps what it was told to set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import timedelta
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+import orjson
+import pytest
+
+from streams import channels
+from streams.app import load_components
+from streams.measures import measures_answer
+from tests.factories import ENFORCEMENT_TOPIC, T0, encode, enforcement_data, make_uscc
+
+app = load_components()
+
+from streams import serving  # noqa: E402  (registers after load_components)
+from streams.ingest import ingest  # noqa: E402
+
+
+class Pipeline:
+    def __init__(self, written: dict[str, bytes]) -> None:
+        self.written = written
+        self.pending: dict[str, bytes] = {}
+
+    def set(self, key: str, value: bytes) -> None:
+        self.pending[key] = value
+
+    async def execute(self) -> None:
+        self.written.update(self.pending)
+
+
+class Redis:
+    """What ``refresh_profiles`` uses of the Redis client: a pipeline of SETs."""
+
+    def __init__(self) -> None:
+        self.written: dict[str, bytes] = {}
+
+    def pipeline(self, transaction: bool = True) -> Pipeline:
+        return Pipeline(self.written)
+
+
+@pytest.fixture
+def outputs() -> Iterator[None]:
+    """The output topics' ``send``, patched: nothing leaves the process."""
+    with ExitStack() as stack:
+        for topic in (
+            channels.dead_letters,
+            channels.alert_candidates,
+            channels.tier_changes,
+            channels.adverse_signals,
+            channels.complaint_counts,
+            channels.peer_feature_changes,
+            channels.list_changes,
+            channels.workflow_notices,
+        ):
+            stack.enter_context(patch.object(topic, "send", new=AsyncMock()))
+        yield
+
+
+def ingest_then_refresh(*records: dict[str, Any]) -> Redis:
+    """Process ``records``, then refresh the changed subjects' profiles; return the Redis."""
+    redis = Redis()
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            for record in records:
+                with patch.object(agent, "_get_strtopic", return_value=ENFORCEMENT_TOPIC):
+                    await agent.put(encode(record), key=record["subject"].encode())
+        await serving.write_profiles(redis)
+
+    app.flow_control.resume()
+    asyncio.run(scenario())
+    return redis
+
+
+def profile(redis: Redis, subject: str) -> dict[str, Any]:
+    return orjson.loads(redis.written[f"cw:profile:{subject}"])
+
+
+@pytest.mark.usefixtures("outputs")
+def test_a_listed_subject_s_profile_shows_the_list_and_its_measures() -> None:
+    debtor, inspected = make_uscc(9201), make_uscc(9202)
+    redis = ingest_then_refresh(
+        enforcement_data(subject=debtor, kind="court_dishonest_debtor", department="court"),
+        enforcement_data(subject=inspected, kind="spot_check", result="passed"),
+    )
+
+    shown = profile(redis, debtor)
+    (listing,) = shown["supervision"]["lists"]
+    assert listing["list"] == "joint_punishment" and listing["version"] == 1
+    assert "no_bidding" in {m["code"] for m in listing["measures"]}
+    (record,) = shown["supervision"]["published_records"]
+    assert record["signal"] == "court_dishonest_debtor"
+    # What the measures endpoint answers from this very profile.
+    answer = measures_answer(shown, "bidding", T0 + timedelta(days=1))
+    assert answer["restricted"] and answer["measures"][0]["code"] == "no_bidding"
+
+    # A passed spot check opens no case file.
+    assert profile(redis, inspected)["supervision"] is None
