@@ -7,6 +7,8 @@ inconsistent with a message naming the offending key.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 import os
 import tomllib
@@ -112,6 +114,7 @@ class Policy:
     alerts: AlertPolicy
     dedup_memory: int
     supervision: SupervisionPolicy
+    digest: str = ""  # SHA-256 of the policy file's text: which file is in force
 
     @property
     def alert_cooldown_s(self) -> float:
@@ -274,12 +277,14 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     """Load the policy from ``path``, ``$CREDITWATCH_POLICY`` or the bundled default."""
     resolved = Path(path or os.environ.get("CREDITWATCH_POLICY") or DEFAULT_POLICY_PATH)
     try:
-        document = tomllib.loads(resolved.read_text(encoding="utf-8"))
+        text = resolved.read_text(encoding="utf-8")
+        document = tomllib.loads(text)
     except FileNotFoundError:
         raise PolicyError(f"policy file not found: {resolved}") from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy file {resolved} is not valid TOML: {exc}") from None
-    return parse_policy(document)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return dataclasses.replace(parse_policy(document), digest=digest)
 
 
 @cache

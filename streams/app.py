@@ -54,6 +54,7 @@ COMPONENT_MODULES = (
     "streams.serving",
     "streams.tokens",
     "streams.audit",
+    "streams.policy_audit",
     "streams.web",
     "streams.actions",
     "streams.openapi",

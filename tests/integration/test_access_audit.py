@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 
 from creditwatch import admin_io
 from creditwatch.cli import main
+from detectors.policy import load_policy
 from streams.access import (
     Principal,
     Unauthenticated,
@@ -193,16 +194,21 @@ def test_audit_requests_are_chained_by_the_worker_and_verify(
         for i in range(5):
             request = new_request("li", "alert.ack", f"alert:a{i}", {"note": f"visit {i}"})
             admin_io.send_audit_request(client, request)
-    # The fixture's token, three token creations and one revocation above, then the five acks.
-    wait_until(lambda: len(audit_trail(pipeline)) == 10, 60, "ten audit records")
+    # The worker's policy in force; the fixture's token, three token creations and one
+    # revocation above; then the five acks.
+    wait_until(lambda: len(audit_trail(pipeline)) == 11, 60, "eleven audit records")
     records = audit_trail(pipeline)
+    (policy_change,) = [r for r in records if r.action == "policy.change"]
+    assert policy_change.actor.startswith("worker:")
+    assert policy_change.details["sha256"] == load_policy().digest
+    assert policy_change.details["previous_sha256"] is None  # a fresh deployment
     assert [r.action for r in records].count("token.create") == 4
-    assert [r.seq for r in records] == list(range(1, 11))
-    assert all(r.actor.startswith("cli:") for r in records[:5])
+    assert [r.seq for r in records] == list(range(1, 12))
+    assert all(r.actor.startswith("cli:") for r in records[:6] if r is not policy_change)
 
     code, output = cli(pipeline, "audit", "verify", capsys=capsys)
     assert code == 0, output
-    assert output.startswith("OK: 10 records, chain intact")
+    assert output.startswith("OK: 11 records, chain intact")
     code, output = cli(pipeline, "audit", "show", "--last", "1", capsys=capsys)
     assert code == 0 and "alert:a4" in output
 
