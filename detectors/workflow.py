@@ -137,7 +137,7 @@ def _list_alerts(moves: list[ListMove], event_id: str, at_s: float) -> list[Work
     alerts = []
     for move in moves:
         listing = move.listing
-        if not listing.active or listing.kind not in LIST_ALERTS:
+        if not move.fresh or listing.kind not in LIST_ALERTS:  # an entry, not an extension
             continue
         severity, title = LIST_ALERTS[listing.kind]
         hit = RuleHit(
@@ -495,7 +495,7 @@ def _deadline_missed(
         commitment.due_s,
         None,
         AlertSeverity.MEDIUM,
-        f"Credit commitment ({commitment.kind}) not fulfilled by its deadline",
+        "Credit commitment not fulfilled by its deadline",
     )
     if record is not None:
         case.records.append(record)

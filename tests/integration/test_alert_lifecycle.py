@@ -122,7 +122,11 @@ def test_a_silence_mutes_until_it_is_ended(pipeline: Pipeline):
         10, "the silence listed",
     )  # fmt: skip
     time.sleep(SILENCE_REFRESH_S * 1.5)  # the manager reads silences from Redis each second
-    send(pipeline, enforcement(subject, "sil-1", "penalty", 20, severity="serious"))
+    # Finance is no life-safety field: the penalty lists the subject for key attention
+    # (high), which does not inhibit its high alerts as a joint-punishment listing would.
+    send(
+        pipeline, enforcement(subject, "sil-1", "penalty", 20, severity="serious", sector="finance")
+    )
     muted = the_alert(pipeline, subject, "rule", lambda a: True, "the muted alert")
     assert muted["muted_by"] == f"silence:{silence['silence_id']}"
     _, listing = get_json(pipeline, f"/api/alerts?region={muted['region']}&limit=500")
@@ -130,7 +134,9 @@ def test_a_silence_mutes_until_it_is_ended(pipeline: Pipeline):
 
     assert call(pipeline, "DELETE", f"/api/silences/{silence['silence_id']}")[0] == 200
     wait_until(lambda: get_json(pipeline, "/api/silences")[1]["silences"] == [], 10, "ended")
-    send(pipeline, enforcement(subject, "sil-2", "penalty", 10, severity="serious"))
+    send(
+        pipeline, enforcement(subject, "sil-2", "penalty", 10, severity="serious", sector="finance")
+    )
     heard = the_alert(
         pipeline,
         subject,
@@ -168,17 +174,23 @@ def test_an_inspector_reconnecting_receives_exactly_the_alerts_routed_meanwhile(
 ):
     inbox = "/api/inbox/changan-food/events"  # 长安区 food and drug (streams/routing.toml)
     first, missed = make_uscc(7201), [make_uscc(7202), make_uscc(7203)]
+    # A serious food penalty raises two alerts: its own, and the joint-punishment listing's.
     send(pipeline, enforcement(first, "in-1", "penalty", 20, severity="serious"))
     seen = read_sse(
-        pipeline, None, lambda events: any(e[2]["subject"] == first for e in events), path=inbox
+        pipeline,
+        None,
+        lambda events: sum(e[2]["subject"] == first for e in events) == 2,
+        path=inbox,
     )
     last_id = seen[-1][0]  # the client disconnects here
     for i, subject in enumerate(missed):
         send(pipeline, enforcement(subject, f"in-{i + 2}", "penalty", 20, severity="serious"))
     for subject in missed:
-        the_alert(pipeline, subject, "rule", lambda a: True, "the alert raised while away")
-    resumed = read_sse(pipeline, last_id, lambda events: len(events) >= 2, path=inbox)
-    assert [e[2]["subject"] for e in resumed] == missed
+        the_alert(pipeline, subject, "list", lambda a: True, "the listing raised while away")
+    resumed = read_sse(pipeline, last_id, lambda events: len(events) >= 4, path=inbox)
+    assert sorted((e[2]["subject"], e[2]["kind"]) for e in resumed) == sorted(
+        (subject, kind) for subject in missed for kind in ("rule", "list")
+    )
     assert all(e[1] == "alert" and e[2]["event"] == "opened" for e in resumed)
     with pytest.raises(TimeoutError):  # nothing else was routed: the stream stays silent
         read_sse(pipeline, resumed[-1][0], lambda events: len(events) > 0, timeout=3, path=inbox)

@@ -134,7 +134,8 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.select_option("#f-region", "130183")
     expect(page.locator("#alert-list li", has_text=elsewhere)).to_have_count(0)
     expect(page.locator("#alert-list li", has_text=subject).first).to_be_visible()
-    expect(page.locator("#alert-total")).to_have_text("显示 2 / 共 2 条")
+    # The ruling, the drop to D and the joint-punishment listing.
+    expect(page.locator("#alert-total")).to_have_text("显示 3 / 共 3 条")
     expect(page.locator("#more")).to_be_hidden()
     assert "region=130183" in page.url
 
@@ -151,7 +152,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.locator("#detail-body button.link", has_text=subject).click()
     expect(page.locator("#profile-facts")).to_contain_text("D")
     expect(page.locator("#contributions")).to_contain_text("court_dishonest_debtor")
-    expect(page.locator("#profile-alerts li")).to_have_count(2)
+    expect(page.locator("#profile-alerts li")).to_have_count(3)
     expect(page.locator("#tier-chart svg g[data-tier='D'] text").first).not_to_have_text("0")
     page.screenshot(path=str(ARTIFACTS / "board-e2e.png"), full_page=True)
 

@@ -148,19 +148,25 @@ def test_alerts_are_plain_json_with_evidence(pipeline: Pipeline):
     consumer.assign(partitions)
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + 30
-    while not found and time.monotonic() < deadline:
+    while len(found) < 2 and time.monotonic() < deadline:
         consumer.seek_to_beginning()
         found = [
             a for a in map(orjson.loads, (m.value for m in consumer)) if a["subject"] == subject
         ]
     consumer.close()
 
-    assert [a["title"] for a in found] == ["Serious administrative penalty"]
-    alert = found[0]
+    # The penalty's own alert, then (food and drugs is a life-safety field) the listing's.
+    assert [a["title"] for a in found] == [
+        "Serious administrative penalty",
+        "Entered the joint-punishment list",
+    ]
+    alert, listing = found
     assert alert["severity"] == "high" and alert["tier"] == "C"
     assert alert["source_event_ids"] == ["a-1"]
     assert alert["evidence"][0]["fact"] == "penalty_serious"
     assert alert["policy_version"]
+    assert (listing["kind"], listing["severity"]) == ("list", "critical")
+    assert "event a-1" in listing["evidence"][0]["detail"]
 
 
 # Each entry: how to spoil a good IoT reading, and the reason the DLQ must give.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 import redis
@@ -14,7 +16,8 @@ from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 pytestmark = pytest.mark.integration
 
 
-def alert_ids_on_topic(bootstrap: str) -> set[str]:
+def alerts_on_topic(bootstrap: str) -> dict[str, dict[str, Any]]:
+    """Every alert on risk.alerts, as its latest snapshot."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=2000)
     consumer.assign(
         [
@@ -23,9 +26,13 @@ def alert_ids_on_topic(bootstrap: str) -> set[str]:
         ]
     )
     consumer.seek_to_beginning()
-    ids = {orjson.loads(message.value)["alert_id"] for message in consumer}
+    latest: dict[str, dict[str, Any]] = {}
+    for message in consumer:
+        snapshot = orjson.loads(message.value)
+        if snapshot["revision"] >= latest.get(snapshot["alert_id"], {}).get("revision", 0):
+            latest[snapshot["alert_id"]] = snapshot
     consumer.close()
-    return ids
+    return latest
 
 
 def test_killed_redis_is_rebuilt_with_every_alert_and_live_event(pipeline: Pipeline):
@@ -42,7 +49,8 @@ def test_killed_redis_is_rebuilt_with_every_alert_and_live_event(pipeline: Pipel
 
     client = redis.Redis.from_url(pipeline.stack.redis_url)
     send("before")
-    wait_until(lambda: client.zcard("cw:alerts:open") == 30, 60, "30 alerts served")
+    # Per subject: the serious-penalty alert and the joint-punishment listing's.
+    wait_until(lambda: client.zcard("cw:alerts:open") == 60, 60, "60 alerts served")
 
     old = pipeline.stack.redis
     assert old is not None and pipeline.stack.workdir is not None
@@ -50,8 +58,14 @@ def test_killed_redis_is_rebuilt_with_every_alert_and_live_event(pipeline: Pipel
     send("during")  # alerts raised while Redis is down
     pipeline.stack.redis = EmbeddedRedis(pipeline.stack.workdir, port=old.port).start()
 
-    expected = alert_ids_on_topic(pipeline.stack.bootstrap)
-    # Per subject: two serious-penalty alerts, and the second drops it to tier D.
+    # Per subject, besides: the second serious-penalty alert, and the drop to tier D
+    # (the listing is extended, which alerts nobody again).
+    wait_until(
+        lambda: len(alerts_on_topic(pipeline.stack.bootstrap)) == 120, 60, "120 alerts raised"
+    )
+    # The second penalty's alert is muted by the (critical) listing: open, not shown.
+    alerts = alerts_on_topic(pipeline.stack.bootstrap)
+    expected = {i for i, a in alerts.items() if a["muted_by"] is None}
     assert len(expected) == 90
 
     def served() -> set[str]:

@@ -37,4 +37,5 @@ def test_wiped_redis_is_rebuilt_with_every_tier_and_alert(pipeline: Pipeline):
     wait_until(lambda: client.exists("cw:serving:built") == 1, 30, "the rebuild")
     wait_until(lambda: client.exists(profile_key) == 1, 30, "profiles to come back")
     assert (tier_counts(client), client.zcard("cw:alerts:open")) == before
-    assert before[1] == 20  # 10 dishonest-debtor rulings: the ruling and the drop to D
+    # 10 dishonest-debtor rulings: the ruling, the drop to D, the joint-punishment listing.
+    assert before[1] == 30
