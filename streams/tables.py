@@ -49,7 +49,7 @@ class DecodedValues(Generic[V]):
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.values: OrderedDict[bytes, V] = OrderedDict()
-        _everything_decoded.append(self)
+        _everything_decoded.add(self)
 
     def get(self, key: bytes) -> V | None:
         value = self.values.get(key)
@@ -67,7 +67,8 @@ class DecodedValues(Generic[V]):
         self.values.clear()
 
 
-_everything_decoded: list[DecodedValues[Any]] = []
+#: Weak: an agent that restarts makes a new instance, and the old one must not linger.
+_everything_decoded: weakref.WeakSet[DecodedValues[Any]] = weakref.WeakSet()
 
 
 @app.on_partitions_revoked.connect

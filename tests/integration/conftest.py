@@ -7,6 +7,7 @@ worker's consumer group start empty.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -43,8 +44,9 @@ class Pipeline:
         )
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> Iterator[Pipeline]:
+@contextmanager
+def running_pipeline() -> Iterator[Pipeline]:
+    """A fresh embedded broker and Redis with every topic, and one ready worker."""
     with EmbeddedStack() as stack:
         assert stack.workdir is not None
         create_topics(stack.bootstrap, ALL_TOPICS, PARTITIONS)
@@ -56,3 +58,9 @@ def pipeline() -> Iterator[Pipeline]:
             pipeline = Pipeline(stack, worker)
             pipeline.token = pipeline.issue_token("test-centre", Role.CENTRE)
             yield pipeline
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Iterator[Pipeline]:
+    with running_pipeline() as running:
+        yield running

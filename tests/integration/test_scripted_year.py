@@ -13,7 +13,6 @@ gives every subject with a due item a later record of its own.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,19 +21,16 @@ import orjson
 from kafka import KafkaProducer
 
 from creditwatch.admin_io import read_topic
-from creditwatch.embedded import EmbeddedStack
-from creditwatch.processes import WorkerProcess
-from creditwatch.topic_admin import create_topics
 from tests.factories import make_uscc
+from tests.integration.conftest import running_pipeline
+from tests.integration.test_pipeline import wait_until
 from topics.catalogue import (
-    ALL_TOPICS,
     ENFORCEMENT_EVENTS,
     RISK_LIST_CHANGES,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
 )
 
-PARTITIONS = 2
 CST = ZoneInfo("Asia/Shanghai")
 
 # Objection upheld: a serious food-safety penalty lists the subject for joint
@@ -250,40 +246,22 @@ def outcome(bootstrap: str) -> tuple[set[tuple[Any, ...]], ...]:
     return lists, notices, tiers
 
 
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
 def replay_script() -> tuple[set[tuple[Any, ...]], ...]:
-    with EmbeddedStack() as stack:
-        assert stack.workdir is not None
-        create_topics(stack.bootstrap, ALL_TOPICS, PARTITIONS)
-        worker = WorkerProcess(
-            stack.workdir, stack.kafka_url, stack.redis_url, partitions=PARTITIONS
+    with running_pipeline() as pipeline:
+        bootstrap = pipeline.stack.bootstrap
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        for item in SCRIPT:
+            producer.send(
+                ENFORCEMENT_EVENTS.name, key=item["subject"].encode(), value=orjson.dumps(item)
+            )
+        producer.flush()
+        producer.close()
+        expected = (len(LIST_CHANGES), len(NOTICES), len(TIER_CHANGES))
+        wait_until(
+            lambda: tuple(map(len, outcome(bootstrap))) >= expected, 60, "the script's outcome"
         )
-        with worker:
-            worker.wait_ready(timeout=90)
-            producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
-            for item in SCRIPT:
-                producer.send(
-                    ENFORCEMENT_EVENTS.name,
-                    key=item["subject"].encode(),
-                    value=orjson.dumps(item),
-                )
-            producer.flush()
-            producer.close()
-            expected = (len(LIST_CHANGES), len(NOTICES), len(TIER_CHANGES))
-
-            def complete() -> bool:
-                return tuple(map(len, outcome(stack.bootstrap))) >= expected
-
-            wait_for(complete, 60, "the script's outcome")
-            time.sleep(2)  # anything beyond the script would show up now
-            return outcome(stack.bootstrap)
+        time.sleep(2)  # anything beyond the script would show up now
+        return outcome(bootstrap)
 
 
 def test_a_scripted_year_yields_exactly_its_outcome_twice_in_a_row() -> None:
