@@ -22,6 +22,7 @@ and ``risk.alerts`` has been quiet for a few seconds, then reads every alert.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ from creditwatch.evaluation.scenario_labels import ScenarioRecord
 from creditwatch.evaluation.scenario_scoring import ObservedAlert
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
+from streams.end_offsets import true_end_offsets
 from streams.settings import Settings
 from topics.catalogue import ALL_TOPICS, INPUT_TOPICS, INTERNAL_TOPICS, RISK_ALERTS
 
@@ -223,7 +225,10 @@ class _Run:
 
     def _caught_up(self, offsets: GroupOffsets, group: str, topics: list[str]) -> bool:
         committed = offsets.committed(group, topics)
-        ends = self.reader.end_offsets(topics)
+        # The embedded broker reports a partition's end as its last batch's base
+        # offset + 1; the true end is past the batch's last record.
+        reported = self.reader.end_offsets(topics)
+        ends = asyncio.run(true_end_offsets(self.stack.bootstrap, reported))
         return all(committed.get(tp, 0) >= end for tp, end in ends.items())
 
 
