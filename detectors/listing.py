@@ -77,12 +77,17 @@ def _measures(spec: ListPolicy, sector: str) -> tuple[MeasureSpec, ...]:
 
 
 def evaluate_lists(
-    case: CaseFile, at_s: float, rules: SupervisionPolicy, cause: str, cause_fact: Fact | None
+    case: CaseFile,
+    at_s: float,
+    rules: SupervisionPolicy,
+    cause: str | None,
+    cause_fact: Fact | None,
 ) -> list[ListMove]:
     """Enter, extend or exit each list as the counting records now require.
 
     ``cause`` is the exit reason should a listing lose its basis (``repaired``,
-    ``objection_upheld``, ``expired``), with ``cause_fact`` as the exit's basis.
+    ``objection_upheld``, ``expired``), with ``cause_fact`` as the exit's basis;
+    None when records were only added, which can enter or extend but not end one.
     """
     counting = [r for r in case.records if counts(r, rules)]
     moves: list[ListMove] = []
@@ -96,7 +101,7 @@ def evaluate_lists(
                 current.basis = sorted({*current.basis, *(r.event_id for r in added)})
                 current.expires_at_s = max(current.expires_at_s, at_s + spec.period_s)
                 moves.append(_entered(case, current, spec, basis, rules))
-            elif not _still_holds(spec, remaining):
+            elif cause is not None and not _still_holds(spec, remaining):
                 facts = (cause_fact,) if cause_fact else ()
                 moves.append(exit_listing(case, current, spec, at_s, cause, facts))
         elif basis and not any(

@@ -12,7 +12,7 @@ the policy's working-day calendar, so a replay decides exactly the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 from detectors.casefile import (
@@ -35,6 +35,8 @@ from topics.vocabulary import AlertKind, AlertSeverity, EnforcementKind, NoticeK
 
 _K = EnforcementKind
 T = TypeVar("T")
+#: The policy signal of a commitment breached (found by its deadline, or reported).
+BREACH_SIGNAL = "commitment_breached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +96,8 @@ class Effects:
     restored: list[CreditRecord] = field(default_factory=list)  # put back into the score
 
     def __bool__(self) -> bool:
-        return any(
-            (
-                self.notices,
-                self.list_moves,
-                self.alerts,
-                self.derived,
-                self.withdrawn,
-                self.restored,
-            )
-        )
+        """Whether there is anything to apply or publish."""
+        return any(getattr(self, f.name) for f in fields(self))
 
 
 # ------------------------------------------------------------------ records
@@ -184,7 +178,7 @@ def _add_record(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effect
         effects.withdrawn.append(record)  # the deadline already recorded this breach
         return
     case.records.append(record)
-    _reevaluate(case, filing.at_s, rules, effects, "corrected", None, filing.event_id)
+    _reevaluate(case, filing.at_s, rules, effects, None, None, filing.event_id)
 
 
 def _reevaluate(
@@ -192,7 +186,7 @@ def _reevaluate(
     at_s: float,
     rules: SupervisionPolicy,
     effects: Effects,
-    cause: str,
+    cause: str | None,
     cause_fact: Fact | None,
     event_id: str,
 ) -> None:
@@ -457,8 +451,7 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
     for record in case.records:
         if record.published and record.publish_until_s == due:
             record.status = RecordStatus.EXPIRED
-            if record.disputed:
-                record.disputed = False
+            record.disputed = False
             fact = Fact("publication_ended", 1.0, detail=f"event {record.event_id}")
             _reevaluate(case, due, rules, effects, "expired", fact, f"{record.event_id}:expired")
     for listing in case.listings.values():
@@ -481,7 +474,7 @@ def _deadline_missed(
     breach_id = f"{commitment.event_id}:breach"
     record = _credit_record(
         breach_id,
-        "commitment_breached",
+        BREACH_SIGNAL,
         commitment.due_s,
         commitment.department,
         case.sector,
@@ -497,12 +490,12 @@ def _deadline_missed(
         AlertSeverity.MEDIUM,
         "Credit commitment not fulfilled by its deadline",
     )
-    if record is not None:
+    effects.derived.append(
+        DerivedRecord(breach_id, BREACH_SIGNAL, commitment.due_s, commitment.department)
+    )
+    if record is not None:  # published under its class, so it counts towards the lists
         case.records.append(record)
-        effects.derived.append(
-            DerivedRecord(breach_id, record.signal, record.at_s, record.department)
-        )
-        _reevaluate(case, commitment.due_s, rules, effects, "corrected", None, breach_id)
+        _reevaluate(case, commitment.due_s, rules, effects, None, None, breach_id)
 
 
 def _task(
