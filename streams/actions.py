@@ -23,17 +23,13 @@ from streams.app import app
 from streams.audit import audit_action
 from streams.channels import silences
 from streams.serving import apply_silence, redis
-from streams.web_access import guarded
+from streams.web_access import error, guarded
 from topics import validation
 from topics.audit import AuditAction
 from topics.silences import Silence, silence_from_request
 from topics.vocabulary import AlertStatus
 
 MAX_NOTE = 2_000
-
-
-def _error(web: View, status: int, message: str) -> Response:
-    return web.json({"error": message}, status=status)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -56,14 +52,14 @@ async def _alert_action(
         body = await _body(request)
         note = validation.text(body, "note", required=action is Action.RESOLVE, max_length=MAX_NOTE)
     except (ValueError, validation.InvalidRecord) as exc:
-        return _error(web, 400, getattr(exc, "detail", str(exc)))
+        return error(web, 400, getattr(exc, "detail", str(exc)))
     raw = await redis.get(keys.alert(alert_id))
     if raw is None:
-        return _error(web, 404, f"no alert {alert_id}")
+        return error(web, 404, f"no alert {alert_id}")
     alert = orjson.loads(raw)
     require(principal.may_act_on_alerts(alert), f"alert {alert_id} is outside your scope")
     if alert["status"] == AlertStatus.RESOLVED.value:
-        return _error(web, 409, f"alert {alert_id} is already resolved")
+        return error(web, 409, f"alert {alert_id} is already resolved")
     # The audit entry is confirmed by the broker before the action is taken.
     await audit_action(principal.name, AUDITED_ACTION[action], f"alert:{alert_id}", {"note": note})
     command = Command(action, alert_id, principal.name, note or "", time.time())
@@ -113,7 +109,7 @@ class Silences(View):
             body = await _body(request)
             silence = silence_from_request(body, principal.name, datetime.now(UTC))
         except (ValueError, validation.InvalidRecord) as exc:
-            return _error(self, 400, getattr(exc, "detail", str(exc)))
+            return error(self, 400, getattr(exc, "detail", str(exc)))
         details = {"matchers": silence.matchers, "ends_at": silence.ends_at.isoformat()}
         await audit_action(principal.name, AuditAction.SILENCE_CREATE, silence.silence_id, details)
         await _publish(silence)
@@ -128,7 +124,7 @@ class SilenceById(View):
         require(principal.may_manage_silences(), "only supervision centres manage silences")
         raw = await redis.hget(keys.SILENCES, silence_id)
         if raw is None:
-            return _error(self, 404, f"no silence {silence_id}")
+            return error(self, 404, f"no silence {silence_id}")
         silence = Silence.loads(raw)
         now = datetime.now(UTC)
         if silence.ends_at > now:

@@ -28,7 +28,7 @@ from streams.access import Principal, mask_personal, present_alert, present_prof
 from streams.app import app, settings
 from streams.measures import UnknownAction, known_actions, measures_answer, requested_action
 from streams.serving import redis
-from streams.web_access import guarded
+from streams.web_access import error, guarded
 from topics import validation
 from topics.access import Role
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
@@ -56,10 +56,6 @@ FACET_VALUES: dict[str, set[str] | None] = {
 }
 
 
-def _error(web: View, status: int, message: str) -> Response:
-    return web.json({"error": message}, status=status)
-
-
 @app.page("/metrics")  # type: ignore[arg-type]  # the exposition format sets its own charset
 async def metrics_view(web: View, request: Request) -> aioweb.Response:
     return aioweb.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -83,7 +79,7 @@ async def health(web: View, request: Request) -> Response:
 @app.page("/")
 async def board(web: View, request: Request) -> Response:
     if not BOARD_PAGE.exists():
-        return _error(web, 404, "the alert board page is not installed")
+        return error(web, 404, "the alert board page is not installed")
     return web.html(BOARD_PAGE.read_text(encoding="utf-8"))
 
 
@@ -150,7 +146,7 @@ async def list_alerts(web: View, request: Request, principal: Principal) -> Resp
         filters = _filters(request.query)
         limit, offset = _page_args(request.query)
     except ValueError as exc:
-        return _error(web, 400, str(exc))
+        return error(web, 400, str(exc))
     visible = None if principal.role is Role.CENTRE else principal.may_read_alert
     total, found = await open_alerts(filters, limit, offset, visible)
     alerts = [present_alert(alert, principal) for alert in found]
@@ -162,7 +158,7 @@ async def list_alerts(web: View, request: Request, principal: Principal) -> Resp
 async def get_alert(web: View, request: Request, principal: Principal, alert_id: str) -> Response:
     raw = await redis.get(keys.alert(alert_id))
     if raw is None:
-        return _error(web, 404, f"no alert {alert_id}")
+        return error(web, 404, f"no alert {alert_id}")
     alert = orjson.loads(raw)
     require(principal.may_read_alert(alert), f"alert {alert_id} is outside your scope")
     return web.json(present_alert(alert, principal))
@@ -175,10 +171,10 @@ async def readable_profile(
     try:
         code = validation.uscc({"subject": subject})
     except validation.InvalidRecord as exc:
-        return _error(web, 400, exc.detail)
+        return error(web, 400, exc.detail)
     raw = await redis.get(keys.profile(code))
     if raw is None:
-        return _error(web, 404, f"no records for subject {code}")
+        return error(web, 404, f"no records for subject {code}")
     profile = orjson.loads(raw)
     require(principal.may_read_subject(profile), f"subject {code} is outside your scope")
     return profile
@@ -208,7 +204,7 @@ async def get_subject_measures(
     try:
         action = requested_action(request.query.get("action"), ACTIONS)
     except UnknownAction as exc:
-        return _error(web, 400, str(exc))
+        return error(web, 400, str(exc))
     profile = await readable_profile(web, principal, subject)
     if not isinstance(profile, dict):
         return profile

@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec
 
 import redis.asyncio as aioredis
 from aiohttp import web as aioweb
-from faust.web import Request
+from faust.web import Request, Response, View
 
 from streams.access import (
     Forbidden,
@@ -39,6 +39,11 @@ async def principal_of(request: Request) -> Principal:
     if header is None and cookies.get(TOKEN_COOKIE):
         return await authenticate_token(cookies[TOKEN_COOKIE], redis)
     return await authenticate(header, redis)
+
+
+def error(web: View, status: int, message: str) -> Response:
+    """A refusal or failure answered from a view: ``{"error": message}``."""
+    return web.json({"error": message}, status=status)
 
 
 def error_response(status: int, message: str) -> aioweb.Response:
