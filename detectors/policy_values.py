@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-_REQUIRED = object()
+#: ``require``'s default: the key must be present.
+REQUIRED = object()
 
 
 class PolicyError(ValueError):
@@ -12,17 +14,25 @@ class PolicyError(ValueError):
 
 
 def require(
-    table: dict[str, Any], key: str, kind: type, where: str, default: Any = _REQUIRED
+    table: Mapping[str, Any],
+    key: str,
+    kind: type,
+    where: str,
+    default: Any = REQUIRED,
+    *,
+    error: type[PolicyError] = PolicyError,
+    label: str = "policy",
 ) -> Any:
     """``table[key]`` checked to be a ``kind`` (ints pass as floats); ``where`` prefixes the key
-    in the error message. Without ``default`` the key must be present."""
+    in the error message. Without ``default`` the key must be present. A file of its own
+    (the spot-check policy) names itself with ``label`` and raises its own ``error``."""
     if key not in table:
-        if default is not _REQUIRED:
+        if default is not REQUIRED:
             return default
-        raise PolicyError(f"policy: missing '{where}{key}'")
+        raise error(f"{label}: missing '{where}{key}'")
     value = table[key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise PolicyError(f"policy: '{where}{key}' must be {kind.__name__}, got {value!r}")
+        raise error(f"{label}: '{where}{key}' must be {kind.__name__}, got {value!r}")
     return value

@@ -24,14 +24,16 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Any
 
+from detectors.policy_values import REQUIRED, PolicyError, require
 from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Tier
 
 DEFAULT_SPOTCHECK_PATH = Path(__file__).with_name("spotcheck.toml")
 TIERS = (Tier.A, Tier.B, Tier.C, Tier.D)
 INSPECTORS_PER_TASK = 2
+LABEL = "spotcheck policy"  # how its errors name the file
 
 
-class SpotCheckPolicyError(ValueError):
+class SpotCheckPolicyError(PolicyError):
     """The spot-check policy file is missing, malformed or inconsistent."""
 
 
@@ -61,25 +63,12 @@ class SpotCheckPolicy:
 
 
 def _number(table: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise SpotCheckPolicyError(
-            f"spotcheck policy: '{where}{key}' must be {kind.__name__}, got {value!r}"
-        )
-    return value
+    return require(table, key, kind, where, error=SpotCheckPolicyError, label=LABEL)
 
 
 def _table(document: Mapping[str, Any], key: str, where: str, *, required: bool) -> dict[str, Any]:
-    if key not in document:
-        if required:
-            raise SpotCheckPolicyError(f"spotcheck policy: missing '{where}{key}'")
-        return {}
-    value = document[key]
-    if not isinstance(value, dict):
-        raise SpotCheckPolicyError(f"spotcheck policy: '{where}{key}' must be a table")
-    return value
+    default = {} if not required else REQUIRED
+    return require(document, key, dict, where, default, error=SpotCheckPolicyError, label=LABEL)
 
 
 def _rules(
