@@ -11,6 +11,7 @@
 | ``CREDITWATCH_STORE`` | ``memory://`` | table store (``rocksdb://`` for large state) |
 | ``CREDITWATCH_DATA_DIR`` | ``./creditwatch-data`` | Faust data directory |
 | ``CREDITWATCH_REBALANCE_TIMEOUT`` | Faust's (60 s) | seconds; 3–4 on the embedded broker |
+| ``CREDITWATCH_FETCH_MAX_WAIT_MS`` | ``20`` | ms the broker may hold an empty fetch |
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
 """
 
@@ -52,6 +53,7 @@ class Settings:
     store: str = "memory://"
     data_dir: str = "./creditwatch-data"
     rebalance_timeout: float | None = None
+    fetch_max_wait_ms: int = 20
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,6 +71,9 @@ class Settings:
                 store=env.get("CREDITWATCH_STORE", defaults.store),
                 data_dir=env.get("CREDITWATCH_DATA_DIR", defaults.data_dir),
                 rebalance_timeout=float(timeout) if timeout else None,
+                fetch_max_wait_ms=int(
+                    env.get("CREDITWATCH_FETCH_MAX_WAIT_MS", defaults.fetch_max_wait_ms)
+                ),
             )
         except ValueError as exc:
             raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None
