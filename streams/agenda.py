@@ -83,5 +83,5 @@ class Agenda:
         bucket[subject] = due_s
         self.entries.put(key, bucket, event)
 
-    def flush(self) -> None:
-        self.entries.flush()
+    async def flush(self) -> None:
+        await self.entries.flush()

@@ -26,7 +26,7 @@ from detectors.alert_book import Action, AlertBook, Command, Silence, Snapshot
 from detectors.policy import default_policy
 from streams import redis_keys as keys
 from streams.app import app
-from streams.channels import alert_candidates
+from streams.channels import alert_candidates, produce
 from streams.keyed import run_keyed_detector
 from streams.publish import alert_key, publish_alert_snapshot
 from streams.serving import redis
@@ -62,7 +62,7 @@ def command_message(command: Command) -> bytes:
 
 async def send_command(command: Command, subject: str | None, dedup_key: str) -> None:
     """Queue an action on an alert for the agent that owns it."""
-    await alert_candidates.send(key=alert_key(subject, dedup_key), value=command_message(command))
+    await produce(alert_candidates, alert_key(subject, dedup_key), command_message(command))
 
 
 def handle_alert_message(book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Snapshot]]:

@@ -92,6 +92,6 @@ class Casework:
         for group, listing in outputs.linked_listings:
             await send_linkage(group, {"type": LISTED, "listing": asdict(listing)})
 
-    def flush(self) -> None:
-        self.cases.flush()
-        self.agenda.flush()
+    async def flush(self) -> None:
+        await self.cases.flush()
+        await self.agenda.flush()

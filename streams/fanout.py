@@ -17,7 +17,7 @@ import orjson
 
 from detectors.cross_region import local_day
 from detectors.cross_sector import AdverseSignal, LinkedListing, Member
-from streams.channels import adverse_signals, complaint_counts, peer_feature_changes
+from streams.channels import adverse_signals, complaint_counts, peer_feature_changes, produce
 from streams.processing import AdverseReport, CountedComplaint, Outputs, PeerUpdate
 
 
@@ -66,14 +66,14 @@ class Fanout:
 
     async def send(self) -> None:
         for report in self.adverse_reports:
-            await adverse_signals.send(key=report.group.encode(), value=orjson.dumps(report))
+            await produce(adverse_signals, report.group.encode(), orjson.dumps(report))
         for group, member in self.linkage_members:
             await send_linkage(group, {"type": MEMBER, "member": astuple(member)})
         for group, updates in self.peer_updates.items():
-            await peer_feature_changes.send(key=group.encode(), value=orjson.dumps(updates))
+            await produce(peer_feature_changes, group.encode(), orjson.dumps(updates))
         for category, tallies in self.complaints.items():
             counts = sorted(tallies.values(), key=lambda tally: tally.at_s)
-            await complaint_counts.send(key=category.encode(), value=orjson.dumps(counts))
+            await produce(complaint_counts, category.encode(), orjson.dumps(counts))
 
 
 # The linkage-group topic (risk.internal.adverse-signals) carries three kinds of
@@ -83,7 +83,7 @@ LISTED = "listed"  # a subject entered a credit list
 
 
 async def send_linkage(group: str, message: dict[str, Any]) -> None:
-    await adverse_signals.send(key=group.encode(), value=orjson.dumps(message))
+    await produce(adverse_signals, group.encode(), orjson.dumps(message))
 
 
 LinkageMessage = AdverseReport | Member | LinkedListing

@@ -61,6 +61,9 @@ LIVE_STATES_MAX = 50_000
 live_states: DecodedValues[SubjectState] = DecodedValues(LIVE_STATES_MAX)
 
 
+_IOT_SCORING_TIME = metrics.model_scoring_time.labels("iot")
+
+
 @cache
 def _topic_metrics(topic: str) -> tuple[Counter, Histogram]:
     """The per-event metrics of a topic, looked up once (labels() costs per call)."""
@@ -97,7 +100,7 @@ async def ingest_one(
         detector = live_models.get(model_key)
         scoring_started = time.perf_counter()
         anomaly = detect_iot_anomaly(detector, record, state, policy)
-        metrics.model_scoring_time.labels("iot").observe(time.perf_counter() - scoring_started)
+        _IOT_SCORING_TIME.observe(time.perf_counter() - scoring_started)
         live_models.learned(model_key, anomaly is not None, event, model_writes)
         if anomaly is not None:
             outputs.alerts.append(anomaly)
@@ -123,6 +126,6 @@ async def ingest(stream: faust.StreamT[bytes]) -> None:
         for event in events:
             await ingest_one(event, states, model_writes, fanout, casework)
         await fanout.send()
-        casework.flush()
-        dirty_subjects.update(states.flush())
-        model_writes.flush()
+        await casework.flush()
+        dirty_subjects.update(await states.flush())
+        await model_writes.flush()

@@ -57,4 +57,4 @@ async def run_keyed_detector(
             states.put(key, state, event)
             for output in raised:
                 await emit(output)
-        states.flush()
+        await states.flush()

@@ -49,6 +49,11 @@ events_consumed = Counter(
 dead_letters = Counter(
     "creditwatch_dead_letters_total", "Input records sent to risk.dlq.", ["topic", "reason"]
 )
+produce_failures = Counter(
+    "creditwatch_produce_failures_total",
+    "Output and changelog records the producer gave up on after its retries.",
+    ["topic"],
+)
 duplicate_events = Counter(
     "creditwatch_duplicate_events_total", "Redelivered input records ignored.", ["topic"]
 )

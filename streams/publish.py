@@ -17,6 +17,7 @@ from streams.channels import (
     alerts,
     dead_letters,
     list_changes,
+    produce,
     tier_changes,
     workflow_notices,
 )
@@ -48,7 +49,7 @@ def dead_letter(event: EventT, rejected: Rejected) -> DeadLetter:
 async def send_dead_letter(event: EventT, rejected: Rejected) -> None:
     """Keep a record nobody can process, byte for byte, with the reason."""
     message = event.message
-    await dead_letters.send(key=message.key, value=dead_letter(event, rejected).dumps())
+    await produce(dead_letters, message.key, dead_letter(event, rejected).dumps())
     metrics.dead_letters.labels(message.topic, rejected.reason).inc()
 
 
@@ -59,13 +60,13 @@ def alert_key(subject: str | None, dedup_key: str) -> bytes:
 
 async def send_alert(alert: Alert) -> None:
     """Hand a detector's alert to the alert manager (streams/alert_manager.py)."""
-    await alert_candidates.send(key=alert_key(alert.subject, alert.dedup_key), value=alert.dumps())
+    await produce(alert_candidates, alert_key(alert.subject, alert.dedup_key), alert.dumps())
 
 
 async def publish_alert_snapshot(snapshot: Mapping[str, Any]) -> None:
     """Publish one lifecycle snapshot on ``risk.alerts``, with its metrics."""
     key = alert_key(snapshot["subject"], snapshot["dedup_key"])
-    await alerts.send(key=key, value=orjson.dumps(snapshot))
+    await produce(alerts, key, orjson.dumps(snapshot))
     if snapshot["event"] == "opened":
         labels = (snapshot[f] for f in ("kind", "severity", "region", "sector"))
         metrics.alerts_raised.labels(*labels).inc()
@@ -74,16 +75,16 @@ async def publish_alert_snapshot(snapshot: Mapping[str, Any]) -> None:
 
 
 async def send_tier_change(change: TierChange) -> None:
-    await tier_changes.send(key=change.subject.encode(), value=change.dumps())
+    await produce(tier_changes, change.subject.encode(), change.dumps())
     metrics.tier_changes.labels(change.previous_tier or "none", change.tier).inc()
 
 
 async def send_list_change(change: ListChange) -> None:
     key = list_change_key(change.subject, change.list).encode()
-    await list_changes.send(key=key, value=change.dumps())
+    await produce(list_changes, key, change.dumps())
     metrics.list_changes.labels(change.list, change.action).inc()
 
 
 async def send_notice(notice: WorkflowNotice) -> None:
-    await workflow_notices.send(key=notice.subject.encode(), value=notice.dumps())
+    await produce(workflow_notices, notice.subject.encode(), notice.dumps())
     metrics.workflow_notices.labels(notice.kind).inc()

@@ -1,6 +1,6 @@
 """The chaining agent under ``agent.test_context()``: no broker.
 
-``risk.audit`` and the dead-letter topic are patched; the chain's head, which
+``risk.audit`` is patched and the producer records the dead letters; the chain's head, which
 the agent reads from the trail on the broker, comes from :func:`head_on_broker`.
 """
 
@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-import orjson
 import pytest
 
 from streams import channels
 from streams.app import load_components
+from tests.streams.recorded_producer import RecordedProducer, recorded_producer
 from topics.audit import AuditRecord, encode_record, encode_request, new_request, parse_audit_record
 from topics.audit_chain import chain, verify
 
@@ -46,9 +46,9 @@ def trail() -> Iterator[Sent]:
 
 
 @pytest.fixture
-def dlq() -> Iterator[AsyncMock]:
-    with patch.object(channels.dead_letters, "send", new=AsyncMock()) as send:
-        yield send
+def dlq() -> Iterator[RecordedProducer]:
+    with recorded_producer() as producer:
+        yield producer
 
 
 def head_on_broker(*records: AuditRecord) -> Any:
@@ -73,7 +73,7 @@ def request(target: str) -> bytes:
     return encode_request(new_request("wang", "alert.ack", target, {"note": "on site"}))
 
 
-def test_requests_become_a_chain_that_verifies(trail: Sent, dlq: AsyncMock) -> None:
+def test_requests_become_a_chain_that_verifies(trail: Sent, dlq: RecordedProducer) -> None:
     with head_on_broker():
         run(request("alert:a1"), request("alert:a2"), request("alert:a3"))
     records = [parse_audit_record(value) for value in trail.values]
@@ -85,7 +85,9 @@ def test_requests_become_a_chain_that_verifies(trail: Sent, dlq: AsyncMock) -> N
     assert verify(records) == []
 
 
-def test_the_chain_continues_from_the_head_on_the_broker(trail: Sent, dlq: AsyncMock) -> None:
+def test_the_chain_continues_from_the_head_on_the_broker(
+    trail: Sent, dlq: RecordedProducer
+) -> None:
     when = datetime(2024, 5, 1, tzinfo=UTC)
     first = chain(None, new_request("cli:ops", "token.create", "token:wang", at=when), when)
     with head_on_broker(first):
@@ -95,7 +97,7 @@ def test_the_chain_continues_from_the_head_on_the_broker(trail: Sent, dlq: Async
     assert verify([first, record]) == []
 
 
-def test_a_redelivered_request_is_not_appended_twice(trail: Sent, dlq: AsyncMock) -> None:
+def test_a_redelivered_request_is_not_appended_twice(trail: Sent, dlq: RecordedProducer) -> None:
     once = request("alert:a1")
     with head_on_broker():
         run(once, once, request("alert:a2"))
@@ -103,11 +105,11 @@ def test_a_redelivered_request_is_not_appended_twice(trail: Sent, dlq: AsyncMock
 
 
 def test_an_unreadable_request_is_dead_lettered_and_the_chain_goes_on(
-    trail: Sent, dlq: AsyncMock
+    trail: Sent, dlq: RecordedProducer
 ) -> None:
     with head_on_broker():
         run(b'{"actor": "wang"}', request("alert:a1"))
-    (dead,) = [orjson.loads(call.kwargs["value"]) for call in dlq.await_args_list]
+    (dead,) = dlq.values(channels.dead_letters)
     assert dead["source_topic"] == "risk.internal.audit-requests"
     assert dead["reason"] == "missing_field"
     assert [parse_audit_record(v).seq for v in trail.values] == [1]

@@ -4,7 +4,7 @@ The agent reads three input topics through one channel and decodes by the
 message's topic name. ``AgentTestWrapper.put`` names the message after the
 agent's channel, and a multi-topic channel has no single name (it becomes
 ``"<internal>"``), so :func:`put_raw` pins the topic name for one message.
-Output topics are patched, as the guide does, and inspected for what was sent.
+The worker's producer is replaced by a recorder, inspected for what was sent.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import patch
 
 import orjson
 import pytest
@@ -34,29 +33,39 @@ from tests.factories import (
     iot_data,
     make_uscc,
 )
+from tests.streams.recorded_producer import RecordedProducer, SentRecord, recorded_producer
 
 app = load_components()
 
 from streams.ingest import ingest, subjects  # noqa: E402  (registers after load_components)
 
 
+class Outputs:
+    """What the agent sent, by short name of the output topic."""
+
+    TOPICS = {
+        "dlq": channels.dead_letters,
+        "alerts": channels.alert_candidates,  # to the alert manager
+        "tier_changes": channels.tier_changes,
+        "adverse_signals": channels.adverse_signals,
+        "complaint_counts": channels.complaint_counts,
+        "peer_features": channels.peer_feature_changes,
+        "list_changes": channels.list_changes,
+        "notices": channels.workflow_notices,
+    }
+
+    def __init__(self, producer: RecordedProducer) -> None:
+        self.producer = producer
+
+    def __getitem__(self, name: str) -> list[SentRecord]:
+        return self.producer.records(self.TOPICS[name])
+
+
 @pytest.fixture
-def outputs() -> Iterator[dict[str, AsyncMock]]:
-    """The output topics' ``send``, patched: nothing leaves the process."""
-    with ExitStack() as stack:
-        yield {
-            name: stack.enter_context(patch.object(topic, "send", new=AsyncMock()))
-            for name, topic in (
-                ("dlq", channels.dead_letters),
-                ("alerts", channels.alert_candidates),  # to the alert manager
-                ("tier_changes", channels.tier_changes),
-                ("adverse_signals", channels.adverse_signals),
-                ("complaint_counts", channels.complaint_counts),
-                ("peer_features", channels.peer_feature_changes),
-                ("list_changes", channels.list_changes),
-                ("notices", channels.workflow_notices),
-            )
-        }
+def outputs() -> Iterator[Outputs]:
+    """The worker's producer, recording: nothing leaves the process."""
+    with recorded_producer() as producer:
+        yield Outputs(producer)
 
 
 async def put_raw(agent: Any, topic: str, key: bytes | None, value: bytes | None) -> None:
@@ -69,8 +78,8 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def sent_values(send: AsyncMock) -> list[dict[str, Any]]:
-    return [orjson.loads(call.kwargs["value"]) for call in send.await_args_list]
+def sent_values(records: list[SentRecord]) -> list[dict[str, Any]]:
+    return [orjson.loads(record.value or b"null") for record in records]
 
 
 def stored_state(subject: str) -> SubjectState | None:
@@ -79,7 +88,7 @@ def stored_state(subject: str) -> SubjectState | None:
 
 
 def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
-    outputs: dict[str, AsyncMock],
+    outputs: Outputs,
 ) -> None:
     subject = make_uscc(9101)
     good = encode(enforcement_data(subject=subject))
@@ -94,6 +103,10 @@ def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
 
     state = stored_state(subject)
     assert state is not None and state.events == 1
+    # The changelog holds what the table holds, so a restarted worker recovers it.
+    (logged,) = outputs.producer.records(subjects.changelog_topic)
+    assert logged.key == subject.encode() and logged.value == subjects.get(subject.encode())
+    assert logged.partition == 0  # its record's partition (the test context uses 0)
     # The first record of a subject assigns its first tier.
     (change,) = sent_values(outputs["tier_changes"])
     assert change["subject"] == subject and change["version"] == 1
@@ -105,11 +118,11 @@ def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
     # The dead letter keeps the message byte for byte, and its key.
     assert base64.b64decode(dead["value_b64"]) == bad
     assert base64.b64decode(dead["key_b64"]) == subject.encode()
-    (call,) = outputs["dlq"].await_args_list
-    assert call.kwargs["key"] == subject.encode()  # keyed by the original key
+    (record,) = outputs["dlq"]
+    assert record.key == subject.encode()  # keyed by the original key
 
 
-def test_each_topic_is_decoded_by_its_own_contract(outputs: dict[str, AsyncMock]) -> None:
+def test_each_topic_is_decoded_by_its_own_contract(outputs: Outputs) -> None:
     subject = make_uscc(9102)
     key = subject.encode()
 
@@ -131,7 +144,7 @@ def test_each_topic_is_decoded_by_its_own_contract(outputs: dict[str, AsyncMock]
 
 
 def test_contract_violations_are_dead_lettered_with_reason_and_field(
-    outputs: dict[str, AsyncMock],
+    outputs: Outputs,
 ) -> None:
     subject = make_uscc(9103)
     other = make_uscc(9104)
@@ -157,10 +170,10 @@ def test_contract_violations_are_dead_lettered_with_reason_and_field(
     assert dead[2]["key_b64"] is None and dead[3]["value_b64"] is None
     # Nothing invalid reached the subject's state.
     assert stored_state(subject) is None
-    assert outputs["tier_changes"].await_count == 0
+    assert len(outputs["tier_changes"]) == 0
 
 
-def test_redelivered_event_is_applied_once(outputs: dict[str, AsyncMock]) -> None:
+def test_redelivered_event_is_applied_once(outputs: Outputs) -> None:
     subject = make_uscc(9105)
     message = encode(enforcement_data(subject=subject, severity="serious"))
 
@@ -183,12 +196,12 @@ def test_redelivered_event_is_applied_once(outputs: dict[str, AsyncMock]) -> Non
         "entered",
         1,
     )
-    assert outputs["tier_changes"].await_count == 1
-    assert outputs["dlq"].await_count == 0
+    assert len(outputs["tier_changes"]) == 1
+    assert len(outputs["dlq"]) == 0
 
 
 def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
-    outputs: dict[str, AsyncMock],
+    outputs: Outputs,
 ) -> None:
     promised, other = make_uscc(9106), make_uscc(9107)
     made = enforcement_data(
@@ -205,7 +218,7 @@ def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
     async def scenario() -> None:
         async with ingest.test_context() as agent:
             await put_raw(agent, ENFORCEMENT_TOPIC, promised.encode(), encode(made))
-            assert outputs["notices"].await_count == 0
+            assert len(outputs["notices"]) == 0
             await put_raw(agent, ENFORCEMENT_TOPIC, other.encode(), encode(later))
 
     run(scenario())

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import patch
 
 import orjson
 import pytest
 
-from streams import channels
 from streams.app import load_components
 from streams.measures import measures_answer
 from tests.factories import ENFORCEMENT_TOPIC, T0, encode, enforcement_data, make_uscc
+from tests.streams.recorded_producer import recorded_producer
 
 app = load_components()
 
@@ -52,19 +51,8 @@ class Redis:
 
 @pytest.fixture
 def outputs() -> Iterator[None]:
-    """The output topics' ``send``, patched: nothing leaves the process."""
-    with ExitStack() as stack:
-        for topic in (
-            channels.dead_letters,
-            channels.alert_candidates,
-            channels.tier_changes,
-            channels.adverse_signals,
-            channels.complaint_counts,
-            channels.peer_feature_changes,
-            channels.list_changes,
-            channels.workflow_notices,
-        ):
-            stack.enter_context(patch.object(topic, "send", new=AsyncMock()))
+    """The worker's producer, recording: nothing leaves the process."""
+    with recorded_producer():
         yield
 
 
