@@ -37,6 +37,7 @@ SERVING_BUILT = f"{PREFIX}:serving:built"
 ALERT_REVISIONS = f"{PREFIX}:alert-revisions"
 ESCALATION_DUE = f"{PREFIX}:escalation-due"
 SILENCES = f"{PREFIX}:silences"
+SILENCE_ENDS = f"{PREFIX}:silence-ends"  # silence id -> end (epoch s): which record is newer
 POLICY_IN_FORCE = f"{PREFIX}:policy:in-force"  # digest of the policy file last audited
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000

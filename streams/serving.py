@@ -8,10 +8,11 @@ Key layout is in :mod:`streams.redis_keys`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import faust
 import orjson
@@ -34,6 +35,7 @@ from streams.settings import bootstrap_servers
 from streams.supervise import case_view
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.vocabulary import AlertSeverity, AlertStatus
+from topics.wire_time import epoch
 
 log = logging.getLogger(__name__)
 policy = default_policy()
@@ -41,6 +43,9 @@ routing = default_routing()
 redis = aioredis.Redis.from_url(settings.redis)
 
 PROFILE_REFRESH_S = 1.0
+#: Profiles built between turns of the event loop: a busy second's profiles take
+#: tens of milliseconds to build, which the agents' records would wait out.
+PROFILES_PER_SLICE = 100
 GAUGE_REFRESH_S = 5.0
 REBUILD_CHECK_S = 5.0
 
@@ -168,11 +173,27 @@ def escalation_deadline(alert: dict[str, Any]) -> float | None:
     return keys.epoch(alert["created_at"]) + policy.alerts.critical_ack_sla_s if waiting else None
 
 
+# Ending a silence early publishes it again with an earlier end, and nothing
+# ever moves an end later: so of two records of a silence the one that ends
+# first is the newer, whatever order a replay and a live write arrive in.
+# KEYS: silences, their end times. ARGV: silence id, json, end (epoch seconds).
+APPLY_SILENCE = redis.register_script("""
+local known = redis.call('HGET', KEYS[2], ARGV[1])
+if known and tonumber(known) <= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1
+""")
+
+
 def apply_silence(value: bytes, client: Any = None) -> Awaitable[Any]:
-    """Mirror ``risk.silences`` (compacted, keyed by silence id). Ending a silence
-    early publishes it again with an earlier end, so the mirror only ever sets."""
+    """Mirror ``risk.silences`` (compacted, keyed by silence id), the earliest end winning."""
     silence = orjson.loads(value)
-    return cast(Awaitable[Any], (client or redis).hset(keys.SILENCES, silence["silence_id"], value))
+    return APPLY_SILENCE(
+        keys=[keys.SILENCES, keys.SILENCE_ENDS],
+        args=[silence["silence_id"], value, epoch(silence["ends_at"])],
+        client=client,
+    )
 
 
 def apply_tier_change(value: bytes, client: Any = None) -> Awaitable[Any]:
@@ -256,8 +277,8 @@ async def replay_outputs(
 async def rebuild_if_lost() -> None:
     """Rebuild the view when Redis has lost it (restarted empty) or is new.
 
-    Alerts and tiers come back from the output topics through the same
-    idempotent scripts as live writes, so racing live updates is harmless;
+    Alerts, tiers and silences come back from the output topics through the
+    same idempotent scripts as live writes, so racing live updates is harmless;
     profiles come back from the subject and case-file tables.
     """
     try:
@@ -329,7 +350,9 @@ async def write_profiles(client: Any) -> None:
     batch = dict(dirty_subjects)
     dirty_subjects.clear()
     pipe = client.pipeline(transaction=False)
-    for subject, state in batch.items():
+    for built, (subject, state) in enumerate(batch.items()):
+        if built and built % PROFILES_PER_SLICE == 0:
+            await asyncio.sleep(0)  # let the agents take their turn
         if state is None:
             stored = subjects.get(subject)
             if stored is None:

@@ -134,6 +134,7 @@ def test_a_silence_mutes_until_it_is_ended(pipeline: Pipeline):
 
     assert call(pipeline, "DELETE", f"/api/silences/{silence['silence_id']}")[0] == 200
     wait_until(lambda: get_json(pipeline, "/api/silences")[1]["silences"] == [], 10, "ended")
+    time.sleep(SILENCE_REFRESH_S * 1.5)  # the manager learns of the end the same way
     send(
         pipeline, enforcement(subject, "sil-2", "penalty", 10, severity="serious", sector="finance")
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 import redis
+import redis.asyncio as aioredis
 from kafka import KafkaProducer
 
 from tests.integration.conftest import Pipeline
@@ -39,3 +42,37 @@ def test_wiped_redis_is_rebuilt_with_every_tier_and_alert(pipeline: Pipeline):
     assert (tier_counts(client), client.zcard("cw:alerts:open")) == before
     # 10 dishonest-debtor rulings: the ruling, the drop to D, the joint-punishment listing.
     assert before[1] == 30
+
+
+def test_an_ended_silence_stays_ended_when_a_rebuild_replays_its_start(pipeline: Pipeline):
+    # A rebuild can read the silence's first record from the topic and write it
+    # after the live write of its end: the mirror must keep the end.
+    from streams.serving import apply_silence
+
+    def record(ends_at: str) -> bytes:
+        return orjson.dumps(
+            {
+                "silence_id": "race-1",
+                "matchers": {"subject": make_uscc(2400)},
+                "starts_at": "2026-11-29T08:00:00Z",
+                "ends_at": ends_at,
+                "reason": "under investigation",
+                "author": "centre",
+                "created_at": "2026-11-29T08:00:00Z",
+            }
+        )
+
+    created, ended = record("2026-11-29T09:00:00Z"), record("2026-11-29T08:10:00Z")
+
+    async def apply_in_order(*values: bytes) -> bytes | None:
+        client = aioredis.Redis.from_url(pipeline.stack.redis_url)
+        try:
+            for value in values:
+                await apply_silence(value, client=client)
+            stored: bytes | None = await client.hget("cw:silences", "race-1")
+            return stored
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(apply_in_order(ended, created)) == ended
+    assert asyncio.run(apply_in_order(created, ended, created)) == ended
