@@ -256,4 +256,3 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
             for d in case.repairs
         ],
     }
-
