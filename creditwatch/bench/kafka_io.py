@@ -118,6 +118,11 @@ class GroupOffsets:
             if tp.topic in wanted and meta.offset >= 0
         }
 
+    def all_committed(self, group: str) -> dict[Partition, int]:
+        """Every partition the group has committed, whatever the topic."""
+        offsets = self._admin.list_group_offsets(group).get(group, {})
+        return {(tp.topic, tp.partition): m.offset for tp, m in offsets.items() if m.offset >= 0}
+
     def close(self) -> None:
         self._exit.close()
 

@@ -36,6 +36,7 @@ from creditwatch.bench.kafka_io import (
     reached,
 )
 from creditwatch.simulation import Simulator
+from streams.end_offsets import true_end_offsets
 from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_TIER_CHANGES
 
 ALERT_HISTOGRAM = "creditwatch_event_to_alert_seconds"
@@ -161,6 +162,32 @@ async def wait_committed(
         if reached(committed, targets) or time.monotonic() >= deadline:
             return sum(max(0, end - committed.get(tp, 0)) for tp, end in targets.items())
         await asyncio.sleep(0.2)
+
+
+async def wait_idle(bootstrap: str, offsets: GroupOffsets, group: str, timeout: float) -> bool:
+    """Wait until ``group`` has committed every record of every topic it reads; False on timeout.
+
+    After a backlog the worker's inputs are done before the internal topics
+    they fed (peer features, alert candidates, …); a latency phase started
+    then would measure that tail, not the offered rate.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_list(bootstrap))
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            committed = await asyncio.to_thread(offsets.all_committed, group)
+            reported = await consumer.end_offsets([TopicPartition(*tp) for tp in committed])
+            ends = await true_end_offsets(
+                bootstrap, {(tp.topic, tp.partition): end for tp, end in reported.items()}
+            )
+            if reached(committed, ends):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()
 
 
 async def run_latency_phase(

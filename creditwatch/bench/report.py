@@ -96,6 +96,42 @@ def format_table(rows: Iterable[Row]) -> str:
     return "\n".join([line(HEADERS), rule, *(line(c) for c in cells)])
 
 
+@dataclass(frozen=True)
+class CpuTimes:
+    """All CPUs' time (jiffies) from ``/proc/stat``: in total and stolen by the hypervisor."""
+
+    total: int
+    steal: int
+
+    @classmethod
+    def now(cls) -> CpuTimes | None:
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(f) for f in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal (guest time is already in user)
+        return cls(sum(fields[:8]), fields[7]) if len(fields) >= 8 else None
+
+    def steal_share_since(self, start: CpuTimes) -> float:
+        """Share of CPU time a virtual machine's host took away since ``start``.
+
+        >>> CpuTimes(1300, 300).steal_share_since(CpuTimes(1000, 150))
+        0.5
+        """
+        elapsed = self.total - start.total
+        return (self.steal - start.steal) / elapsed if elapsed > 0 else 0.0
+
+
+def steal_note(start: CpuTimes | None) -> str:
+    """ "steal 12%, " for a row's notes when the host took CPU time; "" otherwise."""
+    end = CpuTimes.now()
+    if start is None or end is None:
+        return ""
+    share = end.steal_share_since(start)
+    return f"CPU steal {share:.0%}; " if share >= 0.005 else ""
+
+
 def load_average() -> tuple[float, float, float] | None:
     try:
         return os.getloadavg()

@@ -26,7 +26,15 @@ from typing import Any
 from creditwatch.bench import latency, profile, raw_consume, recovery, state_size
 from creditwatch.bench.histogram import quantile
 from creditwatch.bench.kafka_io import GroupOffsets, Produced, produce_all
-from creditwatch.bench.report import Row, load_average, percentile, rate, ratio
+from creditwatch.bench.report import (
+    CpuTimes,
+    Row,
+    load_average,
+    percentile,
+    rate,
+    ratio,
+    steal_note,
+)
 from creditwatch.bench.throughput import ModuleProcess, ThroughputResult, run_group_phase
 from creditwatch.embedded import EmbeddedStack
 from creditwatch.processes import WorkerProcess
@@ -205,6 +213,7 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
             "BENCH_DATA_DIR": str(log_dir / "bare-data"),
         },
     )
+    cpu_at_start = CpuTimes.now()
     try:
         bare_result = run_group_phase(
             bare,
@@ -216,7 +225,7 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         )
     finally:
         bare.stop()
-    _throughput_rows(run, "b.bare_faust", bare_result)
+    _throughput_rows(run, "b.bare_faust", bare_result, steal_note(cpu_at_start))
 
     say("(c) creditwatch pipeline")
     worker = WorkerProcess(log_dir, stack.kafka_url, stack.redis_url, partitions=config.partitions)
@@ -228,6 +237,7 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
             say(f"profiling worker pid {worker.pid} with py-spy")
             profiler.append(profile.start_profiler(worker.pid, config.profile, 3600))
 
+    cpu_at_start = CpuTimes.now()
     try:
         pipeline = run_group_phase(
             worker,
@@ -242,7 +252,8 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         for spy in profiler:
             _stop_profiler(spy)
     run.pipeline_startup_s = pipeline.startup_s
-    _throughput_rows(run, "c.pipeline", pipeline, "py-spy sampling; " if profiler else "")
+    caveat = ("py-spy sampling; " if profiler else "") + steal_note(cpu_at_start)
+    _throughput_rows(run, "c.pipeline", pipeline, caveat)
     run.add("c.pipeline.startup", pipeline.startup_s, "s", "process start → ready, empty tables")
     run.add("ratio.pipeline/raw", ratio(pipeline.total_rate, raw_rate), "x", "c.total / a")
     run.add(
@@ -257,11 +268,13 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
     if config.profile is not None and config.profile.exists():
         _profile_rows(run, config.profile)
 
-    # Outputs of (c) may still be in flight after its last commit; let them
-    # land before the first latency phase takes its "before" scrape.
-    time.sleep(2.0)
     for target in sorted(config.rates):
+        say("waiting for the worker to finish its internal topics")
+        idle = asyncio.run(
+            latency.wait_idle(stack.bootstrap, offsets, PIPELINE_GROUP, config.drain_timeout_s)
+        )
         say(f"latency at {target:,.0f} events/s for {config.latency_s:.0f} s")
+        cpu_at_start = CpuTimes.now()
         result = asyncio.run(
             latency.run_latency_phase(
                 stack.bootstrap,
@@ -277,7 +290,7 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
                 progress=say,
             )
         )
-        _latency_rows(run, result)
+        _latency_rows(run, result, steal_note(cpu_at_start) + ("" if idle else "started busy; "))
     worker.stop()
 
 
@@ -327,14 +340,14 @@ def _profile_rows(run: BenchRun, folded: Path) -> None:
     say(f"profile summary in {folded.with_suffix('.txt')}")
 
 
-def _latency_rows(run: BenchRun, result: latency.LatencyResult) -> None:
+def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = "") -> None:
     tag = f"latency.{result.target_rate:.0f}/s"
     saturated = f"; NOT drained: {result.backlog:,} behind" if result.backlog else "; drained"
     run.add(
         f"{tag}.offered",
         result.achieved_rate,
         "events/s",
-        run.scaled(f"{result.sent:,} sent in {result.duration_s:.0f} s{saturated}"),
+        run.scaled(f"{caveat}{result.sent:,} sent in {result.duration_s:.0f} s{saturated}"),
     )
     buckets = result.alert_buckets
     n_hist = int(buckets.get(float("inf"), 0))
