@@ -141,6 +141,8 @@ def test_worker_reaches_kafka_and_redis_by_service_name():
     assert env["CREDITWATCH_REDIS"] == "redis://redis:6379/0"
     # Faust's default (60 s) suits a real broker; the small test value would not.
     assert "CREDITWATCH_REBALANCE_TIMEOUT" not in env
+    # Kafka wakes a waiting fetch; only the embedded broker needs the short wait.
+    assert env["CREDITWATCH_FETCH_MAX_WAIT_MS"] == 500
 
 
 def test_topics_worker_and_broker_agree_on_partitions():
