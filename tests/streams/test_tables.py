@@ -1,8 +1,10 @@
-"""Decoded table values kept between batches: bounded, and forgotten on a rebalance."""
+"""Table values: kept decoded between batches (bounded, forgotten on a rebalance), and
+read back from the changelog at start-up."""
 
 from __future__ import annotations
 
 import gc
+from collections import namedtuple
 
 from streams import tables
 from streams.tables import DecodedValues
@@ -28,3 +30,31 @@ def test_a_revoked_partition_empties_every_live_instance_and_dead_ones_are_gone(
     assert len(tables._everything_decoded) == registered
     tables._forget_decoded_values(None, signal=None)
     assert kept.get(b"k") is None
+
+
+def test_a_memory_table_holds_what_its_changelog_says_and_where_it_read_up_to() -> None:
+    from faust.types import TP
+
+    from streams.fast_recovery import FastRecoveryStore
+    from streams.ingest import subjects
+
+    store = subjects.data
+    assert isinstance(store, FastRecoveryStore)  # memory://, the default
+    tp = TP(subjects.changelog_topic.get_topic_name(), 1)
+    assert store.persisted_offset(tp) is None  # nothing read: Faust replays it all
+    Record = namedtuple("Record", "key value offset")
+    store._apply(
+        tp,
+        [
+            Record(b"a", b"1", 0),
+            Record(b"b", b"2", 1),
+            Record(b"a", None, 2),
+            Record(b"b", b"3", 3),
+        ],
+    )
+    assert (b"a" in store, store[b"b"]) == (False, b"3")  # deleted, then the last value
+    assert store.persisted_offset(tp) == 3  # Faust's recovery resumes after it
+    store.set_persisted_offset(tp, 2)  # an older delivery report moves nothing back
+    assert store.persisted_offset(tp) == 3
+    store.set_persisted_offset(tp, 9)  # this worker's own write reached the changelog
+    assert store.persisted_offset(tp) == 9
