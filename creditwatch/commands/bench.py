@@ -60,10 +60,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("pipeline", "detectors"),
+        choices=("pipeline", "detectors", "sends"),
         default="pipeline",
         help="pipeline (default): the broker-backed run; detectors: each detector's "
-        "events/s on one core, no broker",
+        "events/s on one core, no broker; sends: microseconds per record for each way "
+        "a worker writes to Kafka",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, every row")
     parser.add_argument("--events", type=_positive_int, help="pre-loaded input records")
@@ -145,9 +146,26 @@ def run_detectors(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_sends(args: argparse.Namespace) -> int:
+    from creditwatch.bench.report import format_table, write_json
+    from creditwatch.bench.runner import say
+    from creditwatch.bench.send_costs import bench_sends
+
+    records = args.events or (2_000 if args.quick else 20_000)
+    say(f"timing {records:,} records each way in a worker on an embedded broker")
+    rows = bench_sends(records)
+    print(format_table(rows))
+    path = args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("bench-sends.json")
+    write_json(path, rows, {"records": records})
+    say(f"results written to {path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.suite == "detectors":
         return run_detectors(args)
+    if args.suite == "sends":
+        return run_sends(args)
     # Imported late: the bench pulls in aiokafka and the simulator.
     from creditwatch.bench.profile import format_summary, py_spy_path, summarise
     from creditwatch.bench.report import format_table, write_json

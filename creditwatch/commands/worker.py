@@ -7,10 +7,13 @@ import gc
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from creditwatch.topic_admin import BrokerUnreachable, check_reachable
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    import faust
 
 #: Printed to stderr once the worker has recovered its tables and consumes.
 READY_LINE = "creditwatch: worker ready"
@@ -57,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 GC_YOUNG_THRESHOLD = 50_000
 
 
-def _use_uvloop() -> None:
+def use_uvloop() -> None:
     """uvloop makes a Faust worker ~35% faster here; it must be chosen before the loop exists."""
     import importlib.util
 
@@ -104,10 +107,8 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, option)
         if value is not None:
             os.environ[variable] = str(value)
-    _use_uvloop()
+    use_uvloop()
     # Imported late: the app reads its settings from the environment at import.
-    import faust
-
     from detectors.policy import PolicyError, default_policy
     from streams.app import load_components
     from streams.routing import RoutingError, default_routing
@@ -122,6 +123,14 @@ def run(args: argparse.Namespace) -> int:
     ):
         return 2
 
+    service_worker(load_components(), args.loglevel).execute_from_commandline()
+    return 0
+
+
+def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
+    """A Faust worker run as a service: no spinner, a calm collector, a ready line."""
+    import faust
+
     class Worker(faust.Worker):
         def _setup_spinner_handler(self, logger: Any, level: int) -> None:
             # Faust's start-up spinner sets the root logger to DEBUG, so every
@@ -134,5 +143,4 @@ def run(args: argparse.Namespace) -> int:
             _calm_garbage_collector()
             print(READY_LINE, file=sys.stderr, flush=True)
 
-    Worker(load_components(), loglevel=args.loglevel, quiet=True).execute_from_commandline()
-    return 0
+    return Worker(app, loglevel=loglevel, quiet=True)

@@ -243,3 +243,16 @@ def test_bench_detectors_times_every_detector_on_simulated_inputs(
     ]
     assert [name for name in detectors if not (values.get(name) or 0) > 0] == []
     assert "IoT target" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_bench_sends_times_every_way_a_worker_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sends.json"
+    assert bench_command.run(parse(["sends", "--events", "300", "--json", str(out)])) == 0
+    values = {row["name"]: row["value"] for row in json.loads(out.read_text())["rows"]}
+    ways = ["topic_send", "produce", "table_set", "write_through"]
+    assert [w for w in ways if not (values.get(f"sends.{w}") or 0) > 0] == []
+    printed = capsys.readouterr().out
+    assert all(f"sends.{way}" in printed for way in ways)
