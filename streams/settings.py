@@ -8,7 +8,7 @@
 | ``CREDITWATCH_APP_ID`` | ``creditwatch`` | consumer group and changelog prefix |
 | ``CREDITWATCH_WEB_BIND`` | ``127.0.0.1`` | web server address (no auth: keep it local) |
 | ``CREDITWATCH_WEB_PORT`` | ``6066`` | web server port |
-| ``CREDITWATCH_STORE`` | ``memory://`` | table store (``rocksdb://`` for large state) |
+| ``CREDITWATCH_STORE`` | ``memory://`` | table store; ``rocksdb://`` needs ``[rocksdb]`` |
 | ``CREDITWATCH_DATA_DIR`` | ``./creditwatch-data`` | Faust data directory |
 | ``CREDITWATCH_REBALANCE_TIMEOUT`` | Faust's (60 s) | seconds; 3–4 on the embedded broker |
 | ``CREDITWATCH_FETCH_MAX_WAIT_MS`` | ``20`` | ms the broker may hold an empty fetch |
