@@ -90,8 +90,12 @@ class FastRecoveryStore(Store):
                 for partition, messages in batches.items():
                     self._apply(wanted[partition], messages)
                     records += len(messages)
-                    if messages and messages[-1].offset + 1 >= ends[partition]:
+                # By position, not by the last record seen: compaction may have
+                # removed records, and a fetch past them returns none.
+                for partition in list(remaining):
+                    if await consumer.position(partition) >= ends[partition]:
                         remaining.discard(partition)
+                        self.read_up_to[wanted[partition]] = ends[partition] - 1
         finally:
             await consumer.stop()
         if records == 0:
@@ -113,8 +117,6 @@ class FastRecoveryStore(Store):
             else:
                 data[message.key] = message.value
                 owners[message.key] = tp.partition
-        if messages:
-            self.read_up_to[tp] = messages[-1].offset
 
 
 def install(bootstrap: str) -> str:
