@@ -90,8 +90,8 @@ class FastRecoveryStore(Store):
                 for partition, messages in batches.items():
                     self._apply(wanted[partition], messages)
                     records += len(messages)
-                # By position, not by the last record seen: compaction may have
-                # removed records, and a fetch past them returns none.
+                # By position, not by the last record seen: the last offset may
+                # hold nothing a consumer is shown (a transaction marker).
                 for partition in list(remaining):
                     if await consumer.position(partition) >= ends[partition]:
                         remaining.discard(partition)
