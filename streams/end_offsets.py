@@ -9,18 +9,23 @@ broker a restarted worker would lose the newest state of some subjects.
 :func:`true_end_offsets` reads the last batch (from the reported end - 1, where
 that batch starts) and returns one past the highest offset found. On Apache
 Kafka that is the reported end itself, for one small fetch per partition.
-:func:`install` makes Faust's recovery use it.
+:func:`install` makes Faust's recovery use it, and :func:`read_to_end` reads
+partitions from their beginning up to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faust.tables.recovery import Recovery
 
 PROBE_TIMEOUT_MS = 500
+READ_TIMEOUT_MS = 1000
+#: A reader's fetch wait: the embedded broker holds an empty fetch this long
+#: whatever arrives (streams/fetch_wait.py).
+READ_FETCH_MAX_WAIT_MS = 20
 
 
 async def true_end_offsets(bootstrap: str, reported: Mapping[Any, int]) -> dict[Any, int]:
@@ -43,6 +48,54 @@ async def true_end_offsets(bootstrap: str, reported: Mapping[Any, int]) -> dict[
             for partition, messages in batches.items():
                 original = partitions[partition]
                 actual[original] = max(actual[original], messages[-1].offset + 1)
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(
+    bootstrap: str,
+    partitions: Iterable[TopicPartition] = (),
+    topics: Iterable[str] = (),
+    max_records: int | None = None,
+) -> AsyncIterator[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]]:
+    """Every record of ``partitions`` (and of every partition of ``topics``), from
+    the beginning to the true end, a fetch's worth of batches at a time.
+
+    A partition is done when the consumer's position reaches its end, not when
+    a record with the last offset arrives: that offset may hold nothing a
+    consumer is shown (a transaction marker).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=READ_FETCH_MAX_WAIT_MS,
+    )
+    await consumer.start()
+    try:
+        wanted = [
+            *partitions,
+            *(
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ),
+        ]
+        # Asked before assigning: the embedded broker answers nothing else on a
+        # connection while it holds a fetch there.
+        ends = await true_end_offsets(bootstrap, await consumer.end_offsets(wanted))
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        if remaining:
+            consumer.assign(list(remaining))
+            await consumer.seek_to_beginning(*remaining)
+        while remaining:
+            batches = await consumer.getmany(
+                *remaining, timeout_ms=READ_TIMEOUT_MS, max_records=max_records
+            )
+            if batches:
+                yield batches
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
     finally:
         await consumer.stop()
 

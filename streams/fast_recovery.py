@@ -21,25 +21,22 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from faust.stores import STORES
 from faust.stores.memory import Store
 from faust.types import TP
 
-from streams.end_offsets import true_end_offsets
+from streams.app import settings
+from streams.end_offsets import read_to_end
+from streams.settings import bootstrap_servers
 
 log = logging.getLogger(__name__)
 
 #: The store URL scheme of :class:`FastRecoveryStore`.
 SCHEME = "creditwatch-memory"
-FETCH_TIMEOUT_MS = 1000
-FETCH_MAX_WAIT_MS = 20
 
 
 class FastRecoveryStore(Store):
-    #: Set by :func:`install`: where the changelogs are read from.
-    bootstrap = ""
-
     def __post_init__(self) -> None:
         super().__post_init__()
         self.read_up_to: dict[TP, int] = {}  # changelog partition -> last offset held
@@ -68,45 +65,20 @@ class FastRecoveryStore(Store):
 
     async def _read(self, partitions: Iterable[TP]) -> None:
         started = time.monotonic()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-        )
-        await consumer.start()
+        wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
         records = 0
-        try:
-            wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
-            # Before assigning: the embedded broker answers nothing else on a
-            # connection while it holds a fetch there (streams/fetch_wait.py).
-            reported = await consumer.end_offsets(list(wanted))
-            ends = await true_end_offsets(self.bootstrap, reported)
-            remaining = {tp for tp, end in ends.items() if end > 0}
-            if remaining:
-                consumer.assign(list(remaining))
-                await consumer.seek_to_beginning(*remaining)
-            while remaining:
-                batches = await consumer.getmany(*remaining, timeout_ms=FETCH_TIMEOUT_MS)
-                for partition, messages in batches.items():
-                    self._apply(wanted[partition], messages)
-                    records += len(messages)
-                # By position, not by the last record seen: the last offset may
-                # hold nothing a consumer is shown (a transaction marker).
-                for partition in list(remaining):
-                    if await consumer.position(partition) >= ends[partition]:
-                        remaining.discard(partition)
-                        self.read_up_to[wanted[partition]] = ends[partition] - 1
-        finally:
-            await consumer.stop()
-        if records == 0:
-            return
-        # A long start-up should say why (the worker logs at WARNING by default).
-        log.warning(
-            "creditwatch: %s: read %d changelog records in %.1f s",
-            self.table.name,
-            records,
-            time.monotonic() - started,
-        )
+        async for batches in read_to_end(bootstrap_servers(settings.kafka), wanted):
+            for partition, messages in batches.items():
+                self._apply(wanted[partition], messages)
+                records += len(messages)
+        if records:
+            # A long start-up should say why (the worker logs at WARNING by default).
+            log.warning(
+                "creditwatch: %s: read %d changelog records in %.1f s",
+                self.table.name,
+                records,
+                time.monotonic() - started,
+            )
 
     def _apply(self, tp: TP, messages: list[Any]) -> None:
         data, owners = self.data, self._key_partition
@@ -117,11 +89,13 @@ class FastRecoveryStore(Store):
             else:
                 data[message.key] = message.value
                 owners[message.key] = tp.partition
+        if messages:
+            # Faust's recovery goes on from here to the end, past anything unshown.
+            self.read_up_to[tp] = messages[-1].offset
 
 
-def install(bootstrap: str) -> str:
-    """Register the store for ``bootstrap``; return the URL that selects it."""
-    FastRecoveryStore.bootstrap = bootstrap
+def install() -> str:
+    """Register the store; return the URL that selects it."""
     STORES.aliases[SCHEME] = f"{__name__}:FastRecoveryStore"
     # A host, because Faust falls back to the app's store when the URL is falsy,
     # and yarl counts a URL without host or path as false.

@@ -17,7 +17,6 @@ from typing import Any
 import faust
 import orjson
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from detectors.casefile import CaseFile
 from detectors.policy import default_policy
@@ -28,7 +27,7 @@ from streams import redis_keys as keys
 from streams.app import app, settings
 from streams.casework import case_files
 from streams.channels import alerts, inputs, silences, tier_changes
-from streams.end_offsets import true_end_offsets
+from streams.end_offsets import read_to_end
 from streams.ingest import dirty_subjects, subjects
 from streams.routing import default_routing
 from streams.settings import bootstrap_servers
@@ -239,37 +238,19 @@ async def replay_outputs(
     """Apply every record of the topics of ``appliers`` (default: all the view's),
     from the beginning, to Redis (``client``); return how many were applied."""
     appliers = APPLIERS if appliers is None else appliers
-    bootstrap = bootstrap or bootstrap_servers(settings.kafka)
     target = client if client is not None else redis
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
     applied = 0
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in appliers
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return 0
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await true_end_offsets(bootstrap, await consumer.end_offsets(partitions))
-        remaining = {tp for tp, end in ends.items() if end > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
-            pipe = target.pipeline(transaction=False)
-            for tp, messages in batches.items():
-                for message in messages:
-                    if message.value is not None:  # a compaction tombstone
-                        # On a pipeline, awaiting a script call queues it.
-                        await appliers[tp.topic](message.value, client=pipe)
-                        applied += 1
-                    if message.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-            await pipe.execute()
-    finally:
-        await consumer.stop()
+    async for batches in read_to_end(
+        bootstrap or bootstrap_servers(settings.kafka), topics=appliers, max_records=5000
+    ):
+        pipe = target.pipeline(transaction=False)
+        for tp, messages in batches.items():
+            for message in messages:
+                if message.value is not None:  # a compaction tombstone
+                    # On a pipeline, awaiting a script call queues it.
+                    await appliers[tp.topic](message.value, client=pipe)
+                    applied += 1
+        await pipe.execute()
     return applied
 
 

@@ -17,7 +17,6 @@ from faust.types import EventT, StoreT, TableT
 from streams import fast_recovery
 from streams.app import app, settings
 from streams.channels import produce
-from streams.settings import bootstrap_servers
 
 V = TypeVar("V")
 
@@ -29,7 +28,7 @@ BATCH_WITHIN_S = 0.02
 
 #: Memory tables read their changelogs fast at start-up (streams/fast_recovery.py).
 TABLE_STORE = (
-    fast_recovery.install(bootstrap_servers(settings.kafka))
+    fast_recovery.install()
     if settings.store.startswith("memory:")
     else None  # the configured store
 )
@@ -146,10 +145,10 @@ async def write_through(table: TableT, key: bytes, value: bytes | None, owner: E
     there. Faust would use the *current* event, and a batch has none.
 
     Faust's own path (``Table.on_key_set``) queues the changelog record through
-    ``Topic.send_soon``: 102 µs a write against 22 µs for this
-    (``creditwatch bench sends``).
-    The store learns the record's offset once it is delivered, as Faust's
-    ``_on_changelog_sent`` does, so a RocksDB store knows what it already holds.
+    ``Topic.send_soon``: 102 µs a write against 22 µs for this (``creditwatch
+    bench sends``). The store learns the record's offset once it is delivered,
+    as Faust's ``_on_changelog_sent`` does, so a RocksDB store knows what it
+    already holds.
     """
     store = cast(StoreT, table.data)  # Faust's Table.data is its store
     token = _current_event.set(weakref.ref(owner))
