@@ -42,13 +42,24 @@ from topics.catalogue import (
 )
 
 
-def _topic(*specs: TopicSpec) -> faust.TopicT:
+def raw_topic(
+    *names: str, partitions: int | None = None, config: dict[str, str] | None = None
+) -> faust.TopicT:
+    """A topic of raw bytes keys and values (default: the worker's partition count)."""
     return app.topic(
-        *(spec.name for spec in specs),
+        *names,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
+        partitions=settings.partitions if partitions is None else partitions,
+        config=config,
+    )
+
+
+def _topic(*specs: TopicSpec) -> faust.TopicT:
+    return raw_topic(
+        *(spec.name for spec in specs),
         partitions=specs[0].partitions(settings.partitions),
         # A multi-topic channel cannot carry per-topic config; `creditwatch topics
         # create` sets retention and compaction for every topic from the catalogue.

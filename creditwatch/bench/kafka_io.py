@@ -111,12 +111,7 @@ class GroupOffsets:
 
     def committed(self, group: str, topics: Iterable[str]) -> dict[Partition, int]:
         wanted = set(topics)
-        offsets = self._admin.list_group_offsets(group).get(group, {})
-        return {
-            (tp.topic, tp.partition): meta.offset
-            for tp, meta in offsets.items()
-            if tp.topic in wanted and meta.offset >= 0
-        }
+        return {tp: offset for tp, offset in self.all_committed(group).items() if tp[0] in wanted}
 
     def all_committed(self, group: str) -> dict[Partition, int]:
         """Every partition the group has committed, whatever the topic."""

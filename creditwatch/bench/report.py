@@ -124,7 +124,7 @@ class CpuTimes:
 
 
 def steal_note(start: CpuTimes | None) -> str:
-    """ "steal 12%, " for a row's notes when the host took CPU time; "" otherwise."""
+    """``CPU steal 12%; `` for a row's notes when the host took CPU time; empty otherwise."""
     end = CpuTimes.now()
     if start is None or end is None:
         return ""

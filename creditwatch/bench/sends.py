@@ -32,8 +32,8 @@ from creditwatch.commands.worker import service_worker, use_uvloop  # noqa: E402
 
 use_uvloop()  # as the worker does, before the app and its event loop exist
 
-from streams.app import app, settings  # noqa: E402
-from streams.channels import produce  # noqa: E402
+from streams.app import app  # noqa: E402
+from streams.channels import produce, raw_topic  # noqa: E402
 from streams.tables import bytes_table, write_through  # noqa: E402
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "5000"))
@@ -41,19 +41,8 @@ ROUNDS = 3
 VALUE = b"x" * 200  # about a subject state's size
 
 
-def _topic(name: str) -> faust.TopicT:
-    return app.topic(
-        name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.partitions,
-    )
-
-
-trigger = _topic(TRIGGER_TOPIC)
-target = _topic(TARGET_TOPIC)
+trigger = raw_topic(TRIGGER_TOPIC)
+target = raw_topic(TARGET_TOPIC)
 table = bytes_table("bench-sends", "Records written by the send benchmark.")
 _triggered = False
 
