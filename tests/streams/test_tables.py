@@ -38,15 +38,16 @@ def test_a_memory_table_holds_what_its_changelog_says_and_where_it_stands() -> N
     from streams.fast_recovery import FastRecoveryStore
     from streams.ingest import subjects
 
-    store = subjects.data
-    assert isinstance(store, FastRecoveryStore)  # memory://, the default
+    assert isinstance(subjects.data, FastRecoveryStore)  # memory://, the default
+    store = FastRecoveryStore(tables.TABLE_STORE, subjects.app, subjects)  # a fresh one
     tp = TP(subjects.changelog_topic.get_topic_name(), 1)
     assert store.persisted_offset(tp) is None  # nothing read: Faust replays it all
     Record = namedtuple("Record", "key value offset")
     changelog = [Record(b"a", b"1", 0), Record(b"b", b"2", 1), Record(b"a", None, 2)]
     store._apply(tp, [*changelog, Record(b"b", b"3", 3)])
     assert (b"a" in store, store[b"b"]) == (False, b"3")  # deleted, then the last value
+    assert store.persisted_offset(tp) == 3  # Faust's recovery goes on after it
     store.set_persisted_offset(tp, 9)  # this worker's own write reached the changelog
-    assert store.persisted_offset(tp) == 9  # Faust's recovery would resume after it
+    assert store.persisted_offset(tp) == 9
     store.set_persisted_offset(tp, 5)  # an older delivery report moves nothing back
     assert store.persisted_offset(tp) == 9
