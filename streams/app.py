@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from streams import end_offsets, fetch_wait
+from streams import end_offsets, fetch_wait, inline_delivery
 from streams.settings import Settings, bootstrap_servers
 
 settings = Settings.from_env()
@@ -44,6 +44,7 @@ def _faust_config(s: Settings) -> dict[str, Any]:
 app = faust.App(settings.app_id, **_faust_config(settings))
 end_offsets.install(bootstrap_servers(settings.kafka))
 fetch_wait.install(settings.fetch_max_wait_ms)
+inline_delivery.install()
 
 
 COMPONENT_MODULES = (
