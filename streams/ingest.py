@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from functools import cache
-from typing import cast
 
 import faust
 from faust.types import EventT
@@ -19,13 +18,14 @@ from detectors.policy import default_policy
 from detectors.state import SubjectState
 from streams import metrics
 from streams.app import app
+from streams.batches import each_batch
 from streams.casework import Casework
 from streams.channels import inputs
 from streams.fanout import Fanout
 from streams.live_models import LiveModels, dump_model, load_model
 from streams.processing import Outputs, detect_iot_anomaly, device_key, process
 from streams.publish import send_alert, send_dead_letter, send_tier_change
-from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, DecodedValues, bytes_table
+from streams.tables import BatchCache, DecodedValues, bytes_table
 from topics.decode import Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
@@ -112,20 +112,22 @@ async def ingest_one(
     metrics.processing_time.observe(time.perf_counter() - started)
 
 
+async def ingest_batch(events: list[EventT]) -> None:
+    """Process a batch of input messages: each subject's state loaded and stored once."""
+    states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes, live_states)
+    model_writes = BatchCache(device_models, load_model, dump_model)
+    fanout = Fanout()
+    casework = Casework(states)
+    for event in events:
+        await ingest_one(event, states, model_writes, fanout, casework)
+    await fanout.send()
+    await casework.flush()
+    dirty_subjects.update(await states.flush())
+    await model_writes.flush()
+
+
 @app.agent(inputs, concurrency=1)
 async def ingest(stream: faust.StreamT[bytes]) -> None:
-    # take_events acks a batch only after this loop body has handled it, so a
-    # crash replays the batch; redelivered records are then dropped by the
-    # per-subject event-id memory.
-    batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
-    async for events in batches:
-        states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes, live_states)
-        model_writes = BatchCache(device_models, load_model, dump_model)
-        fanout = Fanout()
-        casework = Casework(states)
-        for event in events:
-            await ingest_one(event, states, model_writes, fanout, casework)
-        await fanout.send()
-        await casework.flush()
-        dirty_subjects.update(await states.flush())
-        await model_writes.flush()
+    # A batch is acknowledged only after it is handled, so a crash replays it;
+    # redelivered records are then dropped by the per-subject event-id memory.
+    await each_batch(stream, ingest_batch)

@@ -9,13 +9,14 @@ the dead-letter topic; the agent goes on.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import faust
-from faust.types import TableT
+from faust.types import EventT, TableT
 
+from streams.batches import each_batch
 from streams.publish import send_dead_letter
-from streams.tables import BATCH_MAX, BATCH_WITHIN_S, BatchCache, DecodedValues
+from streams.tables import BatchCache, DecodedValues
 from topics.decode import Rejected
 
 #: The dead-letter reason of an internal message this version cannot read (a bug
@@ -41,8 +42,8 @@ async def run_keyed_detector(
 ) -> None:
     """Run ``handle`` on every message against its key's state; ``emit`` each output."""
     decoded: DecodedValues[S] = DecodedValues(DECODED_MAX)
-    batches = cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
-    async for events in batches:
+
+    async def handle_batch(events: list[EventT]) -> None:
         states = BatchCache(table, decode, encode, decoded)
         for event in events:
             key, value = event.message.key, event.message.value
@@ -58,3 +59,5 @@ async def run_keyed_detector(
             for output in raised:
                 await emit(output)
         await states.flush()
+
+    await each_batch(stream, handle_batch)

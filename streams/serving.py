@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
 import orjson
 import redis.asyncio as aioredis
+from faust.types import EventT
 
 from detectors.casefile import CaseFile
 from detectors.policy import default_policy
@@ -25,6 +26,7 @@ from detectors.state import SubjectState
 from streams import metrics
 from streams import redis_keys as keys
 from streams.app import app, settings
+from streams.batches import each_batch
 from streams.casework import case_files
 from streams.channels import alerts, inputs, silences, tier_changes
 from streams.end_offsets import read_to_end
@@ -47,10 +49,11 @@ PROFILE_REFRESH_S = 1.0
 PROFILES_PER_SLICE = 100
 GAUGE_REFRESH_S = 5.0
 REBUILD_CHECK_S = 5.0
+#: How long an output topic's writer waits before trying an unreachable Redis again.
+REDIS_RETRY_S = 1.0
 
 #: (topic, partition) label sets of the lag gauge this worker has set.
 reported_lag: set[tuple[str, str]] = set()
-REPLAY_PIPELINE = 500
 
 # An alert snapshot applies only if its revision is newer than the one applied,
 # so a replay converges to the same view. Open, unmuted alerts are in the open
@@ -212,22 +215,64 @@ APPLIERS: dict[str, Callable[..., Awaitable[Any]]] = {
 }
 
 
+async def apply_records(
+    target: Any,
+    records: Iterable[tuple[str, bytes | None]],
+    appliers: dict[str, Callable[..., Awaitable[Any]]] | None = None,
+) -> int:
+    """Apply (topic, value) records to Redis (``target``) in one pipeline; return how
+    many were applied (a compaction tombstone, value None, is not)."""
+    appliers = APPLIERS if appliers is None else appliers
+    pipe = target.pipeline(transaction=False)
+    applied = 0
+    for topic, value in records:
+        if value is not None:
+            # On a pipeline, awaiting a script call queues it.
+            await appliers[topic](value, client=pipe)
+            applied += 1
+    await pipe.execute()
+    return applied
+
+
+async def serve_outputs(stream: faust.StreamT[bytes]) -> None:
+    """Apply each batch of an output topic's records to Redis, one round trip a batch.
+
+    While Redis is unreachable the batch is retried and the topic waits, so the
+    view catches up with nothing skipped once Redis is back. A rebalance meanwhile
+    ends the wait: the batch stays unacknowledged and is read again later.
+    """
+
+    async def apply_batch(events: list[EventT]) -> None:
+        records = [(event.message.topic, event.message.value) for event in events]
+        while True:
+            try:
+                await apply_records(redis, records)
+                return
+            except aioredis.RedisError as exc:
+                topic = records[0][0]
+                metrics.serving_write_failures.labels(topic).inc()
+                if not app.flow_control.is_active():
+                    # A rebalance waits for this batch: give it up unacknowledged.
+                    raise
+                log.warning("Redis unavailable, %s not applied; retrying: %s", topic, exc)
+                await asyncio.sleep(REDIS_RETRY_S)
+
+    await each_batch(stream, apply_batch)
+
+
 @app.agent(alerts, concurrency=1)
 async def serve_alerts(stream: faust.StreamT[bytes]) -> None:
-    async for value in stream:
-        await apply_alert(value)
+    await serve_outputs(stream)
 
 
 @app.agent(silences, concurrency=1)
 async def serve_silences(stream: faust.StreamT[bytes]) -> None:
-    async for value in stream:
-        await apply_silence(value)
+    await serve_outputs(stream)
 
 
 @app.agent(tier_changes, concurrency=1)
 async def serve_tier_changes(stream: faust.StreamT[bytes]) -> None:
-    async for value in stream:
-        await apply_tier_change(value)
+    await serve_outputs(stream)
 
 
 async def replay_outputs(
@@ -243,14 +288,8 @@ async def replay_outputs(
     async for batches in read_to_end(
         bootstrap or bootstrap_servers(settings.kafka), topics=appliers, max_records=5000
     ):
-        pipe = target.pipeline(transaction=False)
-        for tp, messages in batches.items():
-            for message in messages:
-                if message.value is not None:  # a compaction tombstone
-                    # On a pipeline, awaiting a script call queues it.
-                    await appliers[tp.topic](message.value, client=pipe)
-                    applied += 1
-        await pipe.execute()
+        records = ((tp.topic, m.value) for tp, messages in batches.items() for m in messages)
+        applied += await apply_records(target, records, appliers)
     return applied
 
 

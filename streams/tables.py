@@ -20,12 +20,6 @@ from streams.channels import produce
 
 V = TypeVar("V")
 
-#: Events per batch, and how long to wait to fill one. A batch loads and stores
-#: each key's value once, however many records it holds.
-BATCH_MAX = 1000
-BATCH_WITHIN_S = 0.02
-
-
 #: Memory tables read their changelogs fast at start-up (streams/fast_recovery.py).
 TABLE_STORE = (
     fast_recovery.install()

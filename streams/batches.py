@@ -1,0 +1,104 @@
+"""Batches of events read straight from an agent's topic queue, acknowledged once handled.
+
+Faust's ``Stream.take_events`` hands every event through the stream iterator
+on its own turn of the event loop (``sleep(0)``), through the stream's
+sensors, a buffering processor and a background drainer, and then waits up to
+``within`` for the batch to fill. :func:`each_batch` takes what the consumer
+has already queued, however much that is, and waits only when nothing is: a
+busy worker gets large batches (each key loaded and stored once per batch), an
+idle one handles a record as soon as it arrives.
+
+It keeps the rest of the stream's contract. Each message is tracked as
+pending, so a rebalance waits for its batch, and acknowledged once the batch
+has been handled: a crash before that replays the batch, and redelivered
+records are dropped by the agents' own duplicate checks. A message fetched
+before the latest rebalance, or while flow control is paused, is acknowledged
+unhandled, as Faust's stream does: its partition is read again from the
+committed offset.
+
+A batch whose handler fails or is cancelled is not acknowledged, where
+``take_events`` would acknowledge it (and its offsets be committed, the
+records lost). Its offsets stay uncommitted, so its records are read again
+when the partition is next assigned; it stops being pending, or a rebalance
+and the worker's shutdown would wait for it forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from faust.types import AppT, ChannelT, EventT, StreamT
+from faust.types.transports import ConsumerT
+from mode.utils.aiter import aiter
+from mode.utils.futures import maybe_async
+
+#: The most events in one batch.
+BATCH_MAX = 1000
+
+
+async def each_batch(
+    stream: StreamT[Any],
+    handle: Callable[[list[EventT]], Awaitable[None]],
+    max_events: int = BATCH_MAX,
+) -> None:
+    """Run ``handle`` on the events queued for ``stream``'s agent, at least one and at most
+    ``max_events`` at a time, until Faust ends the stream."""
+    app = stream.app
+    channel = cast(ChannelT[Any], aiter(stream.channel))  # subscribes the agent's topics
+    queue = channel.queue
+    try:
+        while True:
+            try:
+                queued = [await queue.get()]
+                while len(queued) < max_events and not queue.empty():
+                    queued.append(queue.get_nowait())
+            except StopAsyncIteration:  # how Faust ends its channels when it stops
+                return
+            batch = _admitted(app, queued)
+            if not batch:
+                continue
+            try:
+                await handle(batch)
+            except BaseException:
+                _release(app.consumer, batch)
+                raise
+            await _acknowledge(app, stream, batch)
+    finally:
+        channel.on_stop_iteration()
+
+
+def _admitted(app: AppT, queued: list[EventT]) -> list[EventT]:
+    """The events of the consumer's current generation, now pending; the others acknowledged."""
+    acking_topics = app.topics.acking_topics
+    current = app.flow_control.is_active()
+    batch = []
+    for event in queued:
+        message = event.message
+        if not current or message.generation_id != app.consumer_generation_id:
+            event.ack()
+            continue
+        if message.topic in acking_topics and not message.tracked:
+            message.tracked = True
+            app.consumer.track_message(message)
+        batch.append(event)
+    return batch
+
+
+async def _acknowledge(app: AppT, stream: StreamT[Any], batch: list[EventT]) -> None:
+    # The agent test wrapper's recorder is a stream processor: it learns here
+    # that a value is handled (no processor is installed otherwise).
+    processors = cast(Any, stream)._processors
+    for event in batch:
+        if event.ack():  # the last of the message's readers to acknowledge it
+            message = event.message
+            app.sensors.on_message_out(message.tp, message.offset, message)
+        for processor in processors:
+            await maybe_async(processor(event.value))
+
+
+def _release(consumer: ConsumerT, batch: list[EventT]) -> None:
+    """Stop waiting for a batch that will not be acknowledged (Faust has no call for it)."""
+    pending = cast(Any, consumer)._unacked_messages
+    for event in batch:
+        pending.discard(event.message)

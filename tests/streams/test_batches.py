@@ -1,0 +1,100 @@
+"""Input batches: what is queued comes as one batch, acknowledged only once it is handled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import pytest
+from faust.types import EventT
+from faust.types.tuples import ConsumerMessage
+
+from streams.app import app
+from streams.batches import each_batch
+
+
+def message(offset: int, generation_id: int | None = None) -> ConsumerMessage:
+    generation = app.consumer_generation_id if generation_id is None else generation_id
+    found = ConsumerMessage(
+        "some-topic", 0, offset, 0.0, 0, None, b"k", b"v%d" % offset, None,
+        generation_id=generation,
+    )  # fmt: skip
+    found.incref()  # the one channel it is delivered to
+    return found
+
+
+def values(batch: list[EventT]) -> list[bytes | None]:
+    return [event.message.value for event in batch]
+
+
+Handler = Callable[[list[EventT]], Awaitable[None]]
+
+
+async def handle_queued(
+    messages: list[ConsumerMessage], handle: Handler, max_events: int = 100
+) -> None:
+    """Queue ``messages`` at once for a fresh stream, run ``each_batch`` over them with
+    ``handle``, then end the stream as Faust does when it stops."""
+    app.flow_control.resume()
+    channel = app.channel()
+    reading = asyncio.ensure_future(each_batch(channel.stream(), handle, max_events))
+    await asyncio.sleep(0)  # the reader subscribes and waits
+    for queued in messages:
+        await channel.put(await channel.decode(queued))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    for reader in cast(Any, channel)._subscribers:
+        await reader.throw(StopAsyncIteration())
+    await asyncio.wait_for(reading, timeout=5)  # it ends, rather than failing
+
+
+def test_everything_queued_is_one_batch_acknowledged_after_it_is_handled() -> None:
+    queued = [message(offset) for offset in range(5)]
+    handled: list[tuple[list[bytes | None], list[bool]]] = []
+
+    async def handle(batch: list[EventT]) -> None:
+        handled.append((values(batch), [m.acked for m in queued]))
+
+    asyncio.run(handle_queued(queued, handle, max_events=3))
+    assert handled == [
+        ([b"v0", b"v1", b"v2"], [False] * 5),  # at most max_events; nothing acknowledged yet
+        ([b"v3", b"v4"], [True, True, True, False, False]),
+    ]
+    assert all(m.acked for m in queued)
+
+
+def test_a_message_fetched_before_a_rebalance_is_acknowledged_unhandled() -> None:
+    stale = message(0, generation_id=app.consumer_generation_id - 1)
+    current = message(1)
+    handled: list[list[bytes | None]] = []
+
+    async def handle(batch: list[EventT]) -> None:
+        handled.append(values(batch))
+
+    asyncio.run(handle_queued([stale, current], handle))
+    assert handled == [[b"v1"]]
+    assert stale.acked
+
+
+def test_a_batch_whose_handling_fails_is_neither_acknowledged_nor_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app.topics, "_acking_topics", {"some-topic"})  # as the inputs are
+    queued = [message(0), message(1)]
+    pending_while_handled: list[bool] = []
+
+    async def fail(batch: list[EventT]) -> None:
+        pending_while_handled.extend(m in pending() for m in queued)
+        raise RuntimeError("the agent failed")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(handle_queued(queued, fail))
+    assert pending_while_handled == [True, True]  # a rebalance would wait for them
+    assert not any(m.acked for m in queued)  # their offsets are not committed
+    assert not any(m in pending() for m in queued)  # nor does anything wait for them
+
+
+def pending() -> Any:
+    """The messages a rebalance or shutdown waits for."""
+    return cast(Any, app.consumer)._unacked_messages
