@@ -55,6 +55,9 @@ class LatencyResult:
     sent: int = 0
     alert_e2e_s: list[float] = field(default_factory=list)
     tier_change_e2e_s: list[float] = field(default_factory=list)
+    #: Producer timestamp → received, for the input records themselves: what one
+    #: hop through the broker costs with no worker involved.
+    input_hop_s: list[float] = field(default_factory=list)
     alert_buckets: Buckets = field(default_factory=dict)
     backlog: int = 0  # inputs not yet committed when the drain wait ended
 
@@ -76,7 +79,8 @@ def event_time_s(document: dict[str, object], field_name: str) -> float | None:
 
 
 class OutputWatcher:
-    """Consumes the output topics from their current end and records arrival latencies."""
+    """Consumes the output topics, and the inputs, from their current end and records
+    arrival latencies."""
 
     def __init__(self, bootstrap: str, result: LatencyResult, partitions: int) -> None:
         self.result = result
@@ -97,7 +101,7 @@ class OutputWatcher:
         await self.consumer.start()
         partitions = [
             TopicPartition(topic, p)
-            for topic in (RISK_ALERTS.name, RISK_TIER_CHANGES.name)
+            for topic in (RISK_ALERTS.name, RISK_TIER_CHANGES.name, *INPUT_NAMES)
             for p in range(self.partitions)
         ]
         self.consumer.assign(partitions)
@@ -111,6 +115,10 @@ class OutputWatcher:
             batches = await self.consumer.getmany(timeout_ms=50)
             now = time.time()
             for tp, messages in batches.items():
+                if tp.topic in INPUT_NAMES:
+                    sent = (m.timestamp / 1000 for m in messages)  # the producer's clock
+                    self.result.input_hop_s.extend(now - s for s in sent if s >= self.since)
+                    continue
                 is_alert = tp.topic == RISK_ALERTS.name
                 for message in messages:
                     document = orjson.loads(message.value or b"{}")

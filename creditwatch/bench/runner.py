@@ -371,6 +371,15 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
                 "ms",
                 f"event time → received from {OUTPUT_TOPIC[label]}, n={len(samples)}",
             )
+    for q in (0.5, 0.99):
+        value = percentile(result.input_hop_s, q)
+        run.add(
+            f"{tag}.input_hop.p{q * 100:.0f}",
+            None if value is None else value * MS,
+            "ms",
+            f"sent → received by a plain consumer, no worker: one hop's floor, "
+            f"n={len(result.input_hop_s)}",
+        )
 
 
 # ------------------------------------------------------------------ state and recovery

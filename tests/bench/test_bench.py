@@ -211,6 +211,7 @@ def test_smallest_bench_prints_every_row_with_a_positive_number(
         "latency.800/s.alert.e2e.p50",
         "latency.800/s.alert.e2e.p99",
         "latency.800/s.tier_change.e2e.p99",
+        "latency.800/s.input_hop.p99",
         "state.bytes.mean",
         "state.bytes.p99",
         "state.rss.bytes.2k",
