@@ -235,29 +235,29 @@ async def apply_records(
 
 
 async def serve_outputs(stream: faust.StreamT[bytes]) -> None:
-    """Apply each batch of an output topic's records to Redis, one round trip a batch.
+    """Apply each batch of an output topic's records to Redis, one round trip a batch."""
+    await each_batch(stream, apply_events)
 
-    While Redis is unreachable the batch is retried and the topic waits, so the
-    view catches up with nothing skipped once Redis is back. A rebalance meanwhile
-    ends the wait: the batch stays unacknowledged and is read again later.
+
+async def apply_events(events: list[EventT]) -> None:
+    """Apply output records to Redis, retrying while it is unreachable.
+
+    The topic waits meanwhile, so the view catches up with nothing skipped once
+    Redis is back. A rebalance ends the wait: the batch is given up
+    unacknowledged (the rebalance would wait for it) and read again later.
     """
-
-    async def apply_batch(events: list[EventT]) -> None:
-        records = [(event.message.topic, event.message.value) for event in events]
-        while True:
-            try:
-                await apply_records(redis, records)
-                return
-            except aioredis.RedisError as exc:
-                topic = records[0][0]
-                metrics.serving_write_failures.labels(topic).inc()
-                if not app.flow_control.is_active():
-                    # A rebalance waits for this batch: give it up unacknowledged.
-                    raise
-                log.warning("Redis unavailable, %s not applied; retrying: %s", topic, exc)
-                await asyncio.sleep(REDIS_RETRY_S)
-
-    await each_batch(stream, apply_batch)
+    records = [(event.message.topic, event.message.value) for event in events]
+    while True:
+        try:
+            await apply_records(redis, records)
+            return
+        except aioredis.RedisError as exc:
+            topic = records[0][0]
+            metrics.serving_write_failures.labels(topic).inc()
+            if not app.flow_control.is_active():
+                raise
+            log.warning("Redis unavailable, %s not applied; retrying: %s", topic, exc)
+            await asyncio.sleep(REDIS_RETRY_S)
 
 
 @app.agent(alerts, concurrency=1)
