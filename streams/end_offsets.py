@@ -21,6 +21,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faust.tables.recovery import Recovery
 
+from streams.patches import Method, replace_method
+
 PROBE_TIMEOUT_MS = 500
 READ_TIMEOUT_MS = 1000
 #: A reader's fetch wait: the embedded broker holds an empty fetch this long
@@ -102,18 +104,17 @@ async def read_to_end(
 
 def install(bootstrap: str) -> None:
     """Make Faust's changelog recovery read up to the true end of each partition."""
-    original = Recovery._build_highwaters
-    if getattr(original, "creditwatch_corrected", False):
-        return
 
-    async def build_highwaters(
-        self: Recovery, consumer: Any, tps: Any, destination: Any, title: str
-    ) -> None:
-        await original(self, consumer, tps, destination, title)
-        # Faust stores "end - 1" (the last offset); -1 for an empty partition.
-        ends = await true_end_offsets(bootstrap, {tp: destination[tp] + 1 for tp in tps})
-        for tp, end in ends.items():
-            destination[tp] = end - 1
+    def corrected(original: Method) -> Method:
+        async def build_highwaters(
+            self: Recovery, consumer: Any, tps: Any, destination: Any, title: str
+        ) -> None:
+            await original(self, consumer, tps, destination, title)
+            # Faust stores "end - 1" (the last offset); -1 for an empty partition.
+            ends = await true_end_offsets(bootstrap, {tp: destination[tp] + 1 for tp in tps})
+            for tp, end in ends.items():
+                destination[tp] = end - 1
 
-    build_highwaters.creditwatch_corrected = True  # type: ignore[attr-defined]
-    Recovery._build_highwaters = build_highwaters  # type: ignore[method-assign]
+        return build_highwaters
+
+    replace_method(Recovery, "_build_highwaters", corrected)

@@ -20,20 +20,19 @@ from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
+from streams.patches import Method, replace_method
+
 
 def install(max_wait_ms: int) -> None:
     """Make the worker's consumer let the broker park a fetch for at most ``max_wait_ms``."""
-    original = getattr(
-        AIOKafkaConsumerThread._create_worker_consumer,
-        "creditwatch_original",
-        AIOKafkaConsumerThread._create_worker_consumer,
-    )
 
-    def create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any:
-        consumer = original(self, transport)
-        # Read when the consumer starts and builds its fetcher, which is later.
-        consumer._fetch_max_wait_ms = max_wait_ms
-        return consumer
+    def capped(original: Method) -> Method:
+        def create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+            consumer = original(self, transport)
+            # Read when the consumer starts and builds its fetcher, which is later.
+            consumer._fetch_max_wait_ms = max_wait_ms
+            return consumer
 
-    create_worker_consumer.creditwatch_original = original  # type: ignore[attr-defined]
-    AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
+        return create_worker_consumer
+
+    replace_method(AIOKafkaConsumerThread, "_create_worker_consumer", capped)

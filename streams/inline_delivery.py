@@ -24,10 +24,16 @@ from typing import Any
 
 from faust.transport.consumer import Consumer
 
+from streams.patches import Method, replace_method
+
 
 def install() -> None:
     """Make every Faust consumer deliver fetched messages inline while they need not wait."""
-    race = getattr(Consumer.wait_first, "creditwatch_original", Consumer.wait_first)
+    replace_method(Consumer, "wait_first", _delivering_inline)
+
+
+def _delivering_inline(race: Method) -> Method:
+    """Faust's ``wait_first`` (``race``), with the message loop's deliveries run inline."""
 
     async def wait_first(self: Consumer, *coros: Any, timeout: Any = None) -> Any:
         if not _is_delivery(self, coros):
@@ -43,8 +49,7 @@ def install() -> None:
             raise
         return await race(self, _finish(delivery, waiting_on), suspended, timeout=timeout)
 
-    wait_first.creditwatch_original = race  # type: ignore[attr-defined]
-    Consumer.wait_first = wait_first  # type: ignore[method-assign,assignment]
+    return wait_first
 
 
 def _is_delivery(consumer: Consumer, coros: tuple[Any, ...]) -> bool:
