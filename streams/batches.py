@@ -45,7 +45,8 @@ async def each_batch(
     """Run ``handle`` on the events queued for ``stream``'s agent, at least one and at most
     ``max_events`` at a time, until Faust ends the stream."""
     app = stream.app
-    channel = cast(ChannelT[Any], aiter(stream.channel))  # subscribes the agent's topics
+    # The agent's topic iterator: App.stream made it one, so aiter returns it.
+    channel = cast(ChannelT[Any], aiter(stream.channel))
     queue = channel.queue
     try:
         while True:

@@ -234,13 +234,9 @@ async def apply_records(
     return applied
 
 
-async def serve_outputs(stream: faust.StreamT[bytes]) -> None:
-    """Apply each batch of an output topic's records to Redis, one round trip a batch."""
-    await each_batch(stream, apply_events)
-
-
 async def apply_events(events: list[EventT]) -> None:
-    """Apply output records to Redis, retrying while it is unreachable.
+    """Apply a batch of output records to Redis in one round trip, retrying while
+    Redis is unreachable.
 
     The topic waits meanwhile, so the view catches up with nothing skipped once
     Redis is back. A rebalance ends the wait: the batch is given up
@@ -262,17 +258,17 @@ async def apply_events(events: list[EventT]) -> None:
 
 @app.agent(alerts, concurrency=1)
 async def serve_alerts(stream: faust.StreamT[bytes]) -> None:
-    await serve_outputs(stream)
+    await each_batch(stream, apply_events)
 
 
 @app.agent(silences, concurrency=1)
 async def serve_silences(stream: faust.StreamT[bytes]) -> None:
-    await serve_outputs(stream)
+    await each_batch(stream, apply_events)
 
 
 @app.agent(tier_changes, concurrency=1)
 async def serve_tier_changes(stream: faust.StreamT[bytes]) -> None:
-    await serve_outputs(stream)
+    await each_batch(stream, apply_events)
 
 
 async def replay_outputs(
