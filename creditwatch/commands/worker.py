@@ -128,10 +128,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
-    """A Faust worker run as a service: no spinner, a calm collector, a ready line."""
+    """A Faust worker run as a service: no spinner, a calm collector, a ready line.
+
+    It also rewrites Faust's stall-detector ERROR blocks into what they mean
+    (:mod:`streams.faust_logging`): lag and progress at INFO, a real stall at WARNING.
+    """
     import faust
 
+    from streams import faust_logging
+
     class Worker(faust.Worker):
+        async def on_first_start(self) -> None:
+            # At start-up, not at import: only a running worker's log is rewritten.
+            faust_logging.install(self.app)
+            await super().on_first_start()
+
         def _setup_spinner_handler(self, logger: Any, level: int) -> None:
             # Faust's start-up spinner sets the root logger to DEBUG, so every
             # debug call in Faust and aiokafka builds a record to discard
