@@ -41,7 +41,29 @@ from topics.wire_time import epoch
 log = logging.getLogger(__name__)
 policy = default_policy()
 routing = default_routing()
-redis = aioredis.Redis.from_url(settings.redis)
+#: Seconds any Redis command may take before it counts as Redis being unavailable
+#: (redis-py's own default, said here so the blocking reads below can exceed it).
+REDIS_TIMEOUT_S = 5.0
+redis = aioredis.Redis.from_url(
+    settings.redis, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+)
+
+
+def blocking_reader(block_s: float) -> aioredis.Redis:
+    """A Redis link of its own for reads the server holds up to ``block_s`` (XREAD BLOCK).
+
+    The server answers such a read only when data comes or the block time is
+    up, so the socket timeout must outlast the block: with redis-py 8's default
+    (5 s) a 15 s block ended in a TimeoutError, and every idle live-event
+    stream broke a few seconds after it opened. A Redis that really stops
+    answering still fails the read, ``REDIS_TIMEOUT_S`` after the block time.
+    """
+    return aioredis.Redis.from_url(
+        settings.redis,
+        socket_timeout=block_s + REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+    )
+
 
 PROFILE_REFRESH_S = 1.0
 #: Profiles built between turns of the event loop: a busy second's profiles take

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from detectors.policy import default_policy
 from streams import redis_keys as keys
 from streams.access import Principal, mask_personal, present_alert, present_profile, require
-from streams.app import app, settings
+from streams.app import app
 from streams.measures import UnknownAction, known_actions, measures_answer, requested_action
-from streams.serving import redis
+from streams.serving import blocking_reader, redis
 from streams.web_access import error, guarded
 from topics import validation
 from topics.access import Role
@@ -283,13 +284,18 @@ async def stream_events(
     )
     await response.prepare(request)  # type: ignore[arg-type]
     position = last_id or "$"
-    reader = aioredis.Redis.from_url(settings.redis)  # blocking reads need their own link
+    reader = blocking_reader(SSE_KEEPALIVE_MS / 1000)  # blocking reads need their own link
+    # A keep-alive goes out whenever the client has heard nothing for an interval:
+    # on an idle stream, and on a busy one whose entries are all out of its scope.
+    heard = time.monotonic()
     try:
         while True:
-            batch = await reader.xread({stream_key: position}, count=200, block=SSE_KEEPALIVE_MS)
-            if not batch:
+            due_ms = int((heard - time.monotonic()) * 1000) + SSE_KEEPALIVE_MS
+            if due_ms <= 0:  # (BLOCK 0 would wait forever)
                 await response.write(b": keep-alive\n\n")
+                heard = time.monotonic()
                 continue
+            batch = await reader.xread({stream_key: position}, count=200, block=due_ms)
             for _, entries in batch:
                 for entry_id, fields in entries:
                     position = entry_id.decode()
@@ -305,8 +311,13 @@ async def stream_events(
                         + data
                         + b"\n\n"
                     )
+                    heard = time.monotonic()
     except (ConnectionResetError, asyncio.CancelledError):
         pass  # the client went away, or the worker is stopping
+    except aioredis.RedisError as exc:
+        # The answer has begun, so it cannot become a 503: end it cleanly and say
+        # why; the client reconnects with Last-Event-ID and misses nothing.
+        log.warning("Redis unavailable, closing the event stream %s: %s", stream_key, exc)
     finally:
         await reader.aclose()
     return response
