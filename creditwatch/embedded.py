@@ -24,6 +24,7 @@ import atexit
 import importlib.util
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -35,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Self
+
+from streams.settings import PSEUDONYM_KEY_VARIABLE
 
 log = logging.getLogger(__name__)
 
@@ -434,6 +437,22 @@ class EmbeddedRedis(_Service):
             return False
 
 
+# The demo, a test session, a benchmark or an evaluation run is a throwaway
+# deployment: one random pseudonym key per launching process, so every worker it
+# starts (restarts and failover pairs included) and its own labelling code agree
+# on people's pseudonyms. It is never written down and goes with the process.
+_THROWAWAY_PSEUDONYM_KEY = secrets.token_hex(32)
+
+
+def embedded_pseudonym_key() -> str:
+    """``CREDITWATCH_PSEUDONYM_KEY`` for workers started against an embedded stack.
+
+    The environment's value when it has one (set it before ``creditwatch demo``
+    to add workers by hand), else this process's random key.
+    """
+    return os.environ.get(PSEUDONYM_KEY_VARIABLE) or _THROWAWAY_PSEUDONYM_KEY
+
+
 class EmbeddedStack(Managed):
     """Broker and Redis together, with one work dir for their logs and data.
 
@@ -502,7 +521,11 @@ class EmbeddedStack(Managed):
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing creditwatch processes at this stack."""
-        return {"CREDITWATCH_KAFKA": self.kafka_url, "CREDITWATCH_REDIS": self.redis_url}
+        return {
+            "CREDITWATCH_KAFKA": self.kafka_url,
+            "CREDITWATCH_REDIS": self.redis_url,
+            PSEUDONYM_KEY_VARIABLE: embedded_pseudonym_key(),
+        }
 
     def stop(self) -> None:
         # Reverse start order; callers stop their workers before the stack.

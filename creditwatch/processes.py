@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Self
 
 from creditwatch.commands.worker import READY_LINE
-from creditwatch.embedded import Managed, free_port, wait_for
+from creditwatch.embedded import Managed, embedded_pseudonym_key, free_port, wait_for
 
 STOP_GRACE_S = 15.0
 
@@ -89,7 +89,8 @@ class ChildProcess(Managed):
 
 
 class WorkerProcess(ChildProcess):
-    """``creditwatch worker`` against a given broker and Redis."""
+    """``creditwatch worker`` against a given broker and Redis, with this process's pseudonym
+    key (:func:`~creditwatch.embedded.embedded_pseudonym_key`) unless ``env`` names one."""
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class WorkerProcess(ChildProcess):
             "CREDITWATCH_REBALANCE_TIMEOUT": str(rebalance_timeout),
             "CREDITWATCH_WEB_PORT": str(self.web_port),
             "CREDITWATCH_DATA_DIR": str(log_dir / f"{name}-data"),
+            "CREDITWATCH_PSEUDONYM_KEY": embedded_pseudonym_key(),
             **(env or {}),
         }
         super().__init__(name, ["worker"], log_dir, worker_env)

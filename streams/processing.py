@@ -20,6 +20,7 @@ from detectors.rules import RuleHit, evaluate_rules
 from detectors.scoring import Fact, Score, score_subject
 from detectors.state import Observation, SubjectState
 from detectors.tiers import next_tier
+from streams.settings import pseudonym_key
 from topics.complaints import Complaint
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
@@ -177,7 +178,7 @@ def process(
     state.prune_alerted(policy.alert_cooldown_s)
     _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, policy)
     if state.legal_rep_id != previous_rep and outputs.adverse_report is None:
-        group = linkage_group(record.subject, state.legal_rep_id)
+        group = linkage_group(record.subject, state.legal_rep_id, pseudonym_key())
         outputs.linkage_member = (group, member_of(record.subject, state))
     return state, outputs
 
@@ -217,7 +218,7 @@ def _report_beyond_subject(
         signal = AdverseSignal(
             obs.event_id, obs.at_s, subject, obs.signal, obs.department, obs.sector, obs.region
         )
-        group = linkage_group(subject, state.legal_rep_id)
+        group = linkage_group(subject, state.legal_rep_id, pseudonym_key())
         outputs.adverse_report = AdverseReport(group, signal, state.tier, state.score)
     if obs.complaint_category is not None:
         outputs.counted_complaint = CountedComplaint(

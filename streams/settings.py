@@ -13,12 +13,22 @@
 | ``CREDITWATCH_REBALANCE_TIMEOUT`` | Faust's (60 s) | seconds; 3–4 on the embedded broker |
 | ``CREDITWATCH_FETCH_MAX_WAIT_MS`` | ``20`` | ms the broker may hold an empty fetch |
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
+| ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
+
+``CREDITWATCH_PSEUDONYM_KEY`` has no default on purpose: a worker without it
+refuses to start. Every worker of a deployment needs the same value, kept as
+long as the topics and tables are (a new key starts new linkage groups);
+``creditwatch demo``, the tests and the benchmarks make a random one per run.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+PSEUDONYM_KEY_VARIABLE = "CREDITWATCH_PSEUDONYM_KEY"
+PSEUDONYM_KEY_MIN_LENGTH = 32
 
 
 def bootstrap_servers(value: str) -> str:
@@ -54,6 +64,7 @@ class Settings:
     data_dir: str = "./creditwatch-data"
     rebalance_timeout: float | None = None
     fetch_max_wait_ms: int = 20
+    pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,6 +85,43 @@ class Settings:
                 fetch_max_wait_ms=int(
                     env.get("CREDITWATCH_FETCH_MAX_WAIT_MS", defaults.fetch_max_wait_ms)
                 ),
+                pseudonym_key=env.get(PSEUDONYM_KEY_VARIABLE, defaults.pseudonym_key),
             )
         except ValueError as exc:
             raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None
+
+
+class SettingError(ValueError):
+    """A setting the worker cannot run without is missing or unusable."""
+
+
+def pseudonym_secret(value: str) -> bytes:
+    """``CREDITWATCH_PSEUDONYM_KEY``'s value as key bytes, or a :class:`SettingError` saying
+    how to make one.
+
+    The key is what keeps a person's pseudonym from being checked against
+    guesses (``detectors.cross_sector.person_pseudonym``), so there is no
+    default to fall back on, and a short one is refused.
+    """
+    how = (
+        "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`, "
+        "keep it secret, and give every worker of the deployment the same value "
+        "(docs/operations.md)"
+    )
+    if not value.strip():
+        raise SettingError(
+            f"{PSEUDONYM_KEY_VARIABLE} is not set: the worker keys the pseudonyms of legal "
+            f"representatives with it; {how}"
+        )
+    if len(value) < PSEUDONYM_KEY_MIN_LENGTH:
+        raise SettingError(
+            f"{PSEUDONYM_KEY_VARIABLE} is {len(value)} characters long, fewer than "
+            f"{PSEUDONYM_KEY_MIN_LENGTH}; {how}"
+        )
+    return value.encode("utf-8")
+
+
+@functools.cache
+def pseudonym_key() -> bytes:
+    """This process's key for the pseudonyms of people, from the environment (read once)."""
+    return pseudonym_secret(Settings.from_env().pseudonym_key)

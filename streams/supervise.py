@@ -24,6 +24,7 @@ from streams.processing import (
     make_alert,
     retier,
 )
+from streams.settings import pseudonym_key
 from topics.enforcement import EnforcementEvent
 from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
 from topics.risk import Alert, TierChange
@@ -96,7 +97,7 @@ def apply_effects(
     ]
     outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
     if case.legal_rep_id:
-        group = linkage_group(subject, case.legal_rep_id)
+        group = linkage_group(subject, case.legal_rep_id, pseudonym_key())
         outputs.linked_listings = [
             (group, _linked_listing(subject, move))
             for move in effects.list_moves

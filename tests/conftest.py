@@ -21,7 +21,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from creditwatch.embedded import EmbeddedStack
+from creditwatch.embedded import EmbeddedStack, embedded_pseudonym_key
+from streams.settings import PSEUDONYM_KEY_VARIABLE
+
+# The code under test keys people's pseudonyms with a secret it refuses to run
+# without; a test session is a throwaway deployment with its own random one,
+# the same for the code run here and for every worker it starts.
+os.environ.setdefault(PSEUDONYM_KEY_VARIABLE, embedded_pseudonym_key())
 
 
 @pytest.fixture(scope="session")

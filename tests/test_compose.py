@@ -25,6 +25,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 PASSWORD_REQUIRED = re.compile(r"^\$\{GF_SECURITY_ADMIN_PASSWORD:\?.+\}$")
+PSEUDONYM_KEY_REQUIRED = re.compile(r"^\$\{CREDITWATCH_PSEUDONYM_KEY:\?.+\}$")
+TEST_ONLY_KEY = "test-only-" * 4
 
 
 def compose() -> dict[str, Any]:
@@ -86,12 +88,15 @@ def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(not has_compose_plugin(), reason="docker CLI without the compose plugin")
 def test_docker_compose_accepts_the_file_and_demands_a_grafana_password():
-    env = {k: v for k, v in os.environ.items() if k != "GF_SECURITY_ADMIN_PASSWORD"}
-    accepted = docker_compose_config({**env, "GF_SECURITY_ADMIN_PASSWORD": "test-only"})
+    secrets = ("GF_SECURITY_ADMIN_PASSWORD", "CREDITWATCH_PSEUDONYM_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
+    given = {"GF_SECURITY_ADMIN_PASSWORD": "test-only", "CREDITWATCH_PSEUDONYM_KEY": TEST_ONLY_KEY}
+    accepted = docker_compose_config({**env, **given})
     assert accepted.returncode == 0, accepted.stderr
-    refused = docker_compose_config(env)
-    assert refused.returncode != 0
-    assert "GF_SECURITY_ADMIN_PASSWORD" in refused.stderr
+    for secret in secrets:
+        refused = docker_compose_config({**env, **given, secret: ""})
+        assert refused.returncode != 0
+        assert secret in refused.stderr
 
 
 def test_compose_file_follows_the_compose_specification(tmp_path: Path):
@@ -181,6 +186,12 @@ def test_grafana_has_no_default_password_and_no_anonymous_access():
     env = service("grafana")["environment"]
     assert PASSWORD_REQUIRED.match(env["GF_SECURITY_ADMIN_PASSWORD"])
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+
+
+def test_workers_need_the_pseudonym_key_and_have_no_default():
+    # A default would be a key everyone knows: pseudonyms anyone could reverse.
+    env = service("worker")["environment"]
+    assert PSEUDONYM_KEY_REQUIRED.match(env["CREDITWATCH_PSEUDONYM_KEY"])
 
 
 def test_grafana_loads_the_provisioned_datasource_and_dashboards():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -162,6 +163,12 @@ def run_sends(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from creditwatch.embedded import embedded_pseudonym_key
+    from streams.settings import PSEUDONYM_KEY_VARIABLE
+
+    # A benchmark is a throwaway deployment: the detectors it runs in this process
+    # and the workers it starts share one random pseudonym key.
+    os.environ.setdefault(PSEUDONYM_KEY_VARIABLE, embedded_pseudonym_key())
     if args.suite == "detectors":
         return run_detectors(args)
     if args.suite == "sends":

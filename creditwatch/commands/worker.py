@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from creditwatch.topic_admin import BrokerUnreachable, check_reachable
-from streams.settings import Settings
+from streams.settings import SettingError, Settings, pseudonym_key
 
 if TYPE_CHECKING:
     import faust
@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         default_policy()
         default_routing()
-    except (PolicyError, RoutingError) as exc:
+        pseudonym_key()
+    except (PolicyError, RoutingError, SettingError) as exc:
         raise SystemExit(f"creditwatch: {exc}") from None
     if not wait_for_broker(
         os.environ.get("CREDITWATCH_KAFKA", Settings().kafka), args.wait_for_broker

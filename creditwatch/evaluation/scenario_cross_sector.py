@@ -28,12 +28,14 @@ from typing import Any
 
 import orjson
 
+from creditwatch.embedded import embedded_pseudonym_key
 from creditwatch.evaluation.scenario_cast import Cast, Injection, Timeline
 from creditwatch.evaluation.scenario_labels import Control, Incident, IncidentKind, ScenarioRecord
 from creditwatch.simulation.population import Subject
 from creditwatch.simulation.traffic import SECTOR_DEPARTMENT, department_for
 from detectors.cross_sector import linkage_group
 from detectors.policy import CrossSectorPolicy
+from streams.settings import pseudonym_secret
 from topics.vocabulary import (
     CommitmentKind,
     EnforcementKind,
@@ -62,8 +64,10 @@ GAP_DAYS = (1, 5)
 
 
 def cross_sector_key(subject: str, legal_rep_id: str | None) -> str:
-    """The dedup key of the alert, through the detector's own (pseudonymising) grouping."""
-    return f"cross_sector:{linkage_group(subject, legal_rep_id)}"
+    """The dedup key of the alert, through the detector's own (pseudonymising) grouping,
+    keyed as the workers this run starts are (:func:`embedded_pseudonym_key`)."""
+    key = pseudonym_secret(embedded_pseudonym_key())
+    return f"cross_sector:{linkage_group(subject, legal_rep_id, key)}"
 
 
 def _keys(subject: Subject) -> tuple[str, ...]:

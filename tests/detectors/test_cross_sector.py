@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+
+import pytest
 
 from detectors.cross_sector import (
     MAX_MEMBERS,
@@ -10,6 +13,7 @@ from detectors.cross_sector import (
     LinkedSignals,
     Member,
     linkage_group,
+    person_pseudonym,
 )
 from detectors.policy import default_policy
 
@@ -100,11 +104,43 @@ def test_restored_state_decides_exactly_like_the_original() -> None:
     assert decisions == [uninterrupted.add(s, POLICY) for s in stream]
 
 
+KEY = b"k3y-of-this-deployment-0123456789abcdef"
+OTHER_KEY = b"k3y-of-another-deployment-0123456789ab"
+
+
 def test_representatives_are_pseudonymised_in_group_names() -> None:
-    group = linkage_group("91130102MA0EXAMPL1", "LR123456789")
+    group = linkage_group("91130102MA0EXAMPL1", "LR123456789", KEY)
     assert group.startswith("rep:") and "LR123456789" not in group
-    assert group == linkage_group("another subject", "LR123456789")
-    assert linkage_group("91130102MA0EXAMPL1", None) == "subject:91130102MA0EXAMPL1"
+    assert group == linkage_group("another subject", "LR123456789", KEY)
+    assert linkage_group("91130102MA0EXAMPL1", None, KEY) == "subject:91130102MA0EXAMPL1"
+
+
+def test_a_person_s_pseudonym_depends_on_the_key() -> None:
+    pseudonym = person_pseudonym("LR123456789", KEY)
+    assert pseudonym == person_pseudonym("LR123456789", KEY)  # every worker agrees
+    assert pseudonym != person_pseudonym("LR123456789", OTHER_KEY)
+    assert pseudonym != person_pseudonym("LR123456788", KEY)
+    with pytest.raises(ValueError, match="secret key"):
+        person_pseudonym("LR123456789", b"")
+
+
+def test_without_the_key_hashing_candidate_ids_does_not_find_the_person() -> None:
+    """The pseudonym is no plain hash of the id: hashing every candidate the usual
+    ways, the true id included, reproduces nothing (the attack of issue 20, item 3)."""
+    rep = "LR123456789"
+    pseudonym = person_pseudonym(rep, KEY)
+    candidates = [f"LR123{n:03d}789" for n in range(1000)] + [f"LR{n:06d}789" for n in range(1000)]
+    assert rep in candidates
+    for candidate in candidates:
+        data = candidate.encode()
+        unkeyed = {
+            hashlib.blake2b(data, digest_size=8).hexdigest(),
+            hashlib.blake2b(data, digest_size=16).hexdigest(),
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data).hexdigest(),
+            person_pseudonym(candidate, OTHER_KEY),
+        }
+        assert not any(h.startswith(pseudonym) or pseudonym.startswith(h) for h in unkeyed)
 
 
 def test_a_group_remembers_its_subjects_boundedly_and_across_restarts() -> None:

@@ -31,6 +31,7 @@ from creditwatch.simulation.population import build_population
 from detectors.cross_sector import linkage_group
 from detectors.policy import default_policy
 from streams.processing import observation_of
+from streams.settings import pseudonym_key
 from topics.complaints import Complaint
 from topics.decode import Rejected, decode_input
 from topics.risk import Alert, Evidence, to_json_dict
@@ -136,7 +137,7 @@ def _linkage(record: ScenarioRecord) -> tuple[str, str, str] | None:
     if not POLICY.adverse(obs.signal):
         return None
     data = payload(record)
-    group = linkage_group(data["subject"], data.get("legal_rep_id"))
+    group = linkage_group(data["subject"], data.get("legal_rep_id"), pseudonym_key())
     return group, data["department"], data["sector"]
 
 

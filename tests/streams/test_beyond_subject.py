@@ -20,6 +20,7 @@ from detectors.workflow import on_filing
 from streams.app import load_components
 from streams.fanout import Fanout
 from streams.processing import Outputs, process
+from streams.settings import pseudonym_key
 from streams.supervise import apply_effects, filing_of
 from tests.factories import DAY, T0, complaint, enforcement, make_uscc
 from topics.decode import InputRecord
@@ -50,7 +51,7 @@ def test_adverse_records_are_reported_to_the_representatives_group() -> None:
     honour = enforcement(subject=SUBJECT, kind="honour", severity=None, occurred_at=T0 + DAY)
     first, second = outputs_of([penalty, honour])
     assert first.adverse_report is not None
-    assert first.adverse_report.group == linkage_group(SUBJECT, "LR000000042")
+    assert first.adverse_report.group == linkage_group(SUBJECT, "LR000000042", pseudonym_key())
     assert first.adverse_report.signal.department == "market_regulation"
     assert second.adverse_report is None  # a positive record is not adverse
 
@@ -214,7 +215,7 @@ def test_a_joint_punishment_listing_alerts_the_representative_s_other_subjects()
     effects = on_filing(case, filing_of(ruling), POLICY)
     supervision = apply_effects(listed, subject_state, case, effects, POLICY)
     ((group, listing),) = supervision.linked_listings
-    assert group == linkage_group(listed, rep)
+    assert group == linkage_group(listed, rep, pseudonym_key())
     message = {"type": "listed", "listing": asdict(listing)}
     state, alerts = handle_linkage_message(state, orjson.dumps(message))
     assert sorted(a.subject for a in alerts) == sorted([sister, cousin])  # not the listed one
