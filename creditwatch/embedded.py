@@ -232,6 +232,11 @@ class _Service(Managed):
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code if the server ended by itself (negative: killed by that signal)."""
+        return self._proc.poll() if self._proc is not None else None
+
     def start(self) -> Self:
         """Start the server and wait until it answers; raise :class:`EmbeddedError` if not."""
         if self._proc is not None:

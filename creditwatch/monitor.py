@@ -1,8 +1,9 @@
 """A snapshot of a running pipeline, read from the broker and the Redis view.
 
-Used by ``creditwatch demo`` for its live summary and by integration tests to
-wait for the pipeline to catch up. Reads only: offsets, the consumer group's
-commits and the serving view's counters.
+Used by ``creditwatch demo`` for its live summary. Reads only: offsets, the
+consumer group's commits and the serving view's counters. Every read is bounded
+by one timeout, and a broker or Redis that does not answer in time is reported
+as :class:`Unavailable`, so the summary can say so and try again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 import orjson
 import redis
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError, KafkaTimeoutError, RequestTimedOutError
 
 from streams import redis_keys as keys
 from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_DLQ, RISK_TIER_CHANGES
@@ -23,6 +25,22 @@ WATCHED_TOPICS = (
     RISK_ALERTS.name,
     RISK_TIER_CHANGES.name,
 )
+DEFAULT_TIMEOUT_S = 5.0
+
+
+class Unavailable(RuntimeError):
+    """The broker or Redis did not answer a snapshot, in time or at all."""
+
+    def __init__(self, service: str, cause: Exception) -> None:
+        self.service = service  # "broker" or "Redis"
+        timed_out = isinstance(
+            cause, KafkaTimeoutError | RequestTimedOutError | redis.TimeoutError | TimeoutError
+        )
+        self.state = "slow" if timed_out else "unreachable"
+        detail = str(cause) or type(cause).__name__
+        if type(cause).__name__ not in detail:  # kafka-python's errors name themselves
+            detail = f"{type(cause).__name__}: {detail}"
+        super().__init__(f"{service} {self.state} ({detail})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +65,51 @@ class Snapshot:
 
 
 class Monitor:
-    def __init__(self, bootstrap: str, redis_url: str, group: str = "creditwatch") -> None:
+    """Snapshots of one pipeline; each request waits at most ``timeout`` seconds."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        redis_url: str,
+        group: str = "creditwatch",
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         self.group = group
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        timeout_ms = int(timeout * 1000)
+        # It never fetches records; kafka-python wants the fetch wait below the timeout.
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, fetch_max_wait_ms=10
+        )
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+        # redis-py waits forever by default: a stopped Redis would stop the summary.
+        self.redis = redis.Redis.from_url(
+            redis_url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._watched: list[TopicPartition] = []
 
     def _partitions(self) -> list[TopicPartition]:
-        return [
-            TopicPartition(topic, p)
-            for topic in WATCHED_TOPICS
-            for p in sorted(self.consumer.partitions_for_topic(topic) or ())
-        ]
+        # Looked up until every topic has partitions, then kept: the lookup of an
+        # unknown topic waits for metadata with no timeout of its own.
+        if not self._watched:
+            found = {t: self.consumer.partitions_for_topic(t) for t in WATCHED_TOPICS}
+            partitions = [TopicPartition(t, p) for t, ps in found.items() for p in sorted(ps)]
+            if all(found.values()):
+                self._watched = partitions
+            return partitions
+        return self._watched
 
     def snapshot(self) -> Snapshot:
+        """The pipeline now; :class:`Unavailable` if the broker or Redis does not answer."""
+        try:
+            ends, consumed = self._offsets()
+        except (KafkaError, OSError) as exc:
+            raise Unavailable("broker", exc) from exc
+        try:
+            return self._view(ends, consumed)
+        except (redis.RedisError, OSError) as exc:
+            raise Unavailable("Redis", exc) from exc
+
+    def _offsets(self) -> tuple[dict[str, int], int]:
         ends: dict[str, int] = {}
         for tp, offset in self.consumer.end_offsets(self._partitions()).items():
             ends[tp.topic] = ends.get(tp.topic, 0) + offset
@@ -69,6 +118,9 @@ class Monitor:
         consumed = sum(
             meta.offset for tp, meta in committed.items() if tp.topic in inputs and meta.offset > 0
         )
+        return ends, consumed
+
+    def _view(self, ends: dict[str, int], consumed: int) -> Snapshot:
         tiers = {k: int(v) for k, v in self.redis.hgetall(keys.TIER_COUNTS).items()}
         open_alerts = {
             severity.value: int(self.redis.zcard(keys.open_alerts_by("severity", severity.value)))

@@ -32,9 +32,11 @@ class ChildProcess(Managed):
         self.log_path = log_dir / f"{name}.log"
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at: float | None = None  # time.monotonic() of the latest start
 
     def start(self) -> Self:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "creditwatch.cli", *self.args],
@@ -52,6 +54,11 @@ class ChildProcess(Managed):
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the latest start has ended (negative: killed by that signal)."""
+        return self.process.poll() if self.process is not None else None
 
     def log_text(self) -> str:
         try:
@@ -152,6 +159,16 @@ def stop_all(children: Sequence[ChildProcess]) -> None:
             for rest in children[index:]:
                 rest.kill()
             raise
+
+
+def describe_exit(code: int) -> str:
+    """How a process ended, in words: "exit status 1", "killed by SIGKILL"."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
 
 
 def elapsed_since(start: float) -> str:
