@@ -209,7 +209,7 @@ def bearer_token(authorization_header: str | None) -> str:
 
 
 async def authenticate_token(token: str, redis: Any) -> Principal:
-    """The principal of a raw token (from a header, or a cookie for EventSource).
+    """The principal of a raw token (from the ``Authorization`` header: never a cookie).
 
     Redis errors propagate: the caller answers 503, never lets the request through.
     """

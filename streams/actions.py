@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from faust.web import Request, Response, View
@@ -23,23 +22,15 @@ from streams.app import app
 from streams.audit import audit_action
 from streams.channels import silences
 from streams.serving import apply_silence, redis
-from streams.web_access import error, guarded
+from streams.web import readable_alert
+from streams.web_access import error, guarded, json_body
 from topics import validation
+from topics.access import Role
 from topics.audit import AuditAction
 from topics.silences import Silence, silence_from_request
 from topics.vocabulary import AlertStatus
 
 MAX_NOTE = 2_000
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    document = orjson.loads(raw)
-    if not isinstance(document, dict):
-        raise ValueError("the body must be a JSON object")
-    return document
 
 
 AUDITED_ACTION = {Action.ACK: AuditAction.ALERT_ACK, Action.RESOLVE: AuditAction.ALERT_RESOLVE}
@@ -48,16 +39,22 @@ AUDITED_ACTION = {Action.ACK: AuditAction.ALERT_ACK, Action.RESOLVE: AuditAction
 async def _alert_action(
     web: View, request: Request, principal: Principal, alert_id: str, action: Action
 ) -> Response:
+    """Authorise (role, then the alert's scope), then read the body: a refusal
+    never depends on what was sent."""
+    require(
+        principal.role in (Role.CENTRE, Role.INSPECTOR),
+        f"{principal.role.value} tokens do not act on alerts",
+    )
+    alert = await readable_alert(principal, alert_id)
+    require(
+        principal.may_act_on_alerts(alert),
+        f"alert {alert_id} names several counties: the supervision centre closes it",
+    )
+    body = await json_body(request)
     try:
-        body = await _body(request)
         note = validation.text(body, "note", required=action is Action.RESOLVE, max_length=MAX_NOTE)
-    except (ValueError, validation.InvalidRecord) as exc:
-        return error(web, 400, getattr(exc, "detail", str(exc)))
-    raw = await redis.get(keys.alert(alert_id))
-    if raw is None:
-        return error(web, 404, f"no alert {alert_id}")
-    alert = orjson.loads(raw)
-    require(principal.may_act_on_alerts(alert), f"alert {alert_id} is outside your scope")
+    except validation.InvalidRecord as exc:
+        return error(web, 400, exc.detail)
     if alert["status"] == AlertStatus.RESOLVED.value:
         return error(web, 409, f"alert {alert_id} is already resolved")
     # The audit entry is confirmed by the broker before the action is taken.
@@ -105,11 +102,11 @@ class Silences(View):
     async def post(self, request: Request, principal: Principal) -> Response:
         """Create a silence: ``matchers``, ``reason``, ``ends_at`` or ``duration_minutes``."""
         require(principal.may_manage_silences(), "only supervision centres manage silences")
+        body = await json_body(request)
         try:
-            body = await _body(request)
             silence = silence_from_request(body, principal.name, datetime.now(UTC))
-        except (ValueError, validation.InvalidRecord) as exc:
-            return error(self, 400, getattr(exc, "detail", str(exc)))
+        except validation.InvalidRecord as exc:
+            return error(self, 400, exc.detail)
         details = {"matchers": silence.matchers, "ends_at": silence.ends_at.isoformat()}
         await audit_action(principal.name, AuditAction.SILENCE_CREATE, silence.silence_id, details)
         await _publish(silence)

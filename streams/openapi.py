@@ -27,6 +27,8 @@ from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
 ERROR = {"$ref": "#/components/schemas/Error"}
 USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"}
 COUNTY = {"type": "string", "pattern": "^[0-9]{6}$"}
+#: Redis stream ids: each part is also below 2**64 (``streams.web.stream_position``).
+STREAM_ID = {"type": "string", "pattern": "^[0-9]{1,20}(-[0-9]{1,20})?$"}
 
 
 def _component(record: type[faust.Record], components: dict[str, Any]) -> dict[str, str]:
@@ -43,9 +45,10 @@ def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
         400: "the request is malformed; `error` says what",
         401: "no valid bearer token",
-        403: "the token's role or scope does not cover this",
-        404: "not found",
+        403: "the token's role does not cover this",
+        404: "not found, or outside the token's scope (the same answer for both)",
         409: "the alert is already resolved",
+        415: "the body is not sent as Content-Type: application/json",
         503: "the serving view (Redis) is unavailable",
     }
     return {
@@ -83,7 +86,7 @@ def _sse(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "summary": summary,
             "parameters": [
                 *parameters,
-                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                {"name": "Last-Event-ID", "in": "header", "schema": STREAM_ID},
             ],
             "responses": {
                 "200": {
@@ -251,7 +254,10 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Acknowledge an alert (audited)",
                 "parameters": [alert_id],
                 "requestBody": {"content": {"application/json": {"schema": note}}},
-                "responses": {"202": action_accepted, **_errors(400, 401, 403, 404, 409, 503)},
+                "responses": {
+                    "202": action_accepted,
+                    **_errors(400, 401, 403, 404, 409, 415, 503),
+                },
             }
         },
         "/api/alerts/{alert_id}/resolve": {
@@ -262,7 +268,10 @@ def openapi_document() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": {**note, "required": ["note"]}}},
                 },
-                "responses": {"202": action_accepted, **_errors(400, 401, 403, 404, 409, 503)},
+                "responses": {
+                    "202": action_accepted,
+                    **_errors(400, 401, 403, 404, 409, 415, 503),
+                },
             }
         },
         "/api/subjects/{subject}": {
@@ -367,7 +376,10 @@ def openapi_document() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": _json(silence, "created"), **_errors(400, 401, 403, 503)},
+                "responses": {
+                    "201": _json(silence, "created"),
+                    **_errors(400, 401, 403, 415, 503),
+                },
             },
         },
         "/api/silences/{silence_id}": {
@@ -382,7 +394,7 @@ def openapi_document() -> dict[str, Any]:
             "An inspector's durable inbox of routed alerts",
             [
                 _path_param("inspector", "the inspector's token name"),
-                {"name": "after", "in": "query", "schema": {"type": "string"}},
+                {"name": "after", "in": "query", "schema": STREAM_ID},
             ],
         ),
     }

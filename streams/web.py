@@ -3,11 +3,16 @@
 The server binds 127.0.0.1 by default. Every ``/api`` endpoint needs a token
 and answers within its role and scope (``streams/web_access.py``,
 ``docs/access.md``); it serves only the Redis view, never table contents.
+What a client sends in a query or header is checked strictly (issue 20):
+``str.isdigit`` and ``int()`` take ``'①'``, full-width digits, ``' 1'`` and
+``'1_0'``, so numbers here are ASCII digits, in range.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 import os
 import re
@@ -29,7 +34,7 @@ from streams.access import Principal, mask_personal, present_alert, present_prof
 from streams.app import app
 from streams.measures import UnknownAction, known_actions, measures_answer, requested_action
 from streams.serving import blocking_reader, redis
-from streams.web_access import error, guarded
+from streams.web_access import BadRequest, NotFound, error, guarded, install_http_edge
 from topics import validation
 from topics.access import Role
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
@@ -45,7 +50,11 @@ BOARD_PAGE = Path(
 MAX_PAGE = 500
 MAX_OFFSET = 1_000_000
 SSE_KEEPALIVE_MS = 15_000
-STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
+#: A Redis stream id is "ms-seq", two unsigned 64-bit integers (the seq may be left out).
+STREAM_ID_LIMIT = 2**64
+#: The board's own inline script and style, allowed by their hash and nothing else inline.
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 #: The approval actions a department may ask about (``GET /api/subjects/{uscc}/measures``).
 ACTIONS = known_actions(default_policy())
 
@@ -55,6 +64,28 @@ FACET_VALUES: dict[str, set[str] | None] = {
     "severity": {s.value for s in AlertSeverity},
     "kind": {k.value for k in AlertKind},
 }
+
+install_http_edge(app.web.web_app)  # type: ignore[attr-defined]  # the aiohttp driver's
+
+
+def ascii_digits(value: str) -> bool:
+    """0-9 only, at least one: ``str.isdigit`` also takes '①', '١' and '１'."""
+    return value.isascii() and value.isdigit()
+
+
+def stream_position(value: str, name: str) -> str:
+    """``value`` if Redis takes it as a stream id (``ms`` or ``ms-seq``, each below
+    2**64); ValueError naming ``name`` otherwise. Twenty digits can overflow."""
+    parts = value.split("-")
+    if not (
+        len(parts) <= 2
+        and all(ascii_digits(p) and len(p) <= 20 and int(p) < STREAM_ID_LIMIT for p in parts)
+    ):
+        raise ValueError(
+            f"{name} must be a stream id like 1732845600000-0 (ASCII digits, each part "
+            f"below 2**64), got {value[:40]!r}"
+        )
+    return value
 
 
 @app.page("/metrics")  # type: ignore[arg-type]  # the exposition format sets its own charset
@@ -77,14 +108,33 @@ async def health(web: View, request: Request) -> Response:
     return web.json(body, status=200 if redis_ok else 503)
 
 
+def board_policy(page: str) -> str:
+    """The board's Content-Security-Policy: its own origin, and of inline code only
+    the page's own script and style, by hash, so injected markup cannot run."""
+
+    def hashes(pattern: re.Pattern[str]) -> str:
+        digests = (
+            hashlib.sha256(block.encode("utf-8")).digest() for block in pattern.findall(page)
+        )
+        return " ".join(f"'sha256-{base64.b64encode(d).decode()}'" for d in digests)
+
+    return (
+        f"default-src 'self'; script-src {hashes(INLINE_SCRIPT)}; "
+        f"style-src {hashes(INLINE_STYLE)}; img-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
 @app.page("/")
 async def board(web: View, request: Request) -> Response:
     if not BOARD_PAGE.exists():
         return error(web, 404, "the alert board page is not installed")
-    return web.html(BOARD_PAGE.read_text(encoding="utf-8"))
+    page = BOARD_PAGE.read_text(encoding="utf-8")
+    return web.html(page, headers={"Content-Security-Policy": board_policy(page)})
 
 
-def _filters(query: Any) -> dict[str, str]:
+def alert_filters(query: Any) -> dict[str, str]:
+    """The facets of ``GET /api/alerts``; ValueError with a message for a bad one."""
     filters: dict[str, str] = {}
     for facet, allowed in FACET_VALUES.items():
         value = query.get(facet)
@@ -92,21 +142,19 @@ def _filters(query: Any) -> dict[str, str]:
             continue
         if allowed is not None and value not in allowed:
             raise ValueError(f"{facet} must be one of {', '.join(sorted(allowed))}")
-        if allowed is None and not (len(value) == 6 and value.isdigit()):
+        if allowed is None and not (len(value) == 6 and ascii_digits(value)):
             raise ValueError(f"{facet} must be a 6-digit county code")
         filters[facet] = value
     return filters
 
 
-def _page_args(query: Any) -> tuple[int, int]:
-    try:
-        limit = int(query.get("limit", 50))
-        offset = int(query.get("offset", 0))
-    except ValueError:
-        raise ValueError("limit and offset must be integers") from None
-    if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
+def page_args(query: Any) -> tuple[int, int]:
+    """``limit`` and ``offset``: ASCII digits in range (``int()`` also takes ' 1', '1_0')."""
+    limit, offset = query.get("limit", "50"), query.get("offset", "0")
+    bounded = all(ascii_digits(v) and len(v) <= 7 for v in (limit, offset))
+    if not bounded or not 1 <= int(limit) <= MAX_PAGE or not 0 <= int(offset) <= MAX_OFFSET:
         raise ValueError(f"limit must be 1..{MAX_PAGE} and offset 0..{MAX_OFFSET}")
-    return limit, offset
+    return int(limit), int(offset)
 
 
 async def open_alerts(
@@ -144,8 +192,8 @@ async def list_alerts(web: View, request: Request, principal: Principal) -> Resp
     """Open, unmuted alerts in the caller's scope; filters region, sector, severity, kind."""
     require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
     try:
-        filters = _filters(request.query)
-        limit, offset = _page_args(request.query)
+        filters = alert_filters(request.query)
+        limit, offset = page_args(request.query)
     except ValueError as exc:
         return error(web, 400, str(exc))
     visible = None if principal.role is Role.CENTRE else principal.may_read_alert
@@ -154,39 +202,42 @@ async def list_alerts(web: View, request: Request, principal: Principal) -> Resp
     return web.json({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
 
+async def readable_alert(principal: Principal, alert_id: str) -> dict[str, Any]:
+    """The alert if ``principal`` may read it. :class:`NotFound` when it is absent and
+    when it is out of scope alike: a 403 would tell an inspector it exists elsewhere."""
+    raw = await redis.get(keys.alert(alert_id))
+    alert = None if raw is None else orjson.loads(raw)
+    if alert is None or not principal.may_read_alert(alert):
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
 @app.page("/api/alerts/{alert_id}")
 @guarded
 async def get_alert(web: View, request: Request, principal: Principal, alert_id: str) -> Response:
-    raw = await redis.get(keys.alert(alert_id))
-    if raw is None:
-        return error(web, 404, f"no alert {alert_id}")
-    alert = orjson.loads(raw)
-    require(principal.may_read_alert(alert), f"alert {alert_id} is outside your scope")
+    require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
+    alert = await readable_alert(principal, alert_id)
     return web.json(present_alert(alert, principal))
 
 
-async def readable_profile(
-    web: View, principal: Principal, subject: str
-) -> dict[str, Any] | Response:
-    """The subject's profile, or the 400/404 answer; Forbidden outside the caller's scope."""
+async def readable_profile(principal: Principal, subject: str) -> dict[str, Any]:
+    """The subject's profile if ``principal`` may read it; :class:`BadRequest` for a
+    malformed USCC, :class:`NotFound` when absent and when out of scope alike."""
     try:
         code = validation.uscc({"subject": subject})
     except validation.InvalidRecord as exc:
-        return error(web, 400, exc.detail)
+        raise BadRequest(exc.detail) from None
     raw = await redis.get(keys.profile(code))
-    if raw is None:
-        return error(web, 404, f"no records for subject {code}")
-    profile = orjson.loads(raw)
-    require(principal.may_read_subject(profile), f"subject {code} is outside your scope")
-    return profile
+    profile = None if raw is None else orjson.loads(raw)
+    if profile is None or not principal.may_read_subject(profile):
+        raise NotFound(f"no records for subject {code}")
+    return dict(profile)
 
 
 @app.page("/api/subjects/{subject}")
 @guarded
 async def get_subject(web: View, request: Request, principal: Principal, subject: str) -> Response:
-    profile = await readable_profile(web, principal, subject)
-    if not isinstance(profile, dict):
-        return profile
+    profile = await readable_profile(principal, subject)
     code = profile["subject"]
     if principal.role is not Role.DEPARTMENT:
         alert_ids = await redis.zrevrange(keys.subject_alerts(code), 0, 49)
@@ -202,13 +253,11 @@ async def get_subject_measures(
     """The joint-punishment measures in force for a subject, those restricting
     ``?action=`` only if given (seed 九: punishments inside approval workflows)."""
     require(principal.may_read_tiers_lists_measures(), "your token may not read measures")
+    profile = await readable_profile(principal, subject)
     try:
         action = requested_action(request.query.get("action"), ACTIONS)
     except UnknownAction as exc:
         return error(web, 400, str(exc))
-    profile = await readable_profile(web, principal, subject)
-    if not isinstance(profile, dict):
-        return profile
     return web.json(measures_answer(profile, action, datetime.now(UTC)))
 
 
@@ -245,6 +294,8 @@ async def live_events(web: View, request: Request, principal: Principal) -> Any:
     (within the stream's retention of ~10,000 events); a new client starts now.
     """
     last_id = request.headers.get("Last-Event-ID")
+    if last_id is not None:
+        _checked_position(last_id, "Last-Event-ID")
     return await stream_events(request, keys.LIVE_EVENTS, last_id, _live_view(principal))
 
 
@@ -260,8 +311,17 @@ async def inbox_events(web: View, request: Request, principal: Principal, inspec
     """
     own = principal.role is Role.INSPECTOR and principal.name == inspector
     require(own or principal.role is Role.CENTRE, f"the inbox of {inspector} is not yours")
-    after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
+    header = request.headers.get("Last-Event-ID")
+    after = header or request.query.get("after") or "0"
+    _checked_position(after, "Last-Event-ID" if header else "after")
     return await stream_events(request, keys.inbox(inspector), after, _live_view(principal))
+
+
+def _checked_position(value: str, name: str) -> None:
+    try:
+        stream_position(value, name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 async def stream_events(
@@ -271,10 +331,8 @@ async def stream_events(
     present: Callable[[bytes, bytes], bytes | None],
 ) -> aioweb.StreamResponse:
     """Relay a Redis stream as server-sent events, from after ``last_id`` (None: from
-    now); ``present`` filters and masks each entry for the reader."""
-    if last_id is not None and not STREAM_ID.fullmatch(last_id):
-        message = f"Last-Event-ID must be a stream id like 1732845600000-0, got {last_id!r}"
-        return aioweb.json_response({"error": message}, status=400)
+    now; else checked by :func:`stream_position`); ``present`` filters and masks
+    each entry for the reader."""
     response = aioweb.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",

@@ -144,7 +144,7 @@ def test_an_inspector_reads_only_alerts_of_their_county(
 
     wait_until(lambda: bool(first_alert(own) and first_alert(other)), 60, "alerts in both counties")
     assert inspector.may_read_alert(first_alert(own) or {})
-    assert not inspector.may_read_alert(first_alert(other) or {})  # the API answers 403
+    assert not inspector.may_read_alert(first_alert(other) or {})  # the API answers 404
 
     wait_until(lambda: cache.exists(f"cw:profile:{own}") == 1, 30, "the profile")
     profile = orjson.loads(cache.get(f"cw:profile:{own}") or b"{}")

@@ -232,13 +232,14 @@ def test_an_inspector_reads_and_acts_only_within_their_county(pipeline: Pipeline
     other = the_alert(pipeline, elsewhere, "rule", lambda a: True, "the 长安区 alert")
     mine = the_alert(pipeline, own, "rule", lambda a: True, "the 桥西区 alert")
 
-    assert call(pipeline, "GET", f"/api/alerts/{other['alert_id']}", token=inspector)[0] == 403
+    # Another county's alert and subject answer as if absent (issue 20): 404, not 403.
+    assert call(pipeline, "GET", f"/api/alerts/{other['alert_id']}", token=inspector)[0] == 404
     assert call(pipeline, "GET", f"/api/alerts/{mine['alert_id']}", token=inspector)[0] == 200
     _, listing = call(pipeline, "GET", "/api/alerts?limit=500", token=inspector)
     assert {a["region"] for a in listing["alerts"]} == {"130104"}
-    assert call(pipeline, "GET", f"/api/subjects/{elsewhere}", token=inspector)[0] == 403
+    assert call(pipeline, "GET", f"/api/subjects/{elsewhere}", token=inspector)[0] == 404
     ack = f"/api/alerts/{other['alert_id']}/ack"
-    assert call(pipeline, "POST", ack, {}, token=inspector)[0] == 403
+    assert call(pipeline, "POST", ack, {}, token=inspector)[0] == 404
     assert (
         call(pipeline, "POST", f"/api/alerts/{mine['alert_id']}/ack", {}, token=inspector)[0] == 202
     )

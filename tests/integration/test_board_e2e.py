@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,11 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The page runs under its Content-Security-Policy: a blocked script or style says so here.
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/#token={pipeline.token}")
     expect(page.locator("h1")).to_have_text("信用监管预警看板")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
@@ -246,3 +253,143 @@ def test_board_never_renders_data_as_html(browser: Any):
     assert page.evaluate("document.querySelectorAll('img').length") == 0
     assert page.evaluate("window.__pwned") is None
     context.close()
+
+
+#: A text/plain form encodes ``name=value``: the name opens a JSON object and the value
+#: closes it, so the server reads ``{..., "x": "="}``.
+FORGED = {"matchers": {"region": "130133"}, "reason": "csrf-form", "duration_minutes": 60}
+FORM_NAME = json.dumps({**FORGED, "x": ""})[:-2]
+ATTACK = """<!doctype html>
+<title>cheap flights</title>
+<form id="attack" method="POST" enctype="text/plain" action="API/api/silences">
+  <input name='FORM_NAME' value='"}'>
+</form>
+<script>
+  // A no-cors fetch is a "simple request": no preflight, and it carries the site's cookies.
+  fetch("API/api/silences", {
+    method: "POST", mode: "no-cors", credentials: "include",
+    headers: {"Content-Type": "text/plain"},
+    body: JSON.stringify({...FORGED, reason: "csrf-fetch"}),
+  }).catch(() => null).finally(() => document.getElementById("attack").submit());
+</script>
+"""
+
+
+@pytest.fixture
+def attacker_site(pipeline: Pipeline) -> Iterator[str]:
+    """A page on another loopback port: same site as the board (cookies ignore ports)."""
+    api = f"http://127.0.0.1:{pipeline.worker.web_port}"
+    html = ATTACK.replace("API", api).replace("FORM_NAME", FORM_NAME)
+    page = html.replace("...FORGED", json.dumps(FORGED)[1:-1]).encode()
+
+    class Attacker(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_on_another_port_cannot_change_state_with_the_board_s_credentials(
+    pipeline: Pipeline, browser: Any, attacker_site: str
+):
+    """Issue 20 item 1: while the board is signed in, another site's page posts a
+    text/plain form (and a no-cors fetch) to the silence endpoint; nothing is silenced."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    board = context.new_page()
+    board.set_default_timeout(WAIT_MS)
+    board.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/#token={pipeline.token}")
+    expect(board.locator("#conn")).to_have_attribute("data-state", "live")
+
+    attack = context.new_page()
+    attack.set_default_timeout(WAIT_MS)
+    answers: list[int] = []
+    attack.on("response", lambda r: answers.append(r.status) if "/api/silences" in r.url else None)
+    attack.goto(attacker_site)
+    attack.wait_for_url("**/api/silences")  # the form was submitted and answered
+    wait_until(lambda: len(answers) == 2, 10, "both forged requests to be answered")
+    context.close()
+
+    status, body = get_json(pipeline, "/api/silences")
+    assert status == 200
+    forged = [s for s in body["silences"] if s["reason"].startswith("csrf")]
+    assert forged == [], f"a cross-site request created silences (answers {answers})"
+
+
+def test_the_live_stream_sends_the_token_as_a_header_and_resumes_after_the_last_event(
+    browser: Any,
+):
+    """The board reads the stream with fetch(): the token travels as a bearer header,
+    never a cookie, and a reconnect asks for what came after the last event seen."""
+    from playwright.sync_api import Route, expect
+
+    subject = make_uscc(703)
+    live = {
+        "alert_id": "live-1",
+        "dedup_key": f"{subject}:x",
+        "subject": subject,
+        "kind": "rule",
+        "severity": "high",
+        "title": "Licence revoked",
+        "region": "130104",
+        "sector": "food_drug",
+        "created_at": "2026-11-28T02:00:00Z",
+        "status": "open",
+    }
+    document = orjson.dumps(live).decode()
+    half = document.index(",") + 1
+    # A keep-alive comment, then an alert whose data spans two lines (CRLF endings).
+    stream = (
+        f"retry: 300\r\n: keep-alive\r\n\r\nid: 7-0\r\nevent: alert\r\n"
+        f"data: {document[:half]}\r\ndata: {document[half:]}\r\n\r\n"
+    ).encode()
+    streams: list[dict[str, str]] = []
+
+    def serve(route: Route) -> None:
+        path = route.request.url.removeprefix("http://board.test").split("?")[0]
+        if path == "/":
+            route.fulfill(content_type="text/html", body=BOARD.read_bytes())
+        elif path == "/api/events":
+            streams.append(route.request.all_headers())
+            first = len(streams) == 1
+            route.fulfill(content_type="text/event-stream", body=stream if first else b"")
+        elif path == "/api/alerts":
+            route.fulfill(
+                content_type="application/json",
+                body=b'{"total": 0, "limit": 50, "offset": 0, "alerts": []}',
+            )
+        else:
+            route.fulfill(content_type="application/json", body=b'{"A": 0, "B": 0, "C": 0, "D": 0}')
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.route("http://board.test/**", serve)
+    page.goto("http://board.test/#token=tok-123")
+    expect(page.locator("#alert-list li[data-alert-id='live-1']")).to_have_count(1)
+    for _ in range(100):  # Playwright answers routes only while the test waits in it
+        if len(streams) >= 2:
+            break
+        page.wait_for_timeout(100)
+    context.close()
+
+    first, second = streams[0], streams[1]
+    assert first["authorization"] == "Bearer tok-123" and "last-event-id" not in first
+    assert second["authorization"] == "Bearer tok-123"
+    assert second["last-event-id"] == "7-0"
+    assert not any("cookie" in headers for headers in streams)

@@ -4,10 +4,13 @@ the measures a listed subject is under."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import Message
 from typing import Any
 
 import orjson
@@ -200,5 +203,211 @@ def test_measures_tell_an_approval_workflow_whether_a_listed_subject_may_bid(pip
     changan = pipeline.issue_token("changan-measures", Role.INSPECTOR, counties=["130102"])
     assert get(pipeline, measures, bearer(changan))[0] == 200
     qiaoxi = pipeline.issue_token("qiaoxi-measures", Role.INSPECTOR, counties=["130104"])
-    assert get(pipeline, measures, bearer(qiaoxi))[0] == 403
+    assert get(pipeline, measures, bearer(qiaoxi))[0] == 404  # as if it did not exist
     assert get(pipeline, measures, {})[0] == 401
+
+
+def open_headers(
+    pipeline: Pipeline, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, Message]:
+    """Status and headers of an answer, without reading its body (an event stream stays open)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}",
+        headers=pipeline.auth if headers is None else headers,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers
+
+
+def post(
+    pipeline: Pipeline, path: str, body: bytes, content_type: str | None, token: str | None = None
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token or pipeline.token}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}",
+        data=body,
+        method="POST",
+        headers=headers,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def an_open_alert(pipeline: Pipeline, n: int, region: str = "130102") -> dict[str, Any]:
+    subject = make_uscc(n)
+    send(
+        pipeline, enforcement(subject, f"open-{n}", "penalty", 5, severity="serious", region=region)
+    )
+
+    def found() -> list[dict[str, Any]]:
+        status, profile = get_json(pipeline, f"/api/subjects/{subject}")
+        ids = profile.get("alert_ids", []) if status == 200 else []
+        return [get_json(pipeline, f"/api/alerts/{i}")[1] for i in ids]
+
+    wait_until(lambda: bool(found()), 30, f"an alert for {subject}")
+    return found()[0]
+
+
+def test_every_answer_carries_the_browser_security_headers(pipeline: Pipeline):
+    """Issue 20 item 1: no framing, no sniffing, no referrer, no server version."""
+    for path in ("/", "/health", "/metrics", "/openapi.json", "/api/tiers", "/api/events", "/x"):
+        status, headers = open_headers(pipeline, path)
+        assert status in (200, 404), path
+        policy = headers["Content-Security-Policy"] or ""
+        assert "frame-ancestors 'none'" in policy, path
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Referrer-Policy"] == "no-referrer", path
+        server = headers["Server"] or ""
+        assert "aiohttp" not in server and not any(c.isdigit() for c in server), (path, server)
+    _, board = open_headers(pipeline, "/")
+    policy = board["Content-Security-Policy"]
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+
+
+def test_the_token_is_taken_from_the_authorization_header_only(pipeline: Pipeline):
+    """A cookie rides along with any same-site page's requests: it is no credential."""
+    cookie = {"Cookie": f"cw_token={pipeline.token}"}
+    assert get(pipeline, "/api/tiers", cookie)[0] == 401
+    assert open_headers(pipeline, "/api/events", cookie)[0] == 401
+
+
+def test_state_changes_accept_only_json(pipeline: Pipeline):
+    """Issue 20 item 1: every POST of the API refuses what an HTML form can send (415)."""
+    alert = an_open_alert(pipeline, 510)
+    status, document = get_json(pipeline, "/openapi.json")
+    posts = [path for path, item in document["paths"].items() if "post" in item]
+    assert posts, "the API has state-changing operations"
+    body = orjson.dumps(
+        {"matchers": {"region": "130133"}, "reason": "form", "duration_minutes": 5, "note": "x"}
+    )
+    for path in posts:
+        path = path.replace("{alert_id}", alert["alert_id"])
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+            status, answer = post(pipeline, path, body, content_type)
+            assert status == 415, (path, content_type, status, answer)
+            assert "application/json" in answer["error"]
+    assert get_json(pipeline, "/api/silences")[1]["silences"] == []
+    assert get_json(pipeline, f"/api/alerts/{alert['alert_id']}")[1]["status"] == "open"
+
+    # JSON from a page of another origin needs a CORS preflight: never granted.
+    preflight = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}/api/silences",
+        method="OPTIONS",
+        headers={
+            "Origin": "http://127.0.0.1:8765",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    try:
+        with urllib.request.urlopen(preflight, timeout=10) as response:
+            granted = response.headers
+    except urllib.error.HTTPError as error:
+        granted = error.headers
+    assert granted["Access-Control-Allow-Origin"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/api/events", {"Last-Event-ID": "18446744073709551616-0"}),  # 2**64
+        ("/api/events", {"Last-Event-ID": "1-18446744073709551616"}),
+        ("/api/events", {"Last-Event-ID": "99999999999999999999"}),
+        ("/api/inbox/changan-food/events?after=%201", {}),
+        ("/api/inbox/changan-food/events?after=%EF%BC%91", {}),  # a full-width 1
+        ("/api/inbox/changan-food/events?after=1-%D9%A1", {}),  # an Arabic-Indic 1
+    ],
+)
+def test_a_stream_position_redis_cannot_take_is_refused(
+    pipeline: Pipeline, path: str, headers: dict[str, str]
+):
+    """Issue 20 item 6: not an event stream that breaks at once, but a 400 saying why."""
+    status, answer = get_json(pipeline, path, {**pipeline.auth, **headers})
+    assert status == 400 and "stream id" in answer["error"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "region=%E2%91%A0%E2%91%A1%E2%91%A2%E2%91%A3%E2%91%A4%E2%91%A5",  # ①②③④⑤⑥
+        "region=%EF%BC%91%EF%BC%93%EF%BC%90%EF%BC%91%EF%BC%90%EF%BC%92",  # full-width 130102
+        "limit=%201",
+        "limit=1_0",
+        "offset=%EF%BC%91",
+    ],
+)
+def test_a_query_number_must_be_ascii_digits(pipeline: Pipeline, query: str):
+    status, answer = get_json(pipeline, f"/api/alerts?{query}")
+    assert status == 400, answer
+
+
+def test_out_of_scope_and_absent_answer_alike(pipeline: Pipeline):
+    """Issue 20 item 7: an inspector cannot tell an alert or subject of another
+    county from one that does not exist; a department is refused before its body is read."""
+    other = an_open_alert(pipeline, 511, region="130102")
+    inspector = pipeline.issue_token("qiaoxi-oracle", Role.INSPECTOR, counties=["130104"])
+    qiaoxi = bearer(inspector)
+    absent_alert, absent_subject = "no-such-alert", make_uscc(999_997)
+
+    def refusal(path: str, token: dict[str, str], name: str) -> tuple[int, str]:
+        status, answer = get_json(pipeline, path, token)
+        return status, answer["error"].replace(name, "ID")
+
+    for template, out_of_scope, absent in (
+        ("/api/alerts/{}", other["alert_id"], absent_alert),
+        ("/api/subjects/{}", other["subject"], absent_subject),
+        ("/api/subjects/{}/measures", other["subject"], absent_subject),
+        ("/api/subjects/{}/measures?action=export", other["subject"], absent_subject),
+    ):
+        seen = refusal(template.format(out_of_scope), qiaoxi, out_of_scope)
+        assert seen == refusal(template.format(absent), qiaoxi, absent), template
+        assert seen[0] == 404, template
+
+    for action in ("ack", "resolve"):
+        for alert_id in (other["alert_id"], absent_alert):
+            status, answer = post(
+                pipeline, f"/api/alerts/{alert_id}/{action}", b"", None, inspector
+            )
+            assert (status, answer["error"]) == (404, f"no alert {alert_id}"), action
+    department = pipeline.issue_token("oracle-bureau", Role.DEPARTMENT)
+    for action in ("ack", "resolve"):
+        status, _ = post(
+            pipeline, f"/api/alerts/{other['alert_id']}/{action}", b"", None, department
+        )
+        assert status == 403, action
+
+
+def test_an_oversized_header_is_refused_without_echo_or_traceback(pipeline: Pipeline):
+    """Issue 20 item 8: the 400 quotes nothing of the request, the log says one line."""
+    secret = "SECRET" + "A" * 9000
+    before = len(pipeline.worker.log_text())
+    with socket.create_connection(("127.0.0.1", pipeline.worker.web_port), timeout=10) as conn:
+        conn.sendall(
+            b"GET /api/tiers HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: Bearer {secret}\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") or head.startswith(b"HTTP/1.0 400"), head
+    assert b"SECRET" not in answer and b"AAAA" not in answer
+    assert body, "the refusal says what is wrong"
+
+    def logged() -> str:
+        return pipeline.worker.log_text()[before:]
+
+    wait_until(lambda: "request from 127.0.0.1" in logged(), 10, "the refusal logged")
+    time.sleep(0.5)  # anything else the refusal writes to the log
+    lines = [line for line in logged().splitlines() if "request from 127.0.0.1" in line]
+    assert "Traceback" not in logged() and "SECRET" not in logged()
+    assert len(lines) == 1, lines
