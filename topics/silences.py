@@ -57,6 +57,12 @@ def silence_from_request(body: Mapping[str, Any], author: str, now: datetime) ->
         )
     matchers = {name: MATCHER_CHECKS[name](raw_matchers) for name in raw_matchers}
     starts = v.timestamp(body, "starts_at", required=False, future_ok=True, now=now) or now
+    # A start further ahead than the longest silence is a typo, and near the
+    # calendar's end adding the duration would overflow.
+    if starts > now + MAX_SILENCE:
+        raise v.InvalidRecord(
+            v.Reason.OUT_OF_RANGE, "a silence must start within 90 days from now", "starts_at"
+        )
     if "duration_minutes" in body:
         longest = MAX_SILENCE.total_seconds() / 60
         minutes = v.number(body, "duration_minutes", minimum=1, maximum=longest)
