@@ -360,13 +360,17 @@ class View:
     incidents: Sequence[str] = ()
 
 
-def dead_letters(count: int, inputs: int, bad_ratio: float) -> str:
-    """The DLQ count with where it comes from: in the demo, mostly on purpose."""
+def dead_letters(count: int, processed: int, bad_ratio: float) -> str:
+    """The DLQ count with where it comes from: in the demo, mostly on purpose.
+
+    The expected count is of records processed, not sent: the worker writes
+    dead letters as it reads, so a lagging worker has written fewer.
+    """
     if bad_ratio <= 0:
         return f"dead letters {count:,} (the simulator sends no bad records)"
     return (
         f"dead letters {count:,} (the simulator sends {bad_ratio * 100:g}% bad records "
-        f"on purpose, ≈{round(inputs * bad_ratio):,} so far)"
+        f"on purpose, ≈{round(processed * bad_ratio):,} so far)"
     )
 
 
@@ -419,7 +423,7 @@ def render(view: View) -> str:
             + "  ".join(f"{t} {r:,.0f}" for t, r in rates.items())
             + f"  total {sum(rates.values()):,.0f}",
             f"processed       {now.consumed:,} of {now.inputs:,} (lag {now.lag:,})",
-            f"                {dead_letters(now.dead_letters, now.inputs, view.bad_ratio)}",
+            f"                {dead_letters(now.dead_letters, now.consumed, view.bad_ratio)}",
             "tiers           " + "  ".join(f"{tier} {n:,}" for tier, n in now.tiers.items()),
             "open alerts     "
             + "  ".join(f"{sev} {n:,}" for sev, n in reversed(list(now.open_alerts.items()))),
@@ -445,7 +449,7 @@ def compact(view: View) -> str:
         [
             f"processed {now.consumed:,} of {now.inputs:,} (lag {now.lag:,})",
             f"input {sum(view.rates.values()):,.0f}/s",
-            dead_letters(now.dead_letters, now.inputs, view.bad_ratio),
+            dead_letters(now.dead_letters, now.consumed, view.bad_ratio),
             "alerts open " + " ".join(f"{sev} {n:,}" for sev, n in now.open_alerts.items()),
             "tiers " + " ".join(f"{tier} {n:,}" for tier, n in now.tiers.items()),
         ]

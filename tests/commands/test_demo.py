@@ -224,6 +224,9 @@ def test_dead_letters_say_the_simulator_sends_bad_records_on_purpose() -> None:
     # Both forms of the summary say so next to the count.
     assert "dead letters 6 (the simulator sends 0.5% bad records on purpose" in render(view())
     assert "dead letters 6 (the simulator sends 0.5% bad records on purpose" in compact(view())
+    # Expected from what the worker has read: a lagging one has written fewer.
+    lagging = snapshot(consumed=400)  # of 1,000 sent
+    assert "on purpose, ≈2 so far" in render(view(snapshot=lagging))
 
 
 def change(subject: str, at: str) -> dict[str, object]:
