@@ -161,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
             stop_all([simulator, worker])
             if incidents.count or stack.keep:
                 stack.keep = True  # the logs are the evidence of what went wrong
-                say(f"creditwatch demo: logs kept in {stack.workdir} (incidents: {INCIDENT_LOG})")
+                what = f" (incidents: {INCIDENT_LOG})" if incidents.count else ""
+                say(f"creditwatch demo: logs kept in {stack.workdir}{what}")
     say("creditwatch demo: stopped; every process it started has exited.")
     return status
 
