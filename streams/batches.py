@@ -21,6 +21,13 @@ A batch whose handler fails or is cancelled is not acknowledged, where
 records lost). Its offsets stay uncommitted, so its records are read again
 when the partition is next assigned; it stops being pending, or a rebalance
 and the worker's shutdown would wait for it forever.
+
+Not acknowledging is not enough: Faust commits past a gap in what was
+acknowledged when it is a single record, or when the partition has no commit
+yet (``Consumer._new_offset`` compares with ``> 1``, and skips the check for a
+committed offset of 0). So the partition is also *held* at the batch's first
+offset: no commit goes past it until that record has been read again and
+acknowledged, or someone else's commit has passed it.
 """
 
 from __future__ import annotations
@@ -28,10 +35,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from faust.types import AppT, ChannelT, EventT, StreamT
+from faust.transport.consumer import Consumer
+from faust.types import TP, AppT, ChannelT, EventT, StreamT
 from faust.types.transports import ConsumerT
 from mode.utils.aiter import aiter
 from mode.utils.futures import maybe_async
+
+from streams.patches import Method, replace_method
 
 #: The most events in one batch.
 BATCH_MAX = 1000
@@ -63,6 +73,7 @@ async def each_batch(
                 await handle(batch)
             except BaseException:
                 _release(app.consumer, batch)
+                _hold(batch)
                 raise
             await _acknowledge(app, stream, batch)
     finally:
@@ -103,3 +114,34 @@ def _release(consumer: ConsumerT, batch: list[EventT]) -> None:
     pending = cast(Any, consumer)._unacked_messages
     for event in batch:
         pending.discard(event.message)
+
+
+#: Per partition, the first offset of a batch that was not handled: Faust's
+#: commits stop there (see the module's docstring).
+held: dict[TP, int] = {}
+
+
+def _hold(batch: list[EventT]) -> None:
+    for event in batch:
+        tp, offset = event.message.tp, event.message.offset
+        if offset < held.get(tp, offset + 1):
+            held[tp] = offset
+
+
+def _not_past_held(new_offset: Method) -> Method:
+    """Faust's ``Consumer._new_offset`` (the offset to commit next), never past a hold."""
+
+    def _new_offset(self: Consumer, tp: TP) -> int | None:
+        hold = held.get(tp)
+        if hold is not None:
+            committed = self._committed_offset[tp]
+            if hold in self._acked_index[tp] or (committed is not None and committed > hold):
+                del held[tp]  # read again and handled, or another worker's commit passed it
+                hold = None
+        offset: int | None = new_offset(self, tp)
+        return offset if offset is None or hold is None else min(offset, hold)
+
+    return _new_offset
+
+
+replace_method(Consumer, "_new_offset", _not_past_held)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
 import pytest
-from faust.types import EventT
+from faust.types import TP, EventT
 from faust.types.tuples import ConsumerMessage
 
 from streams.app import app
@@ -98,3 +98,41 @@ def test_a_batch_whose_handling_fails_is_neither_acknowledged_nor_waited_for(
 def pending() -> Any:
     """The messages a rebalance or shutdown waits for."""
     return cast(Any, app.consumer)._unacked_messages
+
+
+@pytest.fixture
+def acking(monkeypatch: pytest.MonkeyPatch) -> Iterator[TP]:
+    """``some-topic`` acknowledged as the inputs are; its partition's bookkeeping cleaned up."""
+    monkeypatch.setattr(app.topics, "_acking_topics", {"some-topic"})
+    tp = TP("some-topic", 0)
+    consumer = cast(Any, app.consumer)
+    yield tp
+    for bookkeeping in (consumer._acked, consumer._acked_index, consumer._committed_offset):
+        bookkeeping.pop(tp, None)
+
+
+def next_commit(tp: TP) -> int | None:
+    """The offset Faust's consumer would commit for ``tp`` now (None: nothing)."""
+    return cast(Any, app.consumer)._filter_committable_offsets([tp]).get(tp)
+
+
+def test_records_after_a_failed_batch_do_not_carry_the_commit_past_it(acking: TP) -> None:
+    """Faust commits past a one-record gap, or any gap before a partition's first
+    commit; the failed record would then never be read again."""
+    failed, after = message(0), message(1)
+
+    async def fail(batch: list[EventT]) -> None:
+        raise RuntimeError("the agent failed")
+
+    async def handle(batch: list[EventT]) -> None:
+        pass
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(handle_queued([failed], fail))
+    asyncio.run(handle_queued([after], handle))  # the restarted agent goes on
+    assert after.acked
+    assert (next_commit(acking) or 0) <= failed.offset
+
+    # The partition is read again from its commit (a rebalance): now both are handled.
+    asyncio.run(handle_queued([message(0), message(1)], handle))
+    assert next_commit(acking) == 2
