@@ -4,14 +4,16 @@ The ingest agent's partitions are keyed by subject; the peer-outlier,
 cross-sector and cross-region detectors need their whole group (peer group,
 legal representative, complaint category) in one place. A batch collects their
 inputs and sends them re-keyed, coalesced so the extra traffic stays per batch
-rather than per record: one message per peer group, one per complaint category.
+rather than per record: one message per peer group, one per complaint category,
+of at most :data:`ROWS_PER_MESSAGE` rows (more go in further messages, in order).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -19,6 +21,20 @@ from detectors.cross_region import local_day
 from detectors.cross_sector import AdverseSignal, LinkedListing, Member
 from streams.channels import adverse_signals, complaint_counts, peer_feature_changes, produce
 from streams.processing import AdverseReport, CountedComplaint, Outputs, PeerUpdate
+
+#: Rows in one re-keyed message. A batch can hold a group's whole batch of rows
+#: (streams.batches.BATCH_MAX records, each with ids of up to 128 characters): in
+#: one message that could pass the 1,000,000 bytes the producer sends; 200 of the
+#: largest rows take about a tenth of it.
+ROWS_PER_MESSAGE = 200
+
+Row = TypeVar("Row")
+
+
+def chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
+    """``rows`` in order, :data:`ROWS_PER_MESSAGE` at a time."""
+    for start in range(0, len(rows), ROWS_PER_MESSAGE):
+        yield rows[start : start + ROWS_PER_MESSAGE]
 
 
 @dataclass(slots=True)
@@ -70,10 +86,12 @@ class Fanout:
         for group, member in self.linkage_members:
             await send_linkage(group, {"type": MEMBER, "member": astuple(member)})
         for group, updates in self.peer_updates.items():
-            await produce(peer_feature_changes, group.encode(), orjson.dumps(updates))
+            for rows in chunks(updates):
+                await produce(peer_feature_changes, group.encode(), orjson.dumps(rows))
         for category, tallies in self.complaints.items():
             counts = sorted(tallies.values(), key=lambda tally: tally.at_s)
-            await produce(complaint_counts, category.encode(), orjson.dumps(counts))
+            for part in chunks(counts):
+                await produce(complaint_counts, category.encode(), orjson.dumps(part))
 
 
 # The linkage-group topic (risk.internal.adverse-signals) carries three kinds of
