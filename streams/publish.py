@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,33 +22,32 @@ from streams.channels import (
 )
 from topics.decode import Rejected
 from topics.lists import ListChange, list_change_key
-from topics.risk import Alert, DeadLetter, TierChange
+from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
+from topics.risk import dead_letter as build_dead_letter
 from topics.workflow import WorkflowNotice
 
 
-def _b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode("ascii")
-
-
 def dead_letter(event: EventT, rejected: Rejected) -> DeadLetter:
+    """The dead letter of an event's message: bounded whatever the message's size."""
     message = event.message
-    return DeadLetter(
-        source_topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key_b64=_b64(message.key),
-        value_b64=_b64(message.value),
-        reason=rejected.reason,
-        detail=rejected.detail,
-        field=rejected.field,
-        received_at=datetime.now(UTC),
+    return build_dead_letter(
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        message.value,
+        rejected.reason,
+        rejected.detail,
+        rejected.field,
     )
 
 
 async def send_dead_letter(event: EventT, rejected: Rejected) -> None:
-    """Keep a record nobody can process, byte for byte, with the reason."""
+    """Keep a record nobody can process, with the reason: whole, or if it is too large
+    to copy, an excerpt, its size and digest, and where the original is."""
     message = event.message
-    await produce(dead_letters, message.key, dead_letter(event, rejected).dumps())
+    letter = dead_letter(event, rejected)
+    await produce(dead_letters, dead_letter_key(message.key), letter.dumps())
     metrics.dead_letters.labels(message.topic, rejected.reason).inc()
 
 

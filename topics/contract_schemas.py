@@ -19,6 +19,7 @@ import faust
 
 from topics.catalogue import (
     RISK_ALERTS,
+    RISK_DLQ,
     RISK_LIST_CHANGES,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -26,7 +27,7 @@ from topics.catalogue import (
 )
 from topics.json_schema import record_schema
 from topics.lists import ListChange
-from topics.risk import Alert, TierChange
+from topics.risk import Alert, DeadLetter, TierChange
 from topics.workflow import WorkflowNotice
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -71,6 +72,12 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
         "the subject's USCC; for an area-wide alert (subject null) its dedup key",
     ),
     ContractSchema(RISK_WORKFLOW, WorkflowNotice, "the subject's USCC"),
+    # Departments read why a record of theirs was rejected.
+    ContractSchema(
+        RISK_DLQ,
+        DeadLetter,
+        "the original message's key, or none when it is larger than a dead letter copies",
+    ),
 )
 
 

@@ -10,7 +10,12 @@ from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS
 from topics.complaints import Complaint, parse_complaint
 from topics.enforcement import EnforcementEvent, parse_enforcement
 from topics.iot import IotReading, parse_iot
-from topics.validation import InvalidRecord, key_matches, load_object
+from topics.validation import InvalidRecord, Reason, key_matches, load_object
+
+#: The largest input value accepted, in bytes. A valid record is a few kilobytes at
+#: most (texts are limited to 512 characters); a larger one is rejected before it
+#: is parsed, whatever it holds.
+MAX_RECORD_BYTES = 64 * 1024
 
 InputRecord = EnforcementEvent | Complaint | IotReading
 
@@ -36,6 +41,9 @@ def decode_input(topic: str, key: bytes | None, value: bytes | None) -> InputRec
     >>> decode_input("iot.readings", None, b"[1, 2]")
     Rejected(reason='not_object', detail='value is a JSON list, not an object', field=None)
     """
+    if value is not None and len(value) > MAX_RECORD_BYTES:
+        detail = f"value is {len(value):,} bytes; a record may be {MAX_RECORD_BYTES:,} at most"
+        return Rejected(Reason.TOO_LARGE.value, detail)
     try:
         record = PARSERS[topic](load_object(value))
         key_matches(key, record.subject)

@@ -2,13 +2,17 @@
 
 These are the public interface for supervision centres and department systems.
 Values are plain JSON (no Faust metadata), keyed by the subject USCC (the DLQ is
-keyed by the original key), so any Kafka client can read them.
+keyed by the original key, when it is small enough to copy), so any Kafka client
+can read them.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -80,18 +84,119 @@ class TierChange(faust.Record, serializer="json", include_metadata=False):
     sector: Sector
 
 
+#: A dead letter copies a message's key or value whole up to this many bytes. The
+#: largest valid input record is far smaller (``topics.decode.MAX_RECORD_BYTES``), and
+#: a letter with both copied whole (base64: 4/3 the size) stays well inside the
+#: 1,000,000 bytes the worker's producer sends at most.
+DEAD_LETTER_COPY_MAX = 64 * 1024
+#: Of a larger key or value, a dead letter keeps the first this many bytes.
+DEAD_LETTER_EXCERPT = 4 * 1024
+#: The reason of a dead letter for a record the worker made (an output, a table's
+#: changelog record) that is larger than its producer sends; not an input :class:`Reason`.
+OUTPUT_TOO_LARGE = "output_too_large"
+#: A rejection's ``detail`` is cut to this many characters (it may quote the input).
+DEAD_LETTER_DETAIL_MAX = 1024
+
+
 class DeadLetter(faust.Record, serializer="json", include_metadata=False):
-    """A record that could not be decoded or validated, kept byte for byte (base64)."""
+    """A message nobody can process, with the reason, and where the original is.
+
+    ``key_b64``/``value_b64`` copy the message byte for byte (base64) up to
+    :data:`DEAD_LETTER_COPY_MAX` bytes each. A larger part is not copied: its
+    ``*_excerpt_b64`` holds its first :data:`DEAD_LETTER_EXCERPT` bytes,
+    ``truncated`` is true, and the original stays on ``source_topic`` at
+    ``partition``/``offset`` (for the topic's retention). ``*_size`` and
+    ``*_sha256`` describe the original, whole, either way.
+
+    ``partition`` and ``offset`` are null for a record the worker made and could
+    not send (reason ``output_too_large``): it exists nowhere else.
+    """
 
     source_topic: str
-    partition: int
-    offset: int
+    partition: int | None
+    offset: int | None
     key_b64: str | None
     value_b64: str | None
     reason: str
     detail: str
     field: str | None
     received_at: datetime
+    truncated: bool = False
+    key_size: int | None = None
+    value_size: int | None = None
+    key_sha256: str | None = None
+    value_sha256: str | None = None
+    key_excerpt_b64: str | None = None
+    value_excerpt_b64: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """What a dead letter keeps of a key or a value."""
+
+    whole_b64: str | None = None
+    excerpt_b64: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, data: bytes | None) -> _Kept:
+        if data is None:
+            return cls()
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) <= DEAD_LETTER_COPY_MAX:
+            return cls(whole_b64=_b64(data), size=len(data), sha256=digest)
+        return cls(excerpt_b64=_b64(data[:DEAD_LETTER_EXCERPT]), size=len(data), sha256=digest)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def dead_letter(
+    source_topic: str,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    detail: str,
+    field: str | None = None,
+) -> DeadLetter:
+    """The dead letter of one message, bounded in size whatever the message's size.
+
+    >>> letter = dead_letter("iot.readings", 0, 7, b"k", b"x" * 100_000, "too_large", "big")
+    >>> letter.truncated, letter.value_b64, letter.value_size
+    (True, None, 100000)
+    >>> len(base64.b64decode(letter.value_excerpt_b64)) == DEAD_LETTER_EXCERPT
+    True
+    """
+    kept_key, kept_value = _Kept.of(key), _Kept.of(value)
+    if len(detail) > DEAD_LETTER_DETAIL_MAX:
+        detail = detail[: DEAD_LETTER_DETAIL_MAX - 1] + "…"
+    return DeadLetter(
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        key_b64=kept_key.whole_b64,
+        value_b64=kept_value.whole_b64,
+        reason=reason,
+        detail=detail,
+        field=field,
+        received_at=datetime.now(UTC),
+        truncated=kept_key.excerpt_b64 is not None or kept_value.excerpt_b64 is not None,
+        key_size=kept_key.size,
+        value_size=kept_value.size,
+        key_sha256=kept_key.sha256,
+        value_sha256=kept_value.sha256,
+        key_excerpt_b64=kept_key.excerpt_b64,
+        value_excerpt_b64=kept_value.excerpt_b64,
+    )
+
+
+def dead_letter_key(key: bytes | None) -> bytes | None:
+    """The dead letter's own Kafka key: the original key, unless too large to copy."""
+    return key if key is None or len(key) <= DEAD_LETTER_COPY_MAX else None
 
 
 #: An area-wide alert names each county it concerns in an evidence fact "county 130102".

@@ -42,6 +42,7 @@ class Reason(StrEnum):
     BAD_TIMESTAMP = "bad_timestamp"
     OUT_OF_RANGE = "out_of_range"
     TOO_LONG = "too_long"
+    TOO_LARGE = "too_large"
     INCONSISTENT = "inconsistent"
     KEY_MISMATCH = "key_mismatch"
 

@@ -3,6 +3,10 @@
 Agents write their outputs and changelog records with ``streams.channels.produce``,
 which hands them to ``app.producer.send``. :func:`recorded_producer` swaps that
 method for one that records each record by topic and acknowledges it at once.
+It refuses a record larger than the producer's ``max_request_size`` as aiokafka
+does (``ProducerSendError`` from ``MessageSizeTooLargeError``, before anything is
+sent); with ``failing=True`` every delivery fails instead, as one does after the
+producer's retries.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from unittest.mock import patch
 
 import faust
 import orjson
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import RecordMetadata, TopicPartition
+from faust.exceptions import ProducerSendError
 
 from streams.app import app
 
@@ -30,8 +37,9 @@ class SentRecord:
 
 
 class RecordedProducer:
-    def __init__(self) -> None:
+    def __init__(self, failing: bool = False) -> None:
         self.sent: dict[str, list[SentRecord]] = defaultdict(list)
+        self.failing = failing
 
     async def send(
         self,
@@ -43,13 +51,20 @@ class RecordedProducer:
         headers: Any,
         **kwargs: Any,
     ) -> asyncio.Future[RecordMetadata]:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, [])
+        if size > app.conf.producer_max_request_size:
+            error = MessageSizeTooLargeError(f"The message is {size} bytes when serialized")
+            raise ProducerSendError(f"Error while sending: {error!r}") from error
         records = self.sent[topic]
         records.append(SentRecord(key, value, partition))
         where = TopicPartition(topic, partition or 0)
         delivered: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-        delivered.set_result(
-            RecordMetadata(topic, where.partition, where, len(records) - 1, -1, 0, -1)
-        )
+        if self.failing:
+            delivered.set_exception(KafkaTimeoutError("batch expired"))
+        else:
+            delivered.set_result(
+                RecordMetadata(topic, where.partition, where, len(records) - 1, -1, 0, -1)
+            )
         return delivered
 
     def records(self, topic: faust.TopicT) -> list[SentRecord]:
@@ -61,7 +76,7 @@ class RecordedProducer:
 
 
 @contextmanager
-def recorded_producer() -> Iterator[RecordedProducer]:
-    recorder = RecordedProducer()
+def recorded_producer(failing: bool = False) -> Iterator[RecordedProducer]:
+    recorder = RecordedProducer(failing)
     with patch.object(app.producer, "send", new=recorder.send):
         yield recorder

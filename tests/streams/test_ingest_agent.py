@@ -122,6 +122,49 @@ def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
     assert record.key == subject.encode()  # keyed by the original key
 
 
+def test_a_record_larger_than_the_producer_sends_is_dead_lettered_and_the_rest_processed(
+    outputs: Outputs,
+) -> None:
+    """A whole copy (base64) of a 5 MB record would be refused by the worker's producer."""
+    subject = make_uscc(9106)
+    key = subject.encode()
+    oversized = encode(enforcement_data(subject=subject, description="x" * 5_000_000))
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            await put_raw(agent, ENFORCEMENT_TOPIC, key, encode(enforcement_data(subject=subject)))
+            await put_raw(agent, COMPLAINTS_TOPIC, key, oversized)
+            await put_raw(agent, COMPLAINTS_TOPIC, key, encode(complaint_data(subject=subject)))
+
+    run(scenario())
+
+    state = stored_state(subject)
+    assert state is not None and state.events == 2  # the records around it
+    ((record, dead),) = zip(outputs["dlq"], sent_values(outputs["dlq"]), strict=True)
+    assert dead["reason"] == "too_large" and dead["source_topic"] == COMPLAINTS_TOPIC
+    assert dead["value_size"] == len(oversized) and dead["value_b64"] is None
+    assert oversized.startswith(base64.b64decode(dead["value_excerpt_b64"]))
+    assert record.key == key and len(record.value or b"") < 100_000
+
+
+def test_an_output_too_large_to_send_is_dead_lettered_in_its_place(outputs: Outputs) -> None:
+    """A record the worker made itself is no more allowed to crash it than an input."""
+    key = make_uscc(9107).encode()
+    value = b'{"evidence": "' + b"e" * 2_000_000 + b'"}'
+
+    async def scenario() -> asyncio.Future[Any]:
+        return await channels.produce(channels.tier_changes, key, value)
+
+    delivery = asyncio.run(scenario())
+
+    assert outputs["tier_changes"] == []
+    (dead,) = sent_values(outputs["dlq"])
+    assert dead["reason"] == "output_too_large" and dead["source_topic"] == "risk.tier-changes"
+    assert (dead["partition"], dead["offset"]) == (None, None)  # it exists nowhere else
+    assert dead["value_size"] == len(value)
+    assert isinstance(delivery.exception(), channels.NotSent)
+
+
 def test_each_topic_is_decoded_by_its_own_contract(outputs: Outputs) -> None:
     subject = make_uscc(9102)
     key = subject.encode()

@@ -156,6 +156,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.list-changes.schema.json",
         "risk.alerts.schema.json",
         "risk.workflow.schema.json",
+        "risk.dlq.schema.json",
     }
 
 

@@ -462,6 +462,7 @@ def test_every_reason_is_reachable() -> None:
         rejected(ENFORCEMENT_TOPIC, enforcement_data(occurred_at="soon")).reason,
         rejected(ENFORCEMENT_TOPIC, enforcement_data(amount=-1)).reason,
         rejected(ENFORCEMENT_TOPIC, enforcement_data(reference="r" * 200)).reason,
+        rejected(ENFORCEMENT_TOPIC, enforcement_data(description="d" * 100_000)).reason,
         rejected(IOT_TOPIC, iot_data(unit="kelvin")).reason,
         rejected(ENFORCEMENT_TOPIC, enforcement_data(), key=b"nobody").reason,
     }
