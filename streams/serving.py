@@ -31,10 +31,13 @@ from streams.casework import case_files
 from streams.channels import alerts, inputs, silences, tier_changes
 from streams.end_offsets import read_to_end
 from streams.ingest import dirty_subjects, subjects
+from streams.keyed import BAD_INTERNAL_MESSAGE
+from streams.publish import send_dead_letter
 from streams.routing import default_routing
 from streams.settings import bootstrap_servers
 from streams.supervise import case_view
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
+from topics.decode import Rejected
 from topics.vocabulary import AlertSeverity, AlertStatus
 from topics.wire_time import epoch
 
@@ -241,16 +244,28 @@ async def apply_records(
     target: Any,
     records: Iterable[tuple[str, bytes | None]],
     appliers: dict[str, Callable[..., Awaitable[Any]]] | None = None,
+    unreadable: dict[int, Exception] | None = None,
 ) -> int:
     """Apply (topic, value) records to Redis (``target``) in one pipeline; return how
-    many were applied (a compaction tombstone, value None, is not)."""
+    many were applied (a compaction tombstone, value None, is not).
+
+    With ``unreadable``, a record an applier cannot read is left out and its
+    index recorded there with the error; without, the error is raised.
+    """
     appliers = APPLIERS if appliers is None else appliers
     pipe = target.pipeline(transaction=False)
     applied = 0
-    for topic, value in records:
+    for index, (topic, value) in enumerate(records):
         if value is not None:
-            # On a pipeline, awaiting a script call queues it.
-            await appliers[topic](value, client=pipe)
+            # On a pipeline, awaiting a script call queues it; an applier reads the
+            # record before, so one it cannot read queues nothing.
+            try:
+                await appliers[topic](value, client=pipe)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                if unreadable is None:
+                    raise
+                unreadable[index] = exc
+                continue
             applied += 1
     await pipe.execute()
     return applied
@@ -263,11 +278,16 @@ async def apply_events(events: list[EventT]) -> None:
     The topic waits meanwhile, so the view catches up with nothing skipped once
     Redis is back. A rebalance ends the wait: the batch is given up
     unacknowledged (the rebalance would wait for it) and read again later.
+    A record the view cannot read goes to the DLQ; the rest are applied.
     """
     records = [(event.message.topic, event.message.value) for event in events]
     while True:
+        unreadable: dict[int, Exception] = {}
         try:
-            await apply_records(redis, records)
+            await apply_records(redis, records, unreadable=unreadable)
+            for index, exc in unreadable.items():
+                detail = f"{type(exc).__name__}: {exc}"
+                await send_dead_letter(events[index], Rejected(BAD_INTERNAL_MESSAGE, detail))
             return
         except aioredis.RedisError as exc:
             topic = records[0][0]
