@@ -37,7 +37,9 @@ def test_a_planned_silence_may_start_later_within_the_longest_silence():
         (NOW + MAX_SILENCE + timedelta(minutes=1)).isoformat(),
     ],
 )
-@pytest.mark.parametrize("end", [{"duration_minutes": 60}, {"ends_at": "9999-12-31T23:00:00+00:00"}])
+@pytest.mark.parametrize(
+    "end", [{"duration_minutes": 60}, {"ends_at": "9999-12-31T23:00:00+00:00"}]
+)
 def test_a_silence_starting_beyond_the_longest_silence_is_refused_not_a_server_error(
     starts_at: str, end: dict[str, object]
 ):
