@@ -199,7 +199,12 @@ def timestamp(
             f"'{field}' has no UTC offset ({value!r}); add one, e.g. +08:00",
             field,
         )
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the calendar's end in UTC
+        raise InvalidRecord(
+            Reason.OUT_OF_RANGE, f"'{field}' {value!r} is outside the plausible range", field
+        ) from None
     too_late = not future_ok and parsed > (now or datetime.now(UTC)) + FUTURE_TOLERANCE
     if parsed < EARLIEST_EVENT_TIME or too_late:
         raise InvalidRecord(

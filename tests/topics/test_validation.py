@@ -296,6 +296,20 @@ def test_unparseable_time_is_bad_timestamp(topic: str, value: str) -> None:
     assert (result.reason, result.field) == ("bad_timestamp", field)
 
 
+@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("value", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
+def test_time_past_the_calendar_s_ends_in_utc_is_out_of_range(topic: str, value: str) -> None:
+    field = TIME_FIELD[topic]
+    result = rejected(topic, DATA_OF_TOPIC[topic](**{field: value}))
+    assert (result.reason, result.field) == ("out_of_range", field)
+
+
+def test_a_deadline_past_the_calendar_s_end_is_out_of_range() -> None:
+    data = enforcement_data(kind="rectification_ordered", deadline="9999-12-31T23:59:00-12:00")
+    result = rejected(ENFORCEMENT_TOPIC, data)
+    assert (result.reason, result.field) == ("out_of_range", "deadline")
+
+
 def test_bad_deadline_is_reported_on_the_deadline() -> None:
     data = enforcement_data(kind="rectification_ordered", deadline="2026-04-01")
     result = rejected(ENFORCEMENT_TOPIC, data)
