@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS
+from topics.decode import MAX_RECORD_BYTES
 from topics.validation import MAX_ID_LENGTH, MAX_TEXT_LENGTH, Reason
 from topics.vocabulary import Metric
 
@@ -171,6 +172,11 @@ def _too_long(rng: random.Random, topic: str, payload: Payload) -> None:
         payload["description"] = "经查，当事人存在违法行为。" * (MAX_TEXT_LENGTH // 10)
 
 
+def _too_large(rng: random.Random, topic: str, payload: Payload) -> None:
+    # A scanned document pasted into a record, just past the size limit.
+    payload["attachment"] = "A" * (MAX_RECORD_BYTES + rng.randint(1, 4096))
+
+
 def _inconsistent(rng: random.Random, topic: str, payload: Payload) -> None:
     if topic == IOT_READINGS.name:
         payload["unit"] = WRONG_UNITS[Metric(payload["metric"])]
@@ -188,5 +194,6 @@ _FIELD_CORRUPTIONS: dict[Reason, Callable[[random.Random, str, Payload], None]] 
     Reason.BAD_TIMESTAMP: _bad_timestamp,
     Reason.OUT_OF_RANGE: _out_of_range,
     Reason.TOO_LONG: _too_long,
+    Reason.TOO_LARGE: _too_large,
     Reason.INCONSISTENT: _inconsistent,
 }
