@@ -180,7 +180,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Run the default IoT stream detector over every labelled file of a NAB-layout "
             "folder (data/<folder>/<file>.csv and labels/combined_windows.json), then print "
-            "the NAB score per profile (null detector 0, perfect 100) and per file. "
+            "the NAB score per profile (null detector 0, perfect 100), in sample and leave "
+            "one folder out (each folder at the threshold chosen on the others), and per file. "
             "Progress goes to stderr."
         ),
     )

@@ -189,3 +189,72 @@ def test_report_lists_profiles_and_files(corpus: list[nab.LabelledSeries]) -> No
 
     for name in ("standard", "reward_low_FP_rate", "reward_low_FN_rate", "a/one.csv"):
         assert name in report
+
+
+@pytest.fixture
+def two_folders(tmp_path: Path) -> list[nab.LabelledSeries]:
+    return write_corpus(
+        tmp_path,
+        {
+            "a/one.csv": [WINDOW],
+            "a/two.csv": [WINDOW],
+            "b/loud.csv": [WINDOW],
+            "b/quiet.csv": [],
+        },
+    )
+
+
+def test_leave_one_folder_out_uses_thresholds_chosen_on_the_other_folders(
+    two_folders: list[nab.LabelledSeries],
+) -> None:
+    scores = scores_with(two_folders, {})
+    scores["a/one.csv"][WINDOW[0]] = 0.9
+    scores["a/two.csv"][WINDOW[0]] = 0.9
+    # Folder b's own window is worth a low threshold only together with b's false positive.
+    scores["b/loud.csv"][WINDOW[0]] = 0.6
+    scores["b/quiet.csv"][300] = 0.6
+
+    result = nab.score_corpus(two_folders, scores)[0]
+
+    # In sample, one threshold (0.6) takes all three windows and the false positive.
+    assert result.threshold == 0.6
+    assert result.normalised == pytest.approx(100.0 * (3.0 - 0.11 + 3.0) / 6.0)
+    folds = {fold.folder: fold for fold in result.folds}
+    # Chosen on b alone, 0.6 still finds both of a's windows; chosen on a alone,
+    # the highest of the best thresholds (0.9) misses b's window and skips its FP.
+    assert folds["a"].threshold == 0.6 and folds["a"].raw_score == pytest.approx(2.0)
+    assert folds["b"].threshold == 0.9 and folds["b"].raw_score == pytest.approx(-1.0)
+    assert result.held_out_normalised == pytest.approx(100.0 * (2.0 - 1.0 + 3.0) / 6.0)
+
+
+def test_leave_one_folder_out_of_a_perfect_detector_is_perfect(
+    two_folders: list[nab.LabelledSeries],
+) -> None:
+    hits = {name: [WINDOW[0]] for name in ("a/one.csv", "a/two.csv", "b/loud.csv")}
+
+    for result in nab.score_corpus(two_folders, scores_with(two_folders, hits)):
+        assert result.held_out_normalised == pytest.approx(100.0)
+
+
+def test_one_folder_has_no_held_out_score(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path, {"a/one.csv": [WINDOW]})
+
+    result = nab.score_corpus(corpus, scores_with(corpus, {"a/one.csv": [WINDOW[0]]}))[0]
+
+    assert result.folds == () and result.held_out_normalised is None
+    assert "leave-one-folder-out" in nab.format_report([result])
+
+
+def test_report_prints_in_sample_and_held_out_scores_per_profile(
+    two_folders: list[nab.LabelledSeries],
+) -> None:
+    hits = {"a/one.csv": [WINDOW[0]], "b/loud.csv": [WINDOW[0] + 5]}
+    results = nab.score_corpus(two_folders, scores_with(two_folders, hits))
+
+    report = nab.format_report(results)
+
+    assert "leave-one-folder-out" in report
+    for result in results:
+        line = next(ln for ln in report.splitlines() if ln.strip().startswith(result.profile.name))
+        assert f"{result.normalised:.2f}" in line
+        assert f"{result.held_out_normalised:.2f}" in line
