@@ -4,7 +4,7 @@
 records, the audit trail) and write a few records that must be on the broker
 before the command reports success (``acks=all``, then flush).
 
-Reading "to the end" uses :func:`streams.end_offsets.true_end_offsets`: the
+Reading "to the end" uses :func:`streams.runtime.end_offsets.true_end_offsets`: the
 embedded broker reports a partition's end as its last batch's base offset + 1,
 which would cut off the last records of a batch.
 """
@@ -22,7 +22,7 @@ import kafka
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from creditwatch.topic_admin import BrokerUnreachable, check_reachable
-from streams.end_offsets import true_end_offsets
+from streams.runtime.end_offsets import true_end_offsets
 from topics.audit import AuditRequest, encode_request
 from topics.catalogue import AUDIT_REQUESTS
 

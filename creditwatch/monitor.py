@@ -15,7 +15,7 @@ import redis
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, KafkaTimeoutError, RequestTimedOutError
 
-from streams import redis_keys as keys
+from streams.serving import redis_keys as keys
 from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_DLQ, RISK_TIER_CHANGES
 from topics.vocabulary import AlertSeverity, Tier
 

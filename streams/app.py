@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from streams import end_offsets, fetch_wait, inline_delivery
+from streams.runtime import end_offsets, fetch_wait, inline_delivery
 from streams.settings import Settings, bootstrap_servers
 
 settings = Settings.from_env()
@@ -48,18 +48,18 @@ inline_delivery.install()
 
 
 COMPONENT_MODULES = (
-    "streams.ingest",
-    "streams.peers",
-    "streams.cross_sector",
-    "streams.cross_region",
-    "streams.alert_manager",
-    "streams.serving",
-    "streams.tokens",
-    "streams.audit",
-    "streams.policy_audit",
-    "streams.web",
-    "streams.actions",
-    "streams.openapi",
+    "streams.agents.ingest",
+    "streams.agents.peers",
+    "streams.agents.cross_sector",
+    "streams.agents.cross_region",
+    "streams.agents.alert_manager",
+    "streams.serving.view",
+    "streams.serving.tokens",
+    "streams.agents.audit",
+    "streams.agents.policy_audit",
+    "streams.http.web",
+    "streams.http.actions",
+    "streams.http.openapi",
 )
 
 

@@ -23,7 +23,7 @@ from detectors.iot import StreamAnomalyDetector
 from detectors.peers import PeerGroup
 from detectors.policy import Policy, default_policy
 from detectors.state import SubjectState
-from streams.processing import (
+from pipeline.subject import (
     AdverseReport,
     CountedComplaint,
     PeerUpdate,

@@ -36,7 +36,7 @@ from creditwatch.bench.kafka_io import (
     reached,
 )
 from creditwatch.simulation import Simulator
-from streams.end_offsets import true_end_offsets
+from streams.runtime.end_offsets import true_end_offsets
 from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_TIER_CHANGES
 
 ALERT_HISTOGRAM = "creditwatch_event_to_alert_seconds"

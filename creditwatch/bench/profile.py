@@ -61,7 +61,7 @@ def start_profiler(
     )
 
 
-OURS = ("streams", "detectors", "topics", "creditwatch")
+OURS = ("streams", "pipeline", "detectors", "topics", "creditwatch")
 #: Frames every worker sample passes through (interpreter entry, CLI, mode's
 #: worker): 100 % inclusive, they say nothing.
 ENTRY_FUNCTIONS = frozenset(
@@ -160,11 +160,11 @@ def task_of(functions: list[str]) -> str:
 def summarise(lines: Iterable[str], top: int = 20) -> ProfileSummary:
     """Shares of busy samples, largest first.
 
-    >>> s = summarise(["t;main (a/app.py:1);f (streams/ingest.py:5) 3", "t;main (a/app.py:1) 1"])
+    >>> s = summarise(["t;main (a/app.py:1);f (s/ingest.py:5) 3", "t;main (a/app.py:1) 1"])
     >>> s.samples, s.self_share[0], s.inclusive_share[0]
-    (4, ('f (streams/ingest.py)', 0.75), ('f (streams/ingest.py)', 0.75))
+    (4, ('f (s/ingest.py)', 0.75), ('f (s/ingest.py)', 0.75))
     >>> s.own_line_share
-    [('f (streams/ingest.py:5)', 0.75), ('(outside creditwatch code)', 0.25)]
+    [('f (streams/agents/ingest.py:5)', 0.75), ('(outside creditwatch code)', 0.25)]
     """
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()

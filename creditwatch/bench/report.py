@@ -149,7 +149,7 @@ def source_state() -> dict[str, Any]:
             return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    changed = git("status", "--porcelain", "--", "streams", "detectors", "topics")
+    changed = git("status", "--porcelain", "--", "streams", "pipeline", "detectors", "topics")
     return {
         "commit": git("rev-parse", "--short", "HEAD") or None,
         "uncommitted": [line[3:] for line in changed.splitlines()],

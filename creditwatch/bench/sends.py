@@ -5,9 +5,9 @@ broker. Once the worker is up, one agent times, for the same records:
 
 * ``topic_send``: Faust's ``Topic.send`` (a future per record, queued in
   Faust's producer buffer, handed on by a background task);
-* ``produce``: :func:`streams.channels.produce`, straight to the producer;
+* ``produce``: :func:`streams.runtime.channels.produce`, straight to the producer;
 * ``table_set``: ``table[key] = value``, Faust's table write and changelog;
-* ``write_through``: :func:`streams.tables.write_through`, what the agents use.
+* ``write_through``: :func:`streams.runtime.tables.write_through`, what the agents use.
 
 Each is timed until the producer has flushed everything it was given, in
 three interleaved rounds; the best round counts. The result goes to stderr as
@@ -33,8 +33,8 @@ from creditwatch.commands.worker import service_worker, use_uvloop  # noqa: E402
 use_uvloop()  # as the worker does, before the app and its event loop exist
 
 from streams.app import app  # noqa: E402
-from streams.channels import produce, raw_topic  # noqa: E402
-from streams.tables import bytes_table, write_through  # noqa: E402
+from streams.runtime.channels import produce, raw_topic  # noqa: E402
+from streams.runtime.tables import bytes_table, write_through  # noqa: E402
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "5000"))
 ROUNDS = 3

@@ -1,6 +1,6 @@
 """Subject-state size: bytes per ``SubjectState.to_bytes()`` and memory for N subjects.
 
-Realistic states come from driving :func:`streams.processing.process` in
+Realistic states come from driving :func:`pipeline.subject.process` in
 process with simulator records over a pool of subjects (no broker). A
 state's size depends on its own history only, not on how many other subjects
 exist, so 100k or 1M subjects are held by resampling the pool's encoded
@@ -30,7 +30,7 @@ from creditwatch.bench.report import percentile
 from creditwatch.simulation import SHANGHAI, Simulator, SteppingClock
 from detectors.policy import default_policy
 from detectors.state import SubjectState
-from streams.processing import process
+from pipeline.subject import process
 from topics.decode import Rejected, decode_input
 
 POOL_START = datetime(2026, 1, 1, tzinfo=SHANGHAI)

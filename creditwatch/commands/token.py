@@ -20,8 +20,8 @@ import redis
 from creditwatch import admin_io
 from creditwatch.commands import options
 from creditwatch.topic_admin import BrokerUnreachable
-from streams.access import new_token, token_hash
-from streams.token_store import store_token
+from streams.http.access import new_token, token_hash
+from streams.http.token_store import store_token
 from topics.access import MAX_NAME_LENGTH, AccessToken, Role, parse_access_token, scope_errors
 from topics.audit import AuditAction, new_request
 from topics.catalogue import ACCESS_TOKENS

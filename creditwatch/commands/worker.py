@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--web-bind", help="web server address (default 127.0.0.1)")
     parser.add_argument("--data-dir", help="Faust data directory")
     parser.add_argument("--policy", help="policy TOML file")
-    parser.add_argument("--routing", help="alert routing TOML file (streams/routing.toml)")
+    parser.add_argument("--routing", help="alert routing TOML file (pipeline/routing.toml)")
     parser.add_argument("--loglevel", default="warning", help="worker log level")
     parser.add_argument(
         "--wait-for-broker",
@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
     use_uvloop()
     # Imported late: the app reads its settings from the environment at import.
     from detectors.policy import PolicyError, default_policy
+    from pipeline.routing import RoutingError, default_routing
     from streams.app import load_components
-    from streams.routing import RoutingError, default_routing
 
     try:
         default_policy()
@@ -132,11 +132,11 @@ def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
     """A Faust worker run as a service: no spinner, a calm collector, a ready line.
 
     It also rewrites Faust's stall-detector ERROR blocks into what they mean
-    (:mod:`streams.faust_logging`): lag and progress at INFO, a real stall at WARNING.
+    (:mod:`streams.runtime.faust_logging`): lag and progress at INFO, a real stall at WARNING.
     """
     import faust
 
-    from streams import faust_logging
+    from streams.runtime import faust_logging
 
     class Worker(faust.Worker):
         async def on_first_start(self) -> None:

@@ -38,7 +38,7 @@ from creditwatch.evaluation.scenario_labels import ScenarioRecord
 from creditwatch.evaluation.scenario_scoring import ObservedAlert
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
-from streams.end_offsets import true_end_offsets
+from streams.runtime.end_offsets import true_end_offsets
 from streams.settings import Settings
 from topics.catalogue import ALL_TOPICS, INPUT_TOPICS, INTERNAL_TOPICS, RISK_ALERTS
 

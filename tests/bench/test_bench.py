@@ -137,15 +137,15 @@ def test_table_has_aligned_columns_and_readable_numbers() -> None:
 
 def test_profile_summary_attributes_samples_to_our_deepest_line() -> None:
     folded = [
-        "thread (0x1);main (creditwatch/cli.py:41);ingest (streams/ingest.py:130);"
-        "process (streams/processing.py:120);Encoder.encode (json/encoder.py:200) 6",
+        "thread (0x1);main (creditwatch/cli.py:41);ingest (streams/agents/ingest.py:130);"
+        "process (pipeline/subject.py:120);Encoder.encode (json/encoder.py:200) 6",
         "thread (0x1);main (creditwatch/cli.py:41);"
         "Fetcher._fetcher (faust/transport/consumer.py:177) 4",
     ]
     summary = summarise(folded)
     assert summary.samples == 10
     assert dict(summary.package_share) == {"stdlib:json": 0.6, "faust": 0.4}
-    assert summary.own_line_share[0] == ("process (streams/processing.py:120)", 0.6)
+    assert summary.own_line_share[0] == ("process (pipeline/subject.py:120)", 0.6)
     assert ("main (creditwatch/cli.py)", 1.0) not in summary.inclusive_share
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from creditwatch.cli import main
 from creditwatch.commands.token import UsageError, build_token, find_active, scope_text
-from streams.access import token_hash
+from streams.http.access import token_hash
 from topics.access import AccessToken, Role
 
 # Nothing listens here: a test that reached the broker would fail, not hang.

@@ -20,7 +20,7 @@ DAY0 = (T0_S // DAY_S) * DAY_S
 
 
 def step(state: SubjectState, obs: Observation) -> list[RuleHit]:
-    """Apply one observation as ``streams.processing`` does and return the rules it fires."""
+    """Apply one observation as ``pipeline.subject`` does and return the rules it fires."""
     previous = Tier(state.tier) if state.tier is not None else None
     state.apply(obs, POLICY)
     score = score_subject(state, POLICY)

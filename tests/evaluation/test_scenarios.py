@@ -30,7 +30,7 @@ from creditwatch.evaluation.scenarios import Scenario, ScenarioConfig, build_sce
 from creditwatch.simulation.population import build_population
 from detectors.cross_sector import linkage_group
 from detectors.policy import default_policy
-from streams.processing import observation_of
+from pipeline.subject import observation_of
 from streams.settings import pseudonym_key
 from topics.complaints import Complaint
 from topics.decode import Rejected, decode_input

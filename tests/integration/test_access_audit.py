@@ -1,7 +1,7 @@
 """Issue 4 access control and audit trail on the real embedded broker, Redis and a worker.
 
 Tokens are made with the real ``creditwatch token`` command (in process) and
-checked with the same :func:`streams.access.authenticate` the web API calls;
+checked with the same :func:`streams.http.access.authenticate` the web API calls;
 audit requests go through the worker's chaining agent to ``risk.audit`` and
 ``creditwatch audit verify`` reads them back. The tests run in file order: the
 last one forges a record, after which the trail no longer verifies.
@@ -22,14 +22,14 @@ from kafka import KafkaProducer
 from creditwatch import admin_io
 from creditwatch.cli import main
 from detectors.policy import load_policy
-from streams.access import (
+from streams.http.access import (
     Principal,
     Unauthenticated,
     authenticate,
     present_profile,
     token_hash,
 )
-from streams.access_keys import TOKENS
+from streams.http.access_keys import TOKENS
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from topics.access import Role
@@ -169,7 +169,7 @@ def test_a_wiped_redis_gets_its_tokens_back_still_revoked(
 
 
 def test_rebuild_tokens_refills_the_tokens_alone(pipeline: Pipeline, cache: redis.Redis) -> None:
-    from streams.tokens import rebuild_tokens  # imports the Faust app: only here
+    from streams.serving.tokens import rebuild_tokens  # imports the Faust app: only here
 
     before = cache.hgetall(TOKENS)
     cache.delete(TOKENS)

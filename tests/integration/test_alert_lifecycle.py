@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from creditwatch.admin_io import read_topic
-from streams.alert_manager import SILENCE_REFRESH_S
+from streams.agents.alert_manager import SILENCE_REFRESH_S
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json, read_sse, send
@@ -173,7 +173,7 @@ def test_bad_silences_are_refused_with_the_reason(pipeline: Pipeline):
 def test_an_inspector_reconnecting_receives_exactly_the_alerts_routed_meanwhile(
     pipeline: Pipeline,
 ):
-    inbox = "/api/inbox/changan-food/events"  # 长安区 food and drug (streams/routing.toml)
+    inbox = "/api/inbox/changan-food/events"  # 长安区 food and drug (pipeline/routing.toml)
     first, missed = make_uscc(7201), [make_uscc(7202), make_uscc(7203)]
     # A serious food penalty raises two alerts: its own, and the joint-punishment listing's.
     send(pipeline, enforcement(first, "in-1", "penalty", 20, severity="serious"))

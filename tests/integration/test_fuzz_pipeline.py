@@ -22,7 +22,7 @@ import pytest
 import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams import redis_keys
+from streams.serving import redis_keys
 from tests.factories import DATA_OF_TOPIC, make_uscc
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import wait_until

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from streams.web import SSE_KEEPALIVE_MS
+from streams.http.web import SSE_KEEPALIVE_MS
 from tests.integration.conftest import Pipeline
 from topics.access import Role
 

@@ -20,7 +20,7 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from creditwatch.bench.kafka_io import GroupOffsets
-from streams import redis_keys
+from streams.serving import redis_keys
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 

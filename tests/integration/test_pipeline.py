@@ -18,7 +18,7 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from stdnum.cn import uscc as stdnum_uscc
 
-from streams import redis_keys
+from streams.serving import redis_keys
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration

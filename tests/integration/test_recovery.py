@@ -62,7 +62,7 @@ def test_true_end_offsets_count_every_record_of_the_last_batch(pipeline: Pipelin
 
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-    from streams.end_offsets import true_end_offsets
+    from streams.runtime.end_offsets import true_end_offsets
 
     bootstrap = pipeline.stack.bootstrap
     tp = TopicPartition("end-offset-probe", 0)

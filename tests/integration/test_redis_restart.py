@@ -80,7 +80,7 @@ def test_killed_redis_is_rebuilt_with_every_alert_and_live_event(pipeline: Pipel
     }
     assert expected <= announced
     # The subjects are food businesses in 长安区: every alert is routed to that
-    # inspector (streams/routing.toml), and the rebuilt inbox has them all.
+    # inspector (pipeline/routing.toml), and the rebuilt inbox has them all.
     inbox = {
         orjson.loads(fields[b"data"])["alert_id"]
         for _, fields in client.xrange("cw:inbox:changan-food")

@@ -47,7 +47,7 @@ def test_wiped_redis_is_rebuilt_with_every_tier_and_alert(pipeline: Pipeline):
 def test_an_ended_silence_stays_ended_when_a_rebuild_replays_its_start(pipeline: Pipeline):
     # A rebuild can read the silence's first record from the topic and write it
     # after the live write of its end: the mirror must keep the end.
-    from streams.serving import apply_silence
+    from streams.serving.view import apply_silence
 
     def record(ends_at: str) -> bytes:
         return orjson.dumps(

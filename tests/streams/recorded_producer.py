@@ -1,6 +1,6 @@
 """The worker's Kafka producer, replaced for agent tests: nothing leaves the process.
 
-Agents write their outputs and changelog records with ``streams.channels.produce``,
+Agents write their outputs and changelog records with ``streams.runtime.channels.produce``,
 which hands them to ``app.producer.send``. :func:`recorded_producer` swaps that
 method for one that records each record by topic and acknowledges it at once.
 It refuses a record larger than the producer's ``max_request_size`` as aiokafka

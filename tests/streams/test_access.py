@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from streams.access import (
+from streams.http.access import (
     Forbidden,
     Principal,
     Unauthenticated,
@@ -21,7 +21,7 @@ from streams.access import (
     require,
     token_hash,
 )
-from streams.access_keys import TOKENS
+from streams.http.access_keys import TOKENS
 from topics.access import AccessToken, Role
 from topics.vocabulary import Sector
 

@@ -14,15 +14,15 @@ from unittest.mock import AsyncMock, patch
 
 import pytest
 
-from streams import channels
 from streams.app import load_components
+from streams.runtime import channels
 from tests.streams.recorded_producer import RecordedProducer, recorded_producer
 from topics.audit import AuditRecord, encode_record, encode_request, new_request, parse_audit_record
 from topics.audit_chain import chain, verify
 
 app = load_components()
 
-from streams import audit  # noqa: E402  (registers after load_components)
+from streams.agents import audit  # noqa: E402  (registers after load_components)
 
 
 class Sent:

@@ -11,7 +11,7 @@ from faust.types import TP, EventT
 from faust.types.tuples import ConsumerMessage
 
 from streams.app import app
-from streams.batches import each_batch
+from streams.runtime.batches import each_batch
 
 
 def message(offset: int, generation_id: int | None = None) -> ConsumerMessage:

@@ -17,20 +17,20 @@ from detectors.cross_sector import linkage_group
 from detectors.policy import load_policy
 from detectors.state import SubjectState
 from detectors.workflow import on_filing
+from pipeline.subject import Outputs, process
+from pipeline.supervision import apply_effects, filing_of
+from streams.agents.fanout import Fanout
 from streams.app import load_components
-from streams.fanout import Fanout
-from streams.processing import Outputs, process
 from streams.settings import pseudonym_key
-from streams.supervise import apply_effects, filing_of
 from tests.factories import DAY, T0, complaint, enforcement, make_uscc
 from topics.decode import InputRecord
 from topics.risk import to_json_dict
 
 load_components()
 
-from streams.cross_region import handle_complaint_counts  # noqa: E402
-from streams.cross_sector import handle_linkage_message  # noqa: E402
-from streams.peers import handle_peer_updates  # noqa: E402
+from streams.agents.cross_region import handle_complaint_counts  # noqa: E402
+from streams.agents.cross_sector import handle_linkage_message  # noqa: E402
+from streams.agents.peers import handle_peer_updates  # noqa: E402
 
 POLICY = load_policy()
 SUBJECT = make_uscc(700)

@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from creditwatch.embedded import EmbeddedRedis
-from streams import serving
+from streams.serving import view as serving
 from streams.settings import Settings
 
 

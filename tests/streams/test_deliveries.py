@@ -17,8 +17,8 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from faust.types import TP
 
-from streams import channels
 from streams.app import app
+from streams.runtime import channels
 from tests.streams.recorded_producer import recorded_producer
 
 INPUT = TP("enforcement.events", 0)

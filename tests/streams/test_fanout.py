@@ -11,10 +11,10 @@ import asyncio
 
 import orjson
 
-from streams import channels
+from pipeline.subject import CountedComplaint, Outputs, PeerUpdate
+from streams.agents.fanout import Fanout, decode_complaint_counts, decode_peer_updates
 from streams.app import app
-from streams.fanout import Fanout, decode_complaint_counts, decode_peer_updates
-from streams.processing import CountedComplaint, Outputs, PeerUpdate
+from streams.runtime import channels
 from tests.factories import make_uscc
 from tests.streams.recorded_producer import recorded_producer
 

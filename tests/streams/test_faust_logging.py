@@ -25,8 +25,8 @@ from faust.types import TP
 from mode.utils.logging import CompositeLogger
 
 from creditwatch.commands.worker import service_worker
-from streams import faust_logging
-from streams.faust_logging import StallReports
+from streams.runtime import faust_logging
+from streams.runtime.faust_logging import StallReports
 
 FAUST_LOGGER = AIOKafkaConsumerThread.logger
 PARTITION = TP("enforcement.events", 2)

@@ -20,8 +20,8 @@ import orjson
 import pytest
 
 from detectors.state import SubjectState
-from streams import channels
 from streams.app import load_components
+from streams.runtime import channels
 from tests.factories import (
     COMPLAINTS_TOPIC,
     ENFORCEMENT_TOPIC,
@@ -37,7 +37,7 @@ from tests.streams.recorded_producer import RecordedProducer, SentRecord, record
 
 app = load_components()
 
-from streams.ingest import ingest, subjects  # noqa: E402  (registers after load_components)
+from streams.agents.ingest import ingest, subjects  # noqa: E402  (registers after load_components)
 
 
 class Outputs:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from detectors.iot import StreamAnomalyDetector
-from streams.live_models import CHECKPOINT_EVERY, LiveModels, dump_model, load_model
-from streams.tables import BatchCache, _forget_decoded_values
+from streams.agents.live_models import CHECKPOINT_EVERY, LiveModels, dump_model, load_model
+from streams.runtime.tables import BatchCache, _forget_decoded_values
 
 KEY = b"fridge-7|cold_chain_temperature"
 EVENT: Any = object()  # stands in for the Faust event that routes a write

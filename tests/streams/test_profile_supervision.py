@@ -16,15 +16,15 @@ from unittest.mock import patch
 import orjson
 import pytest
 
+from pipeline.measures import measures_answer
 from streams.app import load_components
-from streams.measures import measures_answer
 from tests.factories import ENFORCEMENT_TOPIC, T0, encode, enforcement_data, make_uscc
 from tests.streams.recorded_producer import recorded_producer
 
 app = load_components()
 
-from streams import serving  # noqa: E402  (registers after load_components)
-from streams.ingest import ingest  # noqa: E402
+from streams.agents.ingest import ingest  # noqa: E402
+from streams.serving import view as serving  # noqa: E402  (registers after load_components)
 
 
 class Pipeline:

@@ -17,17 +17,17 @@ import orjson
 
 from detectors.policy import load_policy
 from detectors.state import SubjectState
-from streams.access import MASK, Principal, present_alert, present_profile
+from pipeline.subject import process
 from streams.app import load_components
-from streams.processing import process
+from streams.http.access import MASK, Principal, present_alert, present_profile
 from tests.factories import DAY, REGION, T0, enforcement, make_uscc
 from topics.access import Role
 from topics.risk import to_json_dict
 
 load_components()
 
-from streams.cross_sector import handle_linkage_message  # noqa: E402
-from streams.serving import profile_of  # noqa: E402
+from streams.agents.cross_sector import handle_linkage_message  # noqa: E402
+from streams.serving.view import profile_of  # noqa: E402
 
 POLICY = load_policy()
 REP = "LR004271358"  # the simulator's format: LR and nine digits

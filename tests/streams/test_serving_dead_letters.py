@@ -14,9 +14,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from creditwatch.embedded import EmbeddedRedis, free_port
-from streams import channels, serving
-from streams import redis_keys as keys
 from streams.app import app
+from streams.runtime import channels
+from streams.serving import redis_keys as keys
+from streams.serving import view as serving
 from tests.streams.recorded_producer import recorded_producer
 from topics.catalogue import RISK_TIER_CHANGES
 

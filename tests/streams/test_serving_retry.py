@@ -13,9 +13,9 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from creditwatch.embedded import EmbeddedRedis, free_port
-from streams import redis_keys as keys
-from streams import serving
 from streams.app import app
+from streams.serving import redis_keys as keys
+from streams.serving import view as serving
 from topics.catalogue import RISK_TIER_CHANGES
 
 

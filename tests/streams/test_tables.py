@@ -6,8 +6,8 @@ from __future__ import annotations
 import gc
 from collections import namedtuple
 
-from streams import tables
-from streams.tables import DecodedValues
+from streams.runtime import tables
+from streams.runtime.tables import DecodedValues
 
 
 def test_the_least_recently_used_value_goes_first() -> None:
@@ -35,8 +35,8 @@ def test_a_revoked_partition_empties_every_live_instance_and_dead_ones_are_gone(
 def test_a_memory_table_holds_what_its_changelog_says_and_where_it_stands() -> None:
     from faust.types import TP
 
-    from streams.fast_recovery import FastRecoveryStore
-    from streams.ingest import subjects
+    from streams.agents.ingest import subjects
+    from streams.runtime.fast_recovery import FastRecoveryStore
 
     assert isinstance(subjects.data, FastRecoveryStore)  # memory://, the default
     store = FastRecoveryStore(tables.TABLE_STORE, subjects.app, subjects)  # a fresh one

@@ -1,6 +1,6 @@
 """The web server's edge (issue 20 items 1 and 8), on a bare aiohttp server.
 
-``install_http_edge`` is what the worker's web server gets (``streams/web.py``);
+``install_http_edge`` is what the worker's web server gets (``streams/http/web.py``);
 here it is installed on a small aiohttp application so a malformed request can
 be sent over a socket and the answer and the log read back.
 """
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 
-from streams.web_access import install_http_edge
+from streams.http.web_access import install_http_edge
 
 SECRET = b"SECRET" + b"A" * 9000
 Handler = Callable[[web.Request], Awaitable[web.Response]]

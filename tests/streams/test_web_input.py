@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.web import alert_filters, page_args, stream_position
+from streams.http.web import alert_filters, page_args, stream_position
 
 TWO_TO_64 = 2**64
 

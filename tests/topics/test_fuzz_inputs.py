@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from stdnum.cn import uscc
 
 from detectors.policy import load_policy
-from streams.processing import process
+from pipeline.subject import process
 from tests.factories import DATA_OF_TOPIC, IOT_TOPIC
 from topics.decode import PARSERS, Rejected, decode_input
 from topics.validation import Reason

@@ -1,0 +1,117 @@
+"""Alert routing to inspectors (seed 十六: push warnings to those who act on them).
+
+Routes come from a TOML file (``pipeline/routing.toml`` by default,
+``$CREDITWATCH_ROUTING`` to override) and are matched against each opened or
+escalated, unmuted alert; every matching inspector gets the alert in their
+inbox, a Redis stream they read live or after reconnecting (``web.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from topics.risk import alert_counties
+from topics.vocabulary import (
+    SEVERITY_RANK,
+    SHIJIAZHUANG_COUNTIES,
+    AlertKind,
+    AlertSeverity,
+    Sector,
+)
+
+DEFAULT_ROUTING_PATH = Path(__file__).with_name("routing.toml")
+ROUTED_EVENTS = frozenset({"opened", "escalated"})
+
+
+class RoutingError(ValueError):
+    """The routing file is missing, malformed or names unknown values."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    inspector: str
+    counties: frozenset[str] = frozenset()
+    sectors: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    min_severity: str = AlertSeverity.LOW.value
+
+    def matches(self, alert: Mapping[str, Any]) -> bool:
+        return (
+            self._in_counties(alert)
+            and (not self.sectors or alert["sector"] in self.sectors)
+            and (not self.kinds or alert["kind"] in self.kinds)
+            and SEVERITY_RANK[alert["severity"]] >= SEVERITY_RANK[self.min_severity]
+        )
+
+    def _in_counties(self, alert: Mapping[str, Any]) -> bool:
+        return not self.counties or bool(alert_counties(alert) & self.counties)
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    routes: tuple[Route, ...]
+    inbox_max_entries: int
+
+    def inspectors_for(self, alert: Mapping[str, Any]) -> list[str]:
+        """Who receives this snapshot: nobody unless it was just opened or escalated, unmuted."""
+        if alert.get("event", "opened") not in ROUTED_EVENTS or alert.get("muted_by"):
+            return []
+        return sorted({r.inspector for r in self.routes if r.matches(alert)})
+
+
+def _values(table: Mapping[str, Any], key: str, allowed: set[str], where: str) -> frozenset[str]:
+    values = table.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise RoutingError(f"routing: '{where}{key}' must be a list of strings")
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise RoutingError(f"routing: '{where}{key}' has unknown values {unknown}")
+    return frozenset(values)
+
+
+def parse_routing(document: Mapping[str, Any]) -> Routing:
+    routes = []
+    for i, table in enumerate(document.get("route", [])):
+        where = f"route[{i}]."
+        inspector = table.get("inspector")
+        if not isinstance(inspector, str) or not inspector.strip():
+            raise RoutingError(f"routing: '{where}inspector' must be a non-empty name")
+        severity = table.get("min_severity", AlertSeverity.LOW.value)
+        if severity not in SEVERITY_RANK:
+            raise RoutingError(
+                f"routing: '{where}min_severity' must be one of {list(SEVERITY_RANK)}"
+            )
+        routes.append(
+            Route(
+                inspector=inspector.strip(),
+                counties=_values(table, "counties", set(SHIJIAZHUANG_COUNTIES), where),
+                sectors=_values(table, "sectors", {s.value for s in Sector}, where),
+                kinds=_values(table, "kinds", {k.value for k in AlertKind}, where),
+                min_severity=severity,
+            )
+        )
+    maximum = document.get("inbox_max_entries", 10_000)
+    if not isinstance(maximum, int) or maximum < 1:
+        raise RoutingError("routing: 'inbox_max_entries' must be a positive integer")
+    return Routing(tuple(routes), maximum)
+
+
+def load_routing(path: str | os.PathLike[str] | None = None) -> Routing:
+    resolved = Path(path or os.environ.get("CREDITWATCH_ROUTING") or DEFAULT_ROUTING_PATH)
+    try:
+        return parse_routing(tomllib.loads(resolved.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise RoutingError(f"routing file not found: {resolved}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RoutingError(f"routing file {resolved} is not valid TOML: {exc}") from None
+
+
+@cache
+def default_routing() -> Routing:
+    return load_routing()

@@ -1,0 +1,259 @@
+"""The supervision workflows (``detectors.workflow``) joined to a subject's risk state.
+
+Plain functions, like :mod:`pipeline.subject`: they apply what a workflow
+decided to the subject's score (a derived breach adds a record; a repair or
+an upheld objection takes one out), move the tier, and build the output
+records: alerts, list changes and department notices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.casefile import CaseFile, ItemStatus
+from detectors.cross_sector import LinkedListing, linkage_group
+from detectors.listing import ListMove, counts, latest_counting
+from detectors.policy import Policy
+from detectors.state import Observation, SubjectState
+from detectors.workflow import Effects, Filing, Notice
+from pipeline.subject import (
+    AlertSubject,
+    enforcement_signal,
+    evidence_of,
+    make_alert,
+    retier,
+)
+from streams.settings import pseudonym_key
+from topics.enforcement import EnforcementEvent
+from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
+from topics.risk import Alert, TierChange
+from topics.vocabulary import Department, Sector
+from topics.wire_time import iso, utc
+from topics.workflow import NoticeReason, WorkflowNotice
+
+
+@dataclass(slots=True)
+class SupervisionOutputs:
+    alerts: list[Alert] = field(default_factory=list)
+    tier_change: TierChange | None = None
+    list_changes: list[ListChange] = field(default_factory=list)
+    notices: list[WorkflowNotice] = field(default_factory=list)
+    # (linkage group, listing) for the representative's other subjects (seed 十一)
+    linked_listings: list[tuple[str, LinkedListing]] = field(default_factory=list)
+
+
+def filing_of(event: EnforcementEvent) -> Filing:
+    return Filing(
+        event_id=event.event_id,
+        kind=event.kind,
+        at_s=event.occurred_at.timestamp(),
+        department=event.department.value,
+        sector=event.sector.value,
+        region=event.region,
+        signal=enforcement_signal(event),
+        deadline_s=event.deadline.timestamp() if event.deadline is not None else None,
+        commitment_kind=event.commitment_kind.value if event.commitment_kind else None,
+        concerns=event.concerns_event_id,
+        outcome=event.outcome.value if event.outcome is not None else None,
+        legal_rep_id=event.legal_rep_id,
+    )
+
+
+def apply_effects(
+    subject: str, state: SubjectState, case: CaseFile, effects: Effects, policy: Policy
+) -> SupervisionOutputs:
+    """Fold a workflow's effects into the subject's risk state and build the outputs."""
+    rules = policy.supervision
+    for derived in effects.derived:
+        if not state.seen(derived.event_id):
+            observation = Observation(
+                derived.event_id,
+                derived.at_s,
+                case.region,
+                case.sector,
+                signal=derived.signal,
+                department=derived.department,
+            )
+            state.apply(observation, policy)
+    for record in effects.withdrawn:
+        state.withdraw(
+            record.signal, record.at_s, policy, latest_counting(case, record.signal, rules)
+        )
+    for record in effects.restored:
+        if counts(record, rules):
+            state.restore(record.signal, record.at_s, policy)
+    outputs = SupervisionOutputs()
+    if effects.derived or effects.withdrawn or effects.restored:
+        _, outputs.tier_change = retier(subject, state, policy)
+    assert state.tier is not None, "a subject with a case file has been scored"
+    about = AlertSubject(subject, state.tier, state.score, case.region, case.sector)
+    outputs.alerts = [
+        make_alert(f"{subject}:{a.hit.rule_key}", a.hit, about, [a.event_id], a.at_s, policy)
+        for a in effects.alerts
+    ]
+    outputs.list_changes = [
+        _list_change(subject, case, move, policy) for move in effects.list_moves
+    ]
+    outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
+    if case.legal_rep_id:
+        group = linkage_group(subject, case.legal_rep_id, pseudonym_key())
+        outputs.linked_listings = [
+            (group, _linked_listing(subject, move))
+            for move in effects.list_moves
+            if move.fresh and move.listing.kind in LINKED_LISTS
+        ]
+    return outputs
+
+
+#: Seed 十一: a joint-punishment listing extends to the legal representative.
+LINKED_LISTS = frozenset({ListKind.JOINT_PUNISHMENT.value})
+
+
+def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
+    listing = move.listing
+    return LinkedListing(
+        subject=subject,
+        list=listing.kind,
+        version=listing.version,
+        at_s=listing.entered_at_s,
+        event_id=f"{subject}|{listing.kind}|v{listing.version}",
+        basis=tuple(f"{fact.fact}: {fact.detail}" for fact in move.basis),
+    )
+
+
+def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -> ListChange:
+    listing = move.listing
+    return ListChange(
+        subject=subject,
+        list=ListKind(listing.kind),
+        action=ListAction.ENTERED if listing.active else ListAction.EXITED,
+        basis=evidence_of(move.basis),
+        entered_at=utc(listing.entered_at_s),
+        expires_at=utc(listing.expires_at_s),
+        exited_at=utc(listing.exited_at_s),
+        exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
+        measures=[
+            Measure(
+                code=m.code,
+                category=MeasureCategory(m.category),
+                description=m.description,
+                actions=sorted(m.actions),
+            )
+            for m in move.measures
+        ],
+        legal_rep_id=case.legal_rep_id,
+        version=listing.version,
+        policy_version=policy.version,
+        region=case.region,
+        sector=Sector(case.sector),
+    )
+
+
+def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> WorkflowNotice:
+    return WorkflowNotice(
+        notice_id=notice.notice_id,
+        subject=subject,
+        kind=notice.kind,
+        department=Department(notice.department),
+        issued_at=utc(notice.at_s),
+        concerns_event_id=notice.concerns,
+        due_at=utc(notice.due_s),
+        reasons=[NoticeReason(code=code, detail=detail) for code, detail in notice.reasons],
+        earliest_eligible_at=utc(notice.earliest_s),
+        policy_version=policy.version,
+        region=case.region,
+        sector=Sector(case.sector),
+    )
+
+
+def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
+    """The case file as the subject profile shows it (seed 一 and 十七: what is public).
+
+    Lists carry their measures with the approval actions each restricts, so a
+    department can ask "does a measure apply to action X" from the profile alone.
+    """
+    rules = policy.supervision
+    lists: list[dict[str, Any]] = []
+    for listing in case.listings.values():
+        if not listing.active:
+            continue
+        spec = rules.list_policy(listing.kind)
+        lists.append(
+            {
+                "list": listing.kind,
+                "entered_at": iso(listing.entered_at_s),
+                "expires_at": iso(listing.expires_at_s),
+                "basis": listing.basis,
+                "version": listing.version,
+                "measures": [
+                    {
+                        "code": m.code,
+                        "category": m.category,
+                        "description": m.description,
+                        "actions": sorted(m.actions),
+                    }
+                    for m in spec.measures
+                    if m.applies_to(case.sector)
+                ],
+            }
+        )
+    return {
+        "lists": lists,
+        "published_records": [
+            {
+                "event_id": r.event_id,
+                "signal": r.signal,
+                "at": iso(r.at_s),
+                "department": r.department,
+                "publish_until": iso(r.publish_until_s),
+                "repairable_from": iso(r.repairable_from_s),
+                "disputed": r.disputed,
+            }
+            for r in case.records
+            if r.published
+        ],
+        "commitments": [
+            {
+                "event_id": c.event_id,
+                "kind": c.kind,
+                "department": c.department,
+                "made_at": iso(c.made_at_s),
+                "due": iso(c.due_s),
+                "status": c.status.value,
+            }
+            for c in case.commitments
+        ],
+        "open_deadlines": [
+            {
+                "event_id": r.event_id,
+                "what": "rectification" if r.status is ItemStatus.OPEN else "interview",
+                "department": r.department,
+                "due": iso(r.interview_due_s or r.due_s),
+            }
+            for r in case.rectifications
+            if r.status in (ItemStatus.OPEN, ItemStatus.OVERDUE)
+        ],
+        "objections": [
+            {
+                "event_id": o.event_id,
+                "record": o.record_id,
+                "department": o.department,
+                "filed_at": iso(o.filed_at_s),
+                "due": iso(o.due_s),
+                "status": o.status.value,
+            }
+            for o in case.objections
+        ],
+        "repairs": [
+            {
+                "event_id": d.event_id,
+                "record": d.record_id,
+                "applied_at": iso(d.applied_at_s),
+                "approved": d.approved,
+                "reasons": d.reasons,
+                "earliest_eligible_at": iso(d.earliest_s) if d.earliest_s else None,
+            }
+            for d in case.repairs
+        ],
+    }

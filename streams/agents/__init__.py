@@ -1,0 +1,1 @@
+"""The Faust agents and timers: decode, call a step, store, send."""

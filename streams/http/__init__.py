@@ -1,0 +1,1 @@
+"""The worker's HTTP API: access control, read views, actions, the OpenAPI document."""

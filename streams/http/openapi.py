@@ -1,0 +1,420 @@
+"""The OpenAPI 3.1 document of the worker's HTTP API, served at ``/openapi.json``.
+
+Record schemas come from the contract records themselves (``topics/json_schema.py``),
+and enumerations from ``topics/vocabulary.py``, so the document cannot drift from
+what the server sends. ``tests/integration/test_openapi.py`` runs schemathesis
+against a live worker with it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from detectors.policy import default_policy
+from pipeline.measures import known_actions
+from streams.app import app
+from topics.json_schema import record_schema
+from topics.lists import ListKind, Measure
+from topics.risk import Alert
+from topics.silences import MATCHER_CHECKS, Silence
+from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"}
+COUNTY = {"type": "string", "pattern": "^[0-9]{6}$"}
+#: Redis stream ids: each part is also below 2**64 (``streams.http.web.stream_position``).
+STREAM_ID = {"type": "string", "pattern": "^[0-9]{1,20}(-[0-9]{1,20})?$"}
+
+
+def _component(record: type[faust.Record], components: dict[str, Any]) -> dict[str, str]:
+    """Put a record's schema (and its nested records) into ``components``; return its $ref."""
+    schema = record_schema(record)
+    for name, nested in schema.pop("$defs", {}).items():
+        components[name] = nested
+    schema.pop("$schema", None)
+    components[record.__name__] = schema
+    return {"$ref": f"#/components/schemas/{record.__name__}"}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "the request is malformed; `error` says what",
+        401: "no valid bearer token",
+        403: "the token's role does not cover this",
+        404: "not found, or outside the token's scope (the same answer for both)",
+        409: "the alert is already resolved",
+        415: "the body is not sent as Content-Type: application/json",
+        503: "the serving view (Redis) is unavailable",
+    }
+    return {
+        str(code): {
+            "description": reasons[code],
+            "content": {"application/json": {"schema": ERROR}},
+        }
+        for code in codes
+    }
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _enum(values: Any) -> dict[str, Any]:
+    return {"type": "string", "enum": [v.value for v in values]}
+
+
+def _path_param(
+    name: str, description: str, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema or {"type": "string", "minLength": 1},
+    }
+
+
+def _sse(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [
+                *parameters,
+                {"name": "Last-Event-ID", "in": "header", "schema": STREAM_ID},
+            ],
+            "responses": {
+                "200": {
+                    "description": "server-sent events (`alert`, `tier-change`), kept open",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                **_errors(400, 401, 403, 503),
+            },
+        }
+    }
+
+
+def _supervision(measure: dict[str, str]) -> dict[str, Any]:
+    """The profile's ``supervision`` field (``pipeline.supervision.case_view``), or null."""
+    stamp = {"type": ["string", "null"], "format": "date-time"}
+    items = {"type": "array", "items": {"type": "object"}}
+    membership = {
+        "type": "object",
+        "properties": {
+            "list": _enum(ListKind),
+            "entered_at": stamp,
+            "expires_at": stamp,
+            "basis": {"type": "array", "items": {"type": "string"}},
+            "version": {"type": "integer"},
+            "measures": {"type": "array", "items": measure},
+        },
+        "required": ["list", "entered_at", "expires_at", "basis", "version", "measures"],
+    }
+    parts = ["published_records", "commitments", "open_deadlines", "objections", "repairs"]
+    return {
+        "type": ["object", "null"],
+        "properties": {
+            "lists": {"type": "array", "items": membership},
+            **dict.fromkeys(parts, items),
+        },
+        "required": ["lists", *parts],
+    }
+
+
+def _measures_answer(measure: dict[str, str]) -> dict[str, Any]:
+    """``GET /api/subjects/{uscc}/measures`` (``pipeline.measures.measures_answer``)."""
+    applied = {
+        "allOf": [
+            measure,
+            {
+                "type": "object",
+                "properties": {
+                    "list": _enum(ListKind),
+                    "listed_until": {"type": ["string", "null"], "format": "date-time"},
+                },
+                "required": ["list", "listed_until"],
+            },
+        ]
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string"},
+            "action": {"type": ["string", "null"]},
+            "restricted": {"type": "boolean"},
+            "measures": {"type": "array", "items": applied},
+            "policy_version": {"type": ["string", "null"]},
+        },
+        "required": ["subject", "action", "restricted", "measures", "policy_version"],
+    }
+
+
+MATCHER_SCHEMAS = {
+    "subject": USCC,
+    "region": COUNTY,
+    "sector": _enum(Sector),
+    "kind": _enum(AlertKind),
+    "severity": _enum(AlertSeverity),
+}
+assert set(MATCHER_SCHEMAS) == set(MATCHER_CHECKS), "silence matchers and their schemas differ"
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    policy = default_policy()
+    components: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "properties": {"error": {"type": "string"}},
+            "required": ["error"],
+        }
+    }
+    alert = _component(Alert, components)
+    silence = _component(Silence, components)
+    measure = _component(Measure, components)
+    uscc = _path_param("subject", "a USCC (check digit verified)", USCC)
+    text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
+    note = {"type": "object", "properties": {"note": text}}
+    action_accepted = _json(
+        {
+            "type": "object",
+            "properties": {
+                "alert_id": {"type": "string"},
+                "action": {"type": "string"},
+                "accepted": {"type": "boolean"},
+            },
+            "required": ["alert_id", "action", "accepted"],
+        },
+        "accepted: the alert manager applies it within a second or so",
+    )
+    facets = [
+        {"name": "region", "in": "query", "schema": COUNTY},
+        {"name": "sector", "in": "query", "schema": _enum(Sector)},
+        {"name": "severity", "in": "query", "schema": _enum(AlertSeverity)},
+        {"name": "kind", "in": "query", "schema": _enum(AlertKind)},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+        },
+        {
+            "name": "offset",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+        },
+    ]
+    alert_id = _path_param("alert_id", "an alert id")
+    paths: dict[str, Any] = {
+        "/health": {
+            "get": {
+                "summary": "Liveness and Redis reachability (no token needed)",
+                "security": [],
+                "responses": {
+                    "200": _json({"type": "object"}, "healthy"),
+                    "503": _json({"type": "object"}, "degraded: Redis unreachable"),
+                },
+            }
+        },
+        "/api/alerts": {
+            "get": {
+                "summary": "Open, unmuted alerts in the caller's scope, newest first",
+                "parameters": facets,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "total": {"type": "integer"},
+                                "limit": {"type": "integer"},
+                                "offset": {"type": "integer"},
+                                "alerts": {"type": "array", "items": alert},
+                            },
+                            "required": ["total", "limit", "offset", "alerts"],
+                        },
+                        "a page of alerts",
+                    ),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/api/alerts/{alert_id}": {
+            "get": {
+                "summary": "One alert's latest snapshot",
+                "parameters": [alert_id],
+                "responses": {"200": _json(alert, "the alert"), **_errors(401, 403, 404, 503)},
+            }
+        },
+        "/api/alerts/{alert_id}/ack": {
+            "post": {
+                "summary": "Acknowledge an alert (audited)",
+                "parameters": [alert_id],
+                "requestBody": {"content": {"application/json": {"schema": note}}},
+                "responses": {
+                    "202": action_accepted,
+                    **_errors(400, 401, 403, 404, 409, 415, 503),
+                },
+            }
+        },
+        "/api/alerts/{alert_id}/resolve": {
+            "post": {
+                "summary": "Resolve an alert with a note saying why (audited)",
+                "parameters": [alert_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {**note, "required": ["note"]}}},
+                },
+                "responses": {
+                    "202": action_accepted,
+                    **_errors(400, 401, 403, 404, 409, 415, 503),
+                },
+            }
+        },
+        "/api/subjects/{subject}": {
+            "get": {
+                "summary": "A subject's profile: tier, score and why (masked by role)",
+                "parameters": [uscc],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "subject": {"type": "string"},
+                                "tier": {"type": ["string", "null"]},
+                                "score": {"type": "number"},
+                                "alert_ids": {"type": "array", "items": {"type": "string"}},
+                                "supervision": _supervision(measure),
+                            },
+                            "required": ["subject", "tier", "score"],
+                        },
+                        "the profile (a department's: the tier fields only, no supervision)",
+                    ),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/subjects/{subject}/measures": {
+            "get": {
+                "summary": "Joint-punishment measures in force for a subject, optionally only "
+                "those restricting one approval action (seed 九)",
+                "parameters": [
+                    uscc,
+                    {
+                        "name": "action",
+                        "in": "query",
+                        "description": "an approval action; without it, every measure in force",
+                        "schema": {"type": "string", "enum": sorted(known_actions(policy))},
+                    },
+                ],
+                "responses": {
+                    "200": _json(_measures_answer(measure), "the measures"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/tiers": {
+            "get": {
+                "summary": "Subjects per credit tier",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {t.value: {"type": "integer"} for t in Tier},
+                            "required": [t.value for t in Tier],
+                        },
+                        "counts",
+                    ),
+                    **_errors(401, 503),
+                },
+            }
+        },
+        "/api/silences": {
+            "get": {
+                "summary": "Active and future silences (supervision centres)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"silences": {"type": "array", "items": silence}},
+                            "required": ["silences"],
+                        },
+                        "silences",
+                    ),
+                    **_errors(401, 403, 503),
+                },
+            },
+            "post": {
+                "summary": "Create a silence (audited)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "matchers": {
+                                        "type": "object",
+                                        "properties": MATCHER_SCHEMAS,
+                                        "additionalProperties": False,
+                                        "minProperties": 1,
+                                    },
+                                    "reason": text,
+                                    "starts_at": {"type": "string", "format": "date-time"},
+                                    "ends_at": {"type": "string", "format": "date-time"},
+                                    "duration_minutes": {
+                                        "type": "number",
+                                        "minimum": 1,
+                                        "maximum": 90 * 24 * 60,
+                                    },
+                                },
+                                "required": ["matchers", "reason"],
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(silence, "created"),
+                    **_errors(400, 401, 403, 415, 503),
+                },
+            },
+        },
+        "/api/silences/{silence_id}": {
+            "delete": {
+                "summary": "End a silence now (audited); it stays on record",
+                "parameters": [_path_param("silence_id", "a silence id")],
+                "responses": {"200": _json(silence, "ended"), **_errors(401, 403, 404, 503)},
+            }
+        },
+        "/api/events": _sse("Live alerts and tier moves in the caller's scope", []),
+        "/api/inbox/{inspector}/events": _sse(
+            "An inspector's durable inbox of routed alerts",
+            [
+                _path_param("inspector", "the inspector's token name"),
+                {"name": "after", "in": "query", "schema": STREAM_ID},
+            ],
+        ),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "creditwatch worker API",
+            "version": "1",
+            "description": "Alerts, subjects, measures, tiers, silences and live events. "
+            "Every /api endpoint needs a bearer token (docs/access.md).",
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@app.page("/openapi.json")
+async def openapi_view(web: View, request: Request) -> Response:
+    return web.bytes(json.dumps(openapi_document()).encode(), content_type="application/json")

@@ -1,0 +1,102 @@
+"""A memory store that reads its changelog with a plain consumer before Faust's recovery.
+
+Faust recovers a memory table by replaying its changelog through the worker's
+own consumer, one record at a time through its message machinery: about 5,000
+records a second here, so a million subjects took minutes. The memory store
+tells Faust it has persisted nothing, so every start replays everything.
+
+:class:`FastRecoveryStore` reads the changelog partitions it is assigned with
+a plain aiokafka consumer (150,000+ records a second) when the assignment
+arrives, then tells Faust's recovery the offset it has read up to, so Faust
+replays only what was written after that (normally nothing). It also keeps
+that offset current as the worker writes, so a partition kept across a
+rebalance is not read again. The tables use it when ``CREDITWATCH_STORE`` is
+``memory://`` (the default); RocksDB keeps its own offsets on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import TopicPartition
+from faust.stores import STORES
+from faust.stores.memory import Store
+from faust.types import TP
+
+from streams.app import settings
+from streams.runtime.end_offsets import read_to_end
+from streams.settings import bootstrap_servers
+
+log = logging.getLogger(__name__)
+
+#: The store URL scheme of :class:`FastRecoveryStore`.
+SCHEME = "creditwatch-memory"
+
+
+class FastRecoveryStore(Store):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.read_up_to: dict[TP, int] = {}  # changelog partition -> last offset held
+
+    def persisted_offset(self, tp: TP) -> int | None:
+        return self.read_up_to.get(tp)
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        # Called when a write of this worker reaches the changelog.
+        if offset > self.read_up_to.get(tp, -1):
+            self.read_up_to[tp] = offset
+
+    async def on_rebalance(
+        self,
+        assigned: set[TP],
+        revoked: set[TP],
+        newly_assigned: set[TP],
+        generation_id: int = 0,
+    ) -> None:
+        changelog = self.table.changelog_topic.get_topic_name()
+        for tp in revoked:
+            self.read_up_to.pop(tp, None)  # its keys go when recovery completes
+        unread = {tp for tp in assigned if tp.topic == changelog and tp not in self.read_up_to}
+        if unread:
+            await self._read(unread)
+
+    async def _read(self, partitions: Iterable[TP]) -> None:
+        started = time.monotonic()
+        wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
+        records = 0
+        async for batches in read_to_end(bootstrap_servers(settings.kafka), wanted):
+            for partition, messages in batches.items():
+                self._apply(wanted[partition], messages)
+                records += len(messages)
+        if records:
+            # A long start-up should say why (the worker logs at WARNING by default).
+            log.warning(
+                "creditwatch: %s: read %d changelog records in %.1f s",
+                self.table.name,
+                records,
+                time.monotonic() - started,
+            )
+
+    def _apply(self, tp: TP, messages: list[Any]) -> None:
+        data, owners = self.data, self._key_partition
+        for message in messages:
+            if message.value is None:  # a tombstone: the key was deleted
+                data.pop(message.key, None)
+                owners.pop(message.key, None)
+            else:
+                data[message.key] = message.value
+                owners[message.key] = tp.partition
+        if messages:
+            # Faust's recovery goes on from here to the end, past anything unshown.
+            self.read_up_to[tp] = messages[-1].offset
+
+
+def install() -> str:
+    """Register the store; return the URL that selects it."""
+    STORES.aliases[SCHEME] = f"{__name__}:FastRecoveryStore"
+    # A host, because Faust falls back to the app's store when the URL is falsy,
+    # and yarl counts a URL without host or path as false.
+    return f"{SCHEME}://changelog"

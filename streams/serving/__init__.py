@@ -1,0 +1,1 @@
+"""The Redis serving view: derived from the output topics, rebuilt from them."""
