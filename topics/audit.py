@@ -3,7 +3,7 @@
 Seed 十七 asks that supervision records cannot be tampered with. Anything
 that changes state (acknowledging or resolving an alert, silences, tokens,
 policy) sends an :class:`AuditRequest`; the single chaining agent
-(streams/audit.py) numbers it and links it to the previous record by hash,
+(streams/agents/audit.py) numbers it and links it to the previous record by hash,
 giving an :class:`AuditRecord` on ``risk.audit`` (one partition, kept
 forever). The hashing and its check are in :mod:`topics.audit_chain`.
 
