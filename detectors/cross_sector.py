@@ -18,6 +18,7 @@ from dataclasses import astuple, dataclass, field
 import orjson
 
 from detectors.policy import CrossSectorPolicy
+from topics.internal import AdverseSignal
 
 STATE_FORMAT = 2
 #: Older formats this code still reads (format 1 has no members).
@@ -63,19 +64,6 @@ def linkage_group(subject: str, legal_rep_id: str | None, key: bytes) -> str:
     if not legal_rep_id:
         return f"subject:{subject}"
     return "rep:" + person_pseudonym(legal_rep_id, key)
-
-
-@dataclass(frozen=True, slots=True)
-class AdverseSignal:
-    """One adverse credit record, as the linkage detector sees it."""
-
-    event_id: str
-    at_s: float  # event time, epoch seconds
-    subject: str
-    signal: str  # policy signal name, e.g. "tax_violation"
-    department: str
-    sector: str
-    region: str
 
 
 @dataclass(frozen=True, slots=True)

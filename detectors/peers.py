@@ -22,12 +22,11 @@ import orjson
 from detectors.policy import PeerPolicy
 from detectors.scoring import Score
 from detectors.state import SubjectState
+from topics.internal import Features
 
 STATE_FORMAT = 1
 FEATURES = ("score", "complaints_30d", "penalties", "iot_exceedances_24h")
 PENALTY_SIGNALS = ("penalty_minor", "penalty_general", "penalty_serious")
-
-Features = tuple[float, ...]
 
 
 def peer_group(sector: str, region: str) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detectors.iot import Explanation
 from detectors.policy import Policy
 from detectors.scoring import Fact, Score
 from detectors.state import Observation, SubjectState
+from topics.iot import IotReading
 from topics.vocabulary import AlertKind, AlertSeverity, Tier
 
 
@@ -124,3 +126,44 @@ def _off_cooldown(state: SubjectState, hit: RuleHit, policy: Policy) -> bool:
         return False
     state.alerted[hit.rule_key] = state.clock
     return True
+
+
+def iot_anomaly_hit(
+    reading: IotReading, score: float, why: Explanation, policy: Policy
+) -> RuleHit | None:
+    """An anomalous reading (its series' model scored it ``score``, explained by ``why``).
+
+    Seed 十六: non-contact supervision. The alert explains itself: the score,
+    the expected value and spread, which evidence decided it and over which window.
+    """
+    if score < policy.iot.anomaly_threshold:
+        return None
+    high = score >= policy.iot.anomaly_high
+    return RuleHit(
+        rule_key=f"iot_anomaly:{reading.device_id}:{reading.metric}",
+        kind=AlertKind.ANOMALY,
+        severity=AlertSeverity.HIGH if high else AlertSeverity.MEDIUM,
+        title=f"Anomalous {reading.metric} readings on device {reading.device_id}",
+        evidence=(
+            Fact(
+                "anomaly_score",
+                round(score, 4),
+                policy.iot.anomaly_threshold,
+                detail=f"decided by the {why.feature} evidence",
+            ),
+            Fact("value", reading.value, reading.limit, detail=reading.unit),
+            Fact(
+                "expected",
+                round(why.expected, 4),
+                detail=f"{why.predictor} predictor, spread {why.spread:.4g}",
+            ),
+            Fact("deviation", round(why.deviation, 2), detail="in spreads from expected"),
+            Fact(
+                "baseline_mean",
+                round(why.baseline_mean, 4),
+                detail=f"std {why.baseline_std:.4g} over {why.points_seen} points, "
+                f"burst window {why.window} points",
+            ),
+        ),
+        cooldown=False,  # the detector damps repeats of one event itself
+    )

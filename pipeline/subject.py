@@ -8,28 +8,26 @@ versions and alert ids.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from detectors.cross_sector import AdverseSignal, Member, linkage_group
+from detectors.cross_sector import Member, linkage_group
 from detectors.iot import StreamAnomalyDetector
-from detectors.peers import Features, peer_features, peer_group
+from detectors.peers import peer_features, peer_group
 from detectors.policy import Policy
-from detectors.rules import RuleHit, evaluate_rules
-from detectors.scoring import Fact, Score, score_subject
+from detectors.rules import evaluate_rules, iot_anomaly_hit
+from detectors.scoring import Score, score_subject
 from detectors.state import Observation, SubjectState
 from detectors.tiers import next_tier
+from pipeline.alerts import evidence_of, subject_alert
 from streams.settings import pseudonym_key
 from topics.complaints import Complaint
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
+from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
-from topics.risk import Alert, Evidence, TierChange
+from topics.risk import Alert, TierChange
 from topics.vocabulary import (
-    AlertKind,
-    AlertSeverity,
-    AlertStatus,
     ComplaintKind,
     EnforcementKind,
     Sector,
@@ -51,35 +49,6 @@ SIGNAL_OF_KIND: dict[EnforcementKind, str] = {
     EnforcementKind.VOLUNTARY_REGISTRATION: "voluntary_registration",
     EnforcementKind.REPAIR_COMPLETED: "repair_completed",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class PeerUpdate:
-    """A subject's features changed: its peer group retracts ``old`` and adds ``new``.
-
-    ``old is None``: the subject joins the group; ``new is None``: it leaves it.
-    """
-
-    group: str
-    subject: str
-    old: Features | None
-    new: Features | None
-    at_s: float
-    event_id: str
-    tier: str
-    score: float
-    region: str
-    sector: str
-
-
-@dataclass(frozen=True, slots=True)
-class AdverseReport:
-    """An adverse record for the cross-sector detector of its linkage group."""
-
-    group: str
-    signal: AdverseSignal
-    tier: str  # of the subject, after the record
-    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +142,7 @@ def process(
     tier = Tier(state.tier)
     hits = evaluate_rules(state, obs, score, previous, tier, policy)
     outputs.alerts = [
-        _alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
+        subject_alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
     ]
     state.prune_alerted(policy.alert_cooldown_s)
     _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, policy)
@@ -249,10 +218,6 @@ def _peer_updates(
     return updates
 
 
-def evidence_of(facts: tuple[Fact, ...]) -> list[Evidence]:
-    return [Evidence(**asdict(fact)) for fact in facts]
-
-
 def _event_time(state: SubjectState) -> datetime:
     return datetime.fromtimestamp(state.clock, UTC)
 
@@ -279,60 +244,6 @@ def _tier_change(
     )
 
 
-def alert_id(dedup_key: str, event_id: str) -> str:
-    """Deterministic, so a replay re-creates the same alert instead of a new one."""
-    return hashlib.blake2b(f"{dedup_key}|{event_id}".encode(), digest_size=10).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSubject:
-    """What an alert is about: a subject (with its tier and score) or, if
-    ``subject`` is None, an area (cross-region alerts)."""
-
-    subject: str | None
-    tier: str | None
-    score: float
-    region: str
-    sector: str
-
-
-def make_alert(
-    dedup_key: str,
-    hit: RuleHit,
-    about: AlertSubject,
-    event_ids: list[str],
-    at_s: float,
-    policy: Policy,
-) -> Alert:
-    """An alert for ``hit`` caused by ``event_ids`` (the last one triggered it) at ``at_s``."""
-    return Alert(
-        alert_id=alert_id(dedup_key, event_ids[-1]),
-        dedup_key=dedup_key,
-        subject=about.subject,
-        kind=hit.kind,
-        severity=hit.severity,
-        score=about.score,
-        tier=Tier(about.tier) if about.tier is not None else None,
-        region=about.region,
-        sector=Sector(about.sector),
-        title=hit.title,
-        evidence=evidence_of(hit.evidence),
-        source_event_ids=event_ids,
-        created_at=datetime.fromtimestamp(at_s, UTC),
-        status=AlertStatus.OPEN,
-        policy_version=policy.version,
-    )
-
-
-def _alert(
-    subject: str, state: SubjectState, hit: RuleHit, event_id: str, at_s: float, policy: Policy
-) -> Alert:
-    """An alert for ``hit``, caused by event ``event_id`` at ``at_s``, on the updated state."""
-    assert state.tier is not None, "process() assigns a tier on a subject's first event"
-    about = AlertSubject(subject, state.tier, state.score, state.region, state.sector)
-    return make_alert(f"{subject}:{hit.rule_key}", hit, about, [event_id], at_s, policy)
-
-
 def device_key(reading: IotReading) -> bytes:
     """Key of a (device, metric) series in the device-model table."""
     return f"{reading.device_id}|{reading.metric}".encode()
@@ -341,43 +252,10 @@ def device_key(reading: IotReading) -> bytes:
 def detect_iot_anomaly(
     detector: StreamAnomalyDetector, reading: IotReading, state: SubjectState, policy: Policy
 ) -> Alert | None:
-    """Score a reading with its series' model (which then learns); alert if anomalous.
-
-    Seed 十六: non-contact supervision. The alert explains itself: the score,
-    the expected value and spread, which evidence decided it and over which window.
-    """
+    """Score a reading with its series' model (which then learns); alert if anomalous."""
     score, why = detector.observe(reading.measured_at, reading.value)
-    if score < policy.iot.anomaly_threshold:
+    hit = iot_anomaly_hit(reading, score, why, policy)
+    if hit is None:
         return None
-    high = score >= policy.iot.anomaly_high
-    hit = RuleHit(
-        rule_key=f"iot_anomaly:{reading.device_id}:{reading.metric}",
-        kind=AlertKind.ANOMALY,
-        severity=AlertSeverity.HIGH if high else AlertSeverity.MEDIUM,
-        title=f"Anomalous {reading.metric} readings on device {reading.device_id}",
-        evidence=(
-            Fact(
-                "anomaly_score",
-                round(score, 4),
-                policy.iot.anomaly_threshold,
-                detail=f"decided by the {why.feature} evidence",
-            ),
-            Fact("value", reading.value, reading.limit, detail=reading.unit),
-            Fact(
-                "expected",
-                round(why.expected, 4),
-                detail=f"{why.predictor} predictor, spread {why.spread:.4g}",
-            ),
-            Fact("deviation", round(why.deviation, 2), detail="in spreads from expected"),
-            Fact(
-                "baseline_mean",
-                round(why.baseline_mean, 4),
-                detail=f"std {why.baseline_std:.4g} over {why.points_seen} points, "
-                f"burst window {why.window} points",
-            ),
-        ),
-        cooldown=False,  # the detector damps repeats of one event itself
-    )
-    return _alert(
-        reading.subject, state, hit, reading.event_id, reading.measured_at.timestamp(), policy
-    )
+    at_s = reading.measured_at.timestamp()
+    return subject_alert(reading.subject, state, hit, reading.event_id, at_s, policy)

@@ -17,13 +17,8 @@ from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
 from detectors.state import Observation, SubjectState
 from detectors.workflow import Effects, Filing, Notice
-from pipeline.subject import (
-    AlertSubject,
-    enforcement_signal,
-    evidence_of,
-    make_alert,
-    retier,
-)
+from pipeline.alerts import AlertSubject, evidence_of, make_alert
+from pipeline.subject import enforcement_signal, retier
 from streams.settings import pseudonym_key
 from topics.enforcement import EnforcementEvent
 from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory

@@ -23,14 +23,9 @@ from detectors.iot import StreamAnomalyDetector
 from detectors.peers import PeerGroup
 from detectors.policy import Policy, default_policy
 from detectors.state import SubjectState
-from pipeline.subject import (
-    AdverseReport,
-    CountedComplaint,
-    PeerUpdate,
-    device_key,
-    process,
-)
+from pipeline.subject import CountedComplaint, device_key, process
 from topics.decode import InputRecord, Rejected, decode_input
+from topics.internal import AdverseReport, PeerUpdate
 from topics.iot import IotReading
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from detectors.cross_region import CategorySeries, CrossRegionFinding, day_label
 from detectors.policy import Policy, default_policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
-from pipeline.subject import AlertSubject, make_alert
+from pipeline.alerts import AlertSubject, make_alert
 from streams.agents.fanout import decode_complaint_counts
 from streams.agents.keyed import run_keyed_detector
 from streams.agents.publish import send_alert

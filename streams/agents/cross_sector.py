@@ -12,13 +12,14 @@ from detectors.cross_sector import CrossSectorFinding, LinkedListing, LinkedSign
 from detectors.policy import Policy, default_policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
-from pipeline.subject import AdverseReport, AlertSubject, make_alert
+from pipeline.alerts import AlertSubject, make_alert
 from streams.agents.fanout import decode_linkage_message
 from streams.agents.keyed import run_keyed_detector
 from streams.agents.publish import send_alert
 from streams.app import app
 from streams.runtime.channels import adverse_signals
 from streams.runtime.tables import bytes_table
+from topics.internal import AdverseReport
 from topics.risk import Alert
 from topics.vocabulary import AlertKind, AlertSeverity
 from topics.wire_time import iso

@@ -18,14 +18,15 @@ from typing import Any, TypeVar
 import orjson
 
 from detectors.cross_region import local_day
-from detectors.cross_sector import AdverseSignal, LinkedListing, Member
-from pipeline.subject import AdverseReport, CountedComplaint, Outputs, PeerUpdate
+from detectors.cross_sector import LinkedListing, Member
+from pipeline.subject import CountedComplaint, Outputs
 from streams.runtime.channels import (
     adverse_signals,
     complaint_counts,
     peer_feature_changes,
     produce,
 )
+from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 
 #: Rows in one re-keyed message. A batch can hold a group's whole batch of rows
 #: (streams.runtime.batches.BATCH_MAX records, each with ids of up to 128 characters): in

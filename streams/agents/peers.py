@@ -8,13 +8,14 @@ from detectors.peers import PeerFinding, PeerGroup
 from detectors.policy import Policy, default_policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
-from pipeline.subject import AlertSubject, PeerUpdate, make_alert
+from pipeline.alerts import AlertSubject, make_alert
 from streams.agents.fanout import decode_peer_updates
 from streams.agents.keyed import run_keyed_detector
 from streams.agents.publish import send_alert
 from streams.app import app
 from streams.runtime.channels import peer_feature_changes
 from streams.runtime.tables import bytes_table
+from topics.internal import PeerUpdate
 from topics.risk import Alert
 from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity
 
