@@ -463,9 +463,11 @@ class EmbeddedStack(Managed):
 
     The work dir is a fresh temporary directory removed on stop, unless
     ``keep=True`` or an explicit ``workdir`` was given (then it is kept).
+    An example, not a doctest (it starts a broker and Redis; the integration
+    tests do that)::
 
-    >>> with EmbeddedStack() as stack:  # doctest: +SKIP
-    ...     os.environ.update(stack.env())
+        with EmbeddedStack() as stack:
+            os.environ.update(stack.env())
     """
 
     def __init__(

@@ -160,11 +160,12 @@ def task_of(functions: list[str]) -> str:
 def summarise(lines: Iterable[str], top: int = 20) -> ProfileSummary:
     """Shares of busy samples, largest first.
 
-    >>> s = summarise(["t;main (a/app.py:1);f (s/ingest.py:5) 3", "t;main (a/app.py:1) 1"])
+    >>> main = "t;main (a/app.py:1)"
+    >>> s = summarise([f"{main};f (streams/agents/ingest.py:5) 3", f"{main} 1"])
     >>> s.samples, s.self_share[0], s.inclusive_share[0]
-    (4, ('f (s/ingest.py)', 0.75), ('f (s/ingest.py)', 0.75))
+    (4, ('f (agents/ingest.py)', 0.75), ('f (agents/ingest.py)', 0.75))
     >>> s.own_line_share
-    [('f (streams/agents/ingest.py:5)', 0.75), ('(outside creditwatch code)', 0.25)]
+    [('f (agents/ingest.py:5)', 0.75), ('(outside creditwatch code)', 0.25)]
     """
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()

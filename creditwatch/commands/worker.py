@@ -141,7 +141,8 @@ def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
     class Worker(faust.Worker):
         async def on_first_start(self) -> None:
             # At start-up, not at import: only a running worker's log is rewritten.
-            faust_logging.install(self.app)
+            # `app`, not `self.app` (the same object, typed only as AppT there).
+            faust_logging.install(app)
             await super().on_first_start()
 
         def _setup_spinner_handler(self, logger: Any, level: int) -> None:
