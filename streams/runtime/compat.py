@@ -244,6 +244,15 @@ RELIANCES: tuple[Reliance, ...] = (
         "persisted offset (outside transactions)",
         "25fd20c92d0d80b2",
     ),
+    # streams/agents/policy_audit.py (re-grading lists one partition of a table)
+    Reliance(
+        "faust.stores.rocksdb:Store._visible_keys",
+        "streams/agents/policy_audit.py",
+        "private attributes: a RocksDB store keeps one database per partition in self._dbs, "
+        "and _visible_keys(db) yields its keys without the offset key; a memory store "
+        "keeps each key's partition in _key_partition (faust.stores.memory:Store above)",
+        "cc61ace996c52286",
+    ),
     # streams/runtime/faust_logging.py
     Reliance(
         f"{AIOKAFKA_THREAD}._log_slow_processing",
