@@ -274,8 +274,9 @@ def parse_policy(document: dict[str, Any]) -> Policy:
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
-    """Load the policy from ``path``, ``$CREDITWATCH_POLICY`` or the bundled default."""
-    resolved = Path(path or os.environ.get("CREDITWATCH_POLICY") or DEFAULT_POLICY_PATH)
+    """Load the policy from ``path``, or the bundled default (a worker's
+    ``CREDITWATCH_POLICY`` is read in ``streams/settings.py``)."""
+    resolved = Path(path or DEFAULT_POLICY_PATH)
     try:
         text = resolved.read_text(encoding="utf-8")
         document = tomllib.loads(text)
@@ -289,5 +290,5 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
 
 @cache
 def default_policy() -> Policy:
-    """The policy the process runs with, loaded once."""
+    """The bundled policy file, loaded once (a worker runs ``streams.settings.worker_policy``)."""
     return load_policy()

@@ -1,9 +1,10 @@
 """Alert routing to inspectors (seed 十六: push warnings to those who act on them).
 
-Routes come from a TOML file (``pipeline/routing.toml`` by default,
-``$CREDITWATCH_ROUTING`` to override) and are matched against each opened or
-escalated, unmuted alert; every matching inspector gets the alert in their
-inbox, a Redis stream they read live or after reconnecting (``web.py``).
+Routes come from a TOML file (``pipeline/routing.toml`` by default; the
+worker's ``CREDITWATCH_ROUTING`` names another, read in ``streams/settings.py``)
+and are matched against each opened or escalated, unmuted alert; every
+matching inspector gets the alert in their inbox, a Redis stream they read
+live or after reconnecting (``streams/http/web.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -103,15 +103,11 @@ def parse_routing(document: Mapping[str, Any]) -> Routing:
 
 
 def load_routing(path: str | os.PathLike[str] | None = None) -> Routing:
-    resolved = Path(path or os.environ.get("CREDITWATCH_ROUTING") or DEFAULT_ROUTING_PATH)
+    """The routing file at ``path``, or the bundled one."""
+    resolved = Path(path or DEFAULT_ROUTING_PATH)
     try:
         return parse_routing(tomllib.loads(resolved.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise RoutingError(f"routing file not found: {resolved}") from None
     except tomllib.TOMLDecodeError as exc:
         raise RoutingError(f"routing file {resolved} is not valid TOML: {exc}") from None
-
-
-@cache
-def default_routing() -> Routing:
-    return load_routing()

@@ -1,54 +1,52 @@
-"""Per-subject processing as a plain function: ``(state, record) -> (state, outputs)``.
+"""The per-subject step: ``(state, case file, record, context) -> (state, case file, outputs)``.
 
-Agents stay thin (style rule 4): they decode, load the state, call
-:func:`process`, store the state and send the outputs. Everything here is
-deterministic in event time, so a replay of a partition yields the same tiers,
-versions and alert ids.
+One validated input record goes through :func:`step` and nothing else: it is
+scored into its subject's risk state (:func:`process`), a reading is scored by
+its series' anomaly model, and an enforcement record the supervision
+workflows act on goes into the subject's case file, whose effects move the
+score and tier again (:mod:`pipeline.supervision`). :func:`on_time` is the
+other step of a subject: its deadlines and periods firing as its partition's
+event time passes them, without a record of its own.
+
+The ingest agent stays thin (style rule 4): it decodes, loads the state and
+case file, calls the step, stores what it returns and sends the outputs in
+order. Everything here is deterministic in event time, so a replay of a
+partition yields the same tiers, versions and alert ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Protocol
 
+from detectors import workflow
+from detectors.casefile import CaseFile
 from detectors.cross_sector import Member, linkage_group
-from detectors.iot import StreamAnomalyDetector
+from detectors.iot import Explanation
 from detectors.peers import peer_features, peer_group
 from detectors.policy import Policy
 from detectors.rules import evaluate_rules, iot_anomaly_hit
-from detectors.scoring import Score, score_subject
+from detectors.scoring import Score
 from detectors.state import Observation, SubjectState
-from detectors.tiers import next_tier
-from pipeline.alerts import evidence_of, subject_alert
-from streams.settings import pseudonym_key
+from detectors.workflow import Effects
+from pipeline.alerts import subject_alert
+from pipeline.context import StepContext
+from pipeline.grading import retier
+from pipeline.supervision import (
+    SupervisionOutputs,
+    apply_effects,
+    enforcement_signal,
+    filing_of,
+    needs_case_file,
+)
 from topics.complaints import Complaint
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
 from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
 from topics.risk import Alert, TierChange
-from topics.vocabulary import (
-    ComplaintKind,
-    EnforcementKind,
-    Sector,
-    SpotCheckResult,
-    Tier,
-)
-
-# Enforcement kinds that map straight onto a policy signal.
-SIGNAL_OF_KIND: dict[EnforcementKind, str] = {
-    EnforcementKind.LICENCE_SUSPENDED: "licence_suspended",
-    EnforcementKind.LICENCE_REVOKED: "licence_revoked",
-    EnforcementKind.COURT_DISHONEST_DEBTOR: "court_dishonest_debtor",
-    EnforcementKind.TAX_VIOLATION: "tax_violation",
-    EnforcementKind.ABNORMAL_OPERATION_LISTED: "abnormal_operation",
-    EnforcementKind.COMMITMENT_BREACHED: "commitment_breached",
-    EnforcementKind.COMMITMENT_FULFILLED: "commitment_fulfilled",
-    EnforcementKind.INTERVIEW: "interview",
-    EnforcementKind.HONOUR: "honour",
-    EnforcementKind.VOLUNTARY_REGISTRATION: "voluntary_registration",
-    EnforcementKind.REPAIR_COMPLETED: "repair_completed",
-}
+from topics.vocabulary import ComplaintKind, EnforcementKind, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +62,12 @@ class CountedComplaint:
 
 @dataclass(slots=True)
 class Outputs:
-    """What one record produced. ``duplicate`` records produce nothing.
+    """What one step produced, in the order it is sent. ``duplicate`` records produce nothing.
 
-    Besides alerts and tier changes, a record feeds the detectors that look
+    First the record's own alerts (a reading's anomaly last) and tier change;
+    then, in the order the workflows decided them, what the case file made of
+    it (``casework``: on the record, then on what the partition's event time
+    had already passed). Besides these, a record feeds the detectors that look
     beyond one subject (keyed differently, so they run in their own agents).
     """
 
@@ -79,15 +80,94 @@ class Outputs:
     counted_complaint: CountedComplaint | None = None
     # (linkage group, the subject): it newly reported this legal representative
     linkage_member: tuple[str, Member] | None = None
+    casework: list[SupervisionOutputs] = field(default_factory=list)
+    case_settled: bool = False  # the case file changed: store it
+    next_due_s: float | None = None  # of the settled case file: when to wake the subject
+    model_flagged: bool = False  # the reading's model flagged it: checkpoint the model now
 
 
-def enforcement_signal(event: EnforcementEvent) -> str | None:
-    if event.kind is EnforcementKind.PENALTY:
-        return f"penalty_{event.severity}"
-    if event.kind is EnforcementKind.SPOT_CHECK:
-        passed = event.result is SpotCheckResult.PASSED
-        return "spot_check_passed" if passed else "spot_check_problems"
-    return SIGNAL_OF_KIND.get(event.kind)
+class SeriesModel(Protocol):
+    """A reading series' anomaly model (:class:`detectors.iot.StreamAnomalyDetector`)."""
+
+    def observe(
+        self, timestamp: datetime | float | None, value: float
+    ) -> tuple[float, Explanation]: ...
+
+
+def step(
+    state: SubjectState | None,
+    case: CaseFile | None,
+    record: InputRecord,
+    context: StepContext,
+    model: SeriesModel | None = None,
+    watermark_s: float = 0.0,
+) -> tuple[SubjectState, CaseFile | None, Outputs]:
+    """One validated record through its subject: the whole per-subject path.
+
+    ``case`` is the subject's case file (None if it has none; the caller may
+    skip loading it unless :func:`~pipeline.supervision.needs_case_file`),
+    ``model`` the reading's series model (which learns from it), and
+    ``watermark_s`` the event time the record's partition has reached: a
+    deadline already behind it fires at once. Returns the new state, the case
+    file (a new one if the record opened it) and the outputs.
+    """
+    state, outputs = process(state, record, context)
+    if outputs.duplicate:
+        return state, case, outputs
+    if isinstance(record, IotReading):
+        if model is not None:
+            anomaly = detect_iot_anomaly(model, record, state, context.policy)
+            if anomaly is not None:
+                outputs.alerts.append(anomaly)
+                outputs.model_flagged = True
+    elif isinstance(record, EnforcementEvent) and needs_case_file(record, context.policy):
+        case = case if case is not None else CaseFile()
+        effects = workflow.on_filing(case, filing_of(record), context.policy)
+        _settle(record.subject, state, case, effects, watermark_s, context, outputs)
+    return state, case, outputs
+
+
+def on_time(
+    subject: str, state: SubjectState, case: CaseFile, now_s: float, context: StepContext
+) -> tuple[SubjectState, CaseFile, Outputs]:
+    """The subject's other step: what fell due in its case file by event time ``now_s``
+    (commitment and rectification deadlines, publication and list periods), when
+    its partition's event time passes it, with no record of the subject's own."""
+    outputs = Outputs(event_time_s=now_s)
+    effects = workflow.on_time(case, now_s, context.policy)
+    _settle(subject, state, case, effects, now_s, context, outputs)
+    return state, case, outputs
+
+
+def _settle(
+    subject: str,
+    state: SubjectState,
+    case: CaseFile,
+    effects: Effects,
+    watermark_s: float,
+    context: StepContext,
+    outputs: Outputs,
+) -> None:
+    """Apply what the workflows decided, then what had already fallen due by the
+    watermark (an item late when it arrived: a deadline before it), and say when
+    the case file next needs the subject woken."""
+    _apply(subject, state, case, effects, context, outputs)
+    late = workflow.on_time(case, watermark_s, context.policy)
+    _apply(subject, state, case, late, context, outputs)
+    outputs.case_settled = True
+    outputs.next_due_s = case.next_due_s()
+
+
+def _apply(
+    subject: str,
+    state: SubjectState,
+    case: CaseFile,
+    effects: Effects,
+    context: StepContext,
+    outputs: Outputs,
+) -> None:
+    if effects:
+        outputs.casework.append(apply_effects(subject, state, case, effects, context))
 
 
 def observation_of(record: InputRecord) -> Observation:
@@ -125,9 +205,10 @@ def observation_of(record: InputRecord) -> Observation:
 
 
 def process(
-    state: SubjectState | None, record: InputRecord, policy: Policy
+    state: SubjectState | None, record: InputRecord, context: StepContext
 ) -> tuple[SubjectState, Outputs]:
-    """Apply one validated record to its subject's state."""
+    """Apply one validated record to its subject's risk state: score, tier, rules."""
+    policy = context.policy
     state = state if state is not None else SubjectState()
     if state.seen(record.event_id):
         return state, Outputs(duplicate=True)
@@ -145,9 +226,9 @@ def process(
         subject_alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
     ]
     state.prune_alerted(policy.alert_cooldown_s)
-    _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, policy)
+    _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, context)
     if state.legal_rep_id != previous_rep and outputs.adverse_report is None:
-        group = linkage_group(record.subject, state.legal_rep_id, pseudonym_key())
+        group = linkage_group(record.subject, state.legal_rep_id, context.pseudonym_key)
         outputs.linkage_member = (group, member_of(record.subject, state))
     return state, outputs
 
@@ -158,19 +239,6 @@ def member_of(subject: str, state: SubjectState) -> Member:
     return Member(subject, state.region, state.sector, state.tier, state.score)
 
 
-def retier(subject: str, state: SubjectState, policy: Policy) -> tuple[Score, TierChange | None]:
-    """Score the subject as its state stands; move its tier (and version) if the score says so."""
-    score = score_subject(state, policy)
-    previous = Tier(state.tier) if state.tier is not None else None
-    tier = next_tier(previous, score.value, score.floor, policy.tiers)
-    state.score = score.value
-    if tier is previous:
-        return score, None
-    state.tier = tier.value
-    state.version += 1
-    return score, _tier_change(subject, state, previous, tier, score, policy)
-
-
 def _report_beyond_subject(
     subject: str,
     state: SubjectState,
@@ -178,16 +246,16 @@ def _report_beyond_subject(
     obs: Observation,
     previous_place: tuple[str, str],
     outputs: Outputs,
-    policy: Policy,
+    context: StepContext,
 ) -> None:
     """Hand the detectors that look across subjects what this record means to them."""
     assert state.tier is not None, "process() assigns a tier on a subject's first event"
     outputs.peer_updates = _peer_updates(subject, state, score, previous_place, obs)
-    if obs.signal is not None and obs.department is not None and policy.adverse(obs.signal):
+    if obs.signal is not None and obs.department is not None and context.policy.adverse(obs.signal):
         signal = AdverseSignal(
             obs.event_id, obs.at_s, subject, obs.signal, obs.department, obs.sector, obs.region
         )
-        group = linkage_group(subject, state.legal_rep_id, pseudonym_key())
+        group = linkage_group(subject, state.legal_rep_id, context.pseudonym_key)
         outputs.adverse_report = AdverseReport(group, signal, state.tier, state.score)
     if obs.complaint_category is not None:
         outputs.counted_complaint = CountedComplaint(
@@ -218,39 +286,13 @@ def _peer_updates(
     return updates
 
 
-def _event_time(state: SubjectState) -> datetime:
-    return datetime.fromtimestamp(state.clock, UTC)
-
-
-def _tier_change(
-    subject: str,
-    state: SubjectState,
-    previous: Tier | None,
-    tier: Tier,
-    score: Score,
-    policy: Policy,
-) -> TierChange:
-    return TierChange(
-        subject=subject,
-        previous_tier=previous,
-        tier=tier,
-        score=score.value,
-        reasons=evidence_of(score.contributions),
-        effective_at=_event_time(state),
-        version=state.version,
-        policy_version=policy.version,
-        region=state.region,
-        sector=Sector(state.sector),
-    )
-
-
 def device_key(reading: IotReading) -> bytes:
     """Key of a (device, metric) series in the device-model table."""
     return f"{reading.device_id}|{reading.metric}".encode()
 
 
 def detect_iot_anomaly(
-    detector: StreamAnomalyDetector, reading: IotReading, state: SubjectState, policy: Policy
+    detector: SeriesModel, reading: IotReading, state: SubjectState, policy: Policy
 ) -> Alert | None:
     """Score a reading with its series' model (which then learns); alert if anomalous."""
     score, why = detector.observe(reading.measured_at, reading.value)

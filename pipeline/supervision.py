@@ -16,16 +16,54 @@ from detectors.cross_sector import LinkedListing, linkage_group
 from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
 from detectors.state import Observation, SubjectState
-from detectors.workflow import Effects, Filing, Notice
+from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice
 from pipeline.alerts import AlertSubject, evidence_of, make_alert
-from pipeline.subject import enforcement_signal, retier
-from streams.settings import pseudonym_key
+from pipeline.context import StepContext
+from pipeline.grading import retier
 from topics.enforcement import EnforcementEvent
 from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
 from topics.risk import Alert, TierChange
-from topics.vocabulary import Department, Sector
+from topics.vocabulary import Department, EnforcementKind, Sector, SpotCheckResult
 from topics.wire_time import iso, utc
 from topics.workflow import NoticeReason, WorkflowNotice
+
+# Enforcement kinds that map straight onto a policy signal.
+SIGNAL_OF_KIND: dict[EnforcementKind, str] = {
+    EnforcementKind.LICENCE_SUSPENDED: "licence_suspended",
+    EnforcementKind.LICENCE_REVOKED: "licence_revoked",
+    EnforcementKind.COURT_DISHONEST_DEBTOR: "court_dishonest_debtor",
+    EnforcementKind.TAX_VIOLATION: "tax_violation",
+    EnforcementKind.ABNORMAL_OPERATION_LISTED: "abnormal_operation",
+    EnforcementKind.COMMITMENT_BREACHED: "commitment_breached",
+    EnforcementKind.COMMITMENT_FULFILLED: "commitment_fulfilled",
+    EnforcementKind.INTERVIEW: "interview",
+    EnforcementKind.HONOUR: "honour",
+    EnforcementKind.VOLUNTARY_REGISTRATION: "voluntary_registration",
+    EnforcementKind.REPAIR_COMPLETED: "repair_completed",
+}
+
+
+def enforcement_signal(event: EnforcementEvent) -> str | None:
+    """The credit signal an enforcement record carries, if any: for the subject's score
+    (:func:`pipeline.subject.observation_of`) and for its case file (:func:`filing_of`)."""
+    if event.kind is EnforcementKind.PENALTY:
+        return f"penalty_{event.severity}"
+    if event.kind is EnforcementKind.SPOT_CHECK:
+        passed = event.result is SpotCheckResult.PASSED
+        return "spot_check_passed" if passed else "spot_check_problems"
+    return SIGNAL_OF_KIND.get(event.kind)
+
+
+def needs_case_file(event: EnforcementEvent, policy: Policy) -> bool:
+    """Whether the workflows act on ``event``: it opens, closes or publishes something.
+
+    Most enforcement records do not, and complaints and readings never do, so
+    most subjects have no case file and most records never load one.
+    """
+    if event.kind in WORKFLOW_KINDS:
+        return True
+    signal = enforcement_signal(event)
+    return signal is not None and policy.supervision.publication_of(signal) is not None
 
 
 @dataclass(slots=True)
@@ -56,9 +94,10 @@ def filing_of(event: EnforcementEvent) -> Filing:
 
 
 def apply_effects(
-    subject: str, state: SubjectState, case: CaseFile, effects: Effects, policy: Policy
+    subject: str, state: SubjectState, case: CaseFile, effects: Effects, context: StepContext
 ) -> SupervisionOutputs:
     """Fold a workflow's effects into the subject's risk state and build the outputs."""
+    policy = context.policy
     rules = policy.supervision
     for derived in effects.derived:
         if not state.seen(derived.event_id):
@@ -92,7 +131,7 @@ def apply_effects(
     ]
     outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
     if case.legal_rep_id:
-        group = linkage_group(subject, case.legal_rep_id, pseudonym_key())
+        group = linkage_group(subject, case.legal_rep_id, context.pseudonym_key)
         outputs.linked_listings = [
             (group, _linked_listing(subject, move))
             for move in effects.list_moves

@@ -13,12 +13,18 @@
 | ``CREDITWATCH_REBALANCE_TIMEOUT`` | Faust's (60 s) | seconds; 3–4 on the embedded broker |
 | ``CREDITWATCH_FETCH_MAX_WAIT_MS`` | ``20`` | ms the broker may hold an empty fetch |
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
+| ``CREDITWATCH_ROUTING`` | bundled ``pipeline/routing.toml`` | alert routing file |
 | ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
 
 ``CREDITWATCH_PSEUDONYM_KEY`` has no default on purpose: a worker without it
 refuses to start. Every worker of a deployment needs the same value, kept as
 long as the topics and tables are (a new key starts new linkage groups);
 ``creditwatch demo``, the tests and the benchmarks make a random one per run.
+
+Only this module reads the environment: the pure layer (``pipeline/``) and
+``detectors/`` are handed what they read. :func:`worker_policy`,
+:func:`worker_routing` and :func:`step_context` load the files and key the
+variables name once per process.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+
+from detectors.policy import Policy, load_policy
+from pipeline.context import StepContext
+from pipeline.routing import Routing, load_routing
 
 PSEUDONYM_KEY_VARIABLE = "CREDITWATCH_PSEUDONYM_KEY"
 PSEUDONYM_KEY_MIN_LENGTH = 32
@@ -64,6 +74,8 @@ class Settings:
     data_dir: str = "./creditwatch-data"
     rebalance_timeout: float | None = None
     fetch_max_wait_ms: int = 20
+    policy: str = ""  # the policy file; empty: the bundled one
+    routing: str = ""  # the alert routing file; empty: the bundled one
     pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
 
     @classmethod
@@ -85,6 +97,8 @@ class Settings:
                 fetch_max_wait_ms=int(
                     env.get("CREDITWATCH_FETCH_MAX_WAIT_MS", defaults.fetch_max_wait_ms)
                 ),
+                policy=env.get("CREDITWATCH_POLICY", defaults.policy),
+                routing=env.get("CREDITWATCH_ROUTING", defaults.routing),
                 pseudonym_key=env.get(PSEUDONYM_KEY_VARIABLE, defaults.pseudonym_key),
             )
         except ValueError as exc:
@@ -125,3 +139,31 @@ def pseudonym_secret(value: str) -> bytes:
 def pseudonym_key() -> bytes:
     """This process's key for the pseudonyms of people, from the environment (read once)."""
     return pseudonym_secret(Settings.from_env().pseudonym_key)
+
+
+def load_worker_policy(settings: Settings | None = None) -> Policy:
+    """The policy file the settings name (``CREDITWATCH_POLICY``), else the bundled one."""
+    return load_policy((settings or Settings.from_env()).policy or None)
+
+
+def load_worker_routing(settings: Settings | None = None) -> Routing:
+    """The routing file the settings name (``CREDITWATCH_ROUTING``), else the bundled one."""
+    return load_routing((settings or Settings.from_env()).routing or None)
+
+
+@functools.cache
+def worker_policy() -> Policy:
+    """The policy this process runs with, loaded once."""
+    return load_worker_policy()
+
+
+@functools.cache
+def worker_routing() -> Routing:
+    """The alert routing this process runs with, loaded once."""
+    return load_worker_routing()
+
+
+@functools.cache
+def step_context() -> StepContext:
+    """What every step of this worker reads: the policy in force and the pseudonym key."""
+    return StepContext(worker_policy(), pseudonym_key())

@@ -23,7 +23,9 @@ from detectors.iot import StreamAnomalyDetector
 from detectors.peers import PeerGroup
 from detectors.policy import Policy, default_policy
 from detectors.state import SubjectState
+from pipeline.context import StepContext
 from pipeline.subject import CountedComplaint, device_key, process
+from streams.settings import pseudonym_key
 from topics.decode import InputRecord, Rejected, decode_input
 from topics.internal import AdverseReport, PeerUpdate
 from topics.iot import IotReading
@@ -54,13 +56,14 @@ def simulate_inputs(events: int, subjects: int, seed: int, policy: Policy) -> De
     clock = SteppingClock(START, timedelta(seconds=30))
     simulator = Simulator(seed, subjects, clock=clock, bad_ratio=0.0, duplicate_ratio=0.0)
     inputs = DetectorInputs()
+    context = StepContext(policy, pseudonym_key())
     states: dict[str, SubjectState] = {}
     for outbound in simulator.take(events):
         record = decode_input(outbound.topic, outbound.key, outbound.value)
         if isinstance(record, Rejected):
             continue
         inputs.records.append(record)
-        states[record.subject], outputs = process(states.get(record.subject), record, policy)
+        states[record.subject], outputs = process(states.get(record.subject), record, context)
         if isinstance(record, IotReading):
             inputs.readings.append(record)
         inputs.peer_updates += outputs.peer_updates
@@ -83,10 +86,12 @@ def measure(name: str, items: Sequence[T], run_once: Callable[[Sequence[T]], Non
 
 
 def _subject_pipeline(policy: Policy) -> Callable[[Sequence[InputRecord]], None]:
+    context = StepContext(policy, pseudonym_key())
+
     def run(records: Sequence[InputRecord]) -> None:
         states: dict[str, SubjectState] = {}
         for record in records:
-            states[record.subject], _ = process(states.get(record.subject), record, policy)
+            states[record.subject], _ = process(states.get(record.subject), record, context)
 
     return run
 

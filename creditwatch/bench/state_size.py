@@ -30,7 +30,9 @@ from creditwatch.bench.report import percentile
 from creditwatch.simulation import SHANGHAI, Simulator, SteppingClock
 from detectors.policy import default_policy
 from detectors.state import SubjectState
+from pipeline.context import StepContext
 from pipeline.subject import process
+from streams.settings import pseudonym_key
 from topics.decode import Rejected, decode_input
 
 POOL_START = datetime(2026, 1, 1, tzinfo=SHANGHAI)
@@ -73,14 +75,14 @@ def simulate_pool(
     """
     step = timedelta(days=span_days) / max(events, 1)
     simulator = Simulator(seed=seed, subjects=subjects, clock=SteppingClock(POOL_START, step))
-    policy = default_policy()
+    context = StepContext(default_policy(), pseudonym_key())
     states: dict[bytes, SubjectState] = {}
     for index in range(events):
         record = simulator.next_record()
         decoded = decode_input(record.topic, record.key, record.value)
         if isinstance(decoded, Rejected):
             continue
-        states[record.key], _ = process(states.get(record.key), decoded, policy)
+        states[record.key], _ = process(states.get(record.key), decoded, context)
         if progress is not None and index % 20_000 == 0:
             progress(index)
     return [state.to_bytes() for state in states.values()]

@@ -10,7 +10,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from creditwatch.topic_admin import BrokerUnreachable, check_reachable
-from streams.settings import SettingError, Settings, pseudonym_key
+from streams.settings import (
+    SettingError,
+    Settings,
+    pseudonym_key,
+    worker_policy,
+    worker_routing,
+)
 
 if TYPE_CHECKING:
     import faust
@@ -109,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
             os.environ[variable] = str(value)
     use_uvloop()
     # Imported late: the app reads its settings from the environment at import.
-    from detectors.policy import PolicyError, default_policy
-    from pipeline.routing import RoutingError, default_routing
+    from detectors.policy import PolicyError
+    from pipeline.routing import RoutingError
     from streams.app import load_components
     from streams.runtime.compat import UncheckedRuntime, check_runtime
 
@@ -118,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
         # Before anything runs: our replacements of Faust's internals are known
         # to fit only the libraries they were checked on.
         check_runtime()
-        default_policy()
-        default_routing()
+        worker_policy()
+        worker_routing()
         pseudonym_key()
     except (UncheckedRuntime, PolicyError, RoutingError, SettingError) as exc:
         raise SystemExit(f"creditwatch: {exc}") from None

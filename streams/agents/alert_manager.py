@@ -23,7 +23,6 @@ import orjson
 import redis.asyncio as aioredis
 
 from detectors.alert_book import Action, AlertBook, Command, Silence, Snapshot
-from detectors.policy import default_policy
 from streams.agents.keyed import run_keyed_detector
 from streams.agents.publish import alert_key, publish_alert_snapshot
 from streams.app import app
@@ -31,10 +30,11 @@ from streams.runtime.channels import alert_candidates, produce
 from streams.runtime.tables import bytes_table
 from streams.serving import redis_keys as keys
 from streams.serving.view import redis
+from streams.settings import worker_policy
 from topics.wire_time import epoch
 
 log = logging.getLogger(__name__)
-policy = default_policy()
+policy = worker_policy()
 alert_books = bytes_table(
     "alert-books", "Open alerts per subject with counts and status (detectors.alert_book)."
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from detectors.cross_region import CategorySeries, CrossRegionFinding, day_label
-from detectors.policy import Policy, default_policy
+from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from pipeline.alerts import AlertSubject, make_alert
@@ -15,10 +15,11 @@ from streams.agents.publish import send_alert
 from streams.app import app
 from streams.runtime.channels import complaint_counts
 from streams.runtime.tables import bytes_table
+from streams.settings import worker_policy
 from topics.risk import Alert, county_fact
 from topics.vocabulary import SHIJIAZHUANG_CITY, SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity
 
-policy = default_policy()
+policy = worker_policy()
 category_series = bytes_table(
     "category-series",
     "Daily complaint counts and baselines per category and county (detectors.cross_region).",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import faust
 
 from detectors.cross_sector import CrossSectorFinding, LinkedListing, LinkedSignals, Member
-from detectors.policy import Policy, default_policy
+from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from pipeline.alerts import AlertSubject, make_alert
@@ -19,12 +19,13 @@ from streams.agents.publish import send_alert
 from streams.app import app
 from streams.runtime.channels import adverse_signals
 from streams.runtime.tables import bytes_table
+from streams.settings import worker_policy
 from topics.internal import AdverseReport
 from topics.risk import Alert
 from topics.vocabulary import AlertKind, AlertSeverity
 from topics.wire_time import iso
 
-policy = default_policy()
+policy = worker_policy()
 linked_signals = bytes_table(
     "linked-signals",
     "Recent adverse records per subject or legal representative (detectors.cross_sector).",

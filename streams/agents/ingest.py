@@ -1,37 +1,47 @@
-"""The ingest agent: decode, validate, dedup, update subject state, emit outputs.
+"""The ingest agent: decode, load the subject's state, call its step, store, send.
 
 One agent reads all three input topics so one ordered stream per partition owns
-each subject's state (the topics are co-partitioned by subject USCC).
+each subject's state (the topics are co-partitioned by subject USCC). What a
+record does is decided in :func:`pipeline.subject.step`; before an enforcement
+record, the subjects whose deadlines its partition's event time passes get
+their own step, :func:`pipeline.subject.on_time`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from functools import cache
 
 import faust
 from faust.types import EventT
 from prometheus_client import Counter, Histogram
 
-from detectors.iot import StreamAnomalyDetector
-from detectors.policy import default_policy
+from detectors.iot import Explanation, StreamAnomalyDetector
 from detectors.state import SubjectState
-from pipeline.subject import Outputs, detect_iot_anomaly, device_key, process
+from pipeline.context import StepContext
+from pipeline.subject import Outputs, device_key, on_time, step
+from pipeline.supervision import needs_case_file
 from streams import metrics
 from streams.agents.casework import Casework
-from streams.agents.fanout import Fanout
+from streams.agents.fanout import LISTED, Fanout, send_linkage
 from streams.agents.live_models import LiveModels, dump_model, load_model
-from streams.agents.publish import send_alert, send_dead_letter, send_tier_change
+from streams.agents.publish import (
+    send_alert,
+    send_dead_letter,
+    send_list_change,
+    send_notice,
+    send_tier_change,
+)
 from streams.app import app
 from streams.runtime.batches import each_batch
 from streams.runtime.channels import inputs
 from streams.runtime.tables import BatchCache, DecodedValues, bytes_table
+from streams.settings import step_context
 from topics.decode import Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
-
-policy = default_policy()
-
 
 subjects = bytes_table(
     "subject-state", "Rolling risk state per subject USCC (detectors.state.SubjectState)."
@@ -49,10 +59,22 @@ dirty_subjects: dict[bytes, SubjectState | None] = {}
 
 
 async def send_outputs(outputs: Outputs) -> None:
+    """Everything a step produced, in its order (the re-keyed rows go with the batch)."""
     for alert in outputs.alerts:
         await send_alert(alert)
     if outputs.tier_change is not None:
         await send_tier_change(outputs.tier_change)
+    for decided in outputs.casework:
+        for alert in decided.alerts:
+            await send_alert(alert)
+        if decided.tier_change is not None:
+            await send_tier_change(decided.tier_change)
+        for change in decided.list_changes:
+            await send_list_change(change)
+        for notice in decided.notices:
+            await send_notice(notice)
+        for group, listing in decided.linked_listings:
+            await send_linkage(group, {"type": LISTED, "listing": asdict(listing)})
 
 
 live_models = LiveModels(device_models)
@@ -64,20 +86,56 @@ live_states: DecodedValues[SubjectState] = DecodedValues(LIVE_STATES_MAX)
 _IOT_SCORING_TIME = metrics.model_scoring_time.labels("iot")
 
 
+class TimedModel:
+    """A series model whose scoring and learning time goes to the scoring-time metric."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: StreamAnomalyDetector) -> None:
+        self.model = model
+
+    def observe(
+        self, timestamp: datetime | float | None, value: float
+    ) -> tuple[float, Explanation]:
+        started = time.perf_counter()
+        try:
+            return self.model.observe(timestamp, value)
+        finally:
+            _IOT_SCORING_TIME.observe(time.perf_counter() - started)
+
+
 @cache
 def _topic_metrics(topic: str) -> tuple[Counter, Histogram]:
     """The per-event metrics of a topic, looked up once (labels() costs per call)."""
     return metrics.events_consumed.labels(topic), metrics.event_lag.labels(topic)
 
 
-async def ingest_one(
-    event: EventT,
-    states: BatchCache[SubjectState],
-    model_writes: BatchCache[StreamAnomalyDetector],
-    fanout: Fanout,
-    casework: Casework,
-) -> None:
-    """Process one input message against the batch's working copies."""
+@dataclass(slots=True)
+class IngestBatch:
+    """One batch's working copies: each subject's state, case file and model loaded and
+    stored once, the re-keyed rows sent together at the end."""
+
+    context: StepContext
+    states: BatchCache[SubjectState] = field(
+        default_factory=lambda: BatchCache(
+            subjects, SubjectState.from_bytes, SubjectState.to_bytes, live_states
+        )
+    )
+    model_writes: BatchCache[StreamAnomalyDetector] = field(
+        default_factory=lambda: BatchCache(device_models, load_model, dump_model)
+    )
+    fanout: Fanout = field(default_factory=Fanout)
+    casework: Casework = field(default_factory=Casework)
+
+    async def flush(self) -> None:
+        await self.fanout.send()
+        await self.casework.flush()
+        dirty_subjects.update(await self.states.flush())
+        await self.model_writes.flush()
+
+
+async def ingest_one(event: EventT, batch: IngestBatch) -> None:
+    """Decode one input message, run its subject's step on the batch's working copies."""
     started = time.perf_counter()
     message = event.message
     consumed, lag = _topic_metrics(message.topic)
@@ -87,43 +145,52 @@ async def ingest_one(
         await send_dead_letter(event, record)
         return
     key = record.subject.encode()
-    enforcement = record if isinstance(record, EnforcementEvent) else None
-    if enforcement is not None:
-        await casework.before(event, enforcement)
-    state, outputs = process(states.get(key), record, policy)
+    context, states, casework = batch.context, batch.states, batch.casework
+    case, model, model_key, watermark_s = None, None, b"", 0.0
+    if isinstance(record, EnforcementEvent):
+        await wake_due(event, record.occurred_at.timestamp(), batch)
+        if needs_case_file(record, context.policy):
+            case, watermark_s = casework.cases.get(key), casework.watermark(event)
+    elif isinstance(record, IotReading):
+        model_key = device_key(record)
+        model = TimedModel(live_models.get(model_key))
+    state, case, outputs = step(states.get(key), case, record, context, model, watermark_s)
     if outputs.duplicate:
         metrics.duplicate_events.labels(message.topic).inc()
         return
     states.put(key, state, event)
-    if isinstance(record, IotReading):
-        model_key = device_key(record)
-        detector = live_models.get(model_key)
-        scoring_started = time.perf_counter()
-        anomaly = detect_iot_anomaly(detector, record, state, policy)
-        _IOT_SCORING_TIME.observe(time.perf_counter() - scoring_started)
-        live_models.learned(model_key, anomaly is not None, event, model_writes)
-        if anomaly is not None:
-            outputs.alerts.append(anomaly)
+    if model is not None:
+        live_models.learned(model_key, outputs.model_flagged, event, batch.model_writes)
     await send_outputs(outputs)
-    if enforcement is not None:
-        await casework.after(event, enforcement, state)
-    fanout.add(outputs)
+    if outputs.case_settled:
+        assert case is not None, "a settled step returns its case file"
+        casework.store(event, record.subject, case, outputs.next_due_s)
+    batch.fanout.add(outputs)
     lag.observe(time.time() - outputs.event_time_s)
     metrics.processing_time.observe(time.perf_counter() - started)
 
 
+async def wake_due(event: EventT, now_s: float, batch: IngestBatch) -> None:
+    """Run the step of every subject whose case file fell due before ``now_s``, the
+    event time the event's partition reaches with it."""
+    states, casework = batch.states, batch.casework
+    for subject in casework.due(event, now_s):
+        key = subject.encode()
+        case, state = casework.cases.get(key), states.get(key)
+        if case is None or state is None:
+            continue
+        state, case, outputs = on_time(subject, state, case, now_s, batch.context)
+        await send_outputs(outputs)
+        casework.store(event, subject, case, outputs.next_due_s)
+        states.put(key, state, event)
+
+
 async def ingest_batch(events: list[EventT]) -> None:
     """Process a batch of input messages: each subject's state loaded and stored once."""
-    states = BatchCache(subjects, SubjectState.from_bytes, SubjectState.to_bytes, live_states)
-    model_writes = BatchCache(device_models, load_model, dump_model)
-    fanout = Fanout()
-    casework = Casework(states)
+    batch = IngestBatch(step_context())
     for event in events:
-        await ingest_one(event, states, model_writes, fanout, casework)
-    await fanout.send()
-    await casework.flush()
-    dirty_subjects.update(await states.flush())
-    await model_writes.flush()
+        await ingest_one(event, batch)
+    await batch.flush()
 
 
 @app.agent(inputs, concurrency=1)

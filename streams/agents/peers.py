@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from detectors.peers import PeerFinding, PeerGroup
-from detectors.policy import Policy, default_policy
+from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from pipeline.alerts import AlertSubject, make_alert
@@ -15,11 +15,12 @@ from streams.agents.publish import send_alert
 from streams.app import app
 from streams.runtime.channels import peer_feature_changes
 from streams.runtime.tables import bytes_table
+from streams.settings import worker_policy
 from topics.internal import PeerUpdate
 from topics.risk import Alert
 from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity
 
-policy = default_policy()
+policy = worker_policy()
 peer_groups = bytes_table(
     "peer-groups", "Feature sums per peer group, sector|county (detectors.peers.PeerGroup)."
 )

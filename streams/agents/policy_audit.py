@@ -15,11 +15,11 @@ import socket
 
 import redis.asyncio as aioredis
 
-from detectors.policy import default_policy
 from streams.agents.audit import audit_action
 from streams.app import app
 from streams.serving import redis_keys as keys
 from streams.serving.view import redis
+from streams.settings import worker_policy
 from topics.audit import AuditAction
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @app.task
 async def audit_policy_in_force() -> None:
-    policy = default_policy()
+    policy = worker_policy()
     try:
         previous = await redis.get(keys.POLICY_IN_FORCE)
     except aioredis.RedisError as exc:

@@ -15,9 +15,9 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from detectors.policy import default_policy
 from pipeline.measures import known_actions
 from streams.app import app
+from streams.settings import worker_policy
 from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
 from topics.risk import Alert
@@ -166,7 +166,7 @@ assert set(MATCHER_SCHEMAS) == set(MATCHER_CHECKS), "silence matchers and their 
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    policy = default_policy()
+    policy = worker_policy()
     components: dict[str, Any] = {
         "Error": {
             "type": "object",

@@ -28,13 +28,13 @@ from aiohttp import web as aioweb
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from detectors.policy import default_policy
 from pipeline.measures import UnknownAction, known_actions, measures_answer, requested_action
 from streams.app import app
 from streams.http.access import Principal, mask_personal, present_alert, present_profile, require
 from streams.http.web_access import BadRequest, NotFound, error, guarded, install_http_edge
 from streams.serving import redis_keys as keys
 from streams.serving.view import blocking_reader, redis
+from streams.settings import worker_policy
 from topics import validation
 from topics.access import Role
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
@@ -56,7 +56,7 @@ STREAM_ID_LIMIT = 2**64
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 #: The approval actions a department may ask about (``GET /api/subjects/{uscc}/measures``).
-ACTIONS = known_actions(default_policy())
+ACTIONS = known_actions(worker_policy())
 
 FACET_VALUES: dict[str, set[str] | None] = {
     "region": None,  # any 6-digit code

@@ -20,10 +20,8 @@ import redis.asyncio as aioredis
 from faust.types import EventT
 
 from detectors.casefile import CaseFile
-from detectors.policy import default_policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
-from pipeline.routing import default_routing
 from pipeline.supervision import case_view
 from streams import metrics
 from streams.agents.casework import case_files
@@ -35,15 +33,15 @@ from streams.runtime.batches import each_batch
 from streams.runtime.channels import alerts, inputs, silences, tier_changes
 from streams.runtime.end_offsets import read_to_end
 from streams.serving import redis_keys as keys
-from streams.settings import bootstrap_servers
+from streams.settings import bootstrap_servers, worker_policy, worker_routing
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.decode import Rejected
 from topics.vocabulary import AlertSeverity, AlertStatus
 from topics.wire_time import epoch
 
 log = logging.getLogger(__name__)
-policy = default_policy()
-routing = default_routing()
+policy = worker_policy()
+routing = worker_routing()
 #: Seconds any Redis command may take before it counts as Redis being unavailable
 #: (redis-py's own default, said here so the blocking reads below can exceed it).
 REDIS_TIMEOUT_S = 5.0

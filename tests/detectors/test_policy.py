@@ -17,6 +17,7 @@ from detectors.policy import (
     parse_policy,
 )
 from detectors.tiers import next_tier
+from streams.settings import load_worker_policy
 from topics.vocabulary import Tier
 
 BUNDLED_TEXT = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
@@ -79,7 +80,8 @@ def test_policy_is_read_from_the_given_file(tmp_path: Path) -> None:
 def test_policy_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = BUNDLED_TEXT.replace("dedup_memory = 64", "dedup_memory = 7")
     monkeypatch.setenv("CREDITWATCH_POLICY", str(write(tmp_path, text)))
-    assert load_policy().dedup_memory == 7
+    # The worker reads the variable (streams/settings.py); detectors/ reads no environment.
+    assert load_worker_policy().dedup_memory == 7
 
 
 def test_integers_are_accepted_where_numbers_are_expected() -> None:

@@ -10,6 +10,7 @@ import pytest
 from detectors.casefile import CaseFile
 from detectors.policy import load_policy
 from detectors.workflow import on_filing
+from pipeline.context import StepContext
 from pipeline.measures import (
     UnknownAction,
     known_actions,
@@ -19,9 +20,11 @@ from pipeline.measures import (
 )
 from pipeline.subject import process
 from pipeline.supervision import apply_effects, case_view, filing_of
+from streams.settings import pseudonym_key
 from tests.factories import SUBJECT, T0, enforcement
 
 POLICY = load_policy()
+CONTEXT = StepContext(POLICY, pseudonym_key())
 SOON = T0 + timedelta(days=1)
 
 
@@ -30,9 +33,9 @@ def profile_after(*records: dict[str, Any]) -> dict[str, Any]:
     state, case = None, CaseFile()
     for fields in records:
         event = enforcement(subject=SUBJECT, **fields)
-        state, _ = process(state, event, POLICY)
+        state, _ = process(state, event, CONTEXT)
         assert state is not None
-        apply_effects(SUBJECT, state, case, on_filing(case, filing_of(event), POLICY), POLICY)
+        apply_effects(SUBJECT, state, case, on_filing(case, filing_of(event), POLICY), CONTEXT)
     return {
         "subject": SUBJECT,
         "supervision": case_view(case, POLICY),

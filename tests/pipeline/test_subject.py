@@ -12,7 +12,9 @@ import pytest
 from detectors.iot import StreamAnomalyDetector
 from detectors.policy import load_policy
 from detectors.state import SubjectState
+from pipeline.context import StepContext
 from pipeline.subject import Outputs, detect_iot_anomaly, observation_of, process
+from streams.settings import pseudonym_key
 from tests import factories
 from tests.factories import (
     DAY,
@@ -28,6 +30,7 @@ from topics.risk import to_json_dict
 from topics.vocabulary import EnforcementKind, Tier
 
 POLICY = load_policy()
+CONTEXT = StepContext(POLICY, pseudonym_key())
 SUBJECT = make_uscc(300)
 
 
@@ -40,7 +43,7 @@ def run(
     for record in records:
         if via_bytes and state is not None:
             state = SubjectState.from_bytes(state.to_bytes())
-        state, out = process(state, record, POLICY)
+        state, out = process(state, record, CONTEXT)
         outputs.append(out)
     assert state is not None
     return state, outputs
@@ -110,7 +113,7 @@ def test_recovery_is_a_tier_change_too_and_continues_the_versions() -> None:
     assert state.tier == "C" and state.version == 2  # first tier, then C
     # Two years on, these one-year half-life records weigh a quarter: back to B.
     later = enforcement(subject=SUBJECT, kind="honour", occurred_at=T0)
-    state, out = process(state, later, POLICY)
+    state, out = process(state, later, CONTEXT)
     assert out.tier_change is not None
     assert (out.tier_change.previous_tier, out.tier_change.tier) == (Tier.C, Tier.B)
     assert out.tier_change.version == 3
@@ -139,14 +142,14 @@ def test_tier_change_carries_score_reasons_and_context() -> None:
 def test_duplicate_event_produces_nothing_and_changes_nothing() -> None:
     state, _ = run(script())
     before = state.to_bytes()
-    state, out = process(state, script()[-1], POLICY)
+    state, out = process(state, script()[-1], CONTEXT)
     assert out.duplicate and out.alerts == [] and out.tier_change is None
     assert state.to_bytes() == before
 
 
 def test_redelivery_of_an_old_event_is_still_a_duplicate() -> None:
     state, _ = run(script())
-    _, out = process(state, script()[0], POLICY)
+    _, out = process(state, script()[0], CONTEXT)
     assert out.duplicate
 
 
@@ -154,7 +157,7 @@ def test_a_new_event_id_with_the_same_content_counts() -> None:
     state, _ = run(script()[:1])
     again = enforcement(subject=SUBJECT, event_id="s-1b", kind="penalty", severity="general",
                         occurred_at=T0)  # fmt: skip
-    state, out = process(state, again, POLICY)
+    state, out = process(state, again, CONTEXT)
     assert not out.duplicate and state.events == 2
 
 
@@ -245,7 +248,7 @@ def test_every_enforcement_kind_can_be_processed() -> None:
         record = enforcement(subject=SUBJECT, kind=kind.value, **extra)
         obs = observation_of(record)
         assert obs.signal is None or obs.signal in POLICY.signals, kind
-        _, out = process(None, record, POLICY)
+        _, out = process(None, record, CONTEXT)
         assert out.tier_change is not None  # every first record assigns a tier
 
 
@@ -262,7 +265,7 @@ def test_penalty_severity_and_spot_check_result_choose_the_signal() -> None:
 def test_a_different_subjects_state_is_not_mixed_in() -> None:
     other = make_uscc(301)
     state_a, _ = run(script())
-    _, out = process(None, enforcement(subject=other, event_id="s-5"), POLICY)
+    _, out = process(None, enforcement(subject=other, event_id="s-5"), CONTEXT)
     # Same event id, different subject, fresh state: not a duplicate.
     assert not out.duplicate and state_a.events == 5
 
@@ -276,7 +279,7 @@ def _fridge_series(detector, count: int, spike_at: int | None = None):
         record = factories.reading(
             event_id=f"fr-{i}", value=value, measured_at=factories.T0 + i * timedelta(minutes=5)
         )
-        state, _ = process(state, record, POLICY)
+        state, _ = process(state, record, CONTEXT)
         yield i, detect_iot_anomaly(detector, record, state, POLICY)
 
 
@@ -300,7 +303,7 @@ def test_normal_readings_and_warm_up_raise_no_anomaly() -> None:
 
 
 def test_state_built_from_records_has_plain_string_labels_for_json() -> None:
-    state, _ = process(None, complaint(subject=SUBJECT, event_id="c-json"), POLICY)
+    state, _ = process(None, complaint(subject=SUBJECT, event_id="c-json"), CONTEXT)
     assert all(type(label) is str for label in state.complaints.by_label())
     assert type(state.sector) is str
     orjson.dumps(state.complaints.by_label())  # orjson refuses str-subclass keys

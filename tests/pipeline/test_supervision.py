@@ -9,12 +9,15 @@ from detectors.casefile import CaseFile
 from detectors.policy import load_policy
 from detectors.state import SubjectState
 from detectors.workflow import on_filing, on_time
+from pipeline.context import StepContext
 from pipeline.subject import process
 from pipeline.supervision import SupervisionOutputs, apply_effects, filing_of
+from streams.settings import pseudonym_key
 from tests.factories import SUBJECT, T0, enforcement
 from topics.vocabulary import Tier
 
 POLICY = load_policy()
+CONTEXT = StepContext(POLICY, pseudonym_key())
 
 
 class Subject:
@@ -26,16 +29,16 @@ class Subject:
 
     def record(self, **fields: Any) -> SupervisionOutputs:
         event = enforcement(subject=SUBJECT, **fields)
-        self.state, outputs = process(self.state, event, POLICY)
+        self.state, outputs = process(self.state, event, CONTEXT)
         assert not outputs.duplicate
         effects = on_filing(self.case, filing_of(event), POLICY)
-        return apply_effects(SUBJECT, self.state, self.case, effects, POLICY)
+        return apply_effects(SUBJECT, self.state, self.case, effects, CONTEXT)
 
     def wake(self, days: float) -> SupervisionOutputs:
         assert self.state is not None
         now = (T0 + timedelta(days=days)).timestamp()
         effects = on_time(self.case, now, POLICY)
-        return apply_effects(SUBJECT, self.state, self.case, effects, POLICY)
+        return apply_effects(SUBJECT, self.state, self.case, effects, CONTEXT)
 
 
 def test_a_repaired_record_leaves_the_score_and_the_tier_follows() -> None:

@@ -17,6 +17,7 @@ from detectors.cross_sector import linkage_group
 from detectors.policy import load_policy
 from detectors.state import SubjectState
 from detectors.workflow import on_filing
+from pipeline.context import StepContext
 from pipeline.subject import Outputs, process
 from pipeline.supervision import apply_effects, filing_of
 from streams.agents.fanout import Fanout
@@ -33,6 +34,7 @@ from streams.agents.cross_sector import handle_linkage_message  # noqa: E402
 from streams.agents.peers import handle_peer_updates  # noqa: E402
 
 POLICY = load_policy()
+CONTEXT = StepContext(POLICY, pseudonym_key())
 SUBJECT = make_uscc(700)
 
 
@@ -41,7 +43,7 @@ def outputs_of(records: list[InputRecord]) -> list[Outputs]:
     states: dict[str, SubjectState] = {}
     produced = []
     for record in records:
-        states[record.subject], out = process(states.get(record.subject), record, POLICY)
+        states[record.subject], out = process(states.get(record.subject), record, CONTEXT)
         produced.append(out)
     return produced
 
@@ -211,9 +213,9 @@ def test_a_joint_punishment_listing_alerts_the_representative_s_other_subjects()
         department="court",
         legal_rep_id=rep,
     )
-    subject_state, _ = process(None, ruling, POLICY)
+    subject_state, _ = process(None, ruling, CONTEXT)
     effects = on_filing(case, filing_of(ruling), POLICY)
-    supervision = apply_effects(listed, subject_state, case, effects, POLICY)
+    supervision = apply_effects(listed, subject_state, case, effects, CONTEXT)
     ((group, listing),) = supervision.linked_listings
     assert group == linkage_group(listed, rep, pseudonym_key())
     message = {"type": "listed", "listing": asdict(listing)}

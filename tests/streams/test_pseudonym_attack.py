@@ -17,9 +17,11 @@ import orjson
 
 from detectors.policy import load_policy
 from detectors.state import SubjectState
+from pipeline.context import StepContext
 from pipeline.subject import process
 from streams.app import load_components
 from streams.http.access import MASK, Principal, present_alert, present_profile
+from streams.settings import pseudonym_key
 from tests.factories import DAY, REGION, T0, enforcement, make_uscc
 from topics.access import Role
 from topics.risk import to_json_dict
@@ -30,6 +32,7 @@ from streams.agents.cross_sector import handle_linkage_message  # noqa: E402
 from streams.serving.view import profile_of  # noqa: E402
 
 POLICY = load_policy()
+CONTEXT = StepContext(POLICY, pseudonym_key())
 REP = "LR004271358"  # the simulator's format: LR and nine digits
 SISTER, COUSIN = make_uscc(730), make_uscc(731)
 INSPECTOR = Principal("inspector-changan", Role.INSPECTOR, frozenset({REGION}))
@@ -52,7 +55,7 @@ def served_to_inspector() -> tuple[dict[str, object], dict[str, object]]:
     states: dict[str, SubjectState] = {}
     linked, raised = None, []
     for record in records:
-        states[record.subject], out = process(states.get(record.subject), record, POLICY)
+        states[record.subject], out = process(states.get(record.subject), record, CONTEXT)
         assert out.adverse_report is not None
         linked, alerts = handle_linkage_message(linked, orjson.dumps(out.adverse_report))
         raised += alerts

@@ -17,12 +17,15 @@ from hypothesis import strategies as st
 from stdnum.cn import uscc
 
 from detectors.policy import load_policy
+from pipeline.context import StepContext
 from pipeline.subject import process
+from streams.settings import pseudonym_key
 from tests.factories import DATA_OF_TOPIC, IOT_TOPIC
 from topics.decode import PARSERS, Rejected, decode_input
 from topics.validation import Reason
 
 POLICY = load_policy()
+CONTEXT = StepContext(POLICY, pseudonym_key())
 REASONS = {reason.value for reason in Reason}
 CASES = settings(max_examples=2000, deadline=None)
 TOPICS = st.sampled_from(sorted(PARSERS))
@@ -50,7 +53,7 @@ def check(topic: str, key: bytes | None, value: bytes | None) -> None:
     for name in ("occurred_at", "received_at", "measured_at", "deadline"):
         moment = getattr(outcome, name, None)
         assert moment is None or (isinstance(moment, datetime) and moment.tzinfo is not None)
-    state, outputs = process(None, outcome, POLICY)
+    state, outputs = process(None, outcome, CONTEXT)
     assert state.events == 1 and not outputs.duplicate
 
 
