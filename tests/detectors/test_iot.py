@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from river import stats
 
+from detectors import river_codec
 from detectors.iot import (
     DetectorParams,
     StreamAnomalyDetector,
@@ -16,11 +21,15 @@ from detectors.iot import (
     breaches_limit,
     limit_exceedance,
 )
+from detectors.policy import default_policy
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 ALERT = 0.8  # well above anything the quiet series below reach
 FLAG = 0.7  # about the threshold NAB's optimiser picks for the default detector
+# What the pipeline alerts at (policy iot.anomaly_threshold).
+PIPELINE_ALERT = default_policy().iot.anomaly_threshold
+V1_STATE = Path(__file__).parent / "data" / "iot_state_v1.json"
 
 
 def noisy(n: int, seed: int, level: float = 50.0, sigma: float = 1.0) -> list[float]:
@@ -189,11 +198,15 @@ def test_score_one_does_not_learn() -> None:
 
 def test_new_extreme_is_explained_as_range() -> None:
     detector = trained()
+    seen = detector.explain(START + 800 * STEP, 50.0)
+    assert seen.range_low is not None and seen.range_high is not None
+    # Just beyond every value seen: a small jump for the point surprise.
+    value = seen.range_high + 0.05 * (seen.range_high - seen.range_low)
 
-    why = detector.explain(START + 800 * STEP, 70.0)
+    why = detector.explain(START + 800 * STEP, value)
 
     assert why.feature == "range"
-    assert why.range_high is not None and why.range_high < 70.0
+    assert why.range_high == seen.range_high < value
     assert why.score >= 0.75
 
 
@@ -249,3 +262,203 @@ def test_observe_scores_like_update_and_explains_before_learning() -> None:
         assert score == updated.update(i * 300.0, value)
         assert explanation == expected_explanation
     assert observed.to_dict() == updated.to_dict()
+
+
+# --- River models, their JSON state, and acceptance on seeded data (issue 16) -----------
+
+
+def eventful(n: int = 3200, seed: int = 16) -> list[float]:
+    """Five-minute readings with a daily cycle, then a spike, a level shift and a ramp."""
+    rng = random.Random(seed)
+    values = []
+    for i in range(n):
+        value = 50.0 + 5.0 * math.sin(2 * math.pi * i / 288) + rng.gauss(0.0, 1.0)
+        value += 25.0 if i == 1500 else 0.0
+        value += 8.0 if i >= 2000 else 0.0
+        value += 0.05 * max(0, min(i - 2600, 200))
+        values.append(value)
+    return values
+
+
+def observed(detector: StreamAnomalyDetector, values: list[float], first: int) -> list[Any]:
+    return [detector.observe(START + (first + i) * STEP, v) for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("cut", [60, 700, 1501, 2005, 2650])
+def test_restored_mid_stream_scores_and_explains_identically(cut: int) -> None:
+    values = eventful()
+    original = StreamAnomalyDetector()
+    feed(original, values[:cut])
+    # orjson is what the worker's model table uses.
+    restored = StreamAnomalyDetector.from_dict(orjson.loads(orjson.dumps(original.to_dict())))
+
+    tail = values[cut:]
+    assert observed(restored, tail, cut) == observed(original, tail, cut)
+    assert restored.to_dict() == original.to_dict()
+
+
+def test_state_is_plain_json_naming_only_allowed_river_models() -> None:
+    detector = StreamAnomalyDetector()
+    feed(detector, eventful(900))
+
+    data = json.loads(json.dumps(detector.to_dict(), allow_nan=False))
+
+    assert data["models"] and {m["type"] for m in data["models"].values()} <= set(
+        river_codec.CODECS
+    )
+    assert StreamAnomalyDetector.from_dict(data).to_dict() == detector.to_dict()
+
+
+def _set_model_type(data: dict[str, Any]) -> None:
+    data["models"]["level"]["type"] = "builtins.eval"
+
+
+def _swap_models(data: dict[str, Any]) -> None:
+    data["models"]["level"], data["models"]["recent"] = (
+        data["models"]["recent"],
+        data["models"]["level"],
+    )
+
+
+def _widen_window(data: dict[str, Any]) -> None:
+    data["models"]["recent"]["params"]["window_size"] = 31
+
+
+def _overfill_window(data: dict[str, Any]) -> None:
+    data["models"]["recent"]["state"]["window"].append(1.0)
+
+
+def _drop_models(data: dict[str, Any]) -> None:
+    del data["models"]
+
+
+def _text_for_number(data: dict[str, Any]) -> None:
+    data["state"]["baseline_mean"] = "50"
+
+
+def _negative_count(data: dict[str, Any]) -> None:
+    data["state"]["n"] = -1
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        _set_model_type,
+        _swap_models,
+        _widen_window,
+        _overfill_window,
+        _drop_models,
+        _text_for_number,
+        _negative_count,
+    ],
+)
+def test_tampered_or_malformed_state_is_refused(tamper: Any) -> None:
+    data = json.loads(json.dumps(trained(n=300).to_dict()))
+    tamper(data)
+
+    with pytest.raises(ValueError):
+        StreamAnomalyDetector.from_dict(data)
+
+
+def test_a_flagged_point_is_not_learned_by_the_forecasters() -> None:
+    detector = trained()
+    before = detector.explain(START + 801 * STEP, 50.0)
+
+    assert detector.update(START + 800 * STEP, 90.0) > PIPELINE_ALERT
+    after = detector.explain(START + 801 * STEP, 50.0)
+
+    # The River level, the last value and the daily profile all ignored the spike:
+    # whichever predictor is chosen expects what it expected before.
+    assert after.predictor == before.predictor
+    assert after.expected == pytest.approx(before.expected, abs=0.05)
+    assert after.spread == pytest.approx(before.spread, rel=0.01)
+
+
+def _noisy(seed: int) -> list[float]:
+    return noisy(400, seed)
+
+
+def _persistent(seed: int) -> list[float]:
+    rng, x, out = random.Random(seed), 0.0, []
+    for _ in range(400):
+        x = 0.8 * x + 0.6 * rng.gauss(0.0, 1.0)  # AR(1), as the simulator's sensors
+        out.append(round(50.0 + x, 2))
+    return out
+
+
+def _settling(seed: int) -> list[float]:
+    rng = random.Random(seed)  # a new sensor settling towards its level
+    return [20.0 + 30.0 * math.exp(-i / 40) + rng.gauss(0.0, 1.0) for i in range(400)]
+
+
+def _daily(seed: int) -> list[float]:
+    rng = random.Random(seed)  # 30-minute readings of a daily cycle
+    return [50.0 + 10.0 * math.sin(2 * math.pi * i / 48) + rng.gauss(0.0, 1.0) for i in range(400)]
+
+
+def _non_negative(seed: int) -> list[float]:
+    rng = random.Random(seed)  # a gas reading near zero, clipped there
+    return [max(0.0, round(4.0 + rng.gauss(0.0, 1.5), 2)) for _ in range(400)]
+
+
+@pytest.mark.parametrize("series", [_noisy, _persistent, _settling, _daily, _non_negative])
+def test_a_new_device_raises_no_alert_storm(series: Any) -> None:
+    for seed in range(20):
+        detector = StreamAnomalyDetector()
+        scores = [
+            detector.update(START + i * timedelta(minutes=30), v)
+            for i, v in enumerate(series(seed))
+        ]
+        flagged_run = longest = 0
+        for score in scores:
+            flagged_run = flagged_run + 1 if score >= detector.params.learn_threshold else 0
+            longest = max(longest, flagged_run)
+
+        assert max(scores) < PIPELINE_ALERT, f"seed {seed}"
+        assert longest <= 5, f"seed {seed}: {longest} flagged readings in a row"
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_persisting_change_of_regime_is_reported_as_drift_once(seed: int) -> None:
+    """Spikes become ten times as frequent and stay so: one drift, not a drift
+    every hundred readings while the slow baseline catches up."""
+    rng = random.Random(seed)
+    values = [
+        20.0 + rng.gauss(0.0, 1.0) + (30.0 if i % 100 == 0 or (i >= 1000 and i % 10 == 0) else 0.0)
+        for i in range(3000)
+    ]
+    detector = StreamAnomalyDetector()
+
+    drifts = [
+        i
+        for i, (score, why) in enumerate(observed(detector, values, 0))
+        if why.feature == "drift" and score >= PIPELINE_ALERT
+    ]
+
+    assert len(drifts) == 1 and drifts[0] > 1000
+
+
+def test_state_of_the_hand_written_version_is_carried_over() -> None:
+    """A deployment being upgraded keeps its devices warm (version-1 model table)."""
+    old = json.loads(V1_STATE.read_text())
+
+    detector = StreamAnomalyDetector.from_dict(old)
+
+    assert detector.ready and detector.to_dict()["version"] == 2
+    assert detector.state.n == old["state"]["n"]
+    next_at = datetime.fromtimestamp(old["state"]["last_time"], UTC) + STEP
+    quiet = [detector.update(next_at + i * STEP, v) for i, v in enumerate(noisy(300, seed=17))]
+    assert max(quiet) < PIPELINE_ALERT
+    assert detector.update(next_at + 300 * STEP, 65.0) > PIPELINE_ALERT
+
+
+def test_explanations_name_the_pattern_surprise_once_a_day_is_seen() -> None:
+    detector = StreamAnomalyDetector()
+    values = eventful(600)
+    feed(detector, values[:200])
+    assert "pattern" not in detector.explain(START + 200 * STEP, values[200]).surprises
+
+    feed(detector, values[200:], first=200)  # two days of five-minute readings
+    why = detector.explain(START + 600 * STEP, 50.0)
+
+    assert set(why.surprises) == {"point", "burst", "shift", "pattern"}
