@@ -33,6 +33,8 @@ from typing import Any
 import orjson
 
 from detectors.policy import AlertPolicy
+from topics.internal import Action, Command
+from topics.silences import Silence
 from topics.vocabulary import SEVERITY_RANK, AlertKind, AlertSeverity, AlertStatus
 from topics.wire_time import epoch, iso
 
@@ -49,43 +51,6 @@ class AlertEvent(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
-
-
-class Action(StrEnum):
-    ACK = "ack"
-    RESOLVE = "resolve"
-    ESCALATE = "escalate"
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A person's (or the escalation timer's) action on one alert."""
-
-    action: Action
-    alert_id: str
-    actor: str
-    note: str
-    at_s: float  # wall time of the action, epoch seconds
-
-
-MATCHABLE = ("subject", "region", "sector", "kind", "severity")
-
-
-@dataclass(frozen=True, slots=True)
-class Silence:
-    """Mutes new alerts whose fields equal every matcher, from ``starts_s`` to ``ends_s``."""
-
-    silence_id: str
-    matchers: Mapping[str, str]  # field in MATCHABLE -> required value
-    starts_s: float
-    ends_s: float
-    reason: str
-    author: str
-
-    def mutes(self, alert: Mapping[str, Any], at_s: float) -> bool:
-        return self.starts_s <= at_s < self.ends_s and all(
-            str(alert.get(name)) == value for name, value in self.matchers.items()
-        )
 
 
 @dataclass(slots=True)

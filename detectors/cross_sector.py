@@ -18,7 +18,8 @@ from dataclasses import astuple, dataclass, field
 import orjson
 
 from detectors.policy import CrossSectorPolicy
-from topics.internal import AdverseSignal
+from topics.internal import AdverseSignal, Member
+from topics.internal import LinkedListing as LinkedListing  # where pipeline/supervision.py finds it
 
 STATE_FORMAT = 2
 #: Older formats this code still reads (format 1 has no members).
@@ -77,30 +78,6 @@ class CrossSectorFinding:
     @property
     def subjects(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.subject for s in self.signals))
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A subject of a linkage group, with its place and risk as last reported."""
-
-    subject: str
-    region: str
-    sector: str
-    tier: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class LinkedListing:
-    """A subject of the group entered a credit list (seed 十一: its representative's
-    other subjects are told)."""
-
-    subject: str
-    list: str
-    version: int
-    at_s: float
-    event_id: str  # the record that caused the entry
-    basis: tuple[str, ...]  # what it rests on, one line per record
 
 
 @dataclass(slots=True)

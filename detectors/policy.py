@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from detectors.alert_rules import Severities, parse_severities
 from detectors.policy_values import PolicyError
 from detectors.policy_values import require as _get
 from detectors.supervision_policy import SupervisionPolicy, parse_supervision
@@ -24,6 +25,9 @@ from topics.vocabulary import Tier
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 SECONDS_PER_DAY = 86_400.0
+#: Days of complaints a subject's state keeps (detectors/state.py): a surge's
+#: baseline cannot reach further back.
+COMPLAINT_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,8 @@ class ComplaintPolicy:
     surge_min: int
     surge_ratio: float
     baseline_floor: float
+    surge_days: int  # a surge is counted over this many days...
+    baseline_days: int  # ...against what the days before it, back this far, predict
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class PeerPolicy:
     alert_spreads: float
     report_spreads: float
     spread_floor: dict[str, float]  # feature name -> least spread
+    high_spreads: float  # this many spreads above the peers' mean: a strong outlier
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,7 @@ class CrossRegionPolicy:
     surge_min: int
     surge_ratio: float
     min_counties: int
+    high_counties: int  # this many surging counties: a widespread surge
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,7 @@ class AlertPolicy:
     auto_resolve_s: float
     critical_ack_sla_s: float
     max_open_per_subject: int
+    severity: Severities
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +166,12 @@ def _peers(table: dict[str, Any]) -> PeerPolicy:
         alert_spreads=_get(table, "alert_spreads", float, "peers."),
         report_spreads=_get(table, "report_spreads", float, "peers."),
         spread_floor={name: _get(floors, name, float, "peers.spread_floor.") for name in floors},
+        high_spreads=_get(table, "high_spreads", float, "peers."),
     )
     if peers.min_peers < 2 or not 0 < peers.report_spreads <= peers.alert_spreads:
         raise PolicyError("policy: need peers.min_peers >= 2, 0 < report_spreads <= alert_spreads")
+    if peers.high_spreads < peers.alert_spreads:
+        raise PolicyError("policy: need peers.high_spreads >= alert_spreads")
     if any(floor <= 0 for floor in peers.spread_floor.values()):
         raise PolicyError("policy: every peers.spread_floor must be positive")
     return peers
@@ -188,6 +200,7 @@ def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
         surge_min=_get(table, "surge_min", int, where),
         surge_ratio=_get(table, "surge_ratio", float, where),
         min_counties=_get(table, "min_counties", int, where),
+        high_counties=_get(table, "high_counties", int, where),
     )
     if policy.half_life_days <= 0 or policy.warmup_days < 0 or policy.surge_min < 1:
         raise PolicyError(
@@ -195,6 +208,8 @@ def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
         )
     if policy.surge_ratio <= 1 or policy.min_counties < 2:
         raise PolicyError("policy: need cross_region.surge_ratio > 1 and min_counties >= 2")
+    if policy.high_counties < policy.min_counties:
+        raise PolicyError("policy: need cross_region.high_counties >= min_counties")
     return policy
 
 
@@ -205,6 +220,7 @@ def _alerts(table: dict[str, Any]) -> AlertPolicy:
         auto_resolve_s=_get(table, "auto_resolve_days", float, where) * SECONDS_PER_DAY,
         critical_ack_sla_s=_get(table, "critical_ack_sla_minutes", float, where) * 60,
         max_open_per_subject=_get(table, "max_open_per_subject", int, where),
+        severity=parse_severities(_get(table, "severity", dict, where)),
     )
     if min(policy.cooldown_s, policy.critical_ack_sla_s) <= 0 or policy.max_open_per_subject < 1:
         raise PolicyError(
@@ -249,6 +265,8 @@ def parse_policy(document: dict[str, Any]) -> Policy:
             surge_min=_get(complaints, "surge_min", int, "complaints."),
             surge_ratio=_get(complaints, "surge_ratio", float, "complaints."),
             baseline_floor=_get(complaints, "baseline_floor", float, "complaints."),
+            surge_days=_get(complaints, "surge_days", int, "complaints."),
+            baseline_days=_get(complaints, "baseline_days", int, "complaints."),
         ),
         iot=IotPolicy(
             points_each=_get(iot, "points_each", float, "iot."),
@@ -264,6 +282,17 @@ def parse_policy(document: dict[str, Any]) -> Policy:
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
         supervision=parse_supervision(document, set(signals)),
     )
+    # The workflows raise alerts too, and read only their part of the policy.
+    policy = dataclasses.replace(
+        policy,
+        supervision=dataclasses.replace(policy.supervision, alert_severity=policy.alerts.severity),
+    )
+    complaint_days = (policy.complaints.surge_days, policy.complaints.baseline_days)
+    if not 0 < complaint_days[0] < complaint_days[1] <= COMPLAINT_WINDOW_DAYS:
+        raise PolicyError(
+            "policy: need 0 < complaints.surge_days < baseline_days "
+            f"<= {COMPLAINT_WINDOW_DAYS} (the days of complaints a subject's state keeps)"
+        )
     if not 0 <= policy.base_score <= 100:
         raise PolicyError("policy: 'score.base' must be within 0..100")
     if not 0 < policy.iot.anomaly_threshold <= policy.iot.anomaly_high < 1:

@@ -6,8 +6,10 @@ Seed 八/十六: serious violations and court dishonest-debtor rulings, a surge 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from detectors.alert_rules import AlertRule
 from detectors.iot import Explanation
 from detectors.policy import Policy
 from detectors.scoring import Fact, Score
@@ -15,24 +17,36 @@ from detectors.state import Observation, SubjectState
 from topics.iot import IotReading
 from topics.vocabulary import AlertKind, AlertSeverity, Tier
 
+#: What a title names: codes and numbers, worded per language by pipeline/alert_titles.py.
+TitleValue = str | int | float | tuple[str, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:
-    """A rule that fired. ``rule_key`` identifies the condition for dedup and cooldown."""
+    """A rule that fired: the one type every alert is built from (pipeline/alerts.py).
 
+    ``rule`` says which rule, and so the alert's titles; ``severity`` is the
+    policy's for that rule (``policy.alerts.severity``); ``rule_key`` identifies
+    the condition for dedup and cooldown; ``about`` holds what the title names.
+    """
+
+    rule: AlertRule
     rule_key: str
     kind: AlertKind
     severity: AlertSeverity
-    title: str
     evidence: tuple[Fact, ...]
     cooldown: bool = True  # False: every occurrence is a distinct fact and alerts
+    about: Mapping[str, TitleValue] = field(default_factory=dict)
 
 
-# Signals that alert on every occurrence: each is a distinct legal fact.
-EVENT_RULES: dict[str, tuple[AlertSeverity, str]] = {
-    "penalty_serious": (AlertSeverity.HIGH, "Serious administrative penalty"),
-    "court_dishonest_debtor": (AlertSeverity.CRITICAL, "Court dishonest-debtor ruling"),
-    "licence_revoked": (AlertSeverity.HIGH, "Licence revoked"),
+#: Signals that alert on every occurrence: each is a distinct legal fact.
+EVENT_RULES: dict[str, AlertRule] = {
+    rule.value: rule
+    for rule in (
+        AlertRule.PENALTY_SERIOUS,
+        AlertRule.COURT_DISHONEST_DEBTOR,
+        AlertRule.LICENCE_REVOKED,
+    )
 }
 
 
@@ -46,14 +60,15 @@ def evaluate_rules(
 ) -> list[RuleHit]:
     """Rules fired by ``obs``; records firing times in ``state`` for cooldowns."""
     hits: list[RuleHit] = []
+    severity = policy.alerts.severity
     if obs.signal in EVENT_RULES:
-        severity, title = EVENT_RULES[obs.signal]
+        rule = EVENT_RULES[obs.signal]
         hits.append(
             RuleHit(
+                rule,
                 f"{obs.signal}:{obs.event_id}",
                 AlertKind.RULE,
-                severity,
-                title,
+                severity.of(rule),
                 (Fact(obs.signal, 1.0, detail=f"event {obs.event_id}"),),
                 cooldown=False,
             )
@@ -67,20 +82,20 @@ def evaluate_rules(
         if count >= policy.iot.alert_exceedances:
             hits.append(
                 RuleHit(
+                    AlertRule.IOT_EXCEEDANCES,
                     "iot_exceedances",
                     AlertKind.IOT,
-                    AlertSeverity.MEDIUM,
-                    "Repeated IoT limit exceedances",
+                    severity.of(AlertRule.IOT_EXCEEDANCES),
                     (Fact("iot_exceedances_24h", count, policy.iot.alert_exceedances),),
                 )
             )
     if tier is Tier.D and previous_tier is not Tier.D:
         hits.append(
             RuleHit(
+                AlertRule.TIER_D,
                 "tier_d",
                 AlertKind.RULE,
-                AlertSeverity.CRITICAL,
-                "Dropped to credit tier D",
+                severity.of(AlertRule.TIER_D),
                 (
                     Fact(
                         "score",
@@ -97,24 +112,27 @@ def evaluate_rules(
 
 def _complaint_surge(state: SubjectState, category: str, policy: Policy) -> RuleHit | None:
     rules = policy.complaints
-    week = state.complaints.recent(7, state.clock, label=category)
-    month = state.complaints.recent(30, state.clock, label=category)
-    expected = max((month - week) / 23 * 7, rules.baseline_floor)
-    if week < rules.surge_min or week < rules.surge_ratio * expected:
+    days, before = rules.surge_days, rules.baseline_days - rules.surge_days
+    recent = state.complaints.recent(days, state.clock, label=category)
+    baseline = state.complaints.recent(rules.baseline_days, state.clock, label=category)
+    expected = max((baseline - recent) / before * days, rules.baseline_floor)
+    if recent < rules.surge_min or recent < rules.surge_ratio * expected:
         return None
+    per = "per week" if days == 7 else f"per {days} days"
     return RuleHit(
+        AlertRule.COMPLAINT_SURGE,
         f"complaint_surge:{category}",
         AlertKind.RULE,
-        AlertSeverity.MEDIUM,
-        f"Surge of 12315 complaints: {category}",
+        policy.alerts.severity.of(AlertRule.COMPLAINT_SURGE),
         (
             Fact(
-                f"complaints_7d:{category}",
-                week,
+                f"complaints_{days}d:{category}",
+                recent,
                 max(rules.surge_min, rules.surge_ratio * expected),
-                detail=f"expected {expected:.1f} per week from the 23 days before",
+                detail=f"expected {expected:.1f} {per} from the {before} days before",
             ),
         ),
+        about={"category": category},
     )
 
 
@@ -138,12 +156,13 @@ def iot_anomaly_hit(
     """
     if score < policy.iot.anomaly_threshold:
         return None
-    high = score >= policy.iot.anomaly_high
+    strong = score >= policy.iot.anomaly_high
     return RuleHit(
+        rule=AlertRule.IOT_ANOMALY,
         rule_key=f"iot_anomaly:{reading.device_id}:{reading.metric}",
         kind=AlertKind.ANOMALY,
-        severity=AlertSeverity.HIGH if high else AlertSeverity.MEDIUM,
-        title=f"Anomalous {reading.metric} readings on device {reading.device_id}",
+        severity=policy.alerts.severity.of(AlertRule.IOT_ANOMALY, strong),
+        about={"metric": reading.metric, "device": reading.device_id},
         evidence=(
             Fact(
                 "anomaly_score",

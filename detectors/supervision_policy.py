@@ -7,11 +7,12 @@ a bad value is rejected at start-up with the key that holds it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from detectors.alert_rules import Severities
 from detectors.calendar import WorkingCalendar
 from detectors.policy_values import PolicyError
 from detectors.policy_values import require as _get
@@ -89,6 +90,8 @@ class SupervisionPolicy:
     counts_while_disputed: bool
     repair: RepairPolicy
     max_closed_items: int
+    # the severities of the workflows' alerts: the policy's [alerts.severity]
+    alert_severity: Severities = field(default_factory=Severities)
 
     def publication_of(self, signal: str) -> PublicationClass | None:
         name = self.class_of.get(signal)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
+from detectors.alert_rules import AlertRule
 from detectors.casefile import (
     CaseFile,
     Commitment,
@@ -31,7 +32,7 @@ from detectors.repair import assess_repair
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.supervision_policy import SupervisionPolicy
-from topics.vocabulary import AlertKind, AlertSeverity, EnforcementKind, NoticeKind
+from topics.vocabulary import AlertKind, EnforcementKind, NoticeKind
 
 _K = EnforcementKind
 T = TypeVar("T")
@@ -122,23 +123,25 @@ def _credit_record(
 
 
 LIST_ALERTS = {
-    "joint_punishment": (AlertSeverity.CRITICAL, "Entered the joint-punishment list"),
-    "key_attention": (AlertSeverity.HIGH, "Entered the key-attention list"),
+    "joint_punishment": AlertRule.JOINT_PUNISHMENT_LIST,
+    "key_attention": AlertRule.KEY_ATTENTION_LIST,
 }
 
 
-def _list_alerts(moves: list[ListMove], event_id: str, at_s: float) -> list[WorkflowAlert]:
+def _list_alerts(
+    moves: list[ListMove], event_id: str, at_s: float, rules: SupervisionPolicy
+) -> list[WorkflowAlert]:
     alerts = []
     for move in moves:
         listing = move.listing
         if not move.fresh or listing.kind not in LIST_ALERTS:  # an entry, not an extension
             continue
-        severity, title = LIST_ALERTS[listing.kind]
+        rule = LIST_ALERTS[listing.kind]
         hit = RuleHit(
+            rule,
             f"list:{listing.kind}:v{listing.version}",
             AlertKind.LIST,
-            severity,
-            title,
+            rules.alert_severity.of(rule),
             move.basis,
             cooldown=False,
         )
@@ -192,7 +195,7 @@ def _reevaluate(
 ) -> None:
     moves = evaluate_lists(case, at_s, rules, cause, cause_fact)
     effects.list_moves += moves
-    effects.alerts += _list_alerts(moves, event_id, at_s)
+    effects.alerts += _list_alerts(moves, event_id, at_s, rules)
 
 
 def _oldest(items: list[T], match: Callable[[T], bool]) -> T | None:
@@ -432,8 +435,7 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
                 order.department,
                 due,
                 order.interview_due_s,
-                AlertSeverity.MEDIUM,
-                "Rectification deadline missed: interview due",
+                rules,
             )
     for objection in case.objections:
         if objection.status is ItemStatus.OPEN and objection.due_s == due:
@@ -445,8 +447,7 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
                 objection.department,
                 due,
                 None,
-                AlertSeverity.HIGH,
-                "Objection not decided in time",
+                rules,
             )
     for record in case.records:
         if record.published and record.publish_until_s == due:
@@ -487,8 +488,7 @@ def _deadline_missed(
         commitment.department,
         commitment.due_s,
         None,
-        AlertSeverity.MEDIUM,
-        "Credit commitment not fulfilled by its deadline",
+        rules,
     )
     effects.derived.append(
         DerivedRecord(breach_id, BREACH_SIGNAL, commitment.due_s, commitment.department)
@@ -505,11 +505,12 @@ def _task(
     department: str,
     at_s: float,
     due_s: float | None,
-    severity: AlertSeverity,
-    title: str,
+    rules: SupervisionPolicy,
 ) -> None:
     notice_id = f"{concerns}:{kind.value}"
     effects.notices.append(Notice(notice_id, kind, department, at_s, concerns, due_s))
     facts = (Fact(kind.value, 1.0, detail=f"event {concerns}, department {department}"),)
-    hit = RuleHit(f"{kind.value}:{concerns}", AlertKind.DEADLINE, severity, title, facts, False)
+    rule = AlertRule(kind.value)  # a missed deadline's rule is named after its notice
+    severity = rules.alert_severity.of(rule)
+    hit = RuleHit(rule, f"{kind.value}:{concerns}", AlertKind.DEADLINE, severity, facts, False)
     effects.alerts.append(WorkflowAlert(hit, notice_id, at_s))

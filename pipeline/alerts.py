@@ -2,9 +2,11 @@
 becomes the :class:`~topics.risk.Alert` record the alert manager receives.
 
 The per-subject step, the workflows and the group detectors (peers,
-cross-sector, cross-region) decide *that* an alert is due and why; this module
-gives it its identity (deterministic, so a replay re-creates the same alert),
-its subject and the policy version it was decided under.
+cross-sector, cross-region) decide *that* an alert is due, with its rule, its
+severity (the policy's, for that rule) and its evidence; this module gives it
+its identity (deterministic, so a replay re-creates the same alert), its
+titles (pipeline/alert_titles.py), its subject and the policy version it was
+decided under.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.state import SubjectState
+from pipeline.alert_titles import titles
 from topics.risk import Alert, Evidence
 from topics.vocabulary import AlertStatus, Sector, Tier
 
@@ -51,6 +54,7 @@ def make_alert(
     policy: Policy,
 ) -> Alert:
     """An alert for ``hit`` caused by ``event_ids`` (the last one triggered it) at ``at_s``."""
+    title_zh, title = titles(hit)
     return Alert(
         alert_id=alert_id(dedup_key, event_ids[-1]),
         dedup_key=dedup_key,
@@ -61,7 +65,8 @@ def make_alert(
         tier=Tier(about.tier) if about.tier is not None else None,
         region=about.region,
         sector=Sector(about.sector),
-        title=hit.title,
+        title=title,
+        title_zh=title_zh,
         evidence=evidence_of(hit.evidence),
         source_event_ids=event_ids,
         created_at=datetime.fromtimestamp(at_s, UTC),

@@ -2,27 +2,44 @@
 
 The ingest agent's partitions are keyed by subject; the detectors that look
 across subjects need their whole group in one place, so an ingest batch sends
-them their inputs re-keyed (streams/agents/fanout.py). These are the typed
-records of those messages. They are plain frozen dataclasses, not
-``faust.Record``: they go out by the hundred per batch, and orjson writes a
-dataclass as the JSON object of its fields, which is their wire format.
+them their inputs re-keyed (streams/agents/fanout.py), and detectors, people
+and the escalation timer send the alert manager its candidates and commands.
+These are the typed records of those messages, with the one encoder and
+decoder of each topic.
 
+They are plain dataclasses, not ``faust.Record``: they go out by the hundred
+per batch, and orjson writes a dataclass as the JSON object of its fields.
 Only workers of one deployment read them, so they carry no format version; a
-message a worker cannot read goes to the dead-letter topic (streams/agents/keyed.py).
-"""
+message a worker cannot read raises ``ValueError``, ``TypeError`` or
+``KeyError`` here and goes to the dead-letter topic (streams/agents/keyed.py).
+
+| topic | key | value |
+|---|---|---|
+| ``risk.internal.peer-features`` | peer group | a list of :class:`PeerUpdate` |
+| ``risk.internal.adverse-signals`` | linkage group | an :class:`AdverseReport`, a :class:`Member` or a :class:`LinkedListing` |
+| ``risk.internal.complaint-counts`` | complaint category | a list of :class:`ComplaintCount` |
+| ``risk.internal.alert-candidates`` | like ``risk.alerts`` | an alert (the ``risk.alerts`` record, ``topics.risk.Alert``) or a :class:`Command` |
+"""  # noqa: E501
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, astuple, dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
 
 #: A subject's peer features, in the order of ``detectors.peers.FEATURES``.
 Features = tuple[float, ...]
 
 
+# ------------------------------------------------------- risk.internal.peer-features
+
+
 @dataclass(frozen=True, slots=True)
 class PeerUpdate:
-    """``risk.internal.peer-features``: a subject's features changed, so its peer
-    group retracts ``old`` and adds ``new``.
+    """A subject's features changed, so its peer group retracts ``old`` and adds ``new``.
 
     ``old is None``: the subject joins the group; ``new is None``: it leaves it.
     """
@@ -37,6 +54,23 @@ class PeerUpdate:
     score: float
     region: str
     sector: str
+
+
+def encode_peer_updates(updates: Sequence[PeerUpdate]) -> bytes:
+    return orjson.dumps(updates)
+
+
+def decode_peer_updates(value: bytes) -> list[PeerUpdate]:
+    def features(values: list[float] | None) -> Features | None:
+        return None if values is None else tuple(values)
+
+    return [
+        PeerUpdate(**{**row, "old": features(row["old"]), "new": features(row["new"])})
+        for row in _array(orjson.loads(value), "a peer-features message")
+    ]
+
+
+# ------------------------------------------------------ risk.internal.adverse-signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +88,142 @@ class AdverseSignal:
 
 @dataclass(frozen=True, slots=True)
 class AdverseReport:
-    """``risk.internal.adverse-signals``: an adverse record for the cross-sector
-    detector of its linkage group."""
+    """An adverse record for the cross-sector detector of its linkage group."""
 
     group: str
     signal: AdverseSignal
     tier: str  # of the subject, after the record
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A subject of a linkage group, with its place and risk as last reported."""
+
+    subject: str
+    region: str
+    sector: str
+    tier: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedListing:
+    """A subject of the group entered a credit list (seed 十一: its representative's
+    other subjects are told)."""
+
+    subject: str
+    list: str
+    version: int
+    at_s: float
+    event_id: str  # the record that caused the entry
+    basis: tuple[str, ...]  # what it rests on, one line per record
+
+
+LinkageMessage = AdverseReport | Member | LinkedListing
+
+# The topic carries three kinds of message; an adverse report has no "type"
+# (it came first).
+MEMBER = "member"  # a subject newly reported its legal representative
+LISTED = "listed"  # a subject entered a credit list
+
+
+def encode_linkage_message(message: LinkageMessage) -> bytes:
+    if isinstance(message, Member):
+        return orjson.dumps({"type": MEMBER, "member": astuple(message)})
+    if isinstance(message, LinkedListing):
+        return orjson.dumps({"type": LISTED, "listing": asdict(message)})
+    return orjson.dumps(message)
+
+
+def decode_linkage_message(value: bytes) -> LinkageMessage:
+    document = _object(orjson.loads(value), "a linkage message")
+    kind = document.get("type")
+    if kind == MEMBER:
+        return Member(*document["member"])
+    if kind == LISTED:
+        listing = document["listing"]
+        return LinkedListing(**{**listing, "basis": tuple(listing["basis"])})
+    return AdverseReport(
+        group=document["group"],
+        signal=AdverseSignal(**document["signal"]),
+        tier=document["tier"],
+        score=float(document["score"]),
+    )
+
+
+# ----------------------------------------------------- risk.internal.complaint-counts
+
+
+@dataclass(slots=True)
+class ComplaintCount:
+    """Complaints of one category from one county and sector on one day, in a batch.
+
+    Mutable: the fan-out tallies a batch's complaints into it before sending it.
+    """
+
+    category: str
+    county: str
+    sector: str
+    at_s: float  # the latest one's event time
+    event_id: str  # the latest one's
+    count: int = 0
+
+
+def encode_complaint_counts(counts: Sequence[ComplaintCount]) -> bytes:
+    return orjson.dumps(counts)
+
+
+def decode_complaint_counts(value: bytes) -> list[ComplaintCount]:
+    rows = _array(orjson.loads(value), "a complaint-counts message")
+    return [ComplaintCount(**row) for row in rows]
+
+
+# ----------------------------------------------------- risk.internal.alert-candidates
+
+
+class Action(StrEnum):
+    ACK = "ack"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A person's (or the escalation timer's) action on one alert."""
+
+    action: Action
+    alert_id: str
+    actor: str
+    note: str
+    at_s: float  # wall time of the action, epoch seconds
+
+
+#: A candidate alert as the alert manager reads it: the wire form (JSON object)
+#: of a ``topics.risk.Alert``, the one shape an alert has on every topic.
+AlertDocument = dict[str, Any]
+AlertMessage = AlertDocument | Command
+
+
+def encode_command(command: Command) -> bytes:
+    return orjson.dumps({"command": asdict(command)})
+
+
+def decode_alert_message(value: bytes) -> AlertMessage:
+    document = _object(orjson.loads(value), "an alert message")
+    if "command" in document:
+        fields = document["command"]
+        return Command(**{**fields, "action": Action(fields["action"])})
+    return document
+
+
+def _object(document: Any, what: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise TypeError(f"{what} is a JSON object, not {type(document).__name__}")
+    return document
+
+
+def _array(document: Any, what: str) -> list[Any]:
+    if not isinstance(document, list):
+        raise TypeError(f"{what} is a JSON array, not {type(document).__name__}")
+    return document

@@ -41,6 +41,9 @@ class Alert(faust.Record, serializer="json", include_metadata=False):
     (apply the highest, ignore redeliveries), ``count`` and ``last_seen_at``
     grow when the condition repeats, ``muted_by`` names the silence or the
     inhibiting alert, ``actor``/``note`` who acted and why.
+
+    ``title`` is in English, ``title_zh`` the same in Chinese; both come from one
+    table by rule (pipeline/alert_titles.py).
     """
 
     alert_id: str
@@ -67,6 +70,7 @@ class Alert(faust.Record, serializer="json", include_metadata=False):
     escalated: bool = False
     actor: str | None = None
     note: str | None = None
+    title_zh: str | None = None  # ``title`` in Chinese (null in alerts from before it)
 
 
 class TierChange(faust.Record, serializer="json", include_metadata=False):

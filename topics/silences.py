@@ -3,7 +3,9 @@
 A silence mutes new alerts whose fields equal every matcher (Alertmanager's
 equality matchers). Keyed by ``silence_id`` on a compacted topic; ending a
 silence early republishes it with an earlier ``ends_at``, so its history is
-never deleted.
+never deleted. The one :class:`Silence` type: the API validates it, the topic
+carries it, Redis mirrors it and the alert manager applies it
+(:meth:`Silence.mutes`, in detectors/alert_book.py).
 """
 
 from __future__ import annotations
@@ -29,14 +31,26 @@ MATCHER_CHECKS = {
 }
 
 
+#: The alert fields a silence can match.
+MATCHABLE = tuple(MATCHER_CHECKS)
+
+
 class Silence(faust.Record, serializer="json", include_metadata=False, isodates=True):
+    """Mutes new alerts whose fields equal every matcher, from ``starts_at`` to ``ends_at``."""
+
     silence_id: str
-    matchers: dict[str, str]
+    matchers: dict[str, str]  # field in MATCHABLE -> required value
     starts_at: datetime
     ends_at: datetime
     reason: str
     author: str
     created_at: datetime
+
+    def mutes(self, alert: Mapping[str, Any], at_s: float) -> bool:
+        """Whether it mutes ``alert`` (a wire dict) raised at wall time ``at_s``."""
+        return self.starts_at.timestamp() <= at_s < self.ends_at.timestamp() and all(
+            str(alert.get(name)) == value for name, value in self.matchers.items()
+        )
 
 
 def silence_from_request(body: Mapping[str, Any], author: str, now: datetime) -> Silence:

@@ -85,7 +85,7 @@ def near_miss_complaints(policy: PeerPolicy) -> int:
     """Complaints for the near-miss peer: half the alert distance above zero peers, at most.
 
     >>> from detectors.policy import PeerPolicy
-    >>> near_miss_complaints(PeerPolicy(8, 4.0, 2.0, {"complaints_30d": 2.0}))
+    >>> near_miss_complaints(PeerPolicy(8, 4.0, 2.0, {"complaints_30d": 2.0}, 8.0))
     5
     """
     return int(policy.alert_spreads * policy.spread_floor.get(FEATURE, 1.0) / 2) + 1

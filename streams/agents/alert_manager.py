@@ -8,21 +8,22 @@ change to them in order. It publishes lifecycle snapshots on ``risk.alerts``.
 Silences live on the compacted topic ``risk.silences``, mirrored in Redis by
 the serving agents; the manager reads the active ones from Redis every few
 seconds (and keeps its last good copy if Redis is away).
+
+Wiring only: what a candidate or a command does to the book is decided in
+pipeline/alert_manager.py.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import asdict
-from typing import Any
 
 import faust
 import orjson
 import redis.asyncio as aioredis
 
-from detectors.alert_book import Action, AlertBook, Command, Silence, Snapshot
+from detectors.alert_book import AlertBook, Snapshot
+from pipeline.alert_manager import AlertContext, escalation, in_force, step
 from streams.agents.keyed import run_keyed_detector
 from streams.agents.publish import alert_key, publish_alert_snapshot
 from streams.app import app
@@ -31,10 +32,10 @@ from streams.runtime.tables import bytes_table
 from streams.serving import redis_keys as keys
 from streams.serving.view import redis
 from streams.settings import worker_policy
-from topics.wire_time import epoch
+from topics.internal import Command, decode_alert_message, encode_command
+from topics.silences import Silence
 
 log = logging.getLogger(__name__)
-policy = worker_policy()
 alert_books = bytes_table(
     "alert-books", "Open alerts per subject with counts and status (detectors.alert_book)."
 )
@@ -45,34 +46,14 @@ ESCALATION_CHECK_S = 10.0
 active_silences: list[Silence] = []
 
 
-def silence_of(document: Mapping[str, Any]) -> Silence:
-    return Silence(
-        silence_id=document["silence_id"],
-        matchers=dict(document["matchers"]),
-        starts_s=epoch(document["starts_at"]),
-        ends_s=epoch(document["ends_at"]),
-        reason=document["reason"],
-        author=document["author"],
-    )
-
-
-def command_message(command: Command) -> bytes:
-    return orjson.dumps({"command": asdict(command)})
-
-
 async def send_command(command: Command, subject: str | None, dedup_key: str) -> None:
     """Queue an action on an alert for the agent that owns it."""
-    await produce(alert_candidates, alert_key(subject, dedup_key), command_message(command))
+    await produce(alert_candidates, alert_key(subject, dedup_key), encode_command(command))
 
 
 def handle_alert_message(book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Snapshot]]:
-    book = book if book is not None else AlertBook()
-    document = orjson.loads(value)
-    if "command" in document:
-        fields = document["command"]
-        command = Command(**{**fields, "action": Action(fields["action"])})
-        return book, book.command(command)
-    return book, book.receive(document, active_silences, policy.alerts, time.time())
+    context = AlertContext(worker_policy().alerts, active_silences, time.time())
+    return step(book, decode_alert_message(value), context)
 
 
 @app.agent(alert_candidates, concurrency=1)
@@ -94,9 +75,8 @@ async def refresh_silences() -> None:
     except aioredis.RedisError as exc:
         log.warning("Redis unavailable, keeping %d known silences: %s", len(active_silences), exc)
         return
-    now = time.time()
-    found = [silence_of(orjson.loads(raw)) for raw in stored.values()]
-    active_silences[:] = [s for s in found if s.ends_s > now]
+    found = [Silence.loads(raw) for raw in stored.values()]
+    active_silences[:] = in_force(found, time.time())
 
 
 @app.timer(ESCALATION_CHECK_S)
@@ -114,8 +94,7 @@ async def escalate_overdue() -> None:
             if raw is None:
                 continue
             alert = orjson.loads(raw)
-            note = f"not acknowledged within {policy.alerts.critical_ack_sla_s / 60:g} minutes"
-            command = Command(Action.ESCALATE, alert["alert_id"], "system", note, time.time())
+            command = escalation(alert, worker_policy().alerts, time.time())
             await send_command(command, alert["subject"], alert["dedup_key"])
     except aioredis.RedisError as exc:
         log.warning("Redis unavailable, escalation check deferred: %s", exc)

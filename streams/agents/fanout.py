@@ -6,19 +6,19 @@ legal representative, complaint category) in one place. A batch collects their
 inputs and sends them re-keyed, coalesced so the extra traffic stays per batch
 rather than per record: one message per peer group, one per complaint category,
 of at most :data:`ROWS_PER_MESSAGE` rows (more go in further messages, in order).
+The messages are typed, with their encoders, in topics/internal.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
 
 from detectors.cross_region import local_day
-from detectors.cross_sector import LinkedListing, Member
 from pipeline.subject import CountedComplaint, Outputs
 from streams.runtime.channels import (
     adverse_signals,
@@ -26,7 +26,17 @@ from streams.runtime.channels import (
     peer_feature_changes,
     produce,
 )
-from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
+from topics.internal import (
+    LISTED,
+    AdverseReport,
+    ComplaintCount,
+    LinkageMessage,
+    Member,
+    PeerUpdate,
+    encode_complaint_counts,
+    encode_linkage_message,
+    encode_peer_updates,
+)
 
 #: Rows in one re-keyed message. A batch can hold a group's whole batch of rows
 #: (streams.runtime.batches.BATCH_MAX records, each with ids of up to 128 characters): in
@@ -36,23 +46,13 @@ ROWS_PER_MESSAGE = 200
 
 Row = TypeVar("Row")
 
+__all__ = ["LISTED", "Fanout", "chunks", "send_linkage", "send_linkage_message"]
+
 
 def chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
     """``rows`` in order, :data:`ROWS_PER_MESSAGE` at a time."""
     for start in range(0, len(rows), ROWS_PER_MESSAGE):
         yield rows[start : start + ROWS_PER_MESSAGE]
-
-
-@dataclass(slots=True)
-class ComplaintCount:
-    """Complaints of one category from one county and sector on one day, in a batch."""
-
-    category: str
-    county: str
-    sector: str
-    at_s: float  # the latest one's event time
-    event_id: str  # the latest one's
-    count: int = 0
 
 
 @dataclass(slots=True)
@@ -88,61 +88,24 @@ class Fanout:
 
     async def send(self) -> None:
         for report in self.adverse_reports:
-            await produce(adverse_signals, report.group.encode(), orjson.dumps(report))
+            await send_linkage_message(report.group, report)
         for group, member in self.linkage_members:
-            await send_linkage(group, {"type": MEMBER, "member": astuple(member)})
+            await send_linkage_message(group, member)
         for group, updates in self.peer_updates.items():
             for rows in chunks(updates):
-                await produce(peer_feature_changes, group.encode(), orjson.dumps(rows))
+                await produce(peer_feature_changes, group.encode(), encode_peer_updates(rows))
         for category, tallies in self.complaints.items():
             counts = sorted(tallies.values(), key=lambda tally: tally.at_s)
             for part in chunks(counts):
-                await produce(complaint_counts, category.encode(), orjson.dumps(part))
+                await produce(complaint_counts, category.encode(), encode_complaint_counts(part))
 
 
-# The linkage-group topic (risk.internal.adverse-signals) carries three kinds of
-# message; an adverse report has no "type" (it came first).
-MEMBER = "member"  # a subject newly reported its legal representative
-LISTED = "listed"  # a subject entered a credit list
+async def send_linkage_message(group: str, message: LinkageMessage) -> None:
+    """To the cross-sector agent that owns linkage group ``group``."""
+    await produce(adverse_signals, group.encode(), encode_linkage_message(message))
 
 
 async def send_linkage(group: str, message: dict[str, Any]) -> None:
+    """A linkage message already in its wire form (``{"type": LISTED, ...}``);
+    :func:`send_linkage_message` takes the typed record."""
     await produce(adverse_signals, group.encode(), orjson.dumps(message))
-
-
-LinkageMessage = AdverseReport | Member | LinkedListing
-
-
-def decode_linkage_message(value: bytes) -> LinkageMessage:
-    document = orjson.loads(value)
-    kind = document.get("type")
-    if kind == MEMBER:
-        return Member(*document["member"])
-    if kind == LISTED:
-        return LinkedListing(
-            **{**document["listing"], "basis": tuple(document["listing"]["basis"])}
-        )
-    return _adverse_report(document)
-
-
-def _adverse_report(document: dict[str, Any]) -> AdverseReport:
-    return AdverseReport(
-        group=document["group"],
-        signal=AdverseSignal(**document["signal"]),
-        tier=document["tier"],
-        score=float(document["score"]),
-    )
-
-
-def decode_peer_updates(value: bytes) -> list[PeerUpdate]:
-    def features(values: list[float] | None) -> tuple[float, ...] | None:
-        return None if values is None else tuple(values)
-
-    return [
-        PeerUpdate(**{**row, "old": features(row["old"]), "new": features(row["new"])})
-        for row in orjson.loads(value)
-    ]
-
-
-def decode_complaint_counts(value: bytes) -> list[ComplaintCount]:
-    return [ComplaintCount(**row) for row in orjson.loads(value)]

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import orjson
 from faust.web import Request, Response, View
 
-from detectors.alert_book import Action, Command
 from streams.agents.alert_manager import send_command
 from streams.agents.audit import audit_action
 from streams.app import app
@@ -27,6 +26,7 @@ from streams.serving.view import apply_silence, redis
 from topics import validation
 from topics.access import Role
 from topics.audit import AuditAction
+from topics.internal import Action, Command
 from topics.silences import Silence, silence_from_request
 from topics.vocabulary import AlertStatus
 

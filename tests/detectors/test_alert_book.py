@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detectors.alert_book import Action, AlertBook, Command, Silence
+from detectors.alert_book import AlertBook
 from detectors.policy import default_policy
+from topics.internal import Action, Command
+from topics.silences import Silence
 
 POLICY = default_policy().alerts
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -84,8 +86,8 @@ def test_a_critical_alert_mutes_lower_ones_of_the_subject() -> None:
 
 def test_a_silence_mutes_until_it_expires() -> None:
     silence = Silence(
-        "s1", {"region": "130102", "kind": "anomaly"}, T0.timestamp(),
-        (T0 + timedelta(hours=2)).timestamp(), "maintenance", "centre-wang",
+        "s1", {"region": "130102", "kind": "anomaly"}, T0,
+        T0 + timedelta(hours=2), "maintenance", "centre-wang", T0,
     )  # fmt: skip
     book = AlertBook()
     (muted,) = book.receive(candidate("e1"), [silence], POLICY, NOW)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from detectors.alert_rules import AlertRule
 from detectors.policy import (
     DEFAULT_POLICY_PATH,
     SECONDS_PER_DAY,
@@ -18,7 +19,7 @@ from detectors.policy import (
 )
 from detectors.tiers import next_tier
 from streams.settings import load_worker_policy
-from topics.vocabulary import Tier
+from topics.vocabulary import AlertSeverity, Tier
 
 BUNDLED_TEXT = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 BUNDLED = tomllib.loads(BUNDLED_TEXT)
@@ -216,3 +217,60 @@ def test_values_out_of_their_range_are_rejected(section, key, value, message):
     table[key] = value
     with pytest.raises(PolicyError, match=message):
         parse_policy(document)
+
+
+# --- alert severities and the numbers the detectors used to keep in code ------------
+
+
+def test_every_alert_rule_s_severity_comes_from_the_policy() -> None:
+    policy = load_policy()
+    table = BUNDLED["alerts"]["severity"]
+    severity = policy.alerts.severity
+    assert severity.of(AlertRule.COURT_DISHONEST_DEBTOR) is AlertSeverity.CRITICAL
+    assert severity.of(AlertRule.PEER_OUTLIER) is AlertSeverity.MEDIUM
+    assert severity.of(AlertRule.PEER_OUTLIER, strong=True) is AlertSeverity.HIGH
+    assert severity.of(AlertRule.TIER_D, strong=True) is AlertSeverity(table["tier_d"])
+    # The workflows read their part of the policy, with the same severities.
+    assert policy.supervision.alert_severity == severity
+    changed = parse_policy(edited(alerts__severity__penalty_serious="critical"))
+    assert changed.alerts.severity.of(AlertRule.PENALTY_SERIOUS) is AlertSeverity.CRITICAL
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        ("alerts__severity__tier_d", DELETE, "missing 'alerts.severity.tier_d'"),
+        ("alerts__severity__tier_e", "high", "unknown alert rule 'alerts.severity.tier_e'"),
+        ("alerts__severity__tier_d", "urgent", "'alerts.severity.tier_d' must be one of"),
+        ("alerts__severity__tier_d", ["high", "low"], "strong severity is below"),
+        ("alerts__severity__tier_d", ["low", "medium", "high"], "a list of two"),
+        ("alerts__severity", DELETE, "missing 'alerts.severity'"),
+    ],
+)
+def test_a_bad_severity_table_is_named(path: str, value: Any, named: str) -> None:
+    assert named in error_of(edited(**{path: value}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"peers__high_spreads": 3.0}, "peers.high_spreads >= alert_spreads"),
+        ({"cross_region__high_counties": 2}, "cross_region.high_counties >= min_counties"),
+        ({"complaints__surge_days": 30}, "complaints.surge_days < baseline_days"),
+        ({"complaints__baseline_days": 31}, "<= 30"),
+        ({"complaints__surge_days": 0}, "0 < complaints.surge_days"),
+        ({"peers__high_spreads": DELETE}, "missing 'peers.high_spreads'"),
+    ],
+)
+def test_the_bounds_of_strong_alerts_and_surge_windows_are_checked(
+    changes: dict[str, Any], named: str
+) -> None:
+    assert named in error_of(edited(**changes))
+
+
+def test_the_numbers_once_in_code_keep_their_values() -> None:
+    """Moved to the policy file, they decide exactly what they decided before."""
+    policy = load_policy()
+    assert policy.peers.high_spreads == 2 * policy.peers.alert_spreads
+    assert policy.cross_region.high_counties == 2 * policy.cross_region.min_counties
+    assert (policy.complaints.surge_days, policy.complaints.baseline_days) == (7, 30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from detectors.policy import load_policy
 from detectors.rules import RuleHit, evaluate_rules
@@ -216,3 +217,25 @@ def test_tier_d_rule_compares_previous_and_new_tier() -> None:
     fresh.apply(obs, POLICY)
     assert evaluate_rules(fresh, obs, score, Tier.D, Tier.D, POLICY) == []
     assert evaluate_rules(fresh, obs, score, Tier.D, Tier.C, POLICY) == []
+
+
+def test_the_surge_windows_are_the_policy_s() -> None:
+    """Six complaints three weeks ago and five now: within a 30-day baseline the old ones
+    raise the bar past five; with a 3-day surge against 10 days they are forgotten."""
+    short = replace(POLICY.complaints, surge_days=3, baseline_days=10)
+    hits: dict[str, list[RuleHit]] = {}
+    for name, policy in (("bundled", POLICY), ("short", replace(POLICY, complaints=short))):
+        state = SubjectState()
+        for i in range(6):
+            state.apply(complaint(DAY0 + i * HOUR_S), policy)
+        now = DAY0 + 21 * DAY_S
+        for i in range(4):
+            state.apply(complaint(now + i * HOUR_S), policy)
+        last = complaint(now + 5 * HOUR_S)
+        state.apply(last, policy)
+        score = score_subject(state, policy)
+        hits[name] = evaluate_rules(state, last, score, Tier.A, Tier.A, policy)
+    assert hits["bundled"] == []
+    (surge,) = hits["short"]
+    assert surge.evidence[0].fact == "complaints_3d:food_safety"
+    assert surge.evidence[0].detail == "expected 1.0 per 3 days from the 7 days before"

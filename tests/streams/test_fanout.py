@@ -12,12 +12,12 @@ import asyncio
 import orjson
 
 from pipeline.subject import CountedComplaint, Outputs
-from streams.agents.fanout import Fanout, decode_complaint_counts, decode_peer_updates
+from streams.agents.fanout import Fanout
 from streams.app import app
 from streams.runtime import channels
 from tests.factories import make_uscc
 from tests.streams.recorded_producer import recorded_producer
-from topics.internal import PeerUpdate
+from topics.internal import PeerUpdate, decode_complaint_counts, decode_peer_updates
 
 #: An event id as long as the contract allows, in characters of three UTF-8 bytes.
 LONG_ID = "事" * 128

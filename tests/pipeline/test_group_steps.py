@@ -1,0 +1,136 @@
+"""The steps of the group agents: peers, linkage groups, complaint categories.
+
+Plain functions of (state, message, context), run here without a broker. Their
+severities follow the policy's numbers and ``[alerts.severity]``, their titles
+the one table, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from detectors.alert_rules import AlertRule, Severities
+from detectors.policy import Policy, load_policy
+from pipeline import cross_region, cross_sector, peers
+from pipeline.context import StepContext
+from tests.factories import DAY, T0_S, make_uscc
+from topics.internal import AdverseReport, AdverseSignal, ComplaintCount, Member, PeerUpdate
+from topics.risk import Alert
+from topics.vocabulary import AlertSeverity
+
+POLICY = load_policy()
+KEY = b"a test key of at least thirty-two bytes"
+DAY_S = DAY.total_seconds()
+
+
+def context(policy: Policy = POLICY) -> StepContext:
+    return StepContext(policy, KEY)
+
+
+def with_severity(rule: AlertRule, *pair: AlertSeverity) -> Policy:
+    table = dict(POLICY.alerts.severity.of_rule)
+    table[rule] = (pair[0], pair[-1])
+    alerts = dataclasses.replace(POLICY.alerts, severity=Severities(table))
+    return dataclasses.replace(POLICY, alerts=alerts)
+
+
+# --- peers ------------------------------------------------------------------------
+
+
+def peer_alerts(policy: Policy, complaints: float) -> list[Alert]:
+    """Twelve quiet peers, then one subject with ``complaints`` in 30 days."""
+    group = "food_drug|130102"
+
+    def update(n: int, features: tuple[float, ...]) -> PeerUpdate:
+        return PeerUpdate(group, make_uscc(n), None, features, T0_S + n, f"e{n}", "B", 30.0,
+                          "130102", "food_drug")  # fmt: skip
+
+    state, _ = peers.step(None, [update(n, (30.0, 0.0, 0.0, 0.0)) for n in range(12)],
+                          context(policy))  # fmt: skip
+    _, alerts = peers.step(state, [update(99, (30.0, complaints, 0.0, 0.0))], context(policy))
+    return alerts
+
+
+def test_a_peer_outlier_is_strong_from_the_policy_s_high_spreads() -> None:
+    # complaints_30d has a spread floor of 2: 16 complaints are 8 spreads above none.
+    assert POLICY.peers.spread_floor["complaints_30d"] == 2.0
+    at_the_bound = dataclasses.replace(POLICY.peers, high_spreads=8.0)
+    above_it = dataclasses.replace(POLICY.peers, high_spreads=8.5)
+    (strong,) = peer_alerts(dataclasses.replace(POLICY, peers=at_the_bound), 16.0)
+    (ordinary,) = peer_alerts(dataclasses.replace(POLICY, peers=above_it), 16.0)
+    assert (strong.severity, ordinary.severity) == (AlertSeverity.HIGH, AlertSeverity.MEDIUM)
+    assert strong.title == "Far above its 12 peers (food_drug, 长安区) on complaints_30d"
+    assert strong.title_zh == "远高于长安区食品药品行业的 12 个同业主体：30 日投诉举报"
+
+
+# --- linkage groups -------------------------------------------------------------------
+
+
+def adverse(event_id: str, subject: str, department: str, at_s: float) -> AdverseReport:
+    signal = AdverseSignal(event_id, at_s, subject, "penalty_general", department,
+                           "food_drug", "130102")  # fmt: skip
+    return AdverseReport("rep:abc", signal, "B", 40.0)
+
+
+def test_records_of_two_departments_are_one_cross_sector_alert_in_both_languages() -> None:
+    subject = make_uscc(1)
+    state, none = cross_sector.step(None, adverse("p1", subject, "market_regulation", T0_S),
+                                    context())  # fmt: skip
+    _, (alert,) = cross_sector.step(state, adverse("t1", subject, "taxation", T0_S + DAY_S),
+                                    context())  # fmt: skip
+    assert none == [] and alert.severity == AlertSeverity.HIGH
+    assert alert.title == "Adverse records from 2 departments"
+    assert alert.title_zh == "来自 2 个部门的不良信用记录"
+
+
+def test_a_pattern_across_one_representative_s_subjects_is_its_own_rule() -> None:
+    policy = with_severity(AlertRule.CROSS_SECTOR_LINKED, AlertSeverity.CRITICAL)
+    state, _ = cross_sector.step(None, adverse("p1", make_uscc(1), "market_regulation", T0_S),
+                                 context(policy))  # fmt: skip
+    _, (alert,) = cross_sector.step(
+        state, adverse("t1", make_uscc(2), "taxation", T0_S + DAY_S), context(policy)
+    )
+    assert alert.severity == AlertSeverity.CRITICAL  # the linked rule's, not cross_sector's
+    assert alert.title == (
+        "Adverse records from 2 departments across 2 subjects of one legal representative"
+    )
+    assert alert.title_zh == "同一法定代表人的 2 个主体有来自 2 个部门的不良信用记录"
+
+
+def test_a_member_joins_without_an_alert() -> None:
+    state, alerts = cross_sector.step(
+        None, Member(make_uscc(3), "130102", "food_drug", "B", 30.0), context()
+    )
+    assert alerts == [] and list(state.members) == [make_uscc(3)]
+
+
+# --- complaint categories ---------------------------------------------------------------
+
+
+def surge_alerts(policy: Policy) -> list[Alert]:
+    """Ten ordinary days in four counties, then a surge in three of them."""
+    counties = ["130102", "130104", "130105", "130108"]
+    quiet = [
+        ComplaintCount("price", county, "food_drug", T0_S + day * DAY_S, f"q{day}{county}", 1)
+        for day in range(10)
+        for county in counties
+    ]
+    surge = [
+        ComplaintCount("price", county, "food_drug", T0_S + 10 * DAY_S, f"s{county}", 8)
+        for county in counties[:3]
+    ]
+    state, before = cross_region.step(None, quiet, context(policy))
+    _, alerts = cross_region.step(state, surge, context(policy))
+    assert before == []
+    return alerts
+
+
+def test_a_surge_is_widespread_from_the_policy_s_high_counties() -> None:
+    (ordinary,) = surge_alerts(POLICY)
+    widespread = dataclasses.replace(POLICY.cross_region, high_counties=3)
+    (strong,) = surge_alerts(dataclasses.replace(POLICY, cross_region=widespread))
+    assert POLICY.cross_region.high_counties > 3
+    assert (ordinary.severity, strong.severity) == (AlertSeverity.MEDIUM, AlertSeverity.HIGH)
+    day = ordinary.dedup_key.rsplit(":", 1)[1]
+    assert ordinary.title == f"price complaints surging in 3 counties on {day}"
+    assert ordinary.title_zh == f"{day} 3 个区县价格类投诉举报激增"
