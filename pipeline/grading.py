@@ -1,30 +1,42 @@
 """Scores and tiers: the one place a subject's tier is computed.
 
-A subject's tier moves after one of its records (:mod:`pipeline.subject`) or
+A subject's tier moves after one of its records (:mod:`pipeline.subject`),
 after a workflow changed what counts in its score (:mod:`pipeline.supervision`:
-a breach found by a deadline, a repaired or disputed record). Both go through
-:func:`retier`, so the hysteresis, the floors and the version sequence are the
-same whatever moved it.
+a breach found by a deadline, a repaired or disputed record), or after the
+policy changed (:func:`regrade`). All three go through :func:`retier`, so the
+hysteresis, the floors and the version sequence are the same whatever moved it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from detectors.policy import Policy
-from detectors.scoring import Score, score_subject
+from detectors.scoring import Fact, Score, score_subject
 from detectors.state import SubjectState
 from detectors.tiers import next_tier
 from pipeline.alerts import evidence_of
+from pipeline.context import StepContext
 from topics.risk import TierChange
 from topics.vocabulary import Sector, Tier
 
+#: The reason a tier change names when a new policy, not a record, moved the tier.
+POLICY_CHANGED = "policy_changed"
 
-def retier(subject: str, state: SubjectState, policy: Policy) -> tuple[Score, TierChange | None]:
+
+def retier(
+    subject: str,
+    state: SubjectState,
+    policy: Policy,
+    because: tuple[Fact, ...] = (),
+    at_s: float | None = None,
+) -> tuple[Score, TierChange | None]:
     """Score the subject as its state stands; move its tier (and version) if the score says so.
 
-    The tier change's reasons are the score's contributions; it takes effect
-    at the subject's last event.
+    The tier change's reasons are ``because`` (what moved it, when that is not
+    a record: a policy change) followed by the score's contributions. It takes
+    effect at the subject's last event, or at ``at_s`` if that is later.
     """
     score = score_subject(state, policy)
     previous = Tier(state.tier) if state.tier is not None else None
@@ -34,15 +46,83 @@ def retier(subject: str, state: SubjectState, policy: Policy) -> tuple[Score, Ti
         return score, None
     state.tier = tier.value
     state.version += 1
+    effective_s = state.clock if at_s is None else max(at_s, state.clock)
     return score, TierChange(
         subject=subject,
         previous_tier=previous,
         tier=tier,
         score=score.value,
-        reasons=evidence_of(score.contributions),
-        effective_at=datetime.fromtimestamp(state.clock, UTC),
+        reasons=evidence_of(because + score.contributions),
+        effective_at=datetime.fromtimestamp(effective_s, UTC),
         version=state.version,
         policy_version=policy.version,
         region=state.region,
         sector=Sector(state.sector),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GradedUnder:
+    """The policy a partition's subjects were last graded under (item 5 of issue 14)."""
+
+    version: str
+    digest: str
+
+    @classmethod
+    def of(cls, policy: Policy) -> GradedUnder:
+        return cls(policy.version, policy.digest)
+
+
+def needs_regrade(graded_under: GradedUnder | None, policy: Policy) -> bool:
+    """Whether subjects graded under ``graded_under`` must be graded again under ``policy``.
+
+    Unrecorded (a partition never stamped: new, or from before stamps) counts
+    as different; re-grading under the policy a subject was graded with moves
+    nothing, so the only cost of a needless re-grade is the time it takes.
+
+    >>> from detectors.policy import load_policy
+    >>> policy = load_policy()
+    >>> needs_regrade(GradedUnder.of(policy), policy), needs_regrade(None, policy)
+    (False, True)
+    """
+    return graded_under is None or graded_under.digest != policy.digest
+
+
+def regrade(
+    subject: str,
+    state: SubjectState,
+    graded_under: GradedUnder | None,
+    context: StepContext,
+    at_s: float,
+) -> tuple[bool, TierChange | None]:
+    """Re-score and re-tier a subject under ``context.policy`` after a policy change.
+
+    Returns whether the state changed (its score or tier moved: it must be
+    stored, so its profile shows the score of the policy it names) and the
+    tier change if the tier moved: an ordinary one (the next version) whose
+    first reason is :data:`POLICY_CHANGED`. It takes effect at ``at_s`` (when
+    the worker put the policy in force), or at the subject's last event if
+    that is later, so the subject's history stays in order.
+    """
+    before = state.score
+    cause = policy_change(graded_under, context.policy, before)
+    _, change = retier(subject, state, context.policy, (cause,), at_s)
+    return change is not None or state.score != before, change
+
+
+def policy_change(graded_under: GradedUnder | None, policy: Policy, score_before: float) -> Fact:
+    """The reason a tier change names when a policy change moved it: the score the
+    subject had under the old policy, and which policy replaced which.
+
+    >>> from detectors.policy import load_policy
+    >>> policy = load_policy()
+    >>> fact = policy_change(GradedUnder("2020.1", "ab" * 32), policy, 48.123)
+    >>> fact.fact, fact.value, fact.detail.startswith("policy 2020.1 (sha256 abababababab) -> ")
+    ('policy_changed', 48.12, True)
+    """
+    if graded_under is None:
+        old = "an unrecorded policy"
+    else:
+        old = f"policy {graded_under.version} (sha256 {graded_under.digest[:12]})"
+    new = f"policy {policy.version} (sha256 {policy.digest[:12]})"
+    return Fact(POLICY_CHANGED, round(score_before, 2), detail=f"{old} -> {new}")

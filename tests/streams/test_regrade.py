@@ -1,0 +1,123 @@
+"""Re-grading a recovered partition under a changed policy (streams/agents/policy_audit.py).
+
+The subject table is filled the way recovery fills it (the changelog's records,
+by partition); the worker's producer records what goes out. The integration
+test (tests/integration/test_policy_regrade.py) does the same through restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import namedtuple
+from typing import Any
+
+import orjson
+from faust.stores.memory import Store
+from faust.types import TP
+
+from detectors.policy import load_policy
+from detectors.state import SubjectState
+from pipeline.context import StepContext
+from pipeline.grading import GradedUnder
+from pipeline.subject import process
+from streams.app import load_components
+from streams.settings import pseudonym_key
+from tests.factories import T0, complaint, enforcement, make_uscc
+from tests.streams.recorded_producer import recorded_producer
+
+app = load_components()
+
+from streams.agents import policy_audit  # noqa: E402  (registers after load_components)
+from streams.agents.ingest import dirty_subjects, subjects  # noqa: E402
+from streams.runtime.channels import tier_changes  # noqa: E402
+
+POLICY = load_policy()
+STRICTER = dataclasses.replace(
+    POLICY,
+    tiers=dataclasses.replace(POLICY.tiers, c_from=35.0),
+    version="test-stricter",
+    digest="b" * 64,
+)
+Record = namedtuple("Record", "key value offset")
+DEBTOR, QUIET, ELSEWHERE = make_uscc(711), make_uscc(712), make_uscc(713)
+
+
+def recover(partition: int, *records: Any) -> None:
+    """Put states into the subject table as recovery from changelog ``partition`` does."""
+    context = StepContext(POLICY, pseudonym_key())
+    changelog = subjects.changelog_topic.get_topic_name()
+    rows = []
+    for offset, record in enumerate(records):
+        state, _ = process(None, record, context)
+        rows.append(Record(record.subject.encode(), state.to_bytes(), offset))
+    subjects.data._apply(TP(changelog, partition), rows)
+
+
+def stored(subject: str) -> SubjectState:
+    return SubjectState.from_bytes(subjects.data[subject.encode()])
+
+
+def test_a_recovered_partition_is_re_graded_and_stamped() -> None:
+    recover(0, enforcement(subject=DEBTOR, occurred_at=T0), complaint(subject=QUIET))
+    recover(1, enforcement(subject=ELSEWHERE, occurred_at=T0))
+    dirty_subjects.clear()
+    context = StepContext(STRICTER, pseudonym_key())
+
+    with recorded_producer() as producer:
+        asyncio.run(policy_audit.regrade_partition(0, GradedUnder.of(POLICY), context, 0.0))
+
+    (change,) = producer.values(tier_changes)
+    assert (change["subject"], change["previous_tier"], change["tier"]) == (DEBTOR, "B", "C")
+    assert change["version"] == 2 and change["policy_version"] == "test-stricter"
+    assert change["reasons"][0]["fact"] == "policy_changed"
+    # Stored where its partition's changelog keeps it, and its profile refreshed.
+    (logged,) = producer.records(subjects.changelog_topic)
+    assert (logged.key, logged.partition) == (DEBTOR.encode(), 0)
+    assert (stored(DEBTOR).tier, stored(DEBTOR).version) == ("C", 2)
+    # Every profile of the partition is written again, naming the policy in force.
+    assert dirty_subjects == {DEBTOR.encode(): stored(DEBTOR), QUIET.encode(): None}
+    # The other partition is not this call's, and it is not touched.
+    assert (stored(ELSEWHERE).tier, stored(ELSEWHERE).version) == ("B", 1)
+    (stamp,) = producer.records(policy_audit.graded_under_table.changelog_topic)
+    assert stamp.partition == 0
+    assert orjson.loads(stamp.value or b"") == {"version": "test-stricter", "digest": "b" * 64}
+    assert policy_audit.graded_under(0) == GradedUnder.of(STRICTER)
+
+
+def test_a_partition_stamped_with_the_policy_in_force_is_left_alone(monkeypatch: Any) -> None:
+    recover(1, enforcement(subject=ELSEWHERE, occurred_at=T0))
+    monkeypatch.setattr(policy_audit, "owned_partitions", lambda table: [1])
+    monkeypatch.setattr(policy_audit, "graded_under", lambda p: GradedUnder.of(STRICTER))
+
+    with recorded_producer() as producer:
+        context = StepContext(STRICTER, pseudonym_key())
+        asyncio.run(policy_audit.regrade_owned_partitions(context, 0.0))
+
+    assert producer.sent == {}
+    assert stored(ELSEWHERE).tier == "B"
+
+
+def test_the_keys_of_one_partition_are_those_recovered_from_it() -> None:
+    """Faust's memory store (and ours) keep each recovered key's partition: if Faust
+    stops doing so, re-grading would find no subjects, and this fails."""
+    changelog = subjects.changelog_topic.get_topic_name()
+    Event = namedtuple("Event", "key value message")
+    Message = namedtuple("Message", "partition value")
+    faust_store = Store(url="memory://", app=app, table=subjects)
+    faust_store.apply_changelog_batch(
+        [Event(b"a", b"1", Message(0, b"1")), Event(b"b", b"2", Message(1, b"2"))],
+        to_key=lambda k: k,
+        to_value=lambda v: v,
+    )
+    ours = type(subjects.data)(url="memory://", app=app, table=subjects)
+    ours._apply(TP(changelog, 1), [Record(b"c", b"3", 0), Record(b"d", b"4", 1)])
+    ours._apply(TP(changelog, 1), [Record(b"d", None, 2)])  # deleted again
+
+    class Table:
+        def __init__(self, data: Any) -> None:
+            self.data = data
+
+    assert policy_audit.keys_of_partition(Table(faust_store), 1) == [b"b"]
+    assert policy_audit.keys_of_partition(Table(ours), 1) == [b"c"]
+    assert policy_audit.keys_of_partition(Table(ours), 0) == []
