@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 #: it elsewhere and says where with CREDITWATCH_BOARD.
 BOARD_PAGE = Path(
     os.environ.get("CREDITWATCH_BOARD")
-    or Path(__file__).resolve().parent.parent / "dashboards" / "board" / "index.html"
+    or Path(__file__).resolve().parents[2] / "dashboards" / "board" / "index.html"
 )
 MAX_PAGE = 500
 MAX_OFFSET = 1_000_000
