@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = REPO / "pyproject.toml"
 
 #: Libraries of the runtime (Faust and its service library, the Kafka and
 #: Redis clients, the web server, metrics), kept out of the pure layer.
@@ -234,3 +235,42 @@ def test_relative_imports_resolve_from_a_package_init_and_from_a_module():
     assert resolve(node, "pipeline.sub.m", is_package=False) == "pipeline.streams"
     assert resolve(node, "pipeline.sub", is_package=True) == "pipeline.streams"
     assert resolve(node, "pipeline.m", is_package=False) == "streams"
+
+
+#: Modules that are programs run as a child process (``python -m``), not
+#: libraries: they set their environment and register agents when run. Test
+#: collection must not import them (``--ignore`` in pyproject.toml's addopts).
+CHILD_PROGRAMS = ("creditwatch.bench.sends",)
+UNCHANGED_ENVIRONMENT = """
+import importlib, os, pkgutil, sys
+children = set(sys.argv[1:])
+before = dict(os.environ)
+for package in ("topics", "detectors", "pipeline", "streams", "creditwatch"):
+    root = importlib.import_module(package)
+    for found in pkgutil.walk_packages(root.__path__, package + "."):
+        if found.name not in children:
+            importlib.import_module(found.name)
+changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))
+print(" ".join(changed))
+"""
+
+
+def test_importing_any_library_module_leaves_the_environment_alone():
+    """Collection imports every module, and worker processes started later inherit
+    the environment: one module's ``setdefault`` once renamed every test worker's
+    consumer group, so nothing watching the ``creditwatch`` group saw a commit."""
+    result = subprocess.run(
+        [sys.executable, "-c", UNCHANGED_ENVIRONMENT, *CHILD_PROGRAMS],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
+
+
+def test_child_programs_are_kept_out_of_test_collection():
+    options = PYPROJECT.read_text()
+    for module in CHILD_PROGRAMS:
+        assert f"--ignore={module.replace('.', '/')}.py" in options
