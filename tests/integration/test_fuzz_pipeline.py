@@ -19,13 +19,11 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.serving import redis_keys
 from tests.factories import DATA_OF_TOPIC, make_uscc
 from tests.integration.conftest import Pipeline
-from tests.integration.test_pipeline import wait_until
+from tests.integration.test_pipeline import events_in_state, wait_until
 from topics.complaints import Complaint
 from topics.decode import MAX_RECORD_BYTES, PARSERS, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
@@ -162,17 +160,11 @@ def test_fuzzed_input_never_crashes_the_worker_and_every_bad_record_is_dead_lett
     assert found == expected  # every rejected record, with its reason; no accepted one
     assert all(len(orjson.dumps(letter)) < 1_000_000 for letter in letters.values())
 
-    serving = redis.Redis.from_url(pipeline.stack.redis_url)
-
-    def events_in_state() -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for subject in SUBJECTS:
-            raw = serving.get(redis_keys.profile(subject))
-            if raw:
-                counts[subject] = orjson.loads(raw)["events"]
-        return counts
-
-    wait_until(lambda: events_in_state() == accepted, 90, "every accepted record in state")
+    wait_until(
+        lambda: events_in_state(pipeline, SUBJECTS) == accepted,
+        90,
+        "every accepted record in state",
+    )
     assert pipeline.worker.running()
     assert "Crashed" not in pipeline.worker.log_text()
 

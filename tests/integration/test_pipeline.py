@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,17 @@ def complaint(subject: str, event_id: str) -> dict[str, Any]:
 
 def producer(pipeline: Pipeline) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap, acks="all")
+
+
+def events_in_state(pipeline: Pipeline, subjects: Iterable[str]) -> Counter[str]:
+    """Records each subject's state has taken in, as its profile in Redis says."""
+    serving = redis.Redis.from_url(pipeline.stack.redis_url)
+    counts: Counter[str] = Counter()
+    for subject in subjects:
+        raw = serving.get(redis_keys.profile(subject))
+        if raw:
+            counts[subject] = orjson.loads(raw)["events"]
+    return counts
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -242,15 +253,9 @@ def test_malformed_records_go_to_dlq_and_good_ones_reach_state(pipeline: Pipelin
     for letter in dead.values():
         assert letter["detail"] and base64.b64decode(letter["value_b64"])
 
-    serving = redis.Redis.from_url(pipeline.stack.redis_url)
-
-    def events_in_state() -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for subject in subjects:
-            raw = serving.get(redis_keys.profile(subject))
-            if raw:
-                counts[subject] = orjson.loads(raw)["events"]
-        return counts
-
-    wait_until(lambda: events_in_state() == expected_events, 60, "every good reading in state")
+    wait_until(
+        lambda: events_in_state(pipeline, subjects) == expected_events,
+        60,
+        "every good reading in state",
+    )
     assert pipeline.worker.running()
