@@ -1,6 +1,6 @@
 """The IoT models of this worker's devices: kept decoded, checkpointed now and then.
 
-A device's model changes with every reading, and its JSON is ~2.5 KB: writing it
+A device's model changes with every reading, and its JSON is ~5 KB: writing it
 to the changelog on every reading made the model table most of the worker's
 produced bytes. Issue 3 allows model state to be checkpointed rather than
 logged per update, so a model is written every :data:`CHECKPOINT_EVERY`
