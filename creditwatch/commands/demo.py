@@ -269,7 +269,9 @@ class Figures:
     """The latest good snapshot and the rates into it, and what stops a fresh one."""
 
     latest: Snapshot | None = None
-    latest_at: float = 0.0  # time.monotonic() when ``latest`` was read
+    # time.monotonic() when ``latest`` was read; before the first, when the demo's
+    # topics were created empty, so the first rate counts from there.
+    latest_at: float = field(default_factory=time.monotonic)
     rates: dict[str, float] = field(default_factory=dict)
     trouble: Unavailable | None = None
     trouble_since: float = 0.0
@@ -289,11 +291,10 @@ class Figures:
                 f"{self.trouble.service} answering again after {now - self.trouble_since:.0f} s"
             )
             self.trouble = None
-        if self.latest is not None:
-            seconds = now - self.latest_at
-            self.rates = {
-                spec.name: _rate(snapshot, self.latest, spec.name, seconds) for spec in INPUT_TOPICS
-            }
+        seconds = now - self.latest_at
+        self.rates = {
+            spec.name: _rate(snapshot, self.latest, spec.name, seconds) for spec in INPUT_TOPICS
+        }
         self.latest, self.latest_at = snapshot, now
 
     def view(self, header: str, elapsed: str, bad_ratio: float, incidents: Sequence[str]) -> View:
@@ -342,9 +343,11 @@ def _watch(
 
 
 def _rate(now: Snapshot, before: Snapshot | None, topic: str, seconds: float) -> float:
-    if before is None or seconds <= 0:
+    """Records per second into ``topic`` since ``before`` (None: since it was empty)."""
+    if seconds <= 0:
         return 0.0
-    return (now.end_offsets.get(topic, 0) - before.end_offsets.get(topic, 0)) / seconds
+    previous = before.end_offsets.get(topic, 0) if before is not None else 0
+    return (now.end_offsets.get(topic, 0) - previous) / seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,3 +326,18 @@ def test_a_child_that_keeps_exiting_at_start_is_given_up_with_its_status(
             supervisor.check()
     finally:
         broken.stop()
+
+
+class OneSnapshot:
+    def snapshot(self) -> Snapshot:
+        return snapshot()
+
+
+def test_the_first_figures_show_the_input_rate_since_the_demo_began(tmp_path: Path) -> None:
+    """Into a pipe the first line comes after 30 s; it once said 'input 0/s'."""
+    incidents = Incidents(tmp_path / "demo.log", time.monotonic(), echo=False)
+    figures = Figures(latest_at=time.monotonic() - 10.0)  # topics created 10 s ago
+    figures.read(OneSnapshot(), incidents, refresh=30.0)  # type: ignore[arg-type]
+    shown = figures.view("header", "00:00:10", 0.005, incidents.recent)
+    assert 99 < sum(shown.rates.values()) <= 100  # 1,000 input records in ~10 s
+    assert "input 100/s" in compact(shown) or "input 99/s" in compact(shown)
