@@ -13,6 +13,7 @@ from pipeline.context import StepContext
 from pipeline.subject import on_time, step
 from streams.settings import pseudonym_key
 from tests.factories import DAY, T0, complaint, enforcement, make_uscc, reading
+from topics.enforcement import EnforcementEvent
 
 POLICY = load_policy()
 CONTEXT = StepContext(POLICY, pseudonym_key())
@@ -47,8 +48,8 @@ def test_a_record_the_workflows_do_not_act_on_leaves_the_case_file_alone() -> No
         assert returned is case and not out.case_settled and out.casework == []
 
 
-def test_a_deadline_passed_by_the_partition_s_event_time_fires_in_on_time() -> None:
-    made = enforcement(
+def commitment_due_in_ten_days() -> EnforcementEvent:
+    return enforcement(
         subject=SUBJECT,
         kind="commitment_made",
         commitment_kind="approval_substitution",
@@ -56,6 +57,10 @@ def test_a_deadline_passed_by_the_partition_s_event_time_fires_in_on_time() -> N
         occurred_at=T0,
         deadline=T0 + 10 * DAY,
     )
+
+
+def test_a_deadline_passed_by_the_partition_s_event_time_fires_in_on_time() -> None:
+    made = commitment_due_in_ten_days()
     state, case, out = step(None, None, made, CONTEXT)
     assert case is not None and out.next_due_s is not None
 
@@ -69,14 +74,7 @@ def test_a_deadline_passed_by_the_partition_s_event_time_fires_in_on_time() -> N
 
 def test_a_deadline_already_behind_the_watermark_fires_with_its_record() -> None:
     """A commitment filed late, its deadline before the partition's event time."""
-    made = enforcement(
-        subject=SUBJECT,
-        kind="commitment_made",
-        commitment_kind="approval_substitution",
-        department="government_services",
-        occurred_at=T0,
-        deadline=T0 + 10 * DAY,
-    )
+    made = commitment_due_in_ten_days()
 
     _, _, out = step(None, None, made, CONTEXT, watermark_s=(T0 + 20 * DAY).timestamp())
 
