@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "schemas",
     "subscribe",
     "spotcheck",
+    "archive",
 )
 
 

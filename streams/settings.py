@@ -15,6 +15,7 @@
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
 | ``CREDITWATCH_ROUTING`` | bundled ``pipeline/routing.toml`` | alert routing file |
 | ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
+| ``CREDITWATCH_DATABASE`` | ``postgresql://creditwatch@127.0.0.1:5432/creditwatch`` | record store (libpq URL) |
 
 ``CREDITWATCH_PSEUDONYM_KEY`` has no default on purpose: a worker without it
 refuses to start. Every worker of a deployment needs the same value, kept as
@@ -38,6 +39,7 @@ from pipeline.context import StepContext
 from pipeline.routing import Routing, load_routing
 
 PSEUDONYM_KEY_VARIABLE = "CREDITWATCH_PSEUDONYM_KEY"
+DATABASE_VARIABLE = "CREDITWATCH_DATABASE"
 PSEUDONYM_KEY_MIN_LENGTH = 32
 
 
@@ -77,6 +79,10 @@ class Settings:
     policy: str = ""  # the policy file; empty: the bundled one
     routing: str = ""  # the alert routing file; empty: the bundled one
     pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
+    # The record store (docs/record-store.md); a URL may hold a password: not in a repr.
+    database: str = field(
+        default="postgresql://creditwatch@127.0.0.1:5432/creditwatch", repr=False
+    )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -100,6 +106,7 @@ class Settings:
                 policy=env.get("CREDITWATCH_POLICY", defaults.policy),
                 routing=env.get("CREDITWATCH_ROUTING", defaults.routing),
                 pseudonym_key=env.get(PSEUDONYM_KEY_VARIABLE, defaults.pseudonym_key),
+                database=env.get(DATABASE_VARIABLE, defaults.database),
             )
         except ValueError as exc:
             raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None

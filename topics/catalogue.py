@@ -31,8 +31,15 @@ class TopicSpec:
         return config
 
 
-ENFORCEMENT_EVENTS = TopicSpec("enforcement.events", "department enforcement and credit events")
-COMPLAINTS_12315 = TopicSpec("complaints.12315", "12315 complaints, reports and enquiries")
+# Credit records stay on their topics without a time limit: the log is the system of
+# record, and the record store (streams/archive, docs/record-store.md) is rebuilt from
+# it. Readings keep the IoT policy period only (the store prunes them after it too).
+ENFORCEMENT_EVENTS = TopicSpec(
+    "enforcement.events", "department enforcement and credit events", retention_ms=None
+)
+COMPLAINTS_12315 = TopicSpec(
+    "complaints.12315", "12315 complaints, reports and enquiries", retention_ms=None
+)
 IOT_READINGS = TopicSpec("iot.readings", "IoT and camera-AI readings", retention_ms=7 * DAY_MS)
 RISK_ALERTS = TopicSpec("risk.alerts", "alerts and their lifecycle", retention_ms=365 * DAY_MS)
 RISK_TIER_CHANGES = TopicSpec(
@@ -60,6 +67,12 @@ RISK_WORKFLOW = TopicSpec(
 SPOTCHECK_PLANS = TopicSpec(
     "risk.spotcheck-plans",
     "双随机一公开 spot-check plans as drawn (region, date, seed, tasks), latest per round",
+    compacted=True,
+    retention_ms=None,
+)
+RISK_PUBLICATIONS = TopicSpec(
+    "risk.publications",
+    "adverse records in publication (双公示) and their standing, latest per subject and record",
     compacted=True,
     retention_ms=None,
 )
@@ -119,6 +132,7 @@ OUTPUT_TOPICS = (
     RISK_TIER_CHANGES,
     RISK_LIST_CHANGES,
     RISK_WORKFLOW,
+    RISK_PUBLICATIONS,
     SPOTCHECK_PLANS,
     RISK_DLQ,
     RISK_AUDIT,

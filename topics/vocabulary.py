@@ -229,3 +229,24 @@ class NoticeKind(StrEnum):
     OBJECTION_OVERDUE = "objection_overdue"  # to the department that must decide
     REPAIR_APPROVED = "repair_approved"
     REPAIR_REJECTED = "repair_rejected"  # with the reasons and the earliest date
+
+
+class PublicationStatus(StrEnum):
+    """Where an adverse record stands in its publication (``risk.publications``, seed 十五)."""
+
+    PUBLISHED = "published"  # shown on the public site until ``published_until``
+    EXPIRED = "expired"  # its publication period ended
+    REPAIRED = "repaired"  # seed 十三: publication stopped after credit repair
+    CORRECTED = "corrected"  # seed 十七: withdrawn after an upheld objection
+
+
+class PublicationReason(StrEnum):
+    """What moved a record's publication (``risk.publications``)."""
+
+    FILED = "filed"  # the record was filed: publication begins
+    DEADLINE_MISSED = "deadline_missed"  # a commitment's deadline passed: a breach is published
+    OBJECTION_FILED = "objection_filed"  # disputed: still published, marked
+    OBJECTION_REJECTED = "objection_rejected"  # the dispute ended, the record stands
+    OBJECTION_UPHELD = "objection_upheld"  # corrected: publication stops
+    REPAIRED = "repaired"  # credit repaired: publication stops
+    EXPIRED = "expired"  # event time passed the period's end: publication stops
