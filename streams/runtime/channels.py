@@ -51,6 +51,7 @@ from topics.catalogue import (
     RISK_AUDIT,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PUBLICATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -93,6 +94,7 @@ complaint_counts = _topic(COMPLAINT_COUNTS)
 peer_feature_changes = _topic(PEER_FEATURES)
 list_changes = _topic(RISK_LIST_CHANGES)
 workflow_notices = _topic(RISK_WORKFLOW)
+publications = _topic(RISK_PUBLICATIONS)
 audit_trail = _topic(RISK_AUDIT)
 audit_requests = _topic(AUDIT_REQUESTS)
 access_tokens = _topic(ACCESS_TOKENS)
