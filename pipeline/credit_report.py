@@ -207,8 +207,8 @@ def build_report(
             disclosure.penalties,
             lambda s: (
                 s.reference or "—",
-                _penalty_kind(s),
-                _with_objection(s),
+                penalty_kind_text(s),
+                with_objection_text(s),
                 amount_text(s.amount),
                 zh.label(zh.DEPARTMENT, s.department),
                 local_date(s.occurred_at, zone),
@@ -225,7 +225,7 @@ def build_report(
             lambda s: (
                 zh.label(zh.ENFORCEMENT_KIND, s.kind),
                 s.reference or "—",
-                _with_objection(s),
+                with_objection_text(s),
                 zh.label(zh.DEPARTMENT, s.department),
                 local_date(s.occurred_at, zone),
                 local_date(s.published_until, zone),
@@ -242,7 +242,7 @@ def build_report(
                 s.reference or "—",
                 zh.label(zh.DEPARTMENT, s.department),
                 local_date(s.occurred_at, zone),
-                _with_objection(s),
+                with_objection_text(s),
             ),
         ),
         Section(
@@ -255,7 +255,7 @@ def build_report(
                     zh.label(zh.LIST_KIND, row.list),
                     local_date(row.entered_at, zone),
                     local_date(row.expires_at, zone),
-                    "\n".join(_basis_text(fact.signal, fact.detail) for fact in row.basis) or "—",
+                    "\n".join(basis_text(fact.signal, fact.detail) for fact in row.basis) or "—",
                     "\n".join(
                         f"{zh.label(zh.MEASURE_CATEGORY, m.category)}：{m.description}"
                         for m in row.measures
@@ -344,14 +344,15 @@ def _basics(disclosure: Disclosure, zone: ZoneInfo) -> Section:
     return Section("basics", "基础信息", ("项目", "内容"), (1.0, 3.0), rows)
 
 
-def _penalty_kind(shown: Shown) -> str:
+def penalty_kind_text(shown: Shown) -> str:
     kind = zh.label(zh.ENFORCEMENT_KIND, shown.kind)
     if shown.severity is None:
         return kind
     return f"{kind}（{zh.label(zh.SEVERITY, shown.severity)}）"
 
 
-def _with_objection(shown: Shown) -> str:
+def with_objection_text(shown: Shown) -> str:
+    """A record's text, with a note when an objection to it is pending or was rejected."""
     text = shown.description or "—"
     if shown.objection == "pending":
         return f"{text}\n【该信息存在异议，正在核查】"
@@ -363,10 +364,10 @@ def _with_objection(shown: Shown) -> str:
 _BASIS_DETAIL = re.compile(r"event (?P<event>\S+) on (?P<day>\d{4}-\d{2}-\d{2}) by (?P<dept>\w+)")
 
 
-def _basis_text(signal: str, detail: str | None) -> str:
+def basis_text(signal: str, detail: str | None) -> str:
     """A list's basis fact in Chinese: the signal, the day and the department.
 
-    >>> _basis_text("penalty_serious", "event e-1 on 2026-03-02 by market_regulation")
+    >>> basis_text("penalty_serious", "event e-1 on 2026-03-02 by market_regulation")
     '严重行政处罚（2026-03-02，市场监督管理局）'
     """
     found = _BASIS_DETAIL.fullmatch(detail or "")

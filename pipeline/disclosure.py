@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from stdnum.cn import ric
 
@@ -49,10 +49,6 @@ from pipeline.disclosure_policy import DisclosurePolicy
 #: 双公示's penalty half: administrative penalty decisions (行政处罚决定).
 ADMINISTRATIVE_PENALTY_KINDS = frozenset(
     {"penalty", "licence_suspended", "licence_revoked", "tax_violation"}
-)
-#: Other adverse records under a publication period (失信信息).
-OTHER_ADVERSE_KINDS = frozenset(
-    {"court_dishonest_debtor", "abnormal_operation_listed", "commitment_breached", "interview"}
 )
 PUBLISHED = "published"
 REPAIRED = "repaired"
@@ -86,12 +82,21 @@ class RecordRow:
 
 @dataclass(frozen=True, slots=True)
 class Publication:
-    """The publication state of one adverse record (``risk.publications``)."""
+    """The publication standing of one adverse record (``risk.publications``' latest version).
+
+    A breach the workflows found by a missed deadline has no input record: its
+    standing carries what the public sees of it (kind, department, time).
+    """
 
     event_id: str
+    kind: str
+    department: str
+    region: str
+    sector: str
     status: str  # published / expired / repaired / corrected
     published_from: datetime
     published_until: datetime
+    disputed: bool = False
 
     def visible_at(self, now: datetime) -> bool:
         """Published, and ``now`` within its period."""
@@ -262,34 +267,59 @@ def _masked(value: str) -> str:
     return f"{value[:1]}{MASK}{value[-1:]}"
 
 
-def adverse(record: RecordRow) -> bool:
-    """Whether the record is an adverse one, published under a period."""
-    if record.kind == "spot_check":
-        return record.result not in (None, "passed")
-    return record.kind in ADMINISTRATIVE_PENALTY_KINDS or record.kind in OTHER_ADVERSE_KINDS
+def shown_without_period(record: RecordRow, now: datetime, policy: DisclosurePolicy) -> bool:
+    """Whether a record that has no publication period (a licence, an honour, a passed
+    spot check) is on show at ``now``: within its window of ``pipeline/disclosure.toml``."""
+    if record.kind == "licence_granted":
+        window = policy.licence_window
+    elif record.kind == "honour":
+        window = policy.honour_window
+    elif record.kind == "spot_check" and record.result == "passed":
+        window = policy.spot_check_window
+    else:
+        return False
+    return record.occurred_at <= now and now - record.occurred_at < window
+
+
+def listed(
+    record: RecordRow | None,
+    publication: Publication | None,
+    now: datetime,
+    policy: DisclosurePolicy,
+) -> Shown | None:
+    """One row of a city-wide list as the public sees it, or None if it is not public.
+
+    A record under a publication period is public only while the publication
+    shows it, whatever else is known of it; one without a period, within its window.
+    """
+    if publication is not None:
+        return _published(publication, record, {}) if publication.visible_at(now) else None
+    if record is not None and shown_without_period(record, now, policy):
+        return _shown(record)
+    return None
 
 
 def disclose(rows: SubjectRows, now: datetime, policy: DisclosurePolicy) -> Disclosure:
     """What of ``rows`` is public at ``now`` (the module's docstring has the rules)."""
     past = [r for r in rows.records if r.occurred_at <= now]
+    by_id = {r.event_id: r for r in past}
     objections = _objections(past)
     penalties: list[Shown] = []
     other: list[Shown] = []
     spot_checks: list[Shown] = []
-    for record in past:
-        if adverse(record):
-            publication = rows.publications.get(record.event_id)
-            if publication is None or not publication.visible_at(now):
-                continue
-            shown = _shown(record, publication.published_until, objections.get(record.event_id))
-            if record.kind == "spot_check":
-                spot_checks.append(shown)
-            elif record.kind in ADMINISTRATIVE_PENALTY_KINDS:
-                penalties.append(shown)
-            else:
-                other.append(shown)
-        elif record.kind == "spot_check" and now - record.occurred_at < policy.spot_check_window:
-            spot_checks.append(_shown(record))
+    for publication in rows.publications.values():
+        if not publication.visible_at(now):
+            continue
+        shown = _published(publication, by_id.get(publication.event_id), objections)
+        if publication.kind == "spot_check":
+            spot_checks.append(shown)
+        elif publication.kind in ADMINISTRATIVE_PENALTY_KINDS:
+            penalties.append(shown)
+        else:
+            other.append(shown)
+    spot_checks += [
+        _shown(r) for r in past if r.kind == "spot_check" and shown_without_period(r, now, policy)
+    ]
     latest = max(past, key=lambda r: r.occurred_at, default=None)
     return Disclosure(
         subject=rows.subject,
@@ -297,13 +327,19 @@ def disclose(rows: SubjectRows, now: datetime, policy: DisclosurePolicy) -> Disc
         region=latest.region if latest else None,
         sector=latest.sector if latest else None,
         as_of=now,
-        licences=_newest(_within(past, "licence_granted", now, policy.licence_window)),
+        licences=_newest(
+            _shown(r)
+            for r in past
+            if r.kind == "licence_granted" and shown_without_period(r, now, policy)
+        ),
         penalties=_newest(penalties),
         other_adverse=_newest(other),
         spot_checks=_newest(spot_checks),
         lists=tuple(sorted((x for x in rows.lists if x.in_force_at(now)), key=lambda x: x.list)),
         commitments=_commitments(past, now, policy),
-        honours=_newest(_within(past, "honour", now, policy.honour_window)),
+        honours=_newest(
+            _shown(r) for r in past if r.kind == "honour" and shown_without_period(r, now, policy)
+        ),
         complaints=tuple(
             sorted(
                 (c for c in rows.complaints if c.count > 0), key=lambda c: (c.category, c.status)
@@ -316,7 +352,7 @@ def disclose(rows: SubjectRows, now: datetime, policy: DisclosurePolicy) -> Disc
 def _shown(
     record: RecordRow,
     published_until: datetime | None = None,
-    objection: tuple[str, datetime] | None = None,
+    objection: tuple[str, datetime | None] | None = None,
 ) -> Shown:
     return Shown(
         event_id=record.event_id,
@@ -340,16 +376,49 @@ def _newest(items: Iterable[Shown]) -> tuple[Shown, ...]:
     return tuple(sorted(items, key=lambda s: (s.occurred_at, s.event_id), reverse=True))
 
 
-def _within(
-    records: Iterable[RecordRow], kind: str, now: datetime, window: timedelta
-) -> list[Shown]:
-    return [_shown(r) for r in records if r.kind == kind and now - r.occurred_at < window]
+def _published(
+    publication: Publication,
+    record: RecordRow | None,
+    objections: dict[str, tuple[str, datetime | None]],
+) -> Shown:
+    """An adverse record in publication: its details from the input record when there is
+    one (a breach found by a missed deadline has none), its standing from the publication.
+
+    The publication says whether an objection is open (``disputed``); the records
+    say when it was filed, and whether an earlier one was rejected.
+    """
+    found = objections.get(publication.event_id)
+    objection: tuple[str, datetime | None] | None
+    if publication.disputed:
+        objection = ("pending", found[1] if found and found[0] == "pending" else None)
+    elif found is not None and found[0] == "rejected":
+        objection = found
+    else:
+        objection = None
+    if record is None:
+        return Shown(
+            event_id=publication.event_id,
+            kind=publication.kind,
+            occurred_at=publication.published_from,
+            department=publication.department,
+            region=publication.region,
+            sector=publication.sector,
+            severity=None,
+            result=None,
+            amount=None,
+            reference=None,
+            description=None,
+            published_until=publication.published_until,
+            objection=objection[0] if objection else None,
+            objection_at=objection[1] if objection else None,
+        )
+    return _shown(record, publication.published_until, objection)
 
 
-def _objections(records: Iterable[RecordRow]) -> dict[str, tuple[str, datetime]]:
-    """Per disputed record: ``pending`` until decided, then ``rejected`` or ``upheld``,
-    with the time it was filed or decided."""
-    state: dict[str, tuple[str, datetime]] = {}
+def _objections(records: Iterable[RecordRow]) -> dict[str, tuple[str, datetime | None]]:
+    """Per disputed record, its latest objection: ``pending`` (when filed), or the
+    decision (``rejected``/``upheld``, when decided)."""
+    state: dict[str, tuple[str, datetime | None]] = {}
     for record in sorted(records, key=lambda r: r.occurred_at):
         target = record.concerns_event_id
         if target is None:
@@ -358,7 +427,7 @@ def _objections(records: Iterable[RecordRow]) -> dict[str, tuple[str, datetime]]
             state[target] = ("pending", record.occurred_at)
         elif record.kind == "objection_decided" and record.outcome is not None:
             state[target] = (record.outcome, record.occurred_at)
-    return {target: found for target, found in state.items() if found[0] != "upheld"}
+    return state
 
 
 def _commitments(

@@ -1,4 +1,4 @@
-"""A credit report (:class:`pipeline.credit_report.CreditReport`) as a PDF, with a CJK font embedded.
+"""A credit report (:class:`pipeline.credit_report.CreditReport`) as a PDF, CJK font embedded.
 
 fpdf2: pure Python (no system libraries, unlike WeasyPrint's Pango and
 Cairo), actively maintained, and it embeds TrueType and TrueType-collection
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
@@ -106,7 +107,7 @@ def _section(pdf: FPDF, section: Section) -> None:
     _table(pdf, section.columns, section.widths, section.rows, headings=section.key != "basics")
 
 
-def _paragraph(pdf: FPDF, line_height: float, text: str, border: int = 0) -> None:
+def _paragraph(pdf: FPDF, line_height: float, text: str, border: Literal[0, 1] = 0) -> None:
     """Text across the page, wrapped by character; the next line starts at the margin
     (multi_cell's default leaves the cursor at the right edge, with no width left)."""
     pdf.multi_cell(
