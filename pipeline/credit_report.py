@@ -419,9 +419,43 @@ def report_document(report: CreditReport) -> dict[str, Any]:
                 "key": s.key,
                 "title": s.title,
                 "columns": list(s.columns),
+                "widths": list(s.widths),
                 "rows": [list(row) for row in s.rows],
+                "empty": s.empty,
             }
             for s in report.sections
         ],
         "explanations": list(report.explanations),
     }
+
+
+def report_from_document(document: dict[str, Any]) -> CreditReport:
+    """The report back from :func:`report_document` (to show an issued report again).
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 12, 7, tzinfo=UTC)
+    >>> section = Section("basics", "一、基础信息", ("项目", "内容"), (1.0, 3.0), (("a", "b"),))
+    >>> report = CreditReport("CR-20261207-ABCDEFGHJK23", "x", None, t, t, ISSUER, (section,), ())
+    >>> report_from_document(report_document(report)) == report
+    True
+    """
+    return CreditReport(
+        number=document["number"],
+        subject=document["subject"],
+        subject_name=document["subject_name"],
+        issued_at=datetime.fromisoformat(document["issued_at"]),
+        valid_until=datetime.fromisoformat(document["valid_until"]),
+        issuer=document["issuer"],
+        sections=tuple(
+            Section(
+                key=s["key"],
+                title=s["title"],
+                columns=tuple(s["columns"]),
+                widths=tuple(float(w) for w in s["widths"]),
+                rows=tuple(tuple(row) for row in s["rows"]),
+                empty=s["empty"],
+            )
+            for s in document["sections"]
+        ),
+        explanations=tuple(document["explanations"]),
+    )

@@ -18,12 +18,12 @@
 | ``CREDITWATCH_DATABASE`` | ``postgresql://creditwatch@127.0.0.1:5432/creditwatch`` | record store (libpq URL) |
 | ``CREDITWATCH_PUBLIC_BIND`` | ``127.0.0.1`` | public disclosure site's address |
 | ``CREDITWATCH_PUBLIC_PORT`` | ``6080`` | public disclosure site's port |
-| ``CREDITWATCH_PUBLIC_URL`` | ``http://127.0.0.1:6080`` | the site's address as the public reaches it (printed on reports) |
+| ``CREDITWATCH_PUBLIC_URL`` | ``http://BIND:PORT`` | the site as the public reaches it |
 | ``CREDITWATCH_PUBLIC_RATE`` | ``5`` | page views per second per client, after the burst |
 | ``CREDITWATCH_PUBLIC_BURST`` | ``30`` | page views a client may make at once |
-| ``CREDITWATCH_PUBLIC_TRUSTED_PROXIES`` | none | reverse proxies whose ``X-Forwarded-For`` is believed (comma-separated) |
-| ``CREDITWATCH_DISCLOSURE`` | bundled ``pipeline/disclosure.toml`` | disclosure windows and report validity |
-| ``CREDITWATCH_REPORT_FONT`` | searched (``streams/public/fonts.py``) | TrueType font with Chinese glyphs for PDF reports |
+| ``CREDITWATCH_PUBLIC_TRUSTED_PROXIES`` | none | proxies whose X-Forwarded-For counts |
+| ``CREDITWATCH_DISCLOSURE`` | ``pipeline/disclosure.toml`` | public windows, report validity |
+| ``CREDITWATCH_REPORT_FONT`` | searched | TrueType CJK font for PDF reports |
 
 ``CREDITWATCH_PSEUDONYM_KEY`` has no default on purpose: a worker without it
 refuses to start. Every worker of a deployment needs the same value, kept as
@@ -89,9 +89,7 @@ class Settings:
     routing: str = ""  # the alert routing file; empty: the bundled one
     pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
     # The record store (docs/record-store.md); a URL may hold a password: not in a repr.
-    database: str = field(
-        default="postgresql://creditwatch@127.0.0.1:5432/creditwatch", repr=False
-    )
+    database: str = field(default="postgresql://creditwatch@127.0.0.1:5432/creditwatch", repr=False)
     # The public disclosure site (docs/public-site.md) and the credit reports.
     public_bind: str = "127.0.0.1"
     public_port: int = 6080
@@ -140,7 +138,6 @@ class Settings:
             )
         except ValueError as exc:
             raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None
-
 
     @property
     def public_address(self) -> str:

@@ -214,3 +214,9 @@ def issued_report(number: str) -> Query[IssuedReportRow]:
         "WHERE number = %(number)s"
     )
     return Query(statement, {"number": number}, _build(IssuedReportRow))
+
+
+def issued_report_body(number: str) -> Query[dict[str, Any]]:
+    """An issued report's whole record (``risk.credit-reports``), content included."""
+    statement = sql.SQL("SELECT body FROM credit_reports WHERE number = %(number)s")
+    return Query(statement, {"number": number}, lambda row: dict(row["body"]))

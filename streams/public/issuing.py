@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import orjson
-from aiokafka.structs import RecordMetadata
 
 from pipeline.credit_report import CreditReport, build_report, report_document, report_number
 from pipeline.disclosure import disclose
@@ -35,8 +35,19 @@ from streams.public.subject_file import load_subject
 from topics.catalogue import RISK_CREDIT_REPORTS
 from topics.credit_reports import IssuedCreditReport
 
+
+class Delivered(Protocol):
+    """Where the broker put a record (aiokafka's and Faust's RecordMetadata both are)."""
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
 #: Sends (key, value) to risk.credit-reports and returns the broker's acknowledgement.
-Publish = Callable[[bytes, bytes], Awaitable[RecordMetadata]]
+Publish = Callable[[bytes, bytes], Awaitable[Delivered]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +94,7 @@ class ReportIssuer:
     site's address (printed on the report) and the topic to record it on."""
 
     store: Store
-    font: Path
+    font: Callable[[], Path]  # the CJK font to embed (FontNotFound if there is none)
     zone: ZoneInfo
     policy: DisclosurePolicy
     public_url: str
@@ -96,7 +107,7 @@ class ReportIssuer:
         url = verification_url(self.public_url, number)
         report = build_report(disclose(rows, now, self.policy), number, self.policy, self.zone, url)
         # Rendering takes a CPU-second or so: off the event loop.
-        pdf = await asyncio.to_thread(render_pdf, report, self.font, self.zone)
+        pdf = await asyncio.to_thread(render_pdf, report, self.font(), self.zone)
         digest = hashlib.sha256(pdf).hexdigest()
         record = IssuedCreditReport(
             number=number,
@@ -113,7 +124,7 @@ class ReportIssuer:
         await self._store_now(key, value, delivered)
         return IssuedPdf(report, pdf, digest, url)
 
-    async def _store_now(self, key: bytes, value: bytes, delivered: RecordMetadata) -> None:
+    async def _store_now(self, key: bytes, value: bytes, delivered: Delivered) -> None:
         mapped = rows_of(RISK_CREDIT_REPORTS.name, key, value)
         assert isinstance(mapped, list), f"our own report record does not map: {mapped}"
         source = Source(RISK_CREDIT_REPORTS.name, delivered.partition, delivered.offset, key, value)

@@ -16,6 +16,8 @@ from creditwatch.commands.token import create_token
 from creditwatch.embedded import EmbeddedStack
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
+from streams.archive.migrate import upgrade
+from streams.settings import DATABASE_VARIABLE
 from topics.access import Role
 from topics.catalogue import ALL_TOPICS
 
@@ -50,8 +52,15 @@ def running_pipeline() -> Iterator[Pipeline]:
     with EmbeddedStack() as stack:
         assert stack.workdir is not None
         create_topics(stack.bootstrap, ALL_TOPICS, PARTITIONS)
+        # The record store's schema, so the worker's record search and reports answer.
+        assert stack.database_url is not None
+        upgrade(stack.database_url)
         worker = WorkerProcess(
-            stack.workdir, stack.kafka_url, stack.redis_url, partitions=PARTITIONS
+            stack.workdir,
+            stack.kafka_url,
+            stack.redis_url,
+            partitions=PARTITIONS,
+            env={DATABASE_VARIABLE: stack.database_url},
         )
         with worker:
             worker.wait_ready(timeout=90)

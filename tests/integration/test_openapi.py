@@ -39,6 +39,9 @@ OPERATIONS = [
     ("GET", "/api/silences"),
     ("POST", "/api/silences"),
     ("DELETE", "/api/silences/{silence_id}"),
+    ("GET", "/api/subjects/{subject}/records"),
+    ("POST", "/api/subjects/{subject}/reports"),
+    ("GET", "/api/reports/{number}"),
 ]
 
 
