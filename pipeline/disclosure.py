@@ -97,6 +97,7 @@ class Publication:
     published_from: datetime
     published_until: datetime
     disputed: bool = False
+    changed_at: datetime | None = None  # when it last changed (a repair, a correction)
 
     def visible_at(self, now: datetime) -> bool:
         """Published, and ``now`` within its period."""
@@ -345,7 +346,7 @@ def disclose(rows: SubjectRows, now: datetime, policy: DisclosurePolicy) -> Disc
                 (c for c in rows.complaints if c.count > 0), key=lambda c: (c.category, c.status)
             )
         ),
-        notes=_notes(past, rows.publications, now, policy),
+        notes=_notes(rows.publications, now, policy),
     )
 
 
@@ -484,26 +485,16 @@ def _commitments(
 
 
 def _notes(
-    records: list[RecordRow],
-    publications: Mapping[str, Publication],
-    now: datetime,
-    policy: DisclosurePolicy,
+    publications: Mapping[str, Publication], now: datetime, policy: DisclosurePolicy
 ) -> tuple[Note, ...]:
-    """Repairs and corrections of the notes window: the repair or decision's date and
-    department, and only where the record's publication really ended that way."""
-    notes = []
-    for record in records:
-        if record.concerns_event_id is None or now - record.occurred_at >= policy.notes_window:
-            continue
-        publication = publications.get(record.concerns_event_id)
-        if publication is None:
-            continue
-        if record.kind == "repair_completed" and publication.status == REPAIRED:
-            notes.append(Note(REPAIRED, record.occurred_at, record.department))
-        elif (
-            record.kind == "objection_decided"
-            and record.outcome == "upheld"
-            and publication.status == CORRECTED
-        ):
-            notes.append(Note(CORRECTED, record.occurred_at, record.department))
+    """Repairs and corrections within the notes window: when the publication ended that
+    way and the department whose record it was; never what the record said."""
+    notes = [
+        Note(p.status, p.changed_at, p.department)
+        for p in publications.values()
+        if p.status in (REPAIRED, CORRECTED)
+        and p.changed_at is not None
+        and p.changed_at <= now
+        and now - p.changed_at < policy.notes_window
+    ]
     return tuple(sorted(notes, key=lambda n: n.at, reverse=True))

@@ -63,6 +63,7 @@ class Standing:
     published_from: datetime
     published_until: datetime
     disputed: bool
+    changed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

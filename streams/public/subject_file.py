@@ -55,6 +55,7 @@ def publication(standing: pq.Standing) -> Publication:
         published_from=standing.published_from,
         published_until=standing.published_until,
         disputed=standing.disputed,
+        changed_at=standing.changed_at,
     )
 
 
