@@ -148,6 +148,8 @@ class SinkProcess(ChildProcess):
         database_url: str,
         *,
         name: str = "sink",
+        group: str | None = None,
+        batch: int | None = None,
         rebalance_timeout: float = 3.0,
         metrics_port: int | None = None,
         env: Mapping[str, str] | None = None,
@@ -160,6 +162,8 @@ class SinkProcess(ChildProcess):
             **(env or {}),
         }
         args = ["archive", "sink", "--metrics-port", str(self.metrics_port)]
+        args += ["--group", group] if group else []
+        args += ["--batch", str(batch)] if batch else []
         super().__init__(name, args, log_dir, sink_env)
         self._ready_seen = 0
 

@@ -1,9 +1,9 @@
 """``creditwatch demo``: the whole system on this machine, with a live summary.
 
-Starts the embedded broker (Tansu) and Redis on free loopback ports, creates
-the topics, starts a worker and the simulator, and prints what the pipeline is
-doing: on a terminal one summary redrawn in place, into a file or pipe one
-compact line now and then.
+Starts the embedded broker (Tansu), Redis and PostgreSQL (the record store),
+creates the topics, starts a worker, the archive sink and the simulator, and
+prints what the pipeline is doing: on a terminal one summary redrawn in place,
+into a file or pipe one compact line now and then.
 
 It is meant to run for hours, so it rides out trouble and says what happened:
 a broker or Redis that does not answer in time leaves the last good figures
@@ -35,6 +35,7 @@ from creditwatch.embedded import EmbeddedError, EmbeddedStack
 from creditwatch.monitor import DEFAULT_TIMEOUT_S, Monitor, Snapshot, Unavailable
 from creditwatch.processes import (
     ChildProcess,
+    SinkProcess,
     WorkerProcess,
     describe_exit,
     elapsed_since,
@@ -64,7 +65,9 @@ CLEAR_BELOW = "\x1b[J"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run broker, Redis, a worker and the simulator here, with a live summary"
+        "demo",
+        help="run broker, Redis, PostgreSQL, a worker, the archive sink and the simulator "
+        "here, with a live summary",
     )
     parser.add_argument("--rate", type=float, default=300.0, help="simulated events/s")
     parser.add_argument("--subjects", type=int, default=10_000, help="simulated subjects")
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     # A supervisor's SIGTERM means the same as Ctrl-C: stop everything, in order.
     signal.signal(signal.SIGTERM, _interrupt)
-    say("creditwatch demo: starting the embedded broker and Redis …")
+    say("creditwatch demo: starting the embedded broker, Redis and PostgreSQL …")
     status = 0
     tty = sys.stdout.isatty()
     with EmbeddedStack(args.workdir) as stack:
@@ -132,10 +135,13 @@ def run(args: argparse.Namespace) -> int:
             ],
             stack.workdir,
         )
+        assert stack.database_url is not None
+        sink = SinkProcess(stack.workdir, stack.kafka_url, stack.database_url)
         # Children stop before the broker and Redis they talk to, producer first.
         try:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
             worker.start()
+            sink.start()
             simulator.start()
             # The API needs a token; the demo makes a supervision-centre one and
             # hands it to the board in the address's fragment (never sent to a server).
@@ -143,10 +149,10 @@ def run(args: argparse.Namespace) -> int:
             board = f"http://127.0.0.1:{worker.web_port}/#token={token}"
 
             def header() -> str:
-                return _header(stack, board, worker, simulator, args.rate)
+                return _header(stack, board, worker, simulator, sink, args.rate)
 
             say(header())
-            _watch(args, stack, [worker, simulator], incidents, started, header, tty)
+            _watch(args, stack, [worker, simulator, sink], incidents, started, header, tty)
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
         except EmbeddedError as exc:
@@ -158,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             incidents.note(f"stopped by {type(exc).__name__}: {exc}")
             raise
         finally:
-            stop_all([simulator, worker])
+            stop_all([simulator, worker, sink])
             if incidents.count or stack.keep:
                 stack.keep = True  # the logs are the evidence of what went wrong
                 what = f" (incidents: {INCIDENT_LOG})" if incidents.count else ""
@@ -180,15 +186,18 @@ def _header(
     board: str,
     worker: ChildProcess,
     simulator: ChildProcess,
+    sink: SinkProcess,
     rate: float,
 ) -> str:
     # Read at each summary: a restarted child has a new pid.
-    broker, server = stack.broker, stack.redis
-    assert broker is not None and server is not None
+    broker, server, postgres = stack.broker, stack.redis, stack.postgres
+    assert broker is not None and server is not None and postgres is not None
     return (
         f"broker {stack.bootstrap} (pid {broker.pid}) · redis {stack.redis_url} "
         f"(pid {server.pid}) · logs {stack.workdir}\n"
         f"board {board}\n"
+        f"record store {stack.database_url} (PostgreSQL pid {postgres.pid}) · archive sink "
+        f"pid {sink.pid}, metrics http://127.0.0.1:{sink.metrics_port}/metrics\n"
         f"worker pid {worker.pid} · simulator pid {simulator.pid} at {rate:g} events/s"
     )
 

@@ -250,7 +250,7 @@ def slices(
 @contextmanager
 def running_pipeline(settings: RunSettings) -> Iterator[tuple[EmbeddedStack, WorkerProcess]]:
     """A fresh embedded stack with the catalogue's topics and one ready worker."""
-    with EmbeddedStack() as stack:
+    with EmbeddedStack(postgres=False) as stack:
         assert stack.workdir is not None
         create_topics(stack.bootstrap, ALL_TOPICS, settings.partitions)
         worker = WorkerProcess(

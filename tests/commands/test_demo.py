@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from kafka.errors import KafkaTimeoutError
 
@@ -30,7 +31,7 @@ from creditwatch.commands.demo import (
     redraw,
     render,
 )
-from creditwatch.embedded import EmbeddedError
+from creditwatch.embedded import EmbeddedError, wait_for
 from creditwatch.monitor import Snapshot, Unavailable
 from creditwatch.processes import ChildProcess
 
@@ -123,9 +124,12 @@ def test_demo_survives_a_broker_pause_and_a_killed_worker() -> None:
         match, seen = out.wait_for(r"logs (\S+)", 60)
         workdir = Path(match[1])
         broker_pid = int(out.wait_for(r"broker \S+ \(pid (\d+)\)", 5)[0][1])
+        store = out.wait_for(r"record store (\S+) \(PostgreSQL pid \d+\)", 5)[0][1]
         worker_pid = int(out.wait_for(r"worker pid (\d+)", 5)[0][1])
         processed, seen = out.processed(90, after=seen)
         assert "simulator sends 2% bad records on purpose" in out.lines[seen - 1]
+        # The archive sink keeps what flows through in the record store it names.
+        wait_for(lambda: stored_records(store) > 0, 90, "records in the store")
 
         # The broker stops answering for longer than the summary waits for it.
         os.kill(broker_pid, signal.SIGSTOP)
@@ -162,6 +166,15 @@ def test_demo_survives_a_broker_pause_and_a_killed_worker() -> None:
                 process.wait()
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stored_records(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM enforcement_events").fetchone()
+        except psycopg.errors.UndefinedTable:  # the sink has not migrated the store yet
+            return 0
+    return int(row[0]) if row else 0
 
 
 # ------------------------------------------------------------------ the summary itself

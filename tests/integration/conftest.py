@@ -49,7 +49,7 @@ class Pipeline:
 @contextmanager
 def running_pipeline() -> Iterator[Pipeline]:
     """A fresh embedded broker and Redis with every topic, and one ready worker."""
-    with EmbeddedStack() as stack:
+    with EmbeddedStack(postgres=False) as stack:
         assert stack.workdir is not None
         create_topics(stack.bootstrap, ALL_TOPICS, PARTITIONS)
         # The record store's schema, so the worker's record search and reports answer.
