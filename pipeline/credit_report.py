@@ -203,7 +203,7 @@ def build_report(
                 "处罚日期",
                 "公示截止",
             ),
-            (1.3, 0.9, 2.0, 0.9, 1.1, 0.9, 0.9),
+            (1.5, 1.1, 2.0, 0.9, 1.1, 0.9, 0.9),
             disclosure.penalties,
             lambda s: (
                 s.reference or "—",
