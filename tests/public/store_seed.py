@@ -25,7 +25,9 @@ _offsets = itertools.count()
 
 
 def _json(data: dict[str, Any]) -> bytes:
-    return orjson.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()})
+    return orjson.dumps(
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
+    )
 
 
 def enforcement(**fields: Any) -> Message:
