@@ -29,6 +29,7 @@ class Pipeline:
     stack: EmbeddedStack
     worker: WorkerProcess
     token: str = ""  # a supervision-centre token: every API read and action
+    database_url: str | None = None  # the record store the worker reads, if any
 
     @property
     def auth(self) -> dict[str, str]:
@@ -62,7 +63,7 @@ def running_pipeline(database_url: str | None = None) -> Iterator[Pipeline]:
         )
         with worker:
             worker.wait_ready(timeout=90)
-            pipeline = Pipeline(stack, worker)
+            pipeline = Pipeline(stack, worker, database_url=database_url)
             pipeline.token = pipeline.issue_token("test-centre", Role.CENTRE)
             yield pipeline
 
