@@ -15,7 +15,7 @@
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
 | ``CREDITWATCH_ROUTING`` | bundled ``pipeline/routing.toml`` | alert routing file |
 | ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
-| ``CREDITWATCH_DATABASE`` | ``postgresql://creditwatch@127.0.0.1:5432/creditwatch`` | record store (libpq URL) |
+| ``CREDITWATCH_DATABASE`` | ``creditwatch`` on 127.0.0.1:5432 | record store, a libpq URL |
 | ``CREDITWATCH_PUBLIC_BIND`` | ``127.0.0.1`` | public disclosure site's address |
 | ``CREDITWATCH_PUBLIC_PORT`` | ``6080`` | public disclosure site's port |
 | ``CREDITWATCH_PUBLIC_URL`` | ``http://BIND:PORT`` | the site as the public reaches it |

@@ -5,7 +5,9 @@ session (start-up is ~0.2 s, but one shared stack keeps ports and logs
 together). Tests that use it should be marked ``@pytest.mark.integration`` and
 must not assume an empty broker: create uniquely named topics and Redis keys.
 Tests that need a pristine broker or watch process lifetimes start their own
-``EmbeddedBroker`` / ``EmbeddedRedis`` instead.
+``EmbeddedBroker`` / ``EmbeddedRedis`` instead. ``embedded_postgres`` is the
+one PostgreSQL of the session; ``store_url`` (or ``fresh_store``) gives a test
+its own freshly migrated record-store database on it.
 
 Under ``CI=true`` (``.ci/run`` sets it) a skipped test fails the run: the
 browser and Prometheus tests skip where Chromium or Prometheus is missing, and

@@ -274,3 +274,30 @@ def test_child_programs_are_kept_out_of_test_collection():
     options = PYPROJECT.read_text()
     for module in CHILD_PROGRAMS:
         assert f"--ignore={module.replace('.', '/')}.py" in options
+
+
+ARCHIVE_LOADED = """
+import importlib, pkgutil, sys
+import streams.archive as root
+for found in pkgutil.walk_packages(root.__path__, "streams.archive."):
+    importlib.import_module(found.name)
+print(" ".join(sorted(name for name in sys.modules if name.startswith("streams."))))
+"""
+
+
+def test_the_record_store_package_does_not_build_the_worker():
+    """``streams/archive`` is wiring beside the worker, not inside it: the sink is its own
+    process and the read API is imported by the web servers, so loading it must not build
+    the Faust app, its agents or the Redis view (which connect and register at import)."""
+    result = subprocess.run(
+        [sys.executable, "-c", ARCHIVE_LOADED],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    worker = {"streams.app", "streams.agents", "streams.serving", "streams.http", "streams.metrics"}
+    packages = {".".join(name.split(".")[:2]) for name in result.stdout.split()}
+    assert packages & worker == set()
+    assert "streams.archive.sink" in result.stdout.split()

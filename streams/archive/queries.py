@@ -119,13 +119,43 @@ class _Filters:
         if len(values) != 2:
             raise ValueError("not a page cursor for this list")
         at = datetime.fromisoformat(str(values[0]))
-        self.add(f"({time_column}, {id_column}) < (%(after_time)s, %(after_id)s)",
-                 after_time=at, after_id=str(values[1]))
+        self.add(
+            f"({time_column}, {id_column}) < (%(after_time)s, %(after_id)s)",
+            after_time=at,
+            after_id=str(values[1]),
+        )
+
+    def period(self, column: str, since: datetime | None, until: datetime | None) -> None:
+        """``column`` in [since, until): either end may be open."""
+        if since is not None:
+            self.add(f"{column} >= %(since)s", since=since)
+        if until is not None:
+            self.add(f"{column} < %(until)s", until=until)
 
     def where(self) -> sql.Composed | sql.SQL:
         if not self.parts:
             return sql.SQL("")
         return sql.SQL("WHERE ") + sql.SQL(" AND ").join(self.parts)
+
+
+def _paged(
+    select: str,
+    filters: _Filters,
+    order: tuple[str, str],
+    cursor: tuple[str, str],
+    build: Callable[[dict[str, Any]], T],
+    limit: int,
+    after: str | None,
+) -> Query[T]:
+    """``select`` with the filters, newest first by ``order`` (time, id), a page of
+    ``limit`` rows after the cursor; ``cursor`` names the two result columns it is made of."""
+    time_column, id_column = order
+    filters.keyset(after, time_column, id_column)
+    statement = sql.SQL(
+        f"{select} {{where}} ORDER BY {time_column} DESC, {id_column} DESC LIMIT %(limit)s"
+    ).format(where=filters.where())
+    limit = _limit(limit)
+    return Query(statement, {**filters.params, "limit": limit + 1}, build, cursor, limit)
 
 
 # ------------------------------------------------------------------ typed results
@@ -254,9 +284,8 @@ def _build(cls: type[T]) -> Callable[[dict[str, Any]], T]:
     return build
 
 
-_PUBLICATION_COLUMNS = sql.SQL(", ").join(
-    sql.Identifier("p", name) for name in PublicationStanding.__dataclass_fields__
-)
+_PUBLICATION_SELECT = ", ".join(f"p.{name}" for name in PublicationStanding.__dataclass_fields__)
+_PUBLICATION_COLUMNS = sql.SQL(_PUBLICATION_SELECT)
 
 
 # ------------------------------------------------------------------ queries
@@ -279,10 +308,7 @@ def subject_records(
     or either (None)."""
     filters = _Filters()
     filters.add("e.subject = %(subject)s", subject=subject, at=at)
-    if since is not None:
-        filters.add("e.occurred_at >= %(since)s", since=since)
-    if until is not None:
-        filters.add("e.occurred_at < %(until)s", until=until)
+    filters.period("e.occurred_at", since, until)
     if departments:
         filters.add("e.department = ANY(%(departments)s)", departments=list(departments))
     if kinds:
@@ -292,22 +318,18 @@ def subject_records(
         filters.add(f"{in_force} IS TRUE")
     elif published is False:
         filters.add(f"{in_force} IS NOT TRUE")
-    filters.keyset(after, "e.occurred_at", "e.event_id")
-    statement = sql.SQL(
-        "SELECT e.subject, e.event_id, e.kind, e.occurred_at, e.department, e.sector, e.region, "
-        "e.severity, e.reference, e.description, e.amount, e.concerns_event_id, e.body, "
-        "p.status AS publication_status, p.published_until "
+    return _paged(
+        "SELECT e.subject, e.event_id, e.kind, e.occurred_at, e.department, e.sector, "
+        "e.region, e.severity, e.reference, e.description, e.amount, e.concerns_event_id, "
+        "e.body, p.status AS publication_status, p.published_until "
         "FROM enforcement_events e "
-        "LEFT JOIN publication_state p ON p.subject = e.subject AND p.event_id = e.event_id "
-        "{where} ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT %(limit)s"
-    ).format(where=filters.where())
-    limit = _limit(limit)
-    return Query(
-        statement,
-        {**filters.params, "limit": limit + 1},
-        _build(EnforcementRecord),
+        "LEFT JOIN publication_state p ON p.subject = e.subject AND p.event_id = e.event_id",
+        filters,
+        ("e.occurred_at", "e.event_id"),
         ("occurred_at", "event_id"),
+        _build(EnforcementRecord),
         limit,
+        after,
     )
 
 
@@ -322,22 +344,10 @@ def subject_complaints(
     """A subject's 12315 complaints, reports and enquiries, newest first."""
     filters = _Filters()
     filters.add("subject = %(subject)s", subject=subject)
-    if since is not None:
-        filters.add("received_at >= %(since)s", since=since)
-    if until is not None:
-        filters.add("received_at < %(until)s", until=until)
-    filters.keyset(after, "received_at", "event_id")
-    statement = sql.SQL(
-        "SELECT * FROM complaints {where} ORDER BY received_at DESC, event_id DESC "
-        "LIMIT %(limit)s"
-    ).format(where=filters.where())
-    limit = _limit(limit)
-    return Query(
-        statement,
-        {**filters.params, "limit": limit + 1},
-        _build(ComplaintRecord),
-        ("received_at", "event_id"),
-        limit,
+    filters.period("received_at", since, until)
+    order = ("received_at", "event_id")
+    return _paged(
+        "SELECT * FROM complaints", filters, order, order, _build(ComplaintRecord), limit, after
     )
 
 
@@ -347,10 +357,7 @@ def complaint_counts(
     """A subject's complaints counted by category and status (no complainant data)."""
     filters = _Filters()
     filters.add("subject = %(subject)s", subject=subject)
-    if since is not None:
-        filters.add("received_at >= %(since)s", since=since)
-    if until is not None:
-        filters.add("received_at < %(until)s", until=until)
+    filters.period("received_at", since, until)
     statement = sql.SQL(
         "SELECT category, status, count(*) AS count FROM complaints {where} "
         "GROUP BY category, status ORDER BY category, status"
@@ -385,18 +392,14 @@ def publications_in_force(
     ):
         if value is not None:
             filters.add(f"p.{column} = %({column})s", **{column: value})
-    filters.keyset(after, "p.published_from", "p.event_id")
-    statement = sql.SQL(
-        "SELECT {columns} FROM publication_state p {where} "
-        "ORDER BY p.published_from DESC, p.event_id DESC LIMIT %(limit)s"
-    ).format(columns=_PUBLICATION_COLUMNS, where=filters.where())
-    limit = _limit(limit)
-    return Query(
-        statement,
-        {**filters.params, "limit": limit + 1},
-        _build(PublicationStanding),
+    return _paged(
+        f"SELECT {_PUBLICATION_SELECT} FROM publication_state p",
+        filters,
+        ("p.published_from", "p.event_id"),
         ("published_from", "event_id"),
+        _build(PublicationStanding),
         limit,
+        after,
     )
 
 
@@ -445,18 +448,15 @@ def list_entries_in_force(
     if region is not None:
         filters.add("region = %(region)s", region=region)
     # The cursor's id is subject|list: unique per row of list_state.
-    filters.keyset(after, "entered_at", "subject || '|' || list")
-    statement = sql.SQL(
-        "SELECT *, subject || '|' || list AS entry_key FROM list_state {where} "
-        "ORDER BY entered_at DESC, subject || '|' || list DESC LIMIT %(limit)s"
-    ).format(where=filters.where())
-    limit = _limit(limit)
-    return Query(
-        statement,
-        {**filters.params, "limit": limit + 1},
-        _build(ListEntry),
+    entry_key = "subject || '|' || list"
+    return _paged(
+        f"SELECT *, {entry_key} AS entry_key FROM list_state",
+        filters,
+        ("entered_at", entry_key),
         ("entered_at", "entry_key"),
+        _build(ListEntry),
         limit,
+        after,
     )
 
 
@@ -484,16 +484,7 @@ def subject_notices(
     """Workflow notices about a subject (repair decisions, interviews due, …), newest first."""
     filters = _Filters()
     filters.add("subject = %(subject)s", subject=subject)
-    filters.keyset(after, "issued_at", "notice_id")
-    statement = sql.SQL(
-        "SELECT * FROM workflow_notices {where} ORDER BY issued_at DESC, notice_id DESC "
-        "LIMIT %(limit)s"
-    ).format(where=filters.where())
-    limit = _limit(limit)
-    return Query(
-        statement,
-        {**filters.params, "limit": limit + 1},
-        _build(Notice),
-        ("issued_at", "notice_id"),
-        limit,
+    order = ("issued_at", "notice_id")
+    return _paged(
+        "SELECT * FROM workflow_notices", filters, order, order, _build(Notice), limit, after
     )
