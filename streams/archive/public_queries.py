@@ -20,7 +20,7 @@ from typing import Any
 
 from psycopg import sql
 
-from streams.archive.queries import DEFAULT_LIMIT, Query, _build, _Filters, _limit
+from streams.archive.queries import DEFAULT_LIMIT, Query, _build, _Filters, _paged
 
 #: At most this many records of one subject are read for its public page or report:
 #: far above any real subject's three years of records, and a bound on the work.
@@ -90,21 +90,19 @@ _RECORD_COLUMNS = tuple(FiledRecord.__dataclass_fields__)
 _STANDING_COLUMNS = tuple(Standing.__dataclass_fields__)
 
 
-def _columns(alias: str, names: Sequence[str], prefix: str = "") -> sql.Composed:
-    return sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(sql.Identifier(alias, n), sql.Identifier(prefix + n))
-        for n in names
-    )
+def _columns(alias: str, names: Sequence[str], prefix: str = "") -> str:
+    """``alias.name AS prefixname, …``: fixed column names of ours, never input."""
+    return ", ".join(f"{alias}.{name} AS {prefix}{name}" for name in names)
 
 
 def subject_file_records(subject: str, since: datetime) -> Query[FiledRecord]:
     """A subject's enforcement records since ``since``, newest first (at most
     :data:`MAX_FILE_RECORDS`): the input of its public page and credit report."""
     statement = sql.SQL(
-        "SELECT {columns} FROM enforcement_events e "
+        f"SELECT {_columns('e', _RECORD_COLUMNS)} FROM enforcement_events e "
         "WHERE e.subject = %(subject)s AND e.occurred_at >= %(since)s "
         "ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT %(cap)s"
-    ).format(columns=_columns("e", _RECORD_COLUMNS))
+    )
     params = {"subject": subject, "since": since, "cap": MAX_FILE_RECORDS}
     return Query(statement, params, _build(FiledRecord))
 
@@ -113,21 +111,22 @@ def subject_standings(subject: str) -> Query[Standing]:
     """Every publication standing of a subject's records, whatever its status (a repaired
     or corrected one is needed for the report's notes)."""
     statement = sql.SQL(
-        "SELECT {columns} FROM publication_state p WHERE p.subject = %(subject)s"
-    ).format(columns=_columns("p", _STANDING_COLUMNS))
+        f"SELECT {_columns('p', _STANDING_COLUMNS)} FROM publication_state p "
+        "WHERE p.subject = %(subject)s"
+    )
     return Query(statement, {"subject": subject}, _build(Standing))
 
 
+_record = _build(FiledRecord)
+_standing = _build(Standing)
+
+
 def _listed(row: dict[str, Any]) -> ListedItem:
-    record = None
-    if row["r_event_id"] is not None:
-        values = {n: row[f"r_{n}"] for n in _RECORD_COLUMNS}
-        if values["amount"] is not None:
-            values["amount"] = float(values["amount"])
-        record = FiledRecord(**values)
-    standing = None
-    if row["s_event_id"] is not None:
-        standing = Standing(**{n: row[f"s_{n}"] for n in _STANDING_COLUMNS})
+    """A joined row: its ``r_`` columns the record, its ``s_`` columns the standing."""
+    record = _record({n: row[f"r_{n}"] for n in _RECORD_COLUMNS}) if row["r_event_id"] else None
+    standing = (
+        _standing({n: row[f"s_{n}"] for n in _STANDING_COLUMNS}) if row["s_event_id"] else None
+    )
     return ListedItem(row["subject"], row["event_id"], row["listed_at"], record, standing)
 
 
@@ -154,22 +153,17 @@ def published_now(
         filters.add("s.department = %(department)s", department=department)
     if region is not None:
         filters.add("s.region = %(region)s", region=region)
-    filters.keyset(after, "s.published_from", "s.subject || '|' || s.event_id")
-    statement = sql.SQL(
+    return _paged(
         "SELECT s.subject, s.event_id, s.published_from AS listed_at, "
-        "s.subject || '|' || s.event_id AS item_key, {standing}, {record} "
-        "FROM publication_state s LEFT JOIN enforcement_events e "
-        "ON e.subject = s.subject AND e.event_id = s.event_id "
-        "{where} ORDER BY s.published_from DESC, s.subject || '|' || s.event_id DESC "
-        "LIMIT %(limit)s"
-    ).format(
-        standing=_columns("s", _STANDING_COLUMNS, "s_"),
-        record=_columns("e", _RECORD_COLUMNS, "r_"),
-        where=filters.where(),
-    )
-    limit = _limit(limit)
-    return Query(
-        statement, {**filters.params, "limit": limit + 1}, _listed, ("listed_at", "item_key"), limit
+        f"s.subject || '|' || s.event_id AS item_key, {_columns('s', _STANDING_COLUMNS, 's_')}, "
+        f"{_columns('e', _RECORD_COLUMNS, 'r_')} FROM publication_state s "
+        "LEFT JOIN enforcement_events e ON e.subject = s.subject AND e.event_id = s.event_id",
+        filters,
+        ("s.published_from", "s.subject || '|' || s.event_id"),
+        ("listed_at", "item_key"),
+        _listed,
+        limit,
+        after,
     )
 
 
@@ -189,22 +183,17 @@ def recent_records(
     filters.add("e.occurred_at <= coalesce(%(at)s, now())", at=at)
     if region is not None:
         filters.add("e.region = %(region)s", region=region)
-    filters.keyset(after, "e.occurred_at", "e.subject || '|' || e.event_id")
-    statement = sql.SQL(
+    return _paged(
         "SELECT e.subject, e.event_id, e.occurred_at AS listed_at, "
-        "e.subject || '|' || e.event_id AS item_key, {standing}, {record} "
-        "FROM enforcement_events e LEFT JOIN publication_state s "
-        "ON s.subject = e.subject AND s.event_id = e.event_id "
-        "{where} ORDER BY e.occurred_at DESC, e.subject || '|' || e.event_id DESC "
-        "LIMIT %(limit)s"
-    ).format(
-        standing=_columns("s", _STANDING_COLUMNS, "s_"),
-        record=_columns("e", _RECORD_COLUMNS, "r_"),
-        where=filters.where(),
-    )
-    limit = _limit(limit)
-    return Query(
-        statement, {**filters.params, "limit": limit + 1}, _listed, ("listed_at", "item_key"), limit
+        f"e.subject || '|' || e.event_id AS item_key, {_columns('s', _STANDING_COLUMNS, 's_')}, "
+        f"{_columns('e', _RECORD_COLUMNS, 'r_')} FROM enforcement_events e "
+        "LEFT JOIN publication_state s ON s.subject = e.subject AND s.event_id = e.event_id",
+        filters,
+        ("e.occurred_at", "e.subject || '|' || e.event_id"),
+        ("listed_at", "item_key"),
+        _listed,
+        limit,
+        after,
     )
 
 

@@ -1,4 +1,4 @@
-"""The credit report document (pipeline/credit_report.py): its sections, what is on it, checking it."""
+"""The credit report document (pipeline/credit_report.py): sections, content, verification."""
 
 from __future__ import annotations
 
