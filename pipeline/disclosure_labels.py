@@ -10,17 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-SECTOR = {
-    "finance": "金融",
-    "food_drug": "食品药品",
-    "education": "教育",
-    "environment": "生态环境",
-    "construction": "工程建设",
-    "production_safety": "安全生产",
-    "elderly_childcare": "养老托育",
-    "urban_operations": "城市运行",
-    "other": "其他",
-}
+from pipeline.alert_titles import CHINESE
+
+#: Shared with the alert titles (one Chinese name per code).
+SECTOR = CHINESE["sector"]
 
 DEPARTMENT = {
     "market_regulation": "市场监督管理局",
@@ -105,19 +98,7 @@ MEASURE_CATEGORY = {
     "industry": "行业性措施",
 }
 
-COMPLAINT_CATEGORY = {
-    "food_safety": "食品安全",
-    "drug_safety": "药品安全",
-    "product_quality": "产品质量",
-    "price": "价格",
-    "contract": "合同",
-    "advertising": "广告",
-    "prepaid_card": "预付卡",
-    "service_quality": "服务质量",
-    "counterfeit": "假冒伪劣",
-    "weights_measures": "计量",
-    "other": "其他",
-}
+COMPLAINT_CATEGORY = CHINESE["category"]
 
 COMPLAINT_STATUS = {
     "received": "已登记",

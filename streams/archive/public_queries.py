@@ -130,6 +130,34 @@ def _listed(row: dict[str, Any]) -> ListedItem:
     return ListedItem(row["subject"], row["event_id"], row["listed_at"], record, standing)
 
 
+def _joined(
+    alias: str,
+    table: str,
+    other_alias: str,
+    other_table: str,
+    time_column: str,
+    filters: _Filters,
+    limit: int,
+    after: str | None,
+) -> Query[ListedItem]:
+    """Rows of ``table`` with their match in ``other_table`` (records and their standings
+    share subject and event id), newest first by ``time_column`` of ``table``."""
+    key = f"{alias}.subject || '|' || {alias}.event_id"
+    return _paged(
+        f"SELECT {alias}.subject, {alias}.event_id, {alias}.{time_column} AS listed_at, "
+        f"{key} AS item_key, {_columns('s', _STANDING_COLUMNS, 's_')}, "
+        f"{_columns('e', _RECORD_COLUMNS, 'r_')} FROM {table} {alias} LEFT JOIN {other_table} "
+        f"{other_alias} ON {other_alias}.subject = {alias}.subject "
+        f"AND {other_alias}.event_id = {alias}.event_id",
+        filters,
+        (f"{alias}.{time_column}", key),
+        ("listed_at", "item_key"),
+        _listed,
+        limit,
+        after,
+    )
+
+
 def published_now(
     *,
     kinds: Sequence[str] = (),
@@ -153,18 +181,8 @@ def published_now(
         filters.add("s.department = %(department)s", department=department)
     if region is not None:
         filters.add("s.region = %(region)s", region=region)
-    return _paged(
-        "SELECT s.subject, s.event_id, s.published_from AS listed_at, "
-        f"s.subject || '|' || s.event_id AS item_key, {_columns('s', _STANDING_COLUMNS, 's_')}, "
-        f"{_columns('e', _RECORD_COLUMNS, 'r_')} FROM publication_state s "
-        "LEFT JOIN enforcement_events e ON e.subject = s.subject AND e.event_id = s.event_id",
-        filters,
-        ("s.published_from", "s.subject || '|' || s.event_id"),
-        ("listed_at", "item_key"),
-        _listed,
-        limit,
-        after,
-    )
+    return _joined("s", "publication_state", "e", "enforcement_events", "published_from",
+                   filters, limit, after)  # fmt: skip
 
 
 def recent_records(

@@ -31,13 +31,19 @@ STYLE = (
     ".empty{color:#5f6b7a}ol{padding-left:1.4rem}"
 )
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("streams.public", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+def template_environment() -> jinja2.Environment:
+    """The public side's page templates (``streams/public/templates``): autoescaped, and
+    a name a template uses but is not given is an error, not an empty string."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("streams.public", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+_TEMPLATES = template_environment()
 
 
 def report_policy() -> str:

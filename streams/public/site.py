@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -44,6 +44,7 @@ from pipeline.disclosure_policy import DisclosurePolicy
 from streams.archive import public_queries as pq
 from streams.archive import queries as q
 from streams.public.rate_limit import TokenBuckets, client_address, retry_after
+from streams.public.report_html import template_environment
 from streams.public.store import UNAVAILABLE, Store
 from streams.public.subject_file import list_row, load_subject, publication, record_row
 from topics import validation
@@ -111,15 +112,9 @@ class Row:
 
 
 def _environment(zone: ZoneInfo) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("streams.public", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = template_environment()
 
-    def labelled(table: dict[str, str]) -> Callable[[str | None], str]:
+    def labelled(table: Mapping[str, str]) -> Callable[[str | None], str]:
         return lambda code: zh.label(table, code)
 
     env.filters.update(
@@ -230,125 +225,25 @@ class PublicSite:
             complaint_days=self.config.policy.complaint_window.days,
         )
 
-    async def penalties(self, request: web.Request) -> web.Response:
-        region, after = self._listing_args(request)
-        now = self.config.clock()
-        async with self.store.connection() as conn:
-            found = await q.afetch(
-                conn,
-                pq.published_now(
-                    kinds=sorted(ADMINISTRATIVE_PENALTY_KINDS),
-                    region=region,
-                    at=now,
-                    limit=PAGE_SIZE,
-                    after=after,
-                ),
-            )
-        rows = [
-            Row(
-                item.subject,
-                (
-                    item.shown.reference or "—",
-                    cr.penalty_kind_text(item.shown),
-                    cr.with_objection_text(item.shown),
-                    zh.label(zh.DEPARTMENT, item.shown.department),
-                    cr.local_date(item.shown.occurred_at, self.config.zone),
-                    cr.local_date(item.shown.published_until, self.config.zone),
-                ),
-            )
-            for item in self._public(found.items, now)
-        ]
-        return self._listing(
-            request,
-            "行政处罚公示",
-            "公示期内的行政处罚决定（双公示）。公示期满、信用修复完成或经异议核实更正的，不再公示。",
-            ("决定书文号", "处罚类别", "违法事实及处罚内容", "处罚机关", "处罚日期", "公示截止"),
-            rows,
-            found.after,
-            region,
-            "目前没有公示期内的行政处罚信息。",
-        )
+    def record_listing(self, listing: RecordListing) -> Handler:
+        """The handler of one city-wide list of records (penalties, licences, spot checks)."""
 
-    async def licences(self, request: web.Request) -> web.Response:
-        region, after = self._listing_args(request)
-        now = self.config.clock()
-        async with self.store.connection() as conn:
-            found = await q.afetch(
-                conn,
-                pq.recent_records(
-                    "licence_granted",
-                    now - self.config.policy.licence_window,
-                    region=region,
-                    at=now,
-                    limit=PAGE_SIZE,
-                    after=after,
-                ),
-            )
-        rows = [
-            Row(
-                item.subject,
-                (
-                    item.shown.reference or "—",
-                    item.shown.description or "—",
-                    zh.label(zh.DEPARTMENT, item.shown.department),
-                    cr.local_date(item.shown.occurred_at, self.config.zone),
-                ),
-            )
-            for item in self._public(found.items, now)
-        ]
-        return self._listing(
-            request,
-            "行政许可公示",
-            "行政许可决定（双公示）。",
-            ("许可文书号", "许可内容", "许可机关", "许可日期"),
-            rows,
-            found.after,
-            region,
-            "目前没有公示中的行政许可信息。",
-        )
+        async def handler(request: web.Request) -> web.Response:
+            region, after = self._listing_args(request)
+            now = self.config.clock()
+            async with self.store.connection() as conn:
+                found = await q.afetch(conn, listing.query(self.config.policy, now, region, after))
+            rows = [
+                Row(item.subject, listing.cells(item.shown, self.config.zone))
+                for item in self._public(found.items, now)
+            ]
+            return self._listing(request, listing.page, rows, found.after, region)
 
-    async def spot_checks(self, request: web.Request) -> web.Response:
-        region, after = self._listing_args(request)
-        now = self.config.clock()
-        async with self.store.connection() as conn:
-            found = await q.afetch(
-                conn,
-                pq.recent_records(
-                    "spot_check",
-                    now - self.config.policy.spot_check_window,
-                    region=region,
-                    at=now,
-                    limit=PAGE_SIZE,
-                    after=after,
-                ),
-            )
-        rows = [
-            Row(
-                item.subject,
-                (
-                    zh.label(zh.SPOT_CHECK_RESULT, item.shown.result),
-                    item.shown.reference or "—",
-                    zh.label(zh.DEPARTMENT, item.shown.department),
-                    cr.local_date(item.shown.occurred_at, self.config.zone),
-                    cr.with_objection_text(item.shown),
-                ),
-            )
-            for item in self._public(found.items, now)
-        ]
-        return self._listing(
-            request,
-            "抽查结果公示",
-            "双随机、一公开：抽查检查结果。发现问题的结果按公示期公示。",
-            ("检查结果", "文书号", "检查机关", "检查日期", "说明"),
-            rows,
-            found.after,
-            region,
-            "目前没有公示中的抽查结果。",
-        )
+        return handler
 
     async def lists(self, request: web.Request) -> web.Response:
         kind = request.match_info["kind"]
-        if kind not in LIST_PAGES:
+        if kind not in LIST_LISTING:
             raise web.HTTPNotFound()
         region, after = self._listing_args(request)
         now = self.config.clock()
@@ -379,16 +274,7 @@ class PublicSite:
                     ),
                 )
             )
-        return self._listing(
-            request,
-            LIST_PAGES[kind],
-            "列入名单的主体、列入依据、期限及惩戒措施。期满、信用修复或异议成立后移出名单，不再公示。",
-            ("列入日期", "期限至", "列入依据", "惩戒措施"),
-            rows,
-            found.after,
-            region,
-            "目前名单上没有主体。",
-        )
+        return self._listing(request, LIST_LISTING[kind], rows, found.after, region)
 
     async def reports(self, request: web.Request) -> web.Response:
         number = request.query.get("number", "").strip().upper()
@@ -481,13 +367,10 @@ class PublicSite:
     def _listing(
         self,
         request: web.Request,
-        heading: str,
-        explanation: str,
-        columns: tuple[str, ...],
+        listing: Listing,
         rows: list[Row],
         after: str | None,
         region: str | None,
-        empty: str,
     ) -> web.Response:
         next_url = None
         if after is not None:
@@ -496,12 +379,12 @@ class PublicSite:
         return self.page(
             "listing.html",
             request,
-            heading=heading,
-            explanation=explanation,
-            columns=columns,
+            heading=listing.heading,
+            explanation=listing.explanation,
+            columns=listing.columns,
             items=rows,
             next_url=next_url,
-            empty=empty,
+            empty=listing.empty,
         )
 
     async def _issued(self, number: str) -> IssuedReport | None:
@@ -544,6 +427,109 @@ class PublicSite:
 
 
 _NO_DIGEST = "请上传报告 PDF 文件，或输入 64 位十六进制的 SHA-256 摘要。"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A city-wide list page: its heading, what it shows, its columns after the subject."""
+
+    heading: str
+    explanation: str
+    columns: tuple[str, ...]
+    empty: str
+
+
+#: The candidates of a list page: (policy, now, region, after) -> the query.
+ListQuery = Callable[[DisclosurePolicy, datetime, str | None, str | None], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordListing:
+    """A list page of records: the page, the query of its candidates, a shown record's cells."""
+
+    page: Listing
+    query: ListQuery
+    cells: Callable[[Shown, ZoneInfo], tuple[str, ...]]
+
+
+LIST_LISTING = {
+    kind: Listing(
+        heading,
+        "列入名单的主体、列入依据、期限及惩戒措施。期满、信用修复或异议成立后移出名单，不再公示。",
+        ("列入日期", "期限至", "列入依据", "惩戒措施"),
+        "目前名单上没有主体。",
+    )
+    for kind, heading in LIST_PAGES.items()
+}
+
+PENALTIES = RecordListing(
+    Listing(
+        "行政处罚公示",
+        "公示期内的行政处罚决定（双公示）。公示期满、信用修复完成或经异议核实更正的，不再公示。",
+        ("决定书文号", "处罚类别", "违法事实及处罚内容", "处罚机关", "处罚日期", "公示截止"),
+        "目前没有公示期内的行政处罚信息。",
+    ),
+    query=lambda policy, now, region, after: pq.published_now(
+        kinds=sorted(ADMINISTRATIVE_PENALTY_KINDS),
+        region=region,
+        at=now,
+        limit=PAGE_SIZE,
+        after=after,
+    ),
+    cells=lambda shown, zone: (
+        shown.reference or "—",
+        cr.penalty_kind_text(shown),
+        cr.with_objection_text(shown),
+        zh.label(zh.DEPARTMENT, shown.department),
+        cr.local_date(shown.occurred_at, zone),
+        cr.local_date(shown.published_until, zone),
+    ),
+)
+LICENCES = RecordListing(
+    Listing(
+        "行政许可公示",
+        "行政许可决定（双公示）。",
+        ("许可文书号", "许可内容", "许可机关", "许可日期"),
+        "目前没有公示中的行政许可信息。",
+    ),
+    query=lambda policy, now, region, after: pq.recent_records(
+        "licence_granted",
+        now - policy.licence_window,
+        region=region,
+        at=now,
+        limit=PAGE_SIZE,
+        after=after,
+    ),  # fmt: skip
+    cells=lambda shown, zone: (
+        shown.reference or "—",
+        shown.description or "—",
+        zh.label(zh.DEPARTMENT, shown.department),
+        cr.local_date(shown.occurred_at, zone),
+    ),
+)
+SPOT_CHECKS = RecordListing(
+    Listing(
+        "抽查结果公示",
+        "双随机、一公开：抽查检查结果。发现问题的结果按公示期公示。",
+        ("检查结果", "文书号", "检查机关", "检查日期", "说明"),
+        "目前没有公示中的抽查结果。",
+    ),
+    query=lambda policy, now, region, after: pq.recent_records(
+        "spot_check",
+        now - policy.spot_check_window,
+        region=region,
+        at=now,
+        limit=PAGE_SIZE,
+        after=after,
+    ),  # fmt: skip
+    cells=lambda shown, zone: (
+        zh.label(zh.SPOT_CHECK_RESULT, shown.result),
+        shown.reference or "—",
+        zh.label(zh.DEPARTMENT, shown.department),
+        cr.local_date(shown.occurred_at, zone),
+        cr.with_objection_text(shown),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -624,9 +610,9 @@ def build_site(store: Store, config: SiteConfig) -> web.Application:
     app.router.add_get("/", site.home)
     app.router.add_get("/search", site.search)
     app.router.add_get("/subjects/{uscc}", site.subject)
-    app.router.add_get("/penalties", site.penalties)
-    app.router.add_get("/licences", site.licences)
-    app.router.add_get("/spot-checks", site.spot_checks)
+    app.router.add_get("/penalties", site.record_listing(PENALTIES))
+    app.router.add_get("/licences", site.record_listing(LICENCES))
+    app.router.add_get("/spot-checks", site.record_listing(SPOT_CHECKS))
     app.router.add_get("/lists/{kind}", site.lists)
     app.router.add_get("/reports", site.reports)
     app.router.add_get("/reports/{number}", site.report)

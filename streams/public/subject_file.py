@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -24,39 +24,20 @@ from streams.archive import queries as q
 LOOKBACK = timedelta(days=MAX_DAYS)
 
 
+T = TypeVar("T")
+
+
+def _as(cls: type[T], row: Any) -> T:
+    """``row`` as ``cls``: the fields ``cls`` has, taken from ``row`` by name."""
+    return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})  # type: ignore[attr-defined]
+
+
 def record_row(record: pq.FiledRecord) -> RecordRow:
-    return RecordRow(
-        event_id=record.event_id,
-        kind=record.kind,
-        occurred_at=record.occurred_at,
-        department=record.department,
-        region=record.region,
-        sector=record.sector,
-        severity=record.severity,
-        result=record.result,
-        commitment_kind=record.commitment_kind,
-        deadline=record.deadline,
-        concerns_event_id=record.concerns_event_id,
-        outcome=record.outcome,
-        amount=record.amount,
-        reference=record.reference,
-        description=record.description,
-    )
+    return _as(RecordRow, record)
 
 
 def publication(standing: pq.Standing) -> Publication:
-    return Publication(
-        event_id=standing.event_id,
-        kind=standing.kind,
-        department=standing.department,
-        region=standing.region,
-        sector=standing.sector,
-        status=standing.status,
-        published_from=standing.published_from,
-        published_until=standing.published_until,
-        disputed=standing.disputed,
-        changed_at=standing.changed_at,
-    )
+    return _as(Publication, standing)
 
 
 def list_row(entry: q.ListEntry) -> ListRow:
