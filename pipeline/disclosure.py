@@ -397,21 +397,13 @@ def _published(
     else:
         objection = None
     if record is None:
-        return Shown(
+        record = RecordRow(
             event_id=publication.event_id,
             kind=publication.kind,
             occurred_at=publication.published_from,
             department=publication.department,
             region=publication.region,
             sector=publication.sector,
-            severity=None,
-            result=None,
-            amount=None,
-            reference=None,
-            description=None,
-            published_until=publication.published_until,
-            objection=objection[0] if objection else None,
-            objection_at=objection[1] if objection else None,
         )
     return _shown(record, publication.published_until, objection)
 

@@ -462,6 +462,13 @@ LIST_LISTING = {
     for kind, heading in LIST_PAGES.items()
 }
 
+
+def _recent(
+    kind: str, since: datetime, now: datetime, region: str | None, after: str | None
+) -> Any:
+    return pq.recent_records(kind, since, region=region, at=now, limit=PAGE_SIZE, after=after)
+
+
 PENALTIES = RecordListing(
     Listing(
         "行政处罚公示",
@@ -492,13 +499,8 @@ LICENCES = RecordListing(
         ("许可文书号", "许可内容", "许可机关", "许可日期"),
         "目前没有公示中的行政许可信息。",
     ),
-    query=lambda policy, now, region, after: pq.recent_records(
-        "licence_granted",
-        now - policy.licence_window,
-        region=region,
-        at=now,
-        limit=PAGE_SIZE,
-        after=after,
+    query=lambda policy, now, region, after: _recent(
+        "licence_granted", now - policy.licence_window, now, region, after
     ),  # fmt: skip
     cells=lambda shown, zone: (
         shown.reference or "—",
@@ -514,13 +516,8 @@ SPOT_CHECKS = RecordListing(
         ("检查结果", "文书号", "检查机关", "检查日期", "说明"),
         "目前没有公示中的抽查结果。",
     ),
-    query=lambda policy, now, region, after: pq.recent_records(
-        "spot_check",
-        now - policy.spot_check_window,
-        region=region,
-        at=now,
-        limit=PAGE_SIZE,
-        after=after,
+    query=lambda policy, now, region, after: _recent(
+        "spot_check", now - policy.spot_check_window, now, region, after
     ),  # fmt: skip
     cells=lambda shown, zone: (
         zh.label(zh.SPOT_CHECK_RESULT, shown.result),
