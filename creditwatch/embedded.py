@@ -526,18 +526,22 @@ class EmbeddedPostgres(Managed):
     def create_database(self, name: str) -> str:
         """Create database ``name`` if it does not exist; return its URL."""
         import psycopg
+        from psycopg import sql
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if exists.fetchone() is None:
-                conn.execute(f'CREATE DATABASE "{name}"')
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
+        """Drop database ``name`` (closing its connections) if it exists."""
         import psycopg
+        from psycopg import sql
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(statement.format(sql.Identifier(name)))
 
     def stop(self) -> None:
         """Stop the server (``pg_ctl stop``, waiting); remove its work dir if it made one."""

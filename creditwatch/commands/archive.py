@@ -109,9 +109,33 @@ def _fail(message: str) -> int:
     return 1
 
 
-def run_migrate(args: argparse.Namespace) -> int:
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """What a database that cannot be reached raises, through psycopg or SQLAlchemy."""
     import psycopg
+    import sqlalchemy.exc
 
+    return (psycopg.OperationalError, sqlalchemy.exc.OperationalError)
+
+
+def _database_down(url: str, exc: BaseException) -> int:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _fail(f"record store {_redacted(url)} unreachable: {first}")
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password.
+
+    >>> _redacted("postgresql://creditwatch:s3cret@postgres:5432/creditwatch")
+    'postgresql://creditwatch:***@postgres:5432/creditwatch'
+    """
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def run_migrate(args: argparse.Namespace) -> int:
     from streams.archive.migrate import current_revision, upgrade
 
     url = options.database_url(args)
@@ -119,11 +143,9 @@ def run_migrate(args: argparse.Namespace) -> int:
         before = current_revision(url)
         upgrade(url)
         after = current_revision(url)
-    except Exception as exc:  # SQLAlchemy/psycopg/alembic: one line, not a traceback
-        if not isinstance(exc, (psycopg.Error, OSError)) and "psycopg" not in repr(exc):
-            raise
-        return _fail(f"{type(exc).__name__}: {exc}")
-    print(f"record store at revision {after}" + (" (was {before})" if before != after else ""))
+    except _unreachable() as exc:
+        return _database_down(url, exc)
+    print(f"record store at revision {after}" + (f" (was {before})" if before != after else ""))
     return 0
 
 
@@ -149,7 +171,10 @@ def run_sink(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     database = options.database_url(args)
-    upgrade(database)
+    try:
+        upgrade(database)
+    except _unreachable() as exc:
+        return _database_down(database, exc)  # a supervisor restarts it
     settings = _sink_settings(args, database)
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_bind)

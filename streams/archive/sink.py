@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -139,12 +139,12 @@ class ArchiveSink:
 
     def __init__(
         self,
-        writer_factory: Callable[[], Any],
+        writer_factory: Callable[[], Awaitable[StoreWriter]],
         letters: DeadLetters,
         *,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self._writer_factory = writer_factory  # async () -> StoreWriter
+        self._writer_factory = writer_factory
         self._writer: StoreWriter | None = None
         self.letters = letters
         self.on_batch = on_batch
@@ -207,8 +207,7 @@ class _Ready(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: Any) -> None:
         if not self.announced:
             self.announced = True
-            log.warning("%s (%d partitions)", READY_LINE, len(assigned))
-            print(READY_LINE, flush=True)
+            print(f"{READY_LINE} ({len(assigned)} partitions)", flush=True)
 
 
 def consumer_for(settings: SinkSettings, group: str | None) -> AIOKafkaConsumer:

@@ -164,3 +164,26 @@ def test_every_archived_topic_is_in_the_catalogue_and_every_table_is_written() -
     written = {t.ENFORCEMENT_EVENTS, t.COMPLAINTS, t.IOT_READINGS}
     written |= {table for topic in DERIVED.values() for table in topic.tables}
     assert written == set(t.ALL_TABLES)
+
+
+def test_a_spot_check_plan_is_one_row_per_round() -> None:
+    plan = {
+        "region": "130102",
+        "date": "2026-03-02",
+        "seed": 7,
+        "policy_version": "2026.1",
+        "counts": {"A": {"subjects": 3, "eligible": 3, "drawn": 1, "ratio": 0.05}},
+        "tasks": [
+            {"uscc": SUBJECT, "sector": "food_drug", "tier": "A", "reason": "random",
+             "inspectors": ["i-1", "i-2"]},
+        ],
+    }  # fmt: skip
+    [(table, row)] = rows_of("risk.spotcheck-plans", b"130102|2026-03-02", orjson.dumps(plan))
+    assert table is t.SPOTCHECK_PLANS and table.latest == "source_offset"
+    assert (row["region"], row["plan_date"].isoformat(), row["seed"], row["task_count"]) == (
+        "130102",
+        "2026-03-02",
+        7,
+        1,
+    )
+    assert orjson.loads(row["body"])["tasks"][0]["inspectors"] == ["i-1", "i-2"]
