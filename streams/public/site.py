@@ -74,9 +74,13 @@ NAV = (
     ("/reports", "信用报告核验"),
 )
 PAGE_SIZE = 20
+HOME_PENALTIES = 10
+HOME_LICENCES = 5
 #: A verification upload is a whole PDF: it costs as much as this many page views.
 UPLOAD_COST = 5.0
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+#: Fetched by the browser with every page: not page views.
+UNCOUNTED = frozenset({"/site.css", "/favicon.ico"})
 LIST_PAGES = {
     "joint_punishment": "失信联合惩戒对象名单",
     "key_attention": "重点关注对象名单",
@@ -171,24 +175,17 @@ class PublicSite:
 
     async def home(self, request: web.Request) -> web.Response:
         now = self.config.clock()
+        policy = self.config.policy
         async with self.store.connection() as conn:
-            penalties = await q.afetch(
-                conn,
-                pq.published_now(kinds=sorted(ADMINISTRATIVE_PENALTY_KINDS), at=now, limit=10),
-            )
-            licences = await q.afetch(
-                conn,
-                pq.recent_records(
-                    "licence_granted", now - self.config.policy.licence_window, at=now, limit=5
-                ),
-            )
+            penalties = await q.afetch(conn, PENALTIES.query(policy, now, None, None))
+            licences = await q.afetch(conn, LICENCES.query(policy, now, None, None))
         return self.page(
             "home.html",
             request,
             query="",
             error=None,
-            penalties=self._public(penalties.items, now),
-            licences=self._public(licences.items, now),
+            penalties=self._public(penalties.items, now)[:HOME_PENALTIES],
+            licences=self._public(licences.items, now)[:HOME_LICENCES],
         )
 
     async def search(self, request: web.Request) -> web.Response:
@@ -330,6 +327,10 @@ class PublicSite:
         async with self.store.connection() as conn:
             await conn.execute("SELECT 1")
         return web.json_response({"status": "ok"})
+
+    async def favicon(self, request: web.Request) -> web.Response:
+        """No icon: an empty answer, rather than a 404 in every browser's console."""
+        return web.Response(status=204)
 
     async def stylesheet_file(self, request: web.Request) -> web.Response:
         return web.Response(
@@ -550,7 +551,7 @@ def build_site(store: Store, config: SiteConfig) -> web.Application:
 
     @web.middleware
     async def limit_rate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path != "/site.css":
+        if request.path not in UNCOUNTED:
             client = client_address(
                 request.remote, request.headers.get("X-Forwarded-For"), config.trusted_proxies
             )
@@ -616,4 +617,5 @@ def build_site(store: Store, config: SiteConfig) -> web.Application:
     app.router.add_post("/reports/{number}", site.report)
     app.router.add_get("/health", site.health)
     app.router.add_get("/site.css", site.stylesheet_file)
+    app.router.add_get("/favicon.ico", site.favicon)
     return app
