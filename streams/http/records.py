@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from pipeline.credit_report import is_report_number, report_from_document
@@ -192,6 +193,9 @@ class RecordsHandlers:
                 return await handler(request, principal)
             except REFUSALS as refusal:
                 return error_response(refusal.status, str(refusal))
+            except aioredis.RedisError as exc:  # the tokens are there
+                log.warning("Redis unavailable: %s", exc)
+                return error_response(503, "the serving view (Redis) is unavailable")
             except UNAVAILABLE as exc:
                 log.warning("record store unavailable: %s", exc)
                 return error_response(503, "the record store (PostgreSQL) is unavailable")
