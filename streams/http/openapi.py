@@ -249,6 +249,10 @@ def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Issue a credit report (公共信用信息报告) as a PDF (centres, "
                 "departments; audited); verifiable at the public site's /reports/{number}",
                 "parameters": [uscc],
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "description": "no fields yet: `{}` or empty, sent as JSON",
+                },
                 "responses": {
                     "201": {
                         "description": "the report; X-Report-Number, X-Report-SHA256 and "
@@ -257,7 +261,7 @@ def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
                             "application/pdf": {"schema": {"type": "string", "format": "binary"}}
                         },
                     },
-                    **_errors(400, 401, 403, 503),
+                    **_errors(400, 401, 403, 415, 503),
                 },
             }
         },

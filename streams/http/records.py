@@ -38,7 +38,7 @@ from pipeline.credit_report import is_report_number, report_from_document
 from streams.archive import public_queries as pq
 from streams.archive import queries as q
 from streams.http.access import Principal, mask_personal, require
-from streams.http.web_access import REFUSALS, BadRequest, NotFound, error_response
+from streams.http.web_access import REFUSALS, BadRequest, NotFound, error_response, json_body
 from streams.public.fonts import FontNotFound
 from streams.public.issuing import ReportIssuer
 from streams.public.report_html import render_report_html, report_policy
@@ -259,6 +259,9 @@ class RecordsHandlers:
             principal.role in (Role.CENTRE, Role.DEPARTMENT),
             f"{principal.role.value} tokens do not request credit reports",
         )
+        # No fields yet, but a POST takes JSON only, as every POST of the API does:
+        # what an HTML form on another site can send is refused (415).
+        await json_body(request)  # type: ignore[arg-type]  # aiohttp's request, duck-typed
         subject = _subject(request.match_info["subject"])
         issued = await self.api.issuer.issue(subject, principal.name, self.api.clock())
         number = issued.report.number

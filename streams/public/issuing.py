@@ -29,7 +29,6 @@ from pipeline.disclosure import disclose
 from pipeline.disclosure_policy import DisclosurePolicy
 from streams.archive.rows import rows_of
 from streams.archive.store import PendingRow, Source, StoreWriter
-from streams.public.report_pdf import render_pdf
 from streams.public.store import Store
 from streams.public.subject_file import load_subject
 from topics.catalogue import RISK_CREDIT_REPORTS
@@ -106,7 +105,10 @@ class ReportIssuer:
         number = new_number(now, self.zone)
         url = verification_url(self.public_url, number)
         report = build_report(disclose(rows, now, self.policy), number, self.policy, self.zone, url)
-        # Rendering takes a CPU-second or so: off the event loop.
+        # fpdf2 takes most of a second to import: the worker loads it on the first
+        # report, not at start-up. Rendering takes a CPU-second or so: off the loop.
+        from streams.public.report_pdf import render_pdf
+
         pdf = await asyncio.to_thread(render_pdf, report, self.font(), self.zone)
         digest = hashlib.sha256(pdf).hexdigest()
         record = IssuedCreditReport(

@@ -75,8 +75,11 @@ class System:
         self, method: str, path: str, token: str | None = None
     ) -> tuple[int, bytes, dict[str, str]]:
         url = f"http://127.0.0.1:{self.pipeline.worker.web_port}{path}"
-        request = urllib.request.Request(url, method=method)
+        body = b"{}" if method == "POST" else None
+        request = urllib.request.Request(url, data=body, method=method)
         request.add_header("Authorization", f"Bearer {token or self.pipeline.token}")
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
         return _open(request, timeout=60)
 
     def public(self, path: str, data: bytes | None = None, **headers: str) -> tuple[int, str]:
