@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
+from creditwatch.commands.archive import READY_LINE as SINK_READY_LINE
 from creditwatch.commands.public_site import READY_LINE as SITE_READY_LINE
 from creditwatch.commands.worker import READY_LINE
 from creditwatch.embedded import Managed, embedded_pseudonym_key, free_port, wait_for
-from streams.archive.sink import READY_LINE as SINK_READY_LINE
 
 STOP_GRACE_S = 15.0
 

@@ -306,3 +306,24 @@ def test_the_record_store_and_public_site_do_not_build_the_worker(package: str, 
     packages = {".".join(name.split(".")[:2]) for name in result.stdout.split()}
     assert packages & worker == set()
     assert module in result.stdout.split()
+
+
+CLI_LOADED = """
+import sys
+from prometheus_client import REGISTRY
+import creditwatch.cli
+creditwatch.cli.build_parser()
+print(" ".join(f.name for f in REGISTRY.collect() if f.name.startswith("creditwatch_archive")))
+print(" ".join(sorted(m for m in sys.modules if m.startswith("streams.archive."))))
+"""
+
+
+def test_a_worker_serves_no_sink_metrics_and_the_command_line_loads_no_sink():
+    """Every ``creditwatch`` command builds the whole parser first: were the sink
+    imported there, every worker would serve the sink's metrics (as zeros) at
+    /metrics and pay for loading psycopg, Alembic and the sink at start-up."""
+    result = subprocess.run(
+        [sys.executable, "-c", CLI_LOADED], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["", ""]

@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from creditwatch.admin_io import group_lag
 from creditwatch.bench.histogram import scrape
 from creditwatch.processes import SinkProcess
+from streams.archive import DEFAULT_GROUP
 from streams.archive.rows import ARCHIVED_TOPICS
-from streams.archive.sink import DEFAULT_GROUP
 
 RECORDS = "creditwatch_archive_records"
 ROWS = "creditwatch_archive_rows_written"

@@ -19,9 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from creditwatch.commands import options
+from streams.archive import DEFAULT_GROUP
 from streams.settings import Settings
 
 DEFAULT_METRICS_PORT = 6067
+#: Printed once the sink has joined its group and has partitions to read.
+READY_LINE = "creditwatch: archive sink ready"
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -97,8 +100,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _add_group(parser: argparse.ArgumentParser) -> None:
-    from streams.archive.sink import DEFAULT_GROUP
-
     parser.add_argument(
         "--group", default=DEFAULT_GROUP, help="consumer group (default %(default)s)"
     )
@@ -150,7 +151,7 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def _sink_settings(args: argparse.Namespace, database: str) -> Any:
-    from streams.archive.sink import DEFAULT_GROUP, MAX_BATCH, SinkSettings
+    from streams.archive.sink import MAX_BATCH, SinkSettings
 
     settings = Settings.from_env()
     return SinkSettings(
@@ -184,7 +185,10 @@ def run_sink(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await sink_loop(settings, stop)
+        await sink_loop(settings, stop, on_ready=announce)
+
+    def announce(partitions: int) -> None:
+        print(f"{READY_LINE} ({partitions} partitions)", flush=True)
 
     asyncio.run(main())
     return 0

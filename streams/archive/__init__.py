@@ -9,3 +9,6 @@ consumer loop (``creditwatch archive sink``), and ``queries`` is the read API.
 Nothing here imports the Faust app: the sink is a separate process with its
 own consumer group, so database latency stays out of the workers' hot path.
 """
+
+#: The sink's consumer group: its committed offsets say what the store holds.
+DEFAULT_GROUP = "creditwatch-archive"

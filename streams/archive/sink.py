@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError
 
+from streams.archive import DEFAULT_GROUP
 from streams.archive import sink_metrics as metrics
 from streams.archive.rows import (
     ARCHIVED_TOPICS,
@@ -49,9 +50,6 @@ from topics.risk import dead_letter, dead_letter_key
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GROUP = "creditwatch-archive"
-#: Printed once the sink has joined its group and has partitions to read.
-READY_LINE = "creditwatch: archive sink ready"
 MAX_BATCH = 5_000
 POLL_TIMEOUT_MS = 200
 LAG_EVERY_S = 2.0
@@ -198,16 +196,18 @@ class ArchiveSink:
 
 
 class _Ready(ConsumerRebalanceListener):
-    def __init__(self) -> None:
-        self.announced = False
+    """Calls ``on_ready(partitions)`` once, at the first assignment."""
+
+    def __init__(self, on_ready: Callable[[int], None] | None) -> None:
+        self.on_ready = on_ready
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        if not self.announced:
-            self.announced = True
-            print(f"{READY_LINE} ({len(assigned)} partitions)", flush=True)
+        if self.on_ready is not None:
+            self.on_ready(len(assigned))
+            self.on_ready = None
 
 
 def consumer_for(settings: SinkSettings, group: str | None) -> AIOKafkaConsumer:
@@ -244,14 +244,19 @@ async def update_lag(consumer: AIOKafkaConsumer) -> dict[str, int]:
     return lag
 
 
-async def run_sink(settings: SinkSettings, stop: asyncio.Event) -> ArchiveSink:
-    """Consume the archived topics in the sink's group until ``stop`` is set."""
+async def run_sink(
+    settings: SinkSettings,
+    stop: asyncio.Event,
+    on_ready: Callable[[int], None] | None = None,
+) -> ArchiveSink:
+    """Consume the archived topics in the sink's group until ``stop`` is set;
+    ``on_ready(partitions)`` once it has joined the group and has partitions."""
     consumer = consumer_for(settings, settings.group)
     producer = producer_for(settings)
     await producer.start()
     await consumer.start()
     sink = ArchiveSink(lambda: StoreWriter.connect(settings.database), DeadLetters(producer))
-    consumer.subscribe(list(settings.topics), listener=_Ready())
+    consumer.subscribe(list(settings.topics), listener=_Ready(on_ready))
     lag_at = 0.0
     try:
         while not stop.is_set():

@@ -14,8 +14,8 @@ from kafka import KafkaProducer
 
 from creditwatch.admin_io import group_lag
 from creditwatch.processes import SinkProcess
+from streams.archive import DEFAULT_GROUP
 from streams.archive.rows import ARCHIVED_TOPICS
-from streams.archive.sink import DEFAULT_GROUP
 from streams.archive.store import TableDigest, digests, row_counts
 from tests.integration.conftest import Pipeline
 from topics.catalogue import INPUT_TOPICS, INTERNAL_TOPICS
