@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Self
 
 from creditwatch.commands.archive import READY_LINE as SINK_READY_LINE
+from creditwatch.commands.public_site import READY_LINE as SITE_READY_LINE
 from creditwatch.commands.worker import READY_LINE
 from creditwatch.embedded import Managed, embedded_pseudonym_key, free_port, wait_for
 
@@ -174,6 +175,43 @@ class SinkProcess(ChildProcess):
 
     def start(self) -> Self:
         self._ready_seen = self.log_text().count(SINK_READY_LINE)
+        super().start()
+        return self
+
+
+class PublicSiteProcess(ChildProcess):
+    """``creditwatch public-site`` on a free local port, reading the given record store
+    (docs/public-site.md)."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        database_url: str,
+        *,
+        name: str = "public-site",
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        site_env = {
+            "CREDITWATCH_DATABASE": database_url,
+            "CREDITWATCH_PUBLIC_PORT": str(self.port),
+            **(env or {}),
+        }
+        super().__init__(name, ["public-site"], log_dir, site_env)
+        self._ready_seen = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for the next "public site ready" line (one per start)."""
+        _wait_for_line(self, SITE_READY_LINE, self._ready_seen, timeout)
+        self._ready_seen = self.log_text().count(SITE_READY_LINE)
+
+    def start(self) -> Self:
+        self._ready_seen = self.log_text().count(SITE_READY_LINE)
         super().start()
         return self
 

@@ -276,21 +276,26 @@ def test_child_programs_are_kept_out_of_test_collection():
         assert f"--ignore={module.replace('.', '/')}.py" in options
 
 
-ARCHIVE_LOADED = """
+PACKAGE_LOADED = """
 import importlib, pkgutil, sys
-import streams.archive as root
-for found in pkgutil.walk_packages(root.__path__, "streams.archive."):
+root = importlib.import_module("{package}")
+for found in pkgutil.walk_packages(root.__path__, "{package}."):
     importlib.import_module(found.name)
 print(" ".join(sorted(name for name in sys.modules if name.startswith("streams."))))
 """
 
 
-def test_the_record_store_package_does_not_build_the_worker():
-    """``streams/archive`` is wiring beside the worker, not inside it: the sink is its own
-    process and the read API is imported by the web servers, so loading it must not build
-    the Faust app, its agents or the Redis view (which connect and register at import)."""
+@pytest.mark.parametrize(
+    ("package", "module"),
+    [("streams.archive", "streams.archive.sink"), ("streams.public", "streams.public.site")],
+)
+def test_the_record_store_and_public_site_do_not_build_the_worker(package: str, module: str):
+    """``streams/archive`` and ``streams/public`` are wiring beside the worker, not inside
+    it: the sink and the public site are processes of their own, and the read API is
+    imported by the web servers, so loading them must not build the Faust app, its agents
+    or the Redis view (which connect and register at import)."""
     result = subprocess.run(
-        [sys.executable, "-c", ARCHIVE_LOADED],
+        [sys.executable, "-c", PACKAGE_LOADED.replace("{package}", package)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -300,7 +305,7 @@ def test_the_record_store_package_does_not_build_the_worker():
     worker = {"streams.app", "streams.agents", "streams.serving", "streams.http", "streams.metrics"}
     packages = {".".join(name.split(".")[:2]) for name in result.stdout.split()}
     assert packages & worker == set()
-    assert "streams.archive.sink" in result.stdout.split()
+    assert module in result.stdout.split()
 
 
 CLI_LOADED = """

@@ -76,6 +76,11 @@ RISK_PUBLICATIONS = TopicSpec(
     compacted=True,
     retention_ms=None,
 )
+RISK_CREDIT_REPORTS = TopicSpec(
+    "risk.credit-reports",
+    "credit reports issued (number, subject, validity, SHA-256 of the PDF, content), by number",
+    retention_ms=None,
+)
 RISK_AUDIT = TopicSpec(
     "risk.audit",
     "hash-chained audit trail of every state-changing action (one partition)",
@@ -133,6 +138,7 @@ OUTPUT_TOPICS = (
     RISK_LIST_CHANGES,
     RISK_WORKFLOW,
     RISK_PUBLICATIONS,
+    RISK_CREDIT_REPORTS,
     SPOTCHECK_PLANS,
     RISK_DLQ,
     RISK_AUDIT,

@@ -71,6 +71,9 @@ SHIJIAZHUANG_COUNTIES: dict[str, str] = {
 
 class EnforcementKind(StrEnum):
     PENALTY = "penalty"
+    # 行政许可: a licence granted. Half of seed 十五's 双公示 (licences and penalties
+    # published); it carries no risk, so it maps to no signal.
+    LICENCE_GRANTED = "licence_granted"
     LICENCE_SUSPENDED = "licence_suspended"
     LICENCE_REVOKED = "licence_revoked"
     SPOT_CHECK = "spot_check"

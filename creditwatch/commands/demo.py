@@ -1,9 +1,9 @@
 """``creditwatch demo``: the whole system on this machine, with a live summary.
 
 Starts the embedded broker (Tansu), Redis and PostgreSQL (the record store),
-creates the topics, starts a worker, the archive sink and the simulator, and
-prints what the pipeline is doing: on a terminal one summary redrawn in place,
-into a file or pipe one compact line now and then.
+creates the topics, starts a worker, the archive sink, the public disclosure
+site and the simulator, and prints what the pipeline is doing: on a terminal one
+summary redrawn in place, into a file or pipe one compact line now and then.
 
 It is meant to run for hours, so it rides out trouble and says what happened:
 a broker or Redis that does not answer in time leaves the last good figures
@@ -35,6 +35,7 @@ from creditwatch.embedded import EmbeddedError, EmbeddedStack
 from creditwatch.monitor import DEFAULT_TIMEOUT_S, Monitor, Snapshot, Unavailable
 from creditwatch.processes import (
     ChildProcess,
+    PublicSiteProcess,
     SinkProcess,
     WorkerProcess,
     describe_exit,
@@ -43,6 +44,7 @@ from creditwatch.processes import (
 )
 from creditwatch.simulation.traffic import DEFAULT_BAD_RATIO
 from creditwatch.topic_admin import create_topics
+from streams.settings import DATABASE_VARIABLE
 from topics.access import Role
 from topics.catalogue import ALL_TOPICS, INPUT_TOPICS
 
@@ -115,8 +117,16 @@ def run(args: argparse.Namespace) -> int:
         assert stack.workdir is not None
         # On a terminal incidents show in the summary; in a log, as lines of their own.
         incidents = Incidents(stack.workdir / INCIDENT_LOG, started, echo=not tty)
+        assert stack.database_url is not None
+        site = PublicSiteProcess(stack.workdir, stack.database_url)
+        # The worker's record search and credit reports read the store; a report
+        # names the public site where it can be verified.
         worker = WorkerProcess(
-            stack.workdir, stack.kafka_url, stack.redis_url, partitions=args.partitions
+            stack.workdir,
+            stack.kafka_url,
+            stack.redis_url,
+            partitions=args.partitions,
+            env={DATABASE_VARIABLE: stack.database_url, "CREDITWATCH_PUBLIC_URL": site.url},
         )
         simulator = ChildProcess(
             "simulator",
@@ -135,13 +145,13 @@ def run(args: argparse.Namespace) -> int:
             ],
             stack.workdir,
         )
-        assert stack.database_url is not None
         sink = SinkProcess(stack.workdir, stack.kafka_url, stack.database_url)
         # Children stop before the broker and Redis they talk to, producer first.
         try:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
             worker.start()
             sink.start()
+            site.start()
             simulator.start()
             # The API needs a token; the demo makes a supervision-centre one and
             # hands it to the board in the address's fragment (never sent to a server).
@@ -149,10 +159,10 @@ def run(args: argparse.Namespace) -> int:
             board = f"http://127.0.0.1:{worker.web_port}/#token={token}"
 
             def header() -> str:
-                return _header(stack, board, worker, simulator, sink, args.rate)
+                return _header(stack, board, site, worker, simulator, sink, args.rate)
 
             say(header())
-            _watch(args, stack, [worker, simulator, sink], incidents, started, header, tty)
+            _watch(args, stack, [worker, simulator, sink, site], incidents, started, header, tty)
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
         except EmbeddedError as exc:
@@ -164,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             incidents.note(f"stopped by {type(exc).__name__}: {exc}")
             raise
         finally:
-            stop_all([simulator, worker, sink])
+            stop_all([simulator, worker, sink, site])
             if incidents.count or stack.keep:
                 stack.keep = True  # the logs are the evidence of what went wrong
                 what = f" (incidents: {INCIDENT_LOG})" if incidents.count else ""
@@ -184,6 +194,7 @@ def say(*parts: object) -> None:
 def _header(
     stack: EmbeddedStack,
     board: str,
+    site: PublicSiteProcess,
     worker: ChildProcess,
     simulator: ChildProcess,
     sink: SinkProcess,
@@ -196,6 +207,8 @@ def _header(
         f"broker {stack.bootstrap} (pid {broker.pid}) · redis {stack.redis_url} "
         f"(pid {server.pid}) · logs {stack.workdir}\n"
         f"board {board}\n"
+        f"public site {site.url} (no login: 双公示, lists, spot checks, report verification) "
+        f"pid {site.pid}\n"
         f"record store {stack.database_url} (PostgreSQL pid {postgres.pid}) · archive sink "
         f"pid {sink.pid}, metrics http://127.0.0.1:{sink.metrics_port}/metrics\n"
         f"worker pid {worker.pid} · simulator pid {simulator.pid} at {rate:g} events/s"

@@ -25,6 +25,7 @@ from topics.catalogue import (
     ENFORCEMENT_EVENTS,
     IOT_READINGS,
     RISK_ALERTS,
+    RISK_CREDIT_REPORTS,
     RISK_LIST_CHANGES,
     RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
@@ -240,6 +241,21 @@ def spotcheck_plan_row(data: Mapping[str, Any]) -> Row:
     }
 
 
+def credit_report_row(data: Mapping[str, Any]) -> Row:
+    sha256 = data["sha256"]
+    if not isinstance(sha256, str) or len(sha256) != 64:
+        raise ValueError("'sha256' is not a SHA-256 hex digest")
+    return {
+        "number": data["number"],
+        "subject": data["subject"],
+        "issued_at": _time(data, "issued_at"),
+        "valid_until": _time(data, "valid_until"),
+        "sha256": sha256,
+        "requested_by": data["requested_by"],
+        "disclosure_version": data["disclosure_version"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class DerivedTopic:
     """How a derived topic's records become rows: the mapping and the tables they go to."""
@@ -257,6 +273,7 @@ DERIVED: dict[str, DerivedTopic] = {
         publication_row, (t.PUBLICATIONS, t.PUBLICATION_STATE)
     ),
     SPOTCHECK_PLANS.name: DerivedTopic(spotcheck_plan_row, (t.SPOTCHECK_PLANS,)),
+    RISK_CREDIT_REPORTS.name: DerivedTopic(credit_report_row, (t.CREDIT_REPORTS,)),
 }
 INPUT_TOPICS = (ENFORCEMENT_EVENTS.name, COMPLAINTS_12315.name, IOT_READINGS.name)
 #: Every topic the sink reads.

@@ -265,6 +265,21 @@ SPOTCHECK_PLANS = Table(
     latest="source_offset",
 )
 
+CREDIT_REPORTS = Table(
+    "credit_reports",
+    (
+        required("number"),
+        required("subject"),
+        required("issued_at", TIME),
+        required("valid_until", TIME),
+        required("sha256"),
+        required("requested_by"),
+        required("disclosure_version"),
+        BODY,  # with the report's content (``document``)
+    ),
+    key=("number",),
+)
+
 ALL_TABLES: tuple[Table, ...] = (
     ENFORCEMENT_EVENTS,
     COMPLAINTS,
@@ -278,5 +293,6 @@ ALL_TABLES: tuple[Table, ...] = (
     PUBLICATIONS,
     PUBLICATION_STATE,
     SPOTCHECK_PLANS,
+    CREDIT_REPORTS,
 )
 TABLES_BY_NAME = {table.name: table for table in ALL_TABLES}

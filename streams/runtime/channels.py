@@ -49,6 +49,7 @@ from topics.catalogue import (
     PEER_FEATURES,
     RISK_ALERTS,
     RISK_AUDIT,
+    RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
     RISK_PUBLICATIONS,
@@ -95,6 +96,7 @@ peer_feature_changes = _topic(PEER_FEATURES)
 list_changes = _topic(RISK_LIST_CHANGES)
 workflow_notices = _topic(RISK_WORKFLOW)
 publications = _topic(RISK_PUBLICATIONS)
+credit_reports = _topic(RISK_CREDIT_REPORTS)
 audit_trail = _topic(RISK_AUDIT)
 audit_requests = _topic(AUDIT_REQUESTS)
 access_tokens = _topic(ACCESS_TOKENS)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -38,6 +39,14 @@ from creditwatch.processes import ChildProcess
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MONITOR_TIMEOUT_S = 1.0
 PAUSE_S = 4 * MONITOR_TIMEOUT_S  # longer than the summary's broker timeout, several times
+
+
+def page_text(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return ""
 
 
 class DemoOutput:
@@ -125,6 +134,9 @@ def test_demo_survives_a_broker_pause_and_a_killed_worker() -> None:
         workdir = Path(match[1])
         broker_pid = int(out.wait_for(r"broker \S+ \(pid (\d+)\)", 5)[0][1])
         store = out.wait_for(r"record store (\S+) \(PostgreSQL pid \d+\)", 5)[0][1]
+        # The public disclosure site's address is printed next to the board's, and answers.
+        site = out.wait_for(r"public site (http://127\.0\.0\.1:\d+/) \(no login", 5)[0][1]
+        wait_for(lambda: "信用信息公示" in page_text(site), 60, "the public site's home page")
         worker_pid = int(out.wait_for(r"worker pid (\d+)", 5)[0][1])
         processed, seen = out.processed(90, after=seen)
         assert "simulator sends 2% bad records on purpose" in out.lines[seen - 1]

@@ -290,7 +290,7 @@ def test_state_changes_accept_only_json(pipeline: Pipeline):
         {"matchers": {"region": "130133"}, "reason": "form", "duration_minutes": 5, "note": "x"}
     )
     for path in posts:
-        path = path.replace("{alert_id}", alert["alert_id"])
+        path = path.replace("{alert_id}", alert["alert_id"]).replace("{subject}", alert["subject"])
         for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
             status, answer = post(pipeline, path, body, content_type)
             assert status == 415, (path, content_type, status, answer)
