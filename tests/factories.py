@@ -18,6 +18,7 @@ from detectors.state import Observation
 from topics.complaints import Complaint, parse_complaint
 from topics.enforcement import EnforcementEvent, parse_enforcement
 from topics.iot import IotReading, parse_iot
+from topics.roles import RoleAssignment, parse_role
 
 #: A fixed event time safely in the past (inputs may not lie in the future).
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -29,6 +30,7 @@ REGION = "130102"  # 长安区
 ENFORCEMENT_TOPIC = "enforcement.events"
 COMPLAINTS_TOPIC = "complaints.12315"
 IOT_TOPIC = "iot.readings"
+ROLES_TOPIC = "registry.roles"
 
 
 def make_uscc(serial: int = 1) -> str:
@@ -103,10 +105,26 @@ def iot_data(**overrides: Any) -> dict[str, Any]:
     return _build(defaults, overrides)
 
 
+def role_data(**overrides: Any) -> dict[str, Any]:
+    """A legal representative since a year before ``T0``, still in office, recorded at ``T0``."""
+    defaults = {
+        "event_id": new_id("role"),
+        "subject": SUBJECT,
+        "person_id": "LR000000001",
+        "role": "legal_representative",
+        "held_from": T0 - 365 * DAY,
+        "recorded_at": T0,
+        "region": REGION,
+        "sector": "food_drug",
+    }
+    return _build(defaults, overrides)
+
+
 DATA_OF_TOPIC = {
     ENFORCEMENT_TOPIC: enforcement_data,
     COMPLAINTS_TOPIC: complaint_data,
     IOT_TOPIC: iot_data,
+    ROLES_TOPIC: role_data,
 }
 
 #: The event-time field of each input topic.
@@ -114,6 +132,7 @@ TIME_FIELD = {
     ENFORCEMENT_TOPIC: "occurred_at",
     COMPLAINTS_TOPIC: "received_at",
     IOT_TOPIC: "measured_at",
+    ROLES_TOPIC: "recorded_at",
 }
 
 
@@ -131,6 +150,10 @@ def complaint(**overrides: Any) -> Complaint:
 
 def reading(**overrides: Any) -> IotReading:
     return parse_iot(iot_data(**overrides))
+
+
+def role(**overrides: Any) -> RoleAssignment:
+    return parse_role(role_data(**overrides))
 
 
 def observation(at_s: float = T0_S, **fields: Any) -> Observation:
