@@ -10,7 +10,7 @@ conditions are only a matter of time, ``earliest_s`` says when they will hold.
 
 from __future__ import annotations
 
-from detectors.casefile import CaseFile, CreditRecord, ItemStatus
+from detectors.casefile import CaseFile, Commitment, CreditRecord, ItemStatus
 from detectors.supervision_policy import SupervisionPolicy
 from topics.vocabulary import CommitmentKind
 
@@ -48,7 +48,7 @@ def assess_repair(
             )
         )
         earliest.append(record.repairable_from_s)
-    if rules.repair.needs_commitment and not _repair_commitment(case, applied_at_s, rules):
+    if rules.repair.needs_commitment and repair_commitment(case, applied_at_s, rules) is None:
         reasons.append(
             ("no_repair_commitment", "no credit-repair commitment made recently and kept")
         )
@@ -80,14 +80,20 @@ def assess_repair(
     return reasons, max(earliest, default=None)
 
 
-def _repair_commitment(case: CaseFile, applied_at_s: float, rules: SupervisionPolicy) -> bool:
+def repair_commitment(
+    case: CaseFile, applied_at_s: float, rules: SupervisionPolicy
+) -> Commitment | None:
+    """The newest credit-repair commitment made within the lookback and not broken: what
+    a repair applied at ``applied_at_s`` rests on (breaking it later voids the repair)."""
     lookback = rules.repair.commitment_lookback_s
-    return any(
-        c.kind == CommitmentKind.CREDIT_REPAIR.value
+    found = [
+        c
+        for c in case.commitments
+        if c.kind == CommitmentKind.CREDIT_REPAIR.value
         and c.status is not ItemStatus.BREACHED
         and 0 <= applied_at_s - c.made_at_s <= lookback
-        for c in case.commitments
-    )
+    ]
+    return max(found, key=lambda c: c.made_at_s, default=None)
 
 
 def _newer_as_bad(

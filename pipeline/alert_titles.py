@@ -37,6 +37,7 @@ TITLES: dict[AlertRule, Title] = {
         "Entered the joint-punishment list",
     ),
     AlertRule.KEY_ATTENTION_LIST: ("列入重点关注对象名单", "Entered the key-attention list"),
+    AlertRule.MARKET_BAN_LIST: ("实施市场和行业禁入", "Banned from the market and the industry"),
     AlertRule.INTERVIEW_DUE: (
         "逾期未整改，待约谈",
         "Rectification deadline missed: interview due",
@@ -109,7 +110,12 @@ CHINESE: dict[str, Mapping[str, str]] = {
         "penalties": "行政处罚",
         "iot_exceedances_24h": "24 小时物联网超标",
     },
-    "list": {"joint_punishment": "失信联合惩戒对象", "key_attention": "重点关注对象"},
+    "list": {
+        "joint_punishment": "失信联合惩戒对象",
+        "key_attention": "重点关注对象",
+        "market_ban": "市场和行业禁入对象",
+        "approval_commitment_breach": "审批替代型承诺失信主体",
+    },
     "source_kind": {"departments": "部门", "sectors": "行业"},
 }
 

@@ -27,6 +27,10 @@ DEPARTMENT = {
     "health": "卫生健康委员会",
     "financial_regulation": "金融监督管理局",
     "industry_association": "行业协会",
+    "superior_unit": "上级主管单位",
+    "audit": "审计部门",
+    "discipline_inspection": "纪检监察机关",
+    "organisation_personnel": "组织人事部门",
 }
 
 ENFORCEMENT_KIND = {
@@ -51,6 +55,7 @@ ENFORCEMENT_KIND = {
     "honour": "表彰奖励",
     "objection_filed": "提出异议",
     "objection_decided": "异议处理决定",
+    "decision_refused": "拒不履行行政处罚决定",
 }
 
 #: The policy's credit signals (``detectors/policy.toml``), as a list's basis names them.
@@ -65,7 +70,11 @@ SIGNAL = {
     "abnormal_operation": "列入经营异常名录",
     "spot_check_problems": "抽查发现问题",
     "spot_check_passed": "抽查合格",
-    "commitment_breached": "违背信用承诺",
+    "commitment_breached_approval_substitution": "违背审批替代型信用承诺",
+    "commitment_breached_voluntary": "违背主动型信用承诺",
+    "commitment_breached_industry_self_discipline": "违背行业自律型信用承诺",
+    "commitment_breached_credit_repair": "违背信用修复型信用承诺",
+    "decision_refused": "拒不履行行政处罚决定",
     "commitment_fulfilled": "履行信用承诺",
     "interview": "信用约谈",
     "honour": "表彰奖励",
@@ -90,7 +99,12 @@ COMMITMENT_KIND = {
 
 OBJECTION_OUTCOME = {"upheld": "异议成立，记录已更正", "rejected": "异议不成立，维持原记录"}
 
-LIST_KIND = {"joint_punishment": "失信联合惩戒对象名单", "key_attention": "重点关注对象名单"}
+LIST_KIND = {
+    "joint_punishment": "失信联合惩戒对象名单",
+    "key_attention": "重点关注对象名单",
+    "market_ban": "市场和行业禁入名单",
+    "approval_commitment_breach": "审批替代型承诺失信名单",
+}
 
 MEASURE_CATEGORY = {
     "administrative": "行政性措施",

@@ -33,6 +33,7 @@ from detectors.workflow import Effects
 from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
+from pipeline.persons import on_role
 from pipeline.supervision import (
     SupervisionOutputs,
     apply_effects,
@@ -46,7 +47,8 @@ from topics.enforcement import EnforcementEvent
 from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
 from topics.risk import Alert, TierChange
-from topics.vocabulary import ComplaintKind, EnforcementKind, Tier
+from topics.roles import RoleAssignment
+from topics.vocabulary import ComplaintKind, EnforcementKind, PersonRole, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +124,15 @@ def step(
                 outputs.model_flagged = True
     elif isinstance(record, EnforcementEvent) and needs_case_file(record, context.policy):
         case = case if case is not None else CaseFile()
+        case.subject_type = state.subject_type  # what the latest record said, whichever it was
         effects = workflow.on_filing(case, filing_of(record), context.policy)
         _settle(record.subject, state, case, effects, watermark_s, context, outputs)
+    elif isinstance(record, RoleAssignment):
+        # Seed 十一: the subject's roles live in its case file, beside its listings.
+        case = case if case is not None else CaseFile()
+        facts = on_role(record.subject, case, record, context)
+        outputs.casework.append(SupervisionOutputs(person_facts=facts))
+        _settle(record.subject, state, case, workflow.Effects(), watermark_s, context, outputs)
     return state, case, outputs
 
 
@@ -183,6 +192,20 @@ def observation_of(record: InputRecord) -> Observation:
             clears="abnormal_operation" if removed else None,
             legal_rep_id=record.legal_rep_id,
             department=record.department.value,
+            subject_type=record.subject_type.value if record.subject_type else None,
+        )
+    if isinstance(record, RoleAssignment):
+        at_s = record.recorded_at.timestamp()
+        represents = record.role is PersonRole.LEGAL_REPRESENTATIVE and (
+            record.held_until is None or record.held_until.timestamp() > at_s
+        )
+        return Observation(
+            event_id=record.event_id,
+            at_s=at_s,
+            region=record.region,
+            sector=record.sector.value,
+            legal_rep_id=record.person_id if represents else None,
+            subject_type=record.subject_type.value if record.subject_type else None,
         )
     if isinstance(record, Complaint):
         counts = record.kind is not ComplaintKind.ENQUIRY

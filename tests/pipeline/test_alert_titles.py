@@ -38,6 +38,11 @@ EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
         "Entered the joint-punishment list",
     ),
     AlertRule.KEY_ATTENTION_LIST: ({}, "列入重点关注对象名单", "Entered the key-attention list"),
+    AlertRule.MARKET_BAN_LIST: (
+        {},
+        "实施市场和行业禁入",
+        "Banned from the market and the industry",
+    ),
     AlertRule.INTERVIEW_DUE: (
         {},
         "逾期未整改，待约谈",

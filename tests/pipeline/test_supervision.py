@@ -83,10 +83,14 @@ def test_a_missed_commitment_deadline_adds_a_breach_to_the_score() -> None:
     assert subject.state is not None
     before = subject.state.score
     out = subject.wake(days=45)
-    assert subject.state.signals["commitment_breached"] > 0
+    assert subject.state.signals["commitment_breached_approval_substitution"] > 0
     assert subject.state.score > before
-    (notice,) = out.notices
+    notice, revocation = out.notices
     assert (notice.kind, notice.department) == ("commitment_breached", "government_services")
+    assert (revocation.kind, revocation.department) == (
+        "approval_revocation",
+        "government_services",
+    )
     (alert,) = out.alerts
     assert (alert.kind, alert.subject) == ("deadline", SUBJECT)
 

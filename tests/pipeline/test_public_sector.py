@@ -1,0 +1,74 @@
+"""Seed 十一: public-sector subjects' violations are reported to their superiors, the audit
+body, and, for their responsible people, to discipline inspection and personnel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.factories import SUBJECT, T0, enforcement, role
+from tests.pipeline.test_persons import ZHANG, City, pseudonym
+from topics.decode import InputRecord
+from topics.workflow import WorkflowNotice
+
+
+def notices(city: City, *records: InputRecord) -> list[WorkflowNotice]:
+    return city.feed(*records)
+
+
+def reports(found: list[WorkflowNotice]) -> set[tuple[str, str, str | None]]:
+    kinds = ("public_sector_report", "staff_report")
+    return {(n.kind, n.department, n.person) for n in found if n.kind in kinds}
+
+
+def test_a_state_owned_enterprise_s_general_penalty_goes_to_its_superior_and_the_audit_body() -> (
+    None
+):
+    city = City()
+    found = notices(
+        city,
+        enforcement(severity="general", subject_type="state_owned", sector="finance"),
+    )
+    assert reports(found) == {
+        ("public_sector_report", "superior_unit", None),
+        ("public_sector_report", "audit", None),
+    }
+    report = next(n for n in found if n.department == "audit")
+    assert [r.code for r in report.reasons] == ["penalty_general"]
+
+
+def test_an_enterprise_s_or_a_minor_record_is_not_reported() -> None:
+    assert reports(notices(City(), enforcement(severity="general"))) == set()
+    minor = enforcement(severity="minor", subject_type="public_institution")
+    assert reports(notices(City(), minor)) == set()
+
+
+def test_a_listed_public_institution_is_reported_and_so_are_its_responsible_people() -> None:
+    city = City()
+    found = notices(
+        city,
+        role(person_id=ZHANG, subject_type="public_institution"),
+        enforcement(
+            kind="court_dishonest_debtor", department="court", occurred_at=T0 + timedelta(days=1)
+        ),
+    )
+    person = pseudonym(ZHANG)
+    assert reports(found) == {
+        ("public_sector_report", "superior_unit", None),
+        ("public_sector_report", "audit", None),
+        ("staff_report", "discipline_inspection", person),
+        ("staff_report", "organisation_personnel", person),
+    }
+    # One report of the record and one of each list entry to each body, distinct ids.
+    ids = [n.notice_id for n in found if n.kind == "public_sector_report"]
+    assert len(ids) == len(set(ids)) == 2 * 3  # the ruling, joint punishment, the ban
+    staff = [n for n in found if n.kind == "staff_report"]
+    assert {n.reasons[0].code for n in staff} == {"legal_representative"}
+    assert ZHANG not in str([n.dumps() for n in found])  # the pseudonym only, never the id
+
+
+def test_the_type_a_record_carries_sticks_to_the_subject() -> None:
+    city = City()
+    notices(city, enforcement(kind="honour", subject_type="state_owned"))
+    later = notices(city, enforcement(severity="serious", sector="finance"))  # untyped record
+    assert ("public_sector_report", "audit", None) in reports(later)
+    assert city.states[SUBJECT].subject_type == "state_owned"
