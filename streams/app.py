@@ -52,6 +52,7 @@ COMPONENT_MODULES = (
     "streams.agents.peers",
     "streams.agents.cross_sector",
     "streams.agents.cross_region",
+    "streams.agents.persons",
     "streams.agents.alert_manager",
     "streams.serving.view",
     "streams.serving.tokens",

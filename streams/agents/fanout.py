@@ -24,6 +24,7 @@ from streams.runtime.channels import (
     adverse_signals,
     complaint_counts,
     peer_feature_changes,
+    person_facts,
     produce,
 )
 from topics.internal import (
@@ -33,9 +34,11 @@ from topics.internal import (
     LinkageMessage,
     Member,
     PeerUpdate,
+    PersonFact,
     encode_complaint_counts,
     encode_linkage_message,
     encode_peer_updates,
+    encode_person_fact,
 )
 
 #: Rows in one re-keyed message. A batch can hold a group's whole batch of rows
@@ -46,7 +49,14 @@ ROWS_PER_MESSAGE = 200
 
 Row = TypeVar("Row")
 
-__all__ = ["LISTED", "Fanout", "chunks", "send_linkage", "send_linkage_message"]
+__all__ = [
+    "LISTED",
+    "Fanout",
+    "chunks",
+    "send_linkage",
+    "send_linkage_message",
+    "send_person_fact",
+]
 
 
 def chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
@@ -109,3 +119,8 @@ async def send_linkage(group: str, message: dict[str, Any]) -> None:
     """A linkage message already in its wire form (``{"type": LISTED, ...}``);
     :func:`send_linkage_message` takes the typed record."""
     await produce(adverse_signals, group.encode(), orjson.dumps(message))
+
+
+async def send_person_fact(person: str, fact: PersonFact) -> None:
+    """To the person-record agent that owns the person (``person`` is the pseudonym)."""
+    await produce(person_facts, person.encode(), encode_person_fact(fact))

@@ -25,7 +25,7 @@ from pipeline.subject import Outputs, device_key, on_time, step
 from pipeline.supervision import needs_case_file
 from streams import metrics
 from streams.agents.casework import Casework
-from streams.agents.fanout import LISTED, Fanout, send_linkage
+from streams.agents.fanout import LISTED, Fanout, send_linkage, send_person_fact
 from streams.agents.live_models import LiveModels, dump_model, load_model
 from streams.agents.publish import (
     send_alert,
@@ -78,6 +78,8 @@ async def send_outputs(outputs: Outputs) -> None:
             await send_publication(publication)
         for group, listing in decided.linked_listings:
             await send_linkage(group, {"type": LISTED, "listing": asdict(listing)})
+        for person, fact in decided.person_facts:
+            await send_person_fact(person, fact)
 
 
 live_models = LiveModels(device_models)
@@ -152,9 +154,9 @@ async def ingest_one(event: EventT, batch: IngestBatch) -> None:
     case, model, model_key, watermark_s = None, None, b"", 0.0
     if isinstance(record, EnforcementEvent):
         await wake_due(event, record.occurred_at.timestamp(), batch)
-        if needs_case_file(record, context.policy):
-            case, watermark_s = casework.cases.get(key), casework.watermark(event)
-    elif isinstance(record, IotReading):
+    if needs_case_file(record, context.policy):
+        case, watermark_s = casework.cases.get(key), casework.watermark(event)
+    if isinstance(record, IotReading):
         model_key = device_key(record)
         model = TimedModel(live_models.get(model_key))
     state, case, outputs = step(states.get(key), case, record, context, model, watermark_s)

@@ -16,6 +16,7 @@ from streams.runtime.channels import (
     alerts,
     dead_letters,
     list_changes,
+    person_records,
     produce,
     publications,
     tier_changes,
@@ -23,6 +24,7 @@ from streams.runtime.channels import (
 )
 from topics.decode import Rejected
 from topics.lists import ListChange, list_change_key
+from topics.persons import PersonCreditRecord
 from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
@@ -93,3 +95,7 @@ async def send_notice(notice: WorkflowNotice) -> None:
 async def send_publication(publication: Publication) -> None:
     key = publication_key(publication.subject, publication.event_id).encode()
     await produce(publications, key, publication.dumps())
+
+
+async def send_person_record(record: PersonCreditRecord) -> None:
+    await produce(person_records, record.person.encode(), record.dumps())

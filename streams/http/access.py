@@ -28,7 +28,7 @@ from topics.access import AccessToken, Role
 from topics.risk import alert_counties
 
 #: Field names whose values are personal data, wherever they occur in a document.
-PERSONAL_FIELDS = frozenset({"legal_rep_id", "phone"})
+PERSONAL_FIELDS = frozenset({"legal_rep_id", "phone", "person_id", "person_name"})
 MASK = "*****"
 #: What a department may read of a subject's profile: its tier and where that comes from.
 DEPARTMENT_PROFILE_FIELDS = (

@@ -1,4 +1,5 @@
-"""The record search and credit reports on the worker's web server (``streams/http/records.py``).
+"""The record search, credit reports and people's records on the worker's web server
+(``streams/http/records.py``, ``streams/http/persons.py``).
 
 Imported by :func:`streams.app.load_components` like the other web modules; it
 builds what the handlers need from the worker's settings and registers them.
@@ -11,8 +12,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from pipeline.measures import known_actions
 from streams.agents.audit import audit_action
 from streams.app import app, settings
+from streams.http import persons
 from streams.http.access import Principal, authenticate
 from streams.http.records import RecordsApi, register
 from streams.public.fonts import find_cjk_font
@@ -35,20 +38,21 @@ async def _publish(key: bytes, value: bytes) -> Delivered:
 
 _store = read_write_store(settings.database)
 _zone = worker_policy().supervision.calendar.timezone
-register(
-    app.web.web_app,  # type: ignore[attr-defined]  # the aiohttp driver's
-    RecordsApi(
+_api = RecordsApi(
+    store=_store,
+    authenticate=_authenticate,
+    audit=audit_action,
+    issuer=ReportIssuer(
         store=_store,
-        authenticate=_authenticate,
-        audit=audit_action,
-        issuer=ReportIssuer(
-            store=_store,
-            font=functools.cache(lambda: find_cjk_font(settings.report_font)),
-            zone=_zone,
-            policy=load_disclosure_policy(settings),
-            public_url=settings.public_address,
-            publish=_publish,
-        ),
+        font=functools.cache(lambda: find_cjk_font(settings.report_font)),
         zone=_zone,
+        policy=load_disclosure_policy(settings),
+        public_url=settings.public_address,
+        publish=_publish,
     ),
+    zone=_zone,
 )
+_web_app = app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's
+register(_web_app, _api)
+# Seed 十一: people's records and measures, on the same store, guard and audit.
+persons.register(_web_app, _api, known_actions(worker_policy()))

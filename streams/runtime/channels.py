@@ -47,11 +47,13 @@ from topics.catalogue import (
     COMPLAINT_COUNTS,
     INPUT_TOPICS,
     PEER_FEATURES,
+    PERSON_FACTS,
     RISK_ALERTS,
     RISK_AUDIT,
     RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PERSON_RECORDS,
     RISK_PUBLICATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
@@ -102,6 +104,8 @@ audit_requests = _topic(AUDIT_REQUESTS)
 access_tokens = _topic(ACCESS_TOKENS)
 silences = _topic(RISK_SILENCES)
 alert_candidates = _topic(ALERT_CANDIDATES)
+person_facts = _topic(PERSON_FACTS)
+person_records = _topic(RISK_PERSON_RECORDS)
 
 
 log = logging.getLogger(__name__)
