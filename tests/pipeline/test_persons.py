@@ -41,7 +41,8 @@ def pseudonym(person_id: str) -> str:
 class City:
     """Subjects' steps and people's records, fed the way the agents are."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: StepContext = CONTEXT) -> None:
+        self.context = context
         self.states: dict[str, SubjectState] = {}
         self.cases: dict[str, CaseFile] = {}
         self.files: dict[str, PersonFile] = {}
@@ -54,7 +55,7 @@ class City:
         for record in records:
             subject = record.subject
             state, case, outputs = step(
-                self.states.get(subject), self.cases.get(subject), record, CONTEXT
+                self.states.get(subject), self.cases.get(subject), record, self.context
             )
             self.states[subject] = state
             if case is not None:
@@ -68,7 +69,7 @@ class City:
     def deliver(self, person: str, fact: PersonFact) -> None:
         fact = decode_person_fact(encode_person_fact(fact))  # as it crosses the topic
         self.facts.append((person, fact))
-        file, records = persons.step(self.files.get(person), fact, CONTEXT)
+        file, records = persons.step(self.files.get(person), fact, self.context)
         self.files[person] = file
         for record in records:
             self.published[person] = record
