@@ -28,6 +28,12 @@ def evidence_of(facts: tuple[Fact, ...]) -> list[Evidence]:
     return [Evidence(**asdict(fact)) for fact in facts]
 
 
+def basis_lines(facts: tuple[Fact, ...]) -> tuple[str, ...]:
+    """A listing's basis as lines of text, one per fact, for the messages that carry it
+    on (a representative's other subjects, a person's record)."""
+    return tuple(f"{e.fact}: {e.detail}" for e in evidence_of(facts))
+
+
 def alert_id(dedup_key: str, event_id: str) -> str:
     """Deterministic, so a replay re-creates the same alert instead of a new one."""
     return hashlib.blake2b(f"{dedup_key}|{event_id}".encode(), digest_size=10).hexdigest()

@@ -21,6 +21,18 @@ from datetime import datetime
 from typing import Any
 
 from detectors.policy import Policy
+from detectors.supervision_policy import MeasureSpec
+from topics.lists import Measure, MeasureCategory
+
+
+def measure_record(spec: MeasureSpec) -> Measure:
+    """A policy measure as ``risk.list-changes`` and ``risk.person-records`` carry it."""
+    return Measure(
+        code=spec.code,
+        category=MeasureCategory(spec.category),
+        description=spec.description,
+        actions=sorted(spec.actions),
+    )
 
 
 class UnknownAction(ValueError):

@@ -33,11 +33,12 @@ from detectors.cross_sector import person_pseudonym
 from detectors.listing import ListMove, record_fact
 from detectors.persons import Entry, PersonFile
 from detectors.policy import Policy
-from detectors.scoring import Fact
 from detectors.supervision_policy import SupervisionPolicy
+from pipeline.alerts import basis_lines
 from pipeline.context import StepContext
+from pipeline.measures import measure_record
 from topics.internal import ListingFact, PersonFact, RoleFact
-from topics.lists import ExitReason, ListKind, Measure, MeasureCategory
+from topics.lists import ExitReason, ListKind
 from topics.persons import HeldRole, PersonCreditRecord, PersonEntry
 from topics.roles import RoleAssignment
 from topics.vocabulary import DEFAULT_SUBJECT_TYPE, PersonRole, Sector, SubjectType
@@ -86,7 +87,7 @@ def on_role(
             s.person == person for s in case.holders(listing.entered_at_s, frozenset({span.role}))
         )
         records = (case.record(event_id) for event_id in listing.basis)
-        basis = _lines(record_fact(r, rules) for r in records if r is not None)
+        basis = basis_lines(tuple(record_fact(r, rules) for r in records if r is not None))
         facts.append((person, _listing_fact(subject, case, span, listing, basis, at_s, held)))
     return facts
 
@@ -102,7 +103,7 @@ def listing_facts(
         reach = _reach(rules, listing.kind)
         if not reach:
             continue
-        basis = _lines(move.basis)
+        basis = basis_lines(move.basis)
         at_s = listing.exited_at_s if listing.exited_at_s is not None else listing.entered_at_s
         seen: set[tuple[str, str]] = set()
         for span in case.holders(listing.entered_at_s, reach):
@@ -117,10 +118,6 @@ def listing_facts(
 
 def _reach(rules: SupervisionPolicy, kind: str) -> frozenset[str]:
     return next((spec.person_roles for spec in rules.lists if spec.kind == kind), frozenset())
-
-
-def _lines(facts: Iterable[Fact]) -> tuple[str, ...]:
-    return tuple(f"{fact.fact}: {fact.detail}" for fact in facts)
 
 
 def _listing_fact(
@@ -222,15 +219,7 @@ def _entry(latest: Entry, group: list[Entry], policy: Policy) -> PersonEntry:
         exited_at=utc(latest.exited_at_s),
         exit_reason=ExitReason(latest.exit_reason) if latest.exit_reason else None,
         basis=list(latest.basis),
-        measures=[
-            Measure(
-                code=m.code,
-                category=MeasureCategory(m.category),
-                description=m.description,
-                actions=sorted(m.actions),
-            )
-            for m in measures
-        ],
+        measures=[measure_record(m) for m in measures],
         region=latest.region,
         sector=Sector(latest.sector),
     )

@@ -18,15 +18,16 @@ from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
 from detectors.state import Observation, SubjectState
 from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice, PublicationMove
-from pipeline.alerts import AlertSubject, evidence_of, make_alert
+from pipeline.alerts import AlertSubject, basis_lines, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
+from pipeline.measures import measure_record
 from pipeline.persons import listing_facts
 from pipeline.public_sector import public_sector_reports
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
 from topics.internal import PersonFact
-from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
+from topics.lists import ExitReason, ListAction, ListChange, ListKind
 from topics.publications import Publication
 from topics.risk import Alert, TierChange
 from topics.roles import RoleAssignment
@@ -186,7 +187,7 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
         version=listing.version,
         at_s=listing.entered_at_s,
         event_id=f"{subject}|{listing.kind}|v{listing.version}",
-        basis=tuple(f"{fact.fact}: {fact.detail}" for fact in move.basis),
+        basis=basis_lines(move.basis),
     )
 
 
@@ -201,15 +202,7 @@ def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -
         expires_at=utc(listing.expires_at_s),
         exited_at=utc(listing.exited_at_s),
         exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
-        measures=[
-            Measure(
-                code=m.code,
-                category=MeasureCategory(m.category),
-                description=m.description,
-                actions=sorted(m.actions),
-            )
-            for m in move.measures
-        ],
+        measures=[measure_record(m) for m in move.measures],
         legal_rep_id=case.legal_rep_id,
         version=listing.version,
         policy_version=policy.version,
