@@ -39,6 +39,7 @@ DEPARTMENT_PROFILE_FIELDS = (
     "as_of",
     "region",
     "sector",
+    "subject_type",  # seed 十一: a department treats the public sector apart
     "policy_version",
 )
 #: Longer "Authorization" values are not ours (new_token() makes 43 characters).
