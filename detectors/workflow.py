@@ -55,7 +55,6 @@ class Filing:
     concerns: str | None = None  # the event id of the record or item it is about
     outcome: str | None = None  # of an objection: "upheld" or "rejected"
     legal_rep_id: str | None = None
-    subject_type: str | None = None  # None: the record does not say
     major_loss: bool = False  # a penalty decision found major losses (seed 十)
 
 
@@ -194,8 +193,6 @@ def on_filing(case: CaseFile, filing: Filing, policy: Policy) -> Effects:
     case.region, case.sector = filing.region, filing.sector
     if filing.legal_rep_id:
         case.legal_rep_id = filing.legal_rep_id
-    if filing.subject_type:
-        case.subject_type = filing.subject_type
     effects = Effects()
     # Asked before the handler closes the commitment: was this breach on the record already?
     counted = filing.kind is _K.COMMITMENT_BREACHED and _already_breached(case, filing)

@@ -57,8 +57,6 @@ def on_role(
     span = RoleSpan(person, record.role.value, record.held_from.timestamp(), until, record.event_id)
     case.hold(span)
     case.region, case.sector = record.region, record.sector.value
-    if record.subject_type is not None:
-        case.subject_type = record.subject_type.value
     at_s = record.recorded_at.timestamp()
     facts: list[tuple[str, PersonFact]] = [
         (

@@ -123,17 +123,24 @@ def step(
                 outputs.alerts.append(anomaly)
                 outputs.model_flagged = True
     elif isinstance(record, EnforcementEvent) and needs_case_file(record, context.policy):
-        case = case if case is not None else CaseFile()
-        case.subject_type = state.subject_type  # what the latest record said, whichever it was
+        case = _case_of(state, case)
         effects = workflow.on_filing(case, filing_of(record), context.policy)
         _settle(record.subject, state, case, effects, watermark_s, context, outputs)
     elif isinstance(record, RoleAssignment):
         # Seed 十一: the subject's roles live in its case file, beside its listings.
-        case = case if case is not None else CaseFile()
+        case = _case_of(state, case)
         facts = on_role(record.subject, case, record, context)
         outputs.casework.append(SupervisionOutputs(person_facts=facts))
         _settle(record.subject, state, case, workflow.Effects(), watermark_s, context, outputs)
     return state, case, outputs
+
+
+def _case_of(state: SubjectState, case: CaseFile | None) -> CaseFile:
+    """The subject's case file (a new one if it has none), with the subject's type as
+    the latest record that said it gave it (seed 十一: the public sector is reported)."""
+    case = case if case is not None else CaseFile()
+    case.subject_type = state.subject_type
+    return case
 
 
 def on_time(

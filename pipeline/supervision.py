@@ -116,7 +116,6 @@ def filing_of(event: EnforcementEvent) -> Filing:
         concerns=event.concerns_event_id,
         outcome=event.outcome.value if event.outcome is not None else None,
         legal_rep_id=event.legal_rep_id,
-        subject_type=event.subject_type.value if event.subject_type is not None else None,
         major_loss=bool(event.major_loss),
     )
 

@@ -23,18 +23,23 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from pipeline.measures import UnknownAction, person_measures_answer, requested_action
 from streams.archive import queries as q
 from streams.http.access import Principal, mask_personal, require
-from streams.http.records import RecordsApi, RecordsHandlers, _json
+from streams.http.records import RecordsApi, RecordsHandlers
 from streams.http.web_access import BadRequest, NotFound
 from topics.access import Role
 from topics.audit import AuditAction
 
 #: A person's pseudonym: ``detectors.cross_sector.person_pseudonym``'s 32 hex digits.
 PSEUDONYM = re.compile(r"[0-9a-f]{32}")
+
+
+def _json(document: Any) -> web.Response:
+    return web.json_response(document, dumps=lambda value: orjson.dumps(value).decode())
 
 
 def _places(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
