@@ -3,8 +3,14 @@ body, and, for their responsible people, to discipline inspection and personnel.
 
 from __future__ import annotations
 
+import copy
+import tomllib
 from datetime import timedelta
 
+import pytest
+
+from detectors.policy import DEFAULT_POLICY_PATH, parse_policy
+from detectors.policy_values import PolicyError
 from tests.factories import SUBJECT, T0, enforcement, role
 from tests.pipeline.test_persons import ZHANG, City, pseudonym
 from topics.decode import InputRecord
@@ -72,3 +78,17 @@ def test_the_type_a_record_carries_sticks_to_the_subject() -> None:
     later = notices(city, enforcement(severity="serious", sector="finance"))  # untyped record
     assert ("public_sector_report", "audit", None) in reports(later)
     assert city.states[SUBJECT].subject_type == "state_owned"
+
+
+def test_the_policy_names_only_known_types_lists_and_departments() -> None:
+    document = tomllib.loads(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    for key, value, message in (
+        ("types", ["ministry"], "public_sector.types"),
+        ("lists", ["blacklist"], "public_sector.lists"),
+        ("notify", ["the_press"], "public_sector.notify"),
+        ("notify", [], "names nobody"),
+    ):
+        changed = copy.deepcopy(document)
+        changed["public_sector"][key] = value
+        with pytest.raises(PolicyError, match=message):
+            parse_policy(changed)
