@@ -67,6 +67,7 @@ def make_alert(
         sector=Sector(about.sector),
         title=title,
         title_zh=title_zh,
+        rule=hit.rule.value,
         evidence=evidence_of(hit.evidence),
         source_event_ids=event_ids,
         created_at=datetime.fromtimestamp(at_s, UTC),

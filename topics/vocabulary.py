@@ -201,6 +201,14 @@ class AlertKind(StrEnum):
     LIST = "list"
 
 
+class Disposition(StrEnum):
+    """Where an alert is shown (the policy's ``[alerts.disposition]``, docs/alerts.md)."""
+
+    BOARD = "board"  # its own item on the live board, pushed to inspectors' inboxes
+    CASE = "case"  # in the subject's case: its profile and alert history only
+    DIGEST = "digest"  # in the subject's history, and counted in its county's daily digest
+
+
 class AlertSeverity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"

@@ -32,6 +32,7 @@ from pathlib import Path
 from creditwatch.commands.simulate import _ratio
 from creditwatch.commands.token import create_token
 from creditwatch.embedded import EmbeddedError, EmbeddedStack
+from creditwatch.evaluation.alert_budget import BOARD_ITEMS, AlertBudget
 from creditwatch.monitor import DEFAULT_TIMEOUT_S, Monitor, Snapshot, Unavailable
 from creditwatch.processes import (
     ChildProcess,
@@ -132,11 +133,13 @@ def run(args: argparse.Namespace) -> int:
             ],
             stack.workdir,
         )
+        figures = Figures()
         # Children stop before the broker and Redis they talk to, producer first.
         try:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
             worker.start()
             simulator.start()
+            began_s = time.time()  # the simulator stamps its records with the wall clock
             # The API needs a token; the demo makes a supervision-centre one and
             # hands it to the board in the address's fragment (never sent to a server).
             token = create_token(stack.bootstrap, stack.redis_url, "demo-centre", Role.CENTRE)
@@ -146,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
                 return _header(stack, board, worker, simulator, args.rate)
 
             say(header())
-            _watch(args, stack, [worker, simulator], incidents, started, header, tty)
+            _watch(
+                args, stack, [worker, simulator], figures, incidents, started, began_s, header, tty
+            )
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
         except EmbeddedError as exc:
@@ -159,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             stop_all([simulator, worker])
+            if figures.latest is not None and figures.latest.budget is not None:
+                say(f"creditwatch demo: {figures.latest.budget.report()}")
             if incidents.count or stack.keep:
                 stack.keep = True  # the logs are the evidence of what went wrong
                 what = f" (incidents: {INCIDENT_LOG})" if incidents.count else ""
@@ -314,15 +321,22 @@ def _watch(
     args: argparse.Namespace,
     stack: EmbeddedStack,
     children: Sequence[ChildProcess],
+    figures: Figures,
     incidents: Incidents,
     started: float,
+    began_s: float,
     header: Callable[[], str],
     tty: bool,
 ) -> None:
     refresh = args.refresh or (REFRESH_TTY_S if tty else REFRESH_LOG_S)
-    monitor = Monitor(stack.bootstrap, stack.redis_url, timeout=args.monitor_timeout)
+    monitor = Monitor(
+        stack.bootstrap,
+        stack.redis_url,
+        timeout=args.monitor_timeout,
+        subjects=args.subjects,
+        since_s=began_s,
+    )
     supervisor = Supervisor(children, incidents)
-    figures = Figures()
     next_summary = time.monotonic() + refresh
     try:
         while args.duration is None or time.monotonic() - started < args.duration:
@@ -432,6 +446,8 @@ def render(view: View) -> str:
             "open alerts     "
             + "  ".join(f"{sev} {n:,}" for sev, n in reversed(list(now.open_alerts.items()))),
         ]
+        if now.budget is not None:
+            lines += budget_lines(now.budget)
     if view.incidents:
         lines.append(f"incidents (all in {INCIDENT_LOG}):")
         lines += [f"  {line}" for line in view.incidents]
@@ -455,9 +471,25 @@ def compact(view: View) -> str:
             f"input {sum(view.rates.values()):,.0f}/s",
             dead_letters(now.dead_letters, now.consumed, view.bad_ratio),
             "alerts open " + " ".join(f"{sev} {n:,}" for sev, n in now.open_alerts.items()),
+            *([now.budget.summary()] if now.budget is not None else []),
             "tiers " + " ".join(f"{tier} {n:,}" for tier, n in now.tiers.items()),
         ]
     )
+
+
+def budget_lines(budget: AlertBudget) -> list[str]:
+    """The alert budget so far: board items per 1,000 subjects per day, by kind.
+
+    The day is one of event time, which in the demo is the wall clock: an hour
+    of demo is 1/24 of a day, so its counts are scaled by 24.
+    """
+    by_kind = budget.by(BOARD_ITEMS, 0)
+    return [
+        f"alert budget    {budget.summary()}",
+        "                board items by kind: "
+        + ("  ".join(f"{kind} {rate:,.1f}" for kind, rate in by_kind.items()) or "none yet")
+        + f"  (over {budget.days * 24:.2f} h of event time = wall time)",
+    ]
 
 
 def redraw(block: str, size: os.terminal_size) -> str:
