@@ -39,7 +39,9 @@ class RuleHit:
     about: Mapping[str, TitleValue] = field(default_factory=dict)
 
 
-#: Signals that alert on every occurrence: each is a distinct legal fact.
+#: Signals that alert on every occurrence: each is a distinct legal fact. Their hits
+#: share one key per subject, so while its alert is open the alert manager folds a
+#: subject's next ruling into it (count, source events, latest evidence).
 EVENT_RULES: dict[str, AlertRule] = {
     rule.value: rule
     for rule in (
@@ -66,7 +68,7 @@ def evaluate_rules(
         hits.append(
             RuleHit(
                 rule,
-                f"{obs.signal}:{obs.event_id}",
+                obs.signal,
                 AlertKind.RULE,
                 severity.of(rule),
                 (Fact(obs.signal, 1.0, detail=f"event {obs.event_id}"),),

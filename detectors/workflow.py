@@ -512,5 +512,6 @@ def _task(
     facts = (Fact(kind.value, 1.0, detail=f"event {concerns}, department {department}"),)
     rule = AlertRule(kind.value)  # a missed deadline's rule is named after its notice
     severity = rules.alert_severity.of(rule)
-    hit = RuleHit(rule, f"{kind.value}:{concerns}", AlertKind.DEADLINE, severity, facts, False)
+    # One key per subject and kind: the next missed deadline folds into an open alert.
+    hit = RuleHit(rule, kind.value, AlertKind.DEADLINE, severity, facts, False)
     effects.alerts.append(WorkflowAlert(hit, notice_id, at_s))

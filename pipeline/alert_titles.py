@@ -69,6 +69,33 @@ TITLES: dict[AlertRule, Title] = {
     ),
 }
 
+#: What a rule's alerts are called when counted together (a daily digest): (Chinese, English).
+RULE_NAMES: dict[AlertRule, Title] = {
+    AlertRule.PENALTY_SERIOUS: ("严重行政处罚", "serious penalties"),
+    AlertRule.COURT_DISHONEST_DEBTOR: ("失信被执行人认定", "dishonest-debtor rulings"),
+    AlertRule.LICENCE_REVOKED: ("吊销许可证", "licence revocations"),
+    AlertRule.COMPLAINT_SURGE: ("投诉举报激增", "complaint surges"),
+    AlertRule.IOT_EXCEEDANCES: ("物联网监测多次超标", "repeated IoT exceedances"),
+    AlertRule.TIER_D: ("信用等级降至 D 级", "drops to tier D"),
+    AlertRule.IOT_ANOMALY: ("物联网读数异常", "IoT anomalies"),
+    AlertRule.JOINT_PUNISHMENT_LIST: ("列入失信联合惩戒对象名单", "joint-punishment listings"),
+    AlertRule.KEY_ATTENTION_LIST: ("列入重点关注对象名单", "key-attention listings"),
+    AlertRule.INTERVIEW_DUE: ("逾期未整改待约谈", "interviews due"),
+    AlertRule.OBJECTION_OVERDUE: ("异议逾期未处理", "overdue objections"),
+    AlertRule.COMMITMENT_BREACHED: ("信用承诺逾期未履行", "unfulfilled commitments"),
+    AlertRule.PEER_OUTLIER: ("远超同业", "peer outliers"),
+    AlertRule.CROSS_SECTOR: ("跨部门不良信用记录", "cross-sector adverse records"),
+    AlertRule.CROSS_SECTOR_LINKED: ("关联主体跨部门不良信用记录", "linked cross-sector records"),
+    AlertRule.LINKED_LISTING: ("关联主体列入名单", "listings of linked subjects"),
+    AlertRule.CROSS_REGION: ("跨区域投诉举报激增", "cross-region complaint surges"),
+}
+
+#: The title of a daily digest (pipeline/digests.py), over its rule's name.
+DIGEST_TITLE: Title = (
+    "{day} {county}{sector}行业{name}日汇总",
+    "Daily digest of {name}: {county}, {sector}, {day}",
+)
+
 #: The Chinese for the codes a title names, by the name it has in ``about``.
 CHINESE: dict[str, Mapping[str, str]] = {
     "category": {
@@ -134,6 +161,21 @@ def titles(hit: RuleHit) -> Title:
     return (
         chinese.format_map(_worded(hit.about, CHINESE, JOINERS[0])),
         english.format_map(_worded(hit.about, {}, JOINERS[1])),
+    )
+
+
+def digest_titles(rule: AlertRule, county: str, sector: str, day: str) -> Title:
+    """A daily digest's title in Chinese and in English.
+
+    >>> digest_titles(AlertRule.IOT_ANOMALY, "130102", "food_drug", "2026-03-02")
+    ('2026-03-02 长安区食品药品行业物联网读数异常日汇总', 'Daily digest of IoT anomalies: 长安区, food_drug, 2026-03-02')
+    """  # noqa: E501
+    about: dict[str, TitleValue] = {"county": county, "sector": sector, "day": day}
+    chinese, english = DIGEST_TITLE
+    name_zh, name_en = RULE_NAMES[rule]
+    return (
+        chinese.format_map({**_worded(about, CHINESE, JOINERS[0]), "name": name_zh}),
+        english.format_map({**_worded(about, {}, JOINERS[1]), "name": name_en}),
     )
 
 

@@ -27,6 +27,7 @@ class Evidence(faust.Record, serializer="json", include_metadata=False):
     value: float
     threshold: float | None = None
     detail: str | None = None
+    detail_zh: str | None = None  # ``detail`` in Chinese
 
 
 class Alert(faust.Record, serializer="json", include_metadata=False):
@@ -222,13 +223,20 @@ def county_fact(county: str) -> str:
     return COUNTY_FACT_PREFIX + county
 
 
-#: The dedup key of a daily digest: ``digest:{rule}:{county}:{day}``.
+#: The dedup key of a daily digest: ``digest:{rule}:{county}:{sector}:{day}``.
 DIGEST_PREFIX = "digest:"
+#: A digest names each alert it counts by its subject, in an evidence fact "subject {uscc}".
+SUBJECT_FACT_PREFIX = "subject "
 
 
-def digest_key(rule: str, county: str, day: str) -> str:
-    """The digest of ``rule``'s alerts in ``county`` on ``day`` (``YYYY-MM-DD``, Asia/Shanghai)."""
-    return f"{DIGEST_PREFIX}{rule}:{county}:{day}"
+def digest_key(rule: str, county: str, sector: str, day: str) -> str:
+    """The digest of ``rule``'s alerts in ``county`` and ``sector`` on ``day``
+    (``YYYY-MM-DD`` in the policy's time zone)."""
+    return f"{DIGEST_PREFIX}{rule}:{county}:{sector}:{day}"
+
+
+def subject_fact(subject: str) -> str:
+    return SUBJECT_FACT_PREFIX + subject
 
 
 def is_digest(alert: Mapping[str, Any]) -> bool:

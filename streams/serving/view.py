@@ -36,6 +36,7 @@ from streams.serving import redis_keys as keys
 from streams.settings import bootstrap_servers, worker_policy, worker_routing
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.decode import Rejected
+from topics.risk import on_board
 from topics.vocabulary import AlertSeverity, AlertStatus
 from topics.wire_time import epoch
 
@@ -147,7 +148,7 @@ def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
     alert.setdefault("event", "opened")
     alert.setdefault("muted_by", None)
     alert.setdefault("escalated", False)
-    visible = alert["status"] != AlertStatus.RESOLVED.value and alert["muted_by"] is None
+    visible = on_board(alert)  # open, unmuted, and its disposition is the board
     open_indexes = list(keys.open_alert_indexes(alert))
     other_severities = [
         keys.open_alerts_by("severity", s.value)
