@@ -323,7 +323,12 @@ def _objection_decided(
         record.status = RecordStatus.CORRECTED
         if was_counting:
             effects.withdrawn.append(record)
-        fact = Fact("objection_upheld", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+        fact = Fact(
+            "objection_upheld",
+            1.0,
+            says="event_on",
+            about={"event": filing.event_id, "record": record.event_id},
+        )
         _reevaluate(case, filing.at_s, rules, effects, "objection_upheld", fact, filing.event_id)
     elif not was_counting:
         effects.restored.append(record)
@@ -376,7 +381,12 @@ def _repair(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: E
                 f"{filing.event_id}:completed", "repair_completed", filing.at_s, filing.department
             )
         )
-    fact = Fact("repair_completed", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+    fact = Fact(
+        "repair_completed",
+        1.0,
+        says="event_on",
+        about={"event": filing.event_id, "record": record.event_id},
+    )
     _reevaluate(case, filing.at_s, rules, effects, "repaired", fact, filing.event_id)
 
 
@@ -453,7 +463,7 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
         if record.published and record.publish_until_s == due:
             record.status = RecordStatus.EXPIRED
             record.disputed = False
-            fact = Fact("publication_ended", 1.0, detail=f"event {record.event_id}")
+            fact = Fact("publication_ended", 1.0, says="event", about={"event": record.event_id})
             _reevaluate(case, due, rules, effects, "expired", fact, f"{record.event_id}:expired")
     for listing in case.listings.values():
         if listing.active and listing.expires_at_s == due:
@@ -461,7 +471,8 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
             fact = Fact(
                 "list_period_ended",
                 1.0,
-                detail=f"entered {rules.calendar.iso_date(listing.entered_at_s)}",
+                says="entered",
+                about={"day": rules.calendar.iso_date(listing.entered_at_s)},
             )
             effects.list_moves.append(exit_listing(case, listing, spec, due, "expired", (fact,)))
 
@@ -509,7 +520,8 @@ def _task(
 ) -> None:
     notice_id = f"{concerns}:{kind.value}"
     effects.notices.append(Notice(notice_id, kind, department, at_s, concerns, due_s))
-    facts = (Fact(kind.value, 1.0, detail=f"event {concerns}, department {department}"),)
+    about = {"event": concerns, "department": department}
+    facts = (Fact(kind.value, 1.0, says="event_department", about=about),)
     rule = AlertRule(kind.value)  # a missed deadline's rule is named after its notice
     severity = rules.alert_severity.of(rule)
     # One key per subject and kind: the next missed deadline folds into an open alert.

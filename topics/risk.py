@@ -21,13 +21,21 @@ from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Disposition
 
 
 class Evidence(faust.Record, serializer="json", include_metadata=False):
-    """One contributing fact behind an alert or tier change, with its number."""
+    """One contributing fact behind an alert or tier change, with its number.
+
+    ``fact`` is a code; ``label`` says what it is in English and ``label_zh`` in
+    Chinese; ``detail`` explains it in English and ``detail_zh`` in Chinese. All
+    four come from one table (pipeline/alert_titles.py); records written before
+    them lack them, and a fact not yet worded there has ``detail`` only.
+    """
 
     fact: str
     value: float
     threshold: float | None = None
     detail: str | None = None
-    detail_zh: str | None = None  # ``detail`` in Chinese
+    detail_zh: str | None = None
+    label: str | None = None
+    label_zh: str | None = None
 
 
 class Alert(faust.Record, serializer="json", include_metadata=False):

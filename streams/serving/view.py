@@ -22,6 +22,7 @@ from faust.types import EventT
 from detectors.casefile import CaseFile
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
+from pipeline.grading import contribution_view
 from pipeline.supervision import case_view
 from streams import metrics
 from streams.agents.casework import case_files
@@ -375,9 +376,7 @@ def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None) -> by
                 since_s=state.complaints.start_of_last(30, state.clock)
             ),
             "iot_exceedances_24h": iot_exceedances_24h(state),
-            "contributions": [
-                {"fact": c.fact, "points": c.value, "detail": c.detail} for c in score.contributions
-            ],
+            "contributions": [contribution_view(c) for c in score.contributions],
             "floor": score.floor.value if score.floor else None,
             "supervision": case_view(case, policy) if case is not None else None,
             "policy_version": policy.version,

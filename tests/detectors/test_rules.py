@@ -47,7 +47,7 @@ def test_every_serious_penalty_alerts_even_within_the_cooldown() -> None:
     assert [k for k in keys(second) if k.startswith("penalty")] == ["penalty_serious"]
     (hit,) = [h for h in second if h.rule_key.startswith("penalty")]
     assert hit.kind is AlertKind.RULE and hit.severity is AlertSeverity.HIGH
-    assert "p-2" in (hit.evidence[0].detail or "")
+    assert hit.evidence[0].about == {"event": "p-2"}
 
 
 def test_dishonest_debtor_ruling_alerts_critically_every_time() -> None:
@@ -59,7 +59,7 @@ def test_dishonest_debtor_ruling_alerts_critically_every_time() -> None:
         )
         ruling = [h for h in hits if h.rule_key.startswith("court_dishonest_debtor")]
         assert keys(ruling) == ["court_dishonest_debtor"]
-        assert f"c-{i}" in (ruling[0].evidence[0].detail or "")
+        assert ruling[0].evidence[0].about == {"event": f"c-{i}"}
         assert ruling[0].severity is AlertSeverity.CRITICAL
 
 
@@ -240,4 +240,5 @@ def test_the_surge_windows_are_the_policy_s() -> None:
     assert hits["bundled"] == []
     (surge,) = hits["short"]
     assert surge.evidence[0].fact == "complaints_3d:food_safety"
-    assert surge.evidence[0].detail == "expected 1.0 per 3 days from the 7 days before"
+    assert surge.evidence[0].says == "expected_from_baseline"
+    assert surge.evidence[0].about == {"expected": 1.0, "days": 3, "before": 7}

@@ -19,10 +19,18 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
+from pipeline.alert_titles import BOARD_LABELS, WORDS
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity, Sector, Tier
+from topics.vocabulary import (
+    SHIJIAZHUANG_COUNTIES,
+    SHIJIAZHUANG_COUNTIES_EN,
+    AlertKind,
+    AlertSeverity,
+    Sector,
+    Tier,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +69,86 @@ def test_board_vocabulary_matches_the_contracts():
     assert set(vocabulary["severities"]) == {s.value for s in AlertSeverity}
     assert set(vocabulary["kinds"]) == {k.value for k in AlertKind}
     assert vocabulary["tiers"] == [t.value for t in Tier]
+    assert vocabulary["counties_en"] == SHIJIAZHUANG_COUNTIES_EN
+    # Its labels are a copy of the one table of words, not a table of its own.
+    assert vocabulary["labels"] == {
+        group: {code: list(pair) for code, pair in WORDS[group].items()} for group in BOARD_LABELS
+    }
+
+
+def digest_alert() -> dict[str, Any]:
+    """A daily digest as the alert manager publishes it (pipeline/digests.py)."""
+    counted = [make_uscc(704), make_uscc(705)]
+    return {
+        "alert_id": "digest-1",
+        "dedup_key": "digest:complaint_surge:130183:education:2026-11-28",
+        "subject": None, "kind": "rule", "severity": "medium", "score": 0.0, "tier": None,
+        "region": "130183", "sector": "education",
+        "title": "Daily digest of complaint surges: Jinzhou City, education, 2026-11-28",
+        "title_zh": "2026-11-28 晋州市教育行业投诉举报激增日汇总",
+        "evidence": [
+            {"fact": f"subject {s}", "value": 1.0, "threshold": None,
+             "label": f"Subject {s}", "label_zh": f"主体 {s}",
+             "detail": "Surge of 12315 complaints: prepaid card",
+             "detail_zh": "12315 投诉举报激增：预付卡"}
+            for s in counted
+        ],
+        "source_event_ids": ["a1", "a2"], "created_at": "2026-11-28T02:00:00Z",
+        "status": "open", "policy_version": "test", "count": 2, "rule": "complaint_surge",
+        "disposition": "board",
+    }  # fmt: skip
+
+
+def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: Any):
+    """A digest is one board item for many alerts: it says how many, in the reader's
+    language only, and each subject it names opens that subject's profile."""
+    from playwright.sync_api import Route, expect
+
+    digest = digest_alert()
+    profile = {"tier": "C", "score": 60.0, "alert_ids": []}
+    bodies = {
+        "/": ("text/html", BOARD.read_bytes()),
+        "/api/alerts": ("application/json",
+                        orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [digest]})),
+        "/api/alerts/digest-1": ("application/json", orjson.dumps(digest)),
+        f"/api/subjects/{make_uscc(705)}": ("application/json", orjson.dumps(profile)),
+        "/api/tiers": ("application/json", b'{"A": 1, "B": 2, "C": 3, "D": 4}'),
+        "/api/events": ("text/event-stream", b"retry: 60000\n\n"),
+    }  # fmt: skip
+    looked_up: list[str] = []
+
+    def serve(route: Route) -> None:
+        path = route.request.url.removeprefix("http://board.test").split("?")[0]
+        looked_up.append(path)
+        content_type, body = bodies.get(path, ("application/json", b'{"error": "no"}'))
+        route.fulfill(status=200 if path in bodies else 404, content_type=content_type, body=body)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.route("http://board.test/**", serve)
+    page.goto("http://board.test/")
+    row = page.locator("#alert-list li[data-alert-id='digest-1']")
+    expect(row).to_contain_text("晋州市教育行业投诉举报激增日汇总")
+    expect(row).to_contain_text("汇总 2 条预警")
+    row.locator("button").click()
+    expect(page.locator("#detail-count")).to_have_text("2")
+    expect(page.locator("#evidence tbody tr")).to_have_count(2)
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("预付卡")
+    assert_one_language(page, "zh")
+    page.screenshot(path=str(ARTIFACTS / "board-digest-zh.png"), full_page=True)
+
+    page.locator("#lang-toggle").click()
+    expect(row).to_contain_text("Daily digest of complaint surges: Jinzhou City")
+    expect(row).to_contain_text("2 alerts in this digest")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("prepaid card")
+    assert_one_language(page, "en")
+    page.screenshot(path=str(ARTIFACTS / "board-digest-en.png"), full_page=True)
+    page.locator("#evidence tbody tr").nth(1).locator("button.link").click()
+    expect(page.locator("#profile")).to_contain_text(make_uscc(705))
+    assert f"/api/subjects/{make_uscc(705)}" in looked_up
+    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +183,31 @@ def court_ruling(n: int, event_id: str, region: str) -> tuple[str, dict[str, Any
     }
 
 
+#: Where the board shows alerts: the list, the detail, the subject's profile. Identifiers
+#: (USCC, ids, dedup keys, policy versions: class ``mono``) and times are left out.
+ALERT_TEXT = """() => {
+  const texts = [];
+  for (const root of document.querySelectorAll('#alerts, #detail, #profile')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('.mono, time, [hidden]')) continue;
+      texts.push(node.textContent);
+    }
+  }
+  return texts.join(' ');
+}"""
+HAN = re.compile(r"[\u4e00-\u9fff]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def assert_one_language(page: Any, lang: str) -> None:
+    """The board in ``lang`` shows no word of the other language about alerts."""
+    text = page.evaluate(ALERT_TEXT)
+    other = LATIN_WORD.findall(text) if lang == "zh" else HAN.findall(text)
+    assert other == [], f"{lang} board shows {other[:10]} in: {text[:400]}"
+    assert (HAN.search(text) if lang == "zh" else LATIN_WORD.search(text)) is not None
+
+
 def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     pipeline: Pipeline, browser: Any
 ):
@@ -103,7 +216,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     started = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
     # An alert in 桥西区 that is already open when the board loads.
-    elsewhere, record = court_ruling(700, "board-1", "130104")
+    elsewhere, record = court_ruling(700, "b-1", "130104")
     send(pipeline, record)
     wait_until(
         lambda: get_json(pipeline, "/api/alerts?region=130104")[1]["total"] >= 1,
@@ -128,7 +241,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
     # A ruling in 晋州市 raised after the page loaded arrives over SSE, at the top.
-    subject, record = court_ruling(701, "board-2", "130183")
+    subject, record = court_ruling(701, "b-2", "130183")
     send(pipeline, record)
     newest = page.locator("#alert-list li").first
     expect(newest).to_contain_text(subject, timeout=WAIT_MS)
@@ -141,26 +254,29 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.select_option("#f-region", "130183")
     expect(page.locator("#alert-list li", has_text=elsewhere)).to_have_count(0)
     expect(page.locator("#alert-list li", has_text=subject).first).to_be_visible()
-    # The ruling, the drop to D and the joint-punishment listing.
-    expect(page.locator("#alert-total")).to_have_text("显示 3 / 共 3 条")
+    # One record, one item: the ruling; its drop to D and joint-punishment listing are
+    # folded into it (docs/alerts.md), kept in the subject's history.
+    expect(page.locator("#alert-total")).to_have_text("显示 1 / 共 1 条")
     expect(page.locator("#more")).to_be_hidden()
     assert "region=130183" in page.url
 
     # The court ruling's evidence: the fact, its source event, score, tier, policy.
     page.locator("#alert-list li", has_text="法院失信被执行人认定").first.click()
     expect(page.locator("#detail-title")).to_have_text("法院失信被执行人认定")
-    expect(page.locator("#evidence tbody tr").first).to_contain_text("court_dishonest_debtor")
-    expect(page.locator("#evidence tbody tr").first).to_contain_text("event board-2")
-    expect(page.locator("#sources")).to_have_text("board-2")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("失信被执行人")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("事件 b-2")
+    expect(page.locator("#sources")).to_have_text("b-2")
     expect(page.locator("#detail-tier")).to_contain_text("D")
     expect(page.locator("#detail-policy")).not_to_be_empty()
 
     # The subject's profile, from the detail's subject link.
     page.locator("#detail-body button.link", has_text=subject).click()
     expect(page.locator("#profile-facts")).to_contain_text("D")
-    expect(page.locator("#contributions")).to_contain_text("court_dishonest_debtor")
+    expect(page.locator("#contributions")).to_contain_text("失信被执行人")
     expect(page.locator("#profile-alerts li")).to_have_count(3)
+    expect(page.locator("#profile-alerts li", has_text="已静默")).to_have_count(2)
     expect(page.locator("#tier-chart svg g[data-tier='D'] text").first).not_to_have_text("0")
+    assert_one_language(page, "zh")
     page.screenshot(path=str(ARTIFACTS / "board-e2e.png"), full_page=True)
 
     # On a phone: one column, nothing wider than the screen, fingers-sized controls.
@@ -187,6 +303,17 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     expect(
         page.locator("#alert-list li", has_text="Court dishonest-debtor ruling").first
     ).to_be_visible()
+    # The alert still open from before the reload (#alert=…), in English, and its subject.
+    expect(page.locator("#detail-title")).to_have_text("Court dishonest-debtor ruling")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("Court dishonest debtor")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("event b-2")
+    page.locator("#detail-body button.link", has_text=subject).click()
+    expect(page.locator("#profile-alerts li", has_text="Muted")).to_have_count(0)
+    expect(page.locator("#profile-alerts li", has_text="muted")).to_have_count(2)
+    expect(page.locator("#alert-list li").first).to_contain_text("Jinzhou City")
+    assert_one_language(page, "en")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "board-e2e-en.png"), full_page=True)
     context.close()
 
     assert errors == [], f"script errors on the page: {errors}"
@@ -212,7 +339,18 @@ def test_board_never_renders_data_as_html(browser: Any):
         "region": "130102",
         "sector": "food_drug",
         "title": HOSTILE,
-        "evidence": [{"fact": HOSTILE, "value": 1.0, "threshold": None, "detail": HOSTILE}],
+        "title_zh": HOSTILE,
+        "evidence": [
+            {
+                "fact": HOSTILE,
+                "value": 1.0,
+                "threshold": None,
+                "detail": HOSTILE,
+                "detail_zh": HOSTILE,
+                "label": HOSTILE,
+                "label_zh": HOSTILE,
+            }
+        ],  # fmt: skip
         "source_event_ids": [HOSTILE],
         "created_at": "2026-11-28T02:00:00Z",
         "status": "open",

@@ -610,7 +610,7 @@ def test_alert_wire_format_uses_codes_and_iso_times() -> None:
     assert datetime.fromisoformat(wire["created_at"]) == T0
     assert wire["evidence"] == [
         {"fact": "penalty_serious", "value": 1.0, "threshold": None, "detail": "event e1",
-         "detail_zh": None}
+         "detail_zh": None, "label": None, "label_zh": None}
     ]  # fmt: skip
     assert (wire["disposition"], wire["rule"], wire["digest_key"]) == ("board", None, None)
 
