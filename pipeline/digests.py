@@ -19,7 +19,8 @@ from typing import Any
 from detectors.alert_rules import AlertRule
 from detectors.calendar import WorkingCalendar
 from detectors.policy import Policy
-from pipeline.alert_titles import digest_titles
+from detectors.scoring import Fact
+from pipeline.alert_titles import digest_titles, fact_words
 from pipeline.alerts import alert_id
 from topics.risk import Alert, Evidence, digest_key, subject_fact
 from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Disposition, Sector
@@ -45,13 +46,17 @@ def digest_candidate(member: Mapping[str, Any], policy: Policy) -> Alert:
     """The candidate that counts ``member`` (an opened alert snapshot) in its digest."""
     key = member["digest_key"]
     day = key.rsplit(":", 1)[1]
-    title_zh, title = digest_titles(AlertRule(member["rule"]), member["region"],
-                                    member["sector"], day)  # fmt: skip
+    rule = AlertRule(member["rule"])
+    title_zh, title = digest_titles(rule, member["region"], member["sector"], day)
+    fact = subject_fact(member["subject"] or member["dedup_key"])
+    (label_zh, label), _ = fact_words(Fact(fact, 1.0))
     named = Evidence(
-        fact=subject_fact(member["subject"] or member["dedup_key"]),
+        fact=fact,
         value=1.0,  # alerts of this subject in the digest; the book adds them up
-        detail=member["title"],
+        detail=member["title"],  # the alert's own title, in each language
         detail_zh=member.get("title_zh"),
+        label=label,
+        label_zh=label_zh,
     )
     return Alert(
         alert_id=alert_id(key, member["alert_id"]),

@@ -19,10 +19,16 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
+from detectors.alert_book import AlertBook
+from detectors.alert_rules import AlertRule
+from pipeline.alert_manager import step
 from pipeline.alert_titles import BOARD_LABELS, WORDS
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json
+from tests.pipeline.test_alert_manager import CONTEXT, candidate_of
+from topics.internal import decode_alert_message
+from topics.risk import Alert
 from topics.vocabulary import (
     SHIJIAZHUANG_COUNTIES,
     SHIJIAZHUANG_COUNTIES_EN,
@@ -77,26 +83,15 @@ def test_board_vocabulary_matches_the_contracts():
 
 
 def digest_alert() -> dict[str, Any]:
-    """A daily digest as the alert manager publishes it (pipeline/digests.py)."""
-    counted = [make_uscc(704), make_uscc(705)]
-    return {
-        "alert_id": "digest-1",
-        "dedup_key": "digest:complaint_surge:130183:education:2026-11-28",
-        "subject": None, "kind": "rule", "severity": "medium", "score": 0.0, "tier": None,
-        "region": "130183", "sector": "education",
-        "title": "Daily digest of complaint surges: Jinzhou City, education, 2026-11-28",
-        "title_zh": "2026-11-28 晋州市教育行业投诉举报激增日汇总",
-        "evidence": [
-            {"fact": f"subject {s}", "value": 1.0, "threshold": None,
-             "label": f"Subject {s}", "label_zh": f"主体 {s}",
-             "detail": "Surge of 12315 complaints: prepaid card",
-             "detail_zh": "12315 投诉举报激增：预付卡"}
-            for s in counted
-        ],
-        "source_event_ids": ["a1", "a2"], "created_at": "2026-11-28T02:00:00Z",
-        "status": "open", "policy_version": "test", "count": 2, "rule": "complaint_surge",
-        "disposition": "board",
-    }  # fmt: skip
+    """A daily digest of two subjects' complaint surges, as the alert manager makes it."""
+    digest_book, digest = AlertBook(), None
+    for n, subject in enumerate((make_uscc(704), make_uscc(705))):
+        member = candidate_of(AlertRule.COMPLAINT_SURGE, subject, f"e{n}", sector="education")
+        _, outputs = step(AlertBook(), member, CONTEXT)
+        (counted,) = [out for out in outputs if isinstance(out, Alert)]
+        _, (digest,) = step(digest_book, decode_alert_message(counted.dumps()), CONTEXT)
+    assert digest is not None and digest["count"] == 2
+    return digest
 
 
 def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: Any):
@@ -110,7 +105,7 @@ def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: A
         "/": ("text/html", BOARD.read_bytes()),
         "/api/alerts": ("application/json",
                         orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [digest]})),
-        "/api/alerts/digest-1": ("application/json", orjson.dumps(digest)),
+        f"/api/alerts/{digest['alert_id']}": ("application/json", orjson.dumps(digest)),
         f"/api/subjects/{make_uscc(705)}": ("application/json", orjson.dumps(profile)),
         "/api/tiers": ("application/json", b'{"A": 1, "B": 2, "C": 3, "D": 4}'),
         "/api/events": ("text/event-stream", b"retry: 60000\n\n"),
@@ -129,8 +124,8 @@ def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: A
     page.set_default_timeout(10_000)
     page.route("http://board.test/**", serve)
     page.goto("http://board.test/")
-    row = page.locator("#alert-list li[data-alert-id='digest-1']")
-    expect(row).to_contain_text("晋州市教育行业投诉举报激增日汇总")
+    row = page.locator(f"#alert-list li[data-alert-id='{digest['alert_id']}']")
+    expect(row).to_contain_text("长安区教育行业投诉举报激增日汇总")
     expect(row).to_contain_text("汇总 2 条预警")
     row.locator("button").click()
     expect(page.locator("#detail-count")).to_have_text("2")
@@ -140,7 +135,7 @@ def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: A
     page.screenshot(path=str(ARTIFACTS / "board-digest-zh.png"), full_page=True)
 
     page.locator("#lang-toggle").click()
-    expect(row).to_contain_text("Daily digest of complaint surges: Jinzhou City")
+    expect(row).to_contain_text("Daily digest of complaint surges: Chang'an District")
     expect(row).to_contain_text("2 alerts in this digest")
     expect(page.locator("#evidence tbody tr").first).to_contain_text("prepaid card")
     assert_one_language(page, "en")

@@ -139,6 +139,8 @@ def test_a_day_s_alerts_of_a_rule_in_a_county_and_sector_make_one_digest_item() 
         f"subject {OTHER_SUBJECT}",
     ]
     assert repeated["evidence"][0]["detail_zh"] == "12315 投诉举报激增：预付卡"
+    assert repeated["evidence"][0]["label_zh"] == f"主体 {SUBJECT}"
+    assert repeated["evidence"][1]["label"] == f"Subject {OTHER_SUBJECT}"
     assert opened["title_zh"] == f"{T0.date().isoformat()} 长安区食品药品行业投诉举报激增日汇总"
     # A digest is an alert: people acknowledge and resolve it like any other.
     at = T0_S + 3600
