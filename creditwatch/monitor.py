@@ -18,7 +18,7 @@ import redis
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, KafkaTimeoutError, RequestTimedOutError
 
-from creditwatch.evaluation.alert_budget import AlertBudget, AlertTally
+from creditwatch.evaluation.alert_budget import SECONDS_PER_DAY, AlertBudget, AlertTally
 from streams.serving import redis_keys as keys
 from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_DLQ, RISK_TIER_CHANGES
 from topics.vocabulary import AlertSeverity, Tier
@@ -79,15 +79,16 @@ class Monitor:
         group: str = "creditwatch",
         timeout: float = DEFAULT_TIMEOUT_S,
         subjects: int = 0,
-        since_s: float | None = None,
+        records_per_s: float = 0.0,
     ) -> None:
-        """``subjects`` and ``since_s`` (epoch seconds of event time: when the
-        simulator began) turn the alerts read so far into the alert budget; without
-        ``subjects`` it is not counted."""
+        """``subjects`` and ``records_per_s`` (the simulator's rate, in event time)
+        turn the alerts read so far into the alert budget, over the traffic the
+        worker has processed; without them it is not counted."""
         self.group = group
         self.timeout = timeout
         self.subjects = subjects
-        self.tally = AlertTally(since_s=since_s)
+        self.records_per_s = records_per_s
+        self.tally = AlertTally()
         timeout_ms = int(timeout * 1000)
         # It never fetches records; kafka-python wants the fetch wait below the timeout.
         self.consumer = KafkaConsumer(
@@ -120,7 +121,7 @@ class Monitor:
         """The pipeline now; :class:`Unavailable` if the broker or Redis does not answer."""
         try:
             ends, consumed = self._offsets()
-            if self.subjects:
+            if self.counts_budget:
                 self._read_alerts()
         except (KafkaError, OSError) as exc:
             raise Unavailable("broker", exc) from exc
@@ -139,6 +140,16 @@ class Monitor:
             meta.offset for tp, meta in committed.items() if tp.topic in inputs and meta.offset > 0
         )
         return ends, consumed
+
+    @property
+    def counts_budget(self) -> bool:
+        return self.subjects > 0 and self.records_per_s > 0
+
+    def _budget(self, consumed: int) -> AlertBudget:
+        """The budget over the event time the worker has processed: its input records
+        at the simulator's rate (records carry the wall clock as their time)."""
+        days = consumed / self.records_per_s / SECONDS_PER_DAY
+        return self.tally.budget(self.subjects, days=days, records=consumed)
 
     def _read_alerts(self) -> None:
         """Count the alert snapshots written since the last read, for at most the timeout."""
@@ -177,7 +188,7 @@ class Monitor:
             {t.value: tiers.get(t.value, 0) for t in Tier},
             open_alerts,
             recent,
-            self.tally.budget(self.subjects, records=consumed) if self.subjects else None,
+            self._budget(consumed) if self.counts_budget else None,
         )
 
     def close(self) -> None:

@@ -139,7 +139,6 @@ def run(args: argparse.Namespace) -> int:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
             worker.start()
             simulator.start()
-            began_s = time.time()  # the simulator stamps its records with the wall clock
             # The API needs a token; the demo makes a supervision-centre one and
             # hands it to the board in the address's fragment (never sent to a server).
             token = create_token(stack.bootstrap, stack.redis_url, "demo-centre", Role.CENTRE)
@@ -149,9 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 return _header(stack, board, worker, simulator, args.rate)
 
             say(header())
-            _watch(
-                args, stack, [worker, simulator], figures, incidents, started, began_s, header, tty
-            )
+            _watch(args, stack, [worker, simulator], figures, incidents, started, header, tty)
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
         except EmbeddedError as exc:
@@ -324,7 +321,6 @@ def _watch(
     figures: Figures,
     incidents: Incidents,
     started: float,
-    began_s: float,
     header: Callable[[], str],
     tty: bool,
 ) -> None:
@@ -334,7 +330,7 @@ def _watch(
         stack.redis_url,
         timeout=args.monitor_timeout,
         subjects=args.subjects,
-        since_s=began_s,
+        records_per_s=args.rate,
     )
     supervisor = Supervisor(children, incidents)
     next_summary = time.monotonic() + refresh
@@ -480,15 +476,16 @@ def compact(view: View) -> str:
 def budget_lines(budget: AlertBudget) -> list[str]:
     """The alert budget so far: board items per 1,000 subjects per day, by kind.
 
-    The day is one of event time, which in the demo is the wall clock: an hour
-    of demo is 1/24 of a day, so its counts are scaled by 24.
+    The day is one of event time, which in the demo is the wall clock, counted
+    over the traffic the worker has processed: an hour of it is 1/24 of a day,
+    so its counts are scaled by 24.
     """
     by_kind = budget.by(BOARD_ITEMS, 0)
     return [
         f"alert budget    {budget.summary()}",
         "                board items by kind: "
         + ("  ".join(f"{kind} {rate:,.1f}" for kind, rate in by_kind.items()) or "none yet")
-        + f"  (over {budget.days * 24:.2f} h of event time = wall time)",
+        + f"  (over {budget.days * 24:.2f} h of traffic processed)",
     ]
 
 

@@ -13,11 +13,12 @@ became of it (docs/alerts.md):
 * **repeats**: snapshots of an open alert seen again: folded into its count, no new item.
 
 A centre works through *board items*: board alerts plus digests. The day is a
-day of *event time* (the records' own clock): in ``creditwatch demo`` the
-simulator stamps records with the wall clock, so an hour of demo is 1/24 of a
-day and its count is scaled by 24; in ``creditwatch eval scenarios`` the clock
-steps through the scenario's simulated days. Used by both, and by nothing in
-the worker.
+day of *event time* (the records' own clock), given by the caller: in
+``creditwatch eval scenarios`` the scenario's simulated days; in
+``creditwatch demo`` the traffic the worker has processed, its input records
+over the simulator's records per day (the simulator stamps records with the
+wall clock at a fixed rate), so a worker that lags is not credited with time it
+has not read. Used by both, and by nothing in the worker.
 """
 
 from __future__ import annotations
@@ -70,13 +71,8 @@ def _epoch(text: Any) -> float | None:
 
 @dataclass
 class AlertTally:
-    """Alert snapshots counted as they arrive; :meth:`budget` turns them into rates.
+    """Alert snapshots counted as they arrive; :meth:`budget` turns them into rates."""
 
-    ``since_s`` is where the counted event time begins (epoch seconds); without
-    it, at the first alert's creation.
-    """
-
-    since_s: float | None = None
     counts: Counter[tuple[Row, str]] = field(default_factory=Counter)
     first_s: float | None = None
     last_s: float | None = None
@@ -102,11 +98,10 @@ class AlertTally:
 
     @property
     def days(self) -> float:
-        """Event-time days counted: from ``since_s`` (or the first alert) to the latest."""
-        start = self.since_s if self.since_s is not None else self.first_s
-        if start is None or self.last_s is None:
+        """Event-time days between the first alert and the latest, for want of better."""
+        if self.first_s is None or self.last_s is None:
             return 0.0
-        return max(0.0, self.last_s - start) / SECONDS_PER_DAY
+        return (self.last_s - self.first_s) / SECONDS_PER_DAY
 
     def budget(self, subjects: int, days: float | None = None, records: int = 0) -> AlertBudget:
         """The rates so far; ``records`` is the input records they came from."""

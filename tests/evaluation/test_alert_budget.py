@@ -56,12 +56,13 @@ def test_each_alert_counts_once_by_what_became_of_it_and_repeats_count_apart() -
     assert "board items 8.0 per 1,000 subjects per day" in budget.summary()
 
 
-def test_the_day_is_event_time_from_the_start_given_to_the_latest_alert() -> None:
-    tally = AlertTally(since_s=T0.timestamp())
+def test_rates_are_per_day_of_event_time_given_or_else_between_the_alerts() -> None:
+    tally = AlertTally()
     tally.add(snapshot("a", hours=3))
-    tally.add(snapshot("b", hours=6))
+    tally.add(snapshot("b", hours=9))
     assert tally.days == pytest.approx(0.25)
-    # An hour of wall-clock demo is 1/24 of a day: its count is scaled by 24.
+    # An hour of demo traffic is 1/24 of a day: its count is scaled by 24.
+    assert tally.budget(1_000, days=1 / 24).board_items == pytest.approx(2 * 24)
     assert tally.budget(1_000).board_items == pytest.approx(2 / 0.25)
     assert AlertTally().budget(1_000).board_items == 0.0  # nothing counted yet
 
