@@ -3,7 +3,8 @@
 Detectors send candidate alerts, and people (through the API) and the
 escalation timer send commands, to ``risk.internal.alert-candidates``, keyed
 like ``risk.alerts``; so one agent owns each subject's alerts and sees every
-change to them in order. It publishes lifecycle snapshots on ``risk.alerts``.
+change to them in order. It publishes lifecycle snapshots on ``risk.alerts``,
+and sends a daily digest's manager the alerts it counts (pipeline/digests.py).
 
 Silences live on the compacted topic ``risk.silences``, mirrored in Redis by
 the serving agents; the manager reads the active ones from Redis every few
