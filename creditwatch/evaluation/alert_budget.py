@@ -10,7 +10,8 @@ became of it (docs/alerts.md):
 * **in digests**: alerts counted in a digest instead of standing on the board;
 * **case**: alerts kept in the subject's case (its profile and history) only;
 * **muted**: alerts recorded but muted by a silence or an inhibiting alert;
-* **repeats**: snapshots of an open alert seen again: folded into its count, no new item.
+* **repeats**: snapshots of an open alert seen again: folded into its count, no new item
+  (a digest's growing count is its "in digests", not repeats).
 
 A centre works through *board items*: board alerts plus digests. The day is a
 day of *event time* (the records' own clock), given by the caller: in
@@ -19,6 +20,11 @@ day of *event time* (the records' own clock), given by the caller: in
 over the simulator's records per day (the simulator stamps records with the
 wall clock at a fixed rate), so a worker that lags is not credited with time it
 has not read. Used by both, and by nothing in the worker.
+
+A digest is a day's item, however much of the day has passed: digests are
+counted per calendar day they are for (the day in their key), not scaled up
+from a part of a day, so an hour's run shows the digests opened so far
+today, a lower bound of the day's.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ class AlertTally:
     counts: Counter[tuple[Row, str]] = field(default_factory=Counter)
     first_s: float | None = None
     last_s: float | None = None
+    digest_days: set[str] = field(default_factory=set)  # the days digests were opened for
     _opened: set[str] = field(default_factory=set)
 
     def add(self, snapshot: Mapping[str, Any]) -> None:
@@ -89,12 +96,14 @@ class AlertTally:
             if at is not None:
                 self.first_s = at if self.first_s is None else min(self.first_s, at)
                 self.last_s = at if self.last_s is None else max(self.last_s, at)
-        alert_id = str(snapshot.get("alert_id"))
-        if snapshot.get("event", "opened") == "repeated":
+        alert_id, event = str(snapshot.get("alert_id")), snapshot.get("event", "opened")
+        if event == "repeated" and not is_digest(snapshot):
             self.counts[row, "repeats"] += 1
-        elif alert_id not in self._opened and snapshot.get("event", "opened") == "opened":
+        elif alert_id not in self._opened and event == "opened":
             self._opened.add(alert_id)
             self.counts[row, outcome_of(snapshot)] += 1
+            if is_digest(snapshot):
+                self.digest_days.add(str(snapshot["dedup_key"]).rsplit(":", 1)[-1])
 
     @property
     def days(self) -> float:
@@ -106,7 +115,7 @@ class AlertTally:
     def budget(self, subjects: int, days: float | None = None, records: int = 0) -> AlertBudget:
         """The rates so far; ``records`` is the input records they came from."""
         days = self.days if days is None else days
-        return AlertBudget(subjects, days, Counter(self.counts), records)
+        return AlertBudget(subjects, days, Counter(self.counts), records, len(self.digest_days))
 
 
 @dataclass(frozen=True)
@@ -117,16 +126,25 @@ class AlertBudget:
     days: float
     counts: Counter[tuple[Row, str]]
     records: int = 0  # input records over those days (0: not known)
+    digest_days: int = 0  # calendar days the digests counted are for
 
-    def rate(self, count: float) -> float:
-        """``count`` per 1,000 subjects per day (0 when nothing was counted).
+    def rate(self, count: float, outcome: str = "board") -> float:
+        """``count`` alerts of ``outcome`` per 1,000 subjects per day (0 when nothing was
+        counted); digests per calendar day they are for, never more days than that.
 
         >>> AlertBudget(2_000, 0.5, Counter()).rate(10)
         10.0
+        >>> AlertBudget(2_000, 0.5, Counter(), digest_days=1).rate(10, "digests")
+        5.0
         """
-        if self.subjects <= 0 or self.days <= 0:
+        days = max(self.days, self.digest_days) if outcome == "digests" else self.days
+        if self.subjects <= 0 or days <= 0:
             return 0.0
-        return count * 1000.0 / self.subjects / self.days
+        return count * 1000.0 / self.subjects / days
+
+    def per_day(self, outcome: str, rows: Sequence[Row] | None = None) -> float:
+        """The ``outcome``'s alerts (of ``rows``; None: all) per 1,000 subjects per day."""
+        return self.rate(self.total((outcome,), rows), outcome)
 
     def total(self, outcomes: Sequence[str], rows: Sequence[Row] | None = None) -> int:
         return sum(
@@ -138,7 +156,7 @@ class AlertBudget:
     @property
     def board_items(self) -> float:
         """Board items (alerts and digests) per 1,000 subjects per day."""
-        return self.rate(self.total(BOARD_ITEMS))
+        return sum(self.per_day(outcome) for outcome in BOARD_ITEMS)
 
     def rows(self) -> list[Row]:
         """Every (kind, rule, severity) counted, by kind, rule, then severity (highest first)."""
@@ -147,11 +165,11 @@ class AlertBudget:
 
     def by(self, outcomes: Sequence[str], part: int) -> dict[str, float]:
         """Rates of ``outcomes`` by kind (``part`` 0), rule (1) or severity (2)."""
-        totals: Counter[str] = Counter()
+        totals: dict[str, float] = {}
         for (row, outcome), n in self.counts.items():
             if outcome in outcomes:
-                totals[row[part]] += n
-        return {name: self.rate(n) for name, n in sorted(totals.items())}
+                totals[row[part]] = totals.get(row[part], 0.0) + self.rate(n, outcome)
+        return dict(sorted(totals.items()))
 
     def summary(self) -> str:
         """One line: board items per 1,000 subjects per day, and what went elsewhere.
@@ -161,7 +179,7 @@ class AlertBudget:
         >>> AlertBudget(1_000, 1.0, counts).summary()
         'board items 3.0 per 1,000 subjects per day (alerts 3.0, digests 0.0); case 0.0, in digests 0.0, muted 0.0, repeats folded 5.0'
         """  # noqa: E501
-        r = {outcome: self.rate(self.total((outcome,))) for outcome in OUTCOMES}
+        r = {outcome: self.per_day(outcome) for outcome in OUTCOMES}
         return (
             f"board items {self.board_items:,.1f} per 1,000 subjects per day "
             f"(alerts {r['board']:,.1f}, digests {r['digests']:,.1f}); case {r['case']:,.1f}, "
@@ -172,7 +190,7 @@ class AlertBudget:
     def cells(self, row: Row | None = None) -> list[str]:
         """Each outcome of ``row`` (None: of every row) per 1,000 subjects per day."""
         rows = None if row is None else [row]
-        return [f"{self.rate(self.total((o,), rows)):,.2f}" for o in OUTCOMES]
+        return [f"{self.per_day(o, rows):,.2f}" for o in OUTCOMES]
 
     def table(self) -> str:
         """Per (kind, rule, severity), each outcome per 1,000 subjects per day."""
@@ -210,13 +228,14 @@ class AlertBudget:
             "subjects": self.subjects,
             "days": round(self.days, 4),
             "records": self.records,
+            "digest_days": self.digest_days,
             "board_items_per_1000_per_day": round(self.board_items, 3),
             "rows": [
                 {
                     "kind": row[0],
                     "rule": row[1],
                     "severity": row[2],
-                    **{o: round(self.rate(self.total((o,), [row])), 3) for o in OUTCOMES},
+                    **{o: round(self.per_day(o, [row]), 3) for o in OUTCOMES},
                     "counts": {o: self.total((o,), [row]) for o in OUTCOMES},
                 }
                 for row in self.rows()

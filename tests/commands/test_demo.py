@@ -349,11 +349,13 @@ def test_the_summary_shows_the_alert_budget_by_kind_over_the_traffic_processed()
     counts = Counter({(("rule", "tier_d", "critical"), "board"): 2,
                       (("rule", "complaint_surge", "medium"), "digests"): 1,
                       (("rule", "complaint_surge", "medium"), "in digests"): 9})  # fmt: skip
-    budget = AlertBudget(10_000, 1 / 24, counts, records=1_080_000)  # an hour at 300/s
+    # An hour at 300 records/s, one day's digests.
+    budget = AlertBudget(10_000, 1 / 24, counts, records=1_080_000, digest_days=1)
     screen = render(view(snapshot=snapshot(budget=budget)))
     line = compact(view(snapshot=snapshot(budget=budget)))
-    # 3 board items in an hour for 10,000 subjects: 7.2 per 1,000 subjects per day.
-    assert "alert budget    board items 7.2 per 1,000 subjects per day" in screen
-    assert "board items by kind: rule 7.2  (over 1.00 h of traffic processed)" in screen
-    assert "board items 7.2 per 1,000 subjects per day (alerts 4.8, digests 2.4)" in line
+    # 2 alerts in an hour for 10,000 subjects: 4.8 per 1,000 subjects per day; the
+    # digest is the day's one item, not 24 of them.
+    assert "alert budget    board items 4.9 per 1,000 subjects per day" in screen
+    assert "board items by kind: rule 4.9  (over 1.00 h of traffic processed)" in screen
+    assert "board items 4.9 per 1,000 subjects per day (alerts 4.8, digests 0.1)" in line
     assert "in digests 21.6" in line

@@ -51,9 +51,13 @@ def test_each_alert_counts_once_by_what_became_of_it_and_repeats_count_apart() -
     outcomes = {o: budget.total((o,), [row]) for o in ("board", "case", "in digests", "muted")}
     assert outcomes == {"board": 1, "case": 1, "in digests": 1, "muted": 1}
     assert budget.total(("digests",)) == 1 and budget.total(("repeats",)) == 1
-    # Board items are board alerts and digests: 2 over half a day for 500 subjects.
-    assert budget.board_items == pytest.approx(2 * 1000 / 500 / 0.5)
-    assert "board items 8.0 per 1,000 subjects per day" in budget.summary()
+    # Board items are board alerts and digests, for 500 subjects: one alert over half a
+    # day is 4 per 1,000 a day; one digest is the day's item (its day is 2026-03-02),
+    # however much of the day was counted: 2 per 1,000 a day.
+    assert budget.board_items == pytest.approx(1 * 1000 / 500 / 0.5 + 1 * 1000 / 500 / 1)
+    assert "board items 6.0 per 1,000 subjects per day (alerts 4.0, digests 2.0)" in (
+        budget.summary()
+    )
 
 
 def test_rates_are_per_day_of_event_time_given_or_else_between_the_alerts() -> None:
