@@ -318,7 +318,7 @@ BOARD_LABELS = ("sector", "category", "kind", "severity", "tier", "disposition")
 
 #: How a list of codes is joined, per language.
 JOINERS = ("、", ", ")
-CHINESE, ENGLISH = 0, 1
+ZH, EN = 0, 1  # the places of the two languages in a (Chinese, English) pair
 
 
 def titles(hit: RuleHit) -> Title:
@@ -378,7 +378,7 @@ def _label(code: str) -> Title:
 def _both(template: Title, about: Mapping[str, TitleValue], name: Title | None = None) -> Title:
     """``template`` worded in each language over ``about`` (and a rule's ``name``)."""
     worded = []
-    for language in (CHINESE, ENGLISH):
+    for language in (ZH, EN):
         values = _worded(about, language)
         if name is not None:
             values["name"] = name[language]
