@@ -164,7 +164,7 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
         version=listing.version,
         at_s=listing.entered_at_s,
         event_id=f"{subject}|{listing.kind}|v{listing.version}",
-        basis=tuple(f"{fact.fact}: {fact.detail}" for fact in move.basis),
+        basis=tuple(f"{e.fact}: {e.detail}" for e in evidence_of(move.basis)),
     )
 
 
