@@ -15,23 +15,18 @@ from faust.types import EventT
 
 from detectors.casefile import CaseFile
 from streams.agents.agenda import Agenda
-from streams.runtime.tables import BatchCache, bytes_table
-
-case_files = bytes_table(
-    "supervision-cases",
-    "Supervision case file per subject USCC (detectors.casefile.CaseFile, JSON): "
-    "published records, commitments, rectification orders, objections, lists, repairs.",
-)
+from streams.runtime.channels import Outbox
+from streams.runtime.tables import BatchCache, Tables
 
 
 class Casework:
     """One batch's working copies of the case files and agendas, written back with the batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, tables: Tables, outbox: Outbox) -> None:
         self.cases: BatchCache[CaseFile] = BatchCache(
-            case_files, CaseFile.from_bytes, CaseFile.to_bytes
+            tables.case_files, CaseFile.from_bytes, CaseFile.to_bytes, outbox
         )
-        self.agenda = Agenda()
+        self.agenda = Agenda(tables.agenda, outbox)
 
     def due(self, event: EventT, now_s: float) -> list[str]:
         """Move the event's partition to event time ``now_s``; the subjects now due."""
