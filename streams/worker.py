@@ -19,6 +19,7 @@ from streams.agents import (
     ingest,
     peers,
     policy_audit,
+    regrade,
 )
 from streams.agents.publish import Publisher
 from streams.agents.subjects import LIVE_STATES_MAX, Subjects
@@ -41,6 +42,7 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     tokens.register,
     audit.register,
     policy_audit.register,
+    regrade.register,
     web.register,
     actions.register,
     openapi.register,

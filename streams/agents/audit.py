@@ -14,14 +14,15 @@ entry, or the reverse), and each way forges a gap or a duplicate ``seq`` that
 after a crash are recognised by ``request_id`` among the last records and
 skipped.
 
-Web handlers and the policy audit call :func:`audit_action`; CLI commands use
+Web handlers and the policy audit send requests with
+:meth:`streams.agents.publish.Publisher.audit`; CLI commands use
 creditwatch/admin_io.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +32,7 @@ from pipeline.audit_trail import TAIL_WINDOW, ChainHead, head_of, next_record
 from streams.runtime.end_offsets import read_tail
 from streams.settings import bootstrap_servers
 from topics.audit import (
-    AuditRequest,
     encode_record,
-    encode_request,
-    new_request,
     parse_audit_request,
 )
 from topics.catalogue import RISK_AUDIT
@@ -110,29 +108,3 @@ def register(w: Wiring) -> None:
 
     name = f"{__name__}.chain_audit_records"
     w.app.agent(w.channels.audit_requests, name=name, concurrency=1)(chain_audit_records)
-
-
-async def audit(requests: faust.TopicT, request: AuditRequest) -> None:
-    """Queue ``request`` on ``requests`` (``risk.internal.audit-requests``) for the trail
-    and wait until the broker has it.
-
-    Await it before answering a state-changing request, so an action is never
-    reported done without its audit entry being durable. The chaining itself
-    happens shortly after, in the agent.
-    """
-    value = encode_request(request)
-    delivery = await requests.send(key=request.actor.encode(), value=value, force=True)
-    await delivery
-
-
-async def audit_action(
-    requests: faust.TopicT,
-    actor: str,
-    action: str,
-    target: str,
-    details: Mapping[str, Any] | None = None,
-) -> AuditRequest:
-    """Audit an action taken now; returns the request sent (its id names the entry)."""
-    request = new_request(actor, action, target, details)
-    await audit(requests, request)
-    return request

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 DECODED_MAX = 10_000
 
 
-
 class State(Protocol):
     """A detector state that encodes itself (``PeerGroup``, ``AlertBook``, ...)."""
 

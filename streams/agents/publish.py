@@ -12,6 +12,7 @@ from faust.types import EventT
 
 from streams import metrics
 from streams.runtime.channels import Channels, Outbox
+from topics.audit import AuditRequest, encode_request, new_request
 from topics.decode import Rejected
 from topics.internal import (
     Command,
@@ -112,6 +113,22 @@ class Publisher:
         """To the cross-sector agent that owns linkage group ``group``."""
         value = encode_linkage_message(message)
         await self.outbox.send(self.channels.adverse_signals, group.encode(), value)
+
+    async def audit(
+        self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None
+    ) -> AuditRequest:
+        """Audit an action taken now, and wait until the broker has the request; returns
+        it (its id names the entry).
+
+        Await it before answering a state-changing request, so an action is never
+        reported done without its audit entry being durable. The audit agent
+        chains it onto the trail shortly after (streams/agents/audit.py).
+        """
+        request = new_request(actor, action, target, details)
+        topic, value = self.channels.audit_requests, encode_request(request)
+        delivery = await topic.send(key=request.actor.encode(), value=value, force=True)
+        await delivery
+        return request
 
     async def peer_updates(self, group: str, updates: Sequence[PeerUpdate]) -> None:
         """To the peer-outlier agent that owns peer group ``group``."""

@@ -1,6 +1,6 @@
 """The subject table as the agents use it: states kept decoded, changes told to the view.
 
-The ingest agent and the re-grade after a policy change (streams/agents/policy_audit.py)
+The ingest agent and the re-grade after a policy change (streams/agents/regrade.py)
 work on the same states, so they share one store of decoded states; each
 subject whose state either of them stores is marked for the serving view,
 which writes its profile again (streams/serving/view.py).

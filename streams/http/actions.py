@@ -17,7 +17,6 @@ import orjson
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
-from streams.agents.audit import audit_action
 from streams.agents.publish import Publisher
 from streams.http.access import Principal, require
 from streams.http.web import readable_alert
@@ -42,13 +41,12 @@ AUDITED_ACTION = {Action.ACK: AuditAction.ALERT_ACK, Action.RESOLVE: AuditAction
 
 class Actions:
     """The state-changing endpoints, with what they write through: the serving view's
-    Redis, the audit trail's request topic, the alert manager's commands."""
+    Redis, the audit trail, the alert manager's commands, the silences' topic."""
 
     def __init__(self, w: Wiring) -> None:
         self.redis: aioredis.Redis = w.redis
         self.view = ServingView(w.redis, w.routing, w.context.policy)
         self.publish: Publisher = w.publish
-        self.audit_requests = w.channels.audit_requests
         self.silences = w.channels.silences
 
     async def alert_action(
@@ -77,11 +75,8 @@ class Actions:
         if alert["status"] == AlertStatus.RESOLVED.value:
             return error(web, 409, f"alert {alert_id} is already resolved")
         # The audit entry is confirmed by the broker before the action is taken.
-        details = {"note": note}
-        target = f"alert:{alert_id}"
-        await audit_action(
-            self.audit_requests, principal.name, AUDITED_ACTION[action], target, details
-        )
+        target, details = f"alert:{alert_id}", {"note": note}
+        await self.publish.audit(principal.name, AUDITED_ACTION[action], target, details)
         command = Command(action, alert_id, principal.name, note or "", time.time())
         await self.publish.command(command, alert["subject"], alert["dedup_key"])
         accepted = {"alert_id": alert_id, "action": action.value, "accepted": True}
@@ -111,13 +106,8 @@ class Actions:
         except validation.InvalidRecord as exc:
             return error(web, 400, exc.detail)
         details = {"matchers": silence.matchers, "ends_at": silence.ends_at.isoformat()}
-        await audit_action(
-            self.audit_requests,
-            principal.name,
-            AuditAction.SILENCE_CREATE,
-            silence.silence_id,
-            details,
-        )
+        action = AuditAction.SILENCE_CREATE
+        await self.publish.audit(principal.name, action, silence.silence_id, details)
         await self._publish(silence)
         return web.json(orjson.loads(silence.dumps()), status=201)
 
@@ -132,9 +122,7 @@ class Actions:
         silence = Silence.loads(raw)
         now = datetime.now(UTC)
         if silence.ends_at > now:
-            await audit_action(
-                self.audit_requests, principal.name, AuditAction.SILENCE_DELETE, silence_id
-            )
+            await self.publish.audit(principal.name, AuditAction.SILENCE_DELETE, silence_id)
             silence.ends_at = max(now, silence.starts_at)
             await self._publish(silence)
         return web.json(orjson.loads(silence.dumps()))

@@ -147,7 +147,10 @@ def page_args(query: Any) -> tuple[int, int]:
 
 async def open_alerts(
     redis: aioredis.Redis,
-    filters: dict[str, str], limit: int, offset: int, visible: Callable[[Any], bool] | None = None
+    filters: dict[str, str],
+    limit: int,
+    offset: int,
+    visible: Callable[[Any], bool] | None = None,
 ) -> tuple[int, list[Any]]:
     """Open alerts matching every filter, newest first, and how many match in all.
 

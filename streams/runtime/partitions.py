@@ -1,7 +1,7 @@
 """One partition of a table: whether this worker owns it, its keys, an owner for writes.
 
 Faust works a table key by key, through the current event; re-grading a
-partition after a policy change (streams/agents/policy_audit.py) works a whole
+partition after a policy change (streams/agents/regrade.py) works a whole
 partition at once, outside any event.
 """
 

@@ -118,7 +118,7 @@ class Tables:
     graded_under: TableT = _table(
         "policy-graded",
         "Per input partition: the policy (version and digest) its subjects were last graded "
-        "under (streams.agents.policy_audit).",
+        "under (streams.agents.regrade).",
     )
     #: Weak: an agent that restarts makes a new instance, and the old one must not linger.
     decoded: weakref.WeakSet[DecodedValues[Any]] = field(

@@ -347,9 +347,7 @@ async def replay_outputs(bootstrap: str, appliers: dict[str, Applier], client: A
     return applied
 
 
-def profile_of(
-    subject: bytes, state: SubjectState, case: CaseFile | None, policy: Policy
-) -> bytes:
+def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None, policy: Policy) -> bytes:
     """The subject's profile document; ``supervision`` is its case file (lists and their
     measures, published records, deadlines), or None while it has none."""
     score = score_subject(state, policy)

@@ -1,4 +1,4 @@
-"""Re-grading a recovered partition under a changed policy (streams/agents/policy_audit.py).
+"""Re-grading a recovered partition under a changed policy (streams/agents/regrade.py).
 
 The subject table is filled the way recovery fills it (the changelog's records,
 by partition); the worker's producer records what goes out. The integration
@@ -21,7 +21,7 @@ from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.grading import GradedUnder
 from pipeline.subject import process
-from streams.agents import policy_audit
+from streams.agents import regrade
 from streams.runtime.partitions import keys_of_partition
 from streams.wiring import Wiring
 from tests.factories import T0, complaint, enforcement, make_uscc, pseudonym_key
@@ -63,7 +63,7 @@ def test_a_recovered_partition_is_re_graded_and_stamped(worker: Wiring) -> None:
 
     with recorded_producer(worker.app) as producer:
         graded = GradedUnder.of(POLICY)
-        asyncio.run(policy_audit.regrade_partition(worker, 0, graded, context, 0.0))
+        asyncio.run(regrade.regrade_partition(worker, 0, graded, context, 0.0))
 
     (change,) = producer.values(worker.channels.tier_changes)
     assert (change["subject"], change["previous_tier"], change["tier"]) == (DEBTOR, "B", "C")
@@ -81,19 +81,19 @@ def test_a_recovered_partition_is_re_graded_and_stamped(worker: Wiring) -> None:
     (stamp,) = producer.records(worker.tables.graded_under.changelog_topic)
     assert stamp.partition == 0
     assert orjson.loads(stamp.value or b"") == {"version": "test-stricter", "digest": "b" * 64}
-    assert policy_audit.graded_under(worker, 0) == GradedUnder.of(STRICTER)
+    assert regrade.graded_under(worker, 0) == GradedUnder.of(STRICTER)
 
 
 def test_a_partition_stamped_with_the_policy_in_force_is_left_alone(
     worker: Wiring, monkeypatch: Any
 ) -> None:
     recover(worker, 1, enforcement(subject=ELSEWHERE, occurred_at=T0))
-    monkeypatch.setattr(policy_audit, "owned_partitions", lambda app, table: [1])
-    monkeypatch.setattr(policy_audit, "graded_under", lambda w, p: GradedUnder.of(STRICTER))
+    monkeypatch.setattr(regrade, "owned_partitions", lambda app, table: [1])
+    monkeypatch.setattr(regrade, "graded_under", lambda w, p: GradedUnder.of(STRICTER))
 
     with recorded_producer(worker.app) as producer:
         context = StepContext(STRICTER, pseudonym_key())
-        asyncio.run(policy_audit.regrade_owned_partitions(worker, context, 0.0))
+        asyncio.run(regrade.regrade_owned_partitions(worker, context, 0.0))
 
     assert producer.sent == {}
     assert stored(worker, ELSEWHERE).tier == "B"
