@@ -54,12 +54,13 @@ async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
         await batch.w.publish.dead_letter(event, record)
         return
     key = record.subject.encode()
-    context, casework = batch.w.context, batch.casework
+    context = batch.w.context
     case, model, model_key, watermark_s = None, None, b"", 0.0
     if isinstance(record, EnforcementEvent):
         await wake_due(event, record.occurred_at.timestamp(), batch)
         if needs_case_file(record, context.policy):
-            case, watermark_s = casework.cases.get(key), casework.watermark(event)
+            watermark_s = batch.agenda.watermark(message.partition)
+            case = batch.cases.get(key)
     elif isinstance(record, IotReading):
         model_key = device_key(record)
         model = batch.models.get(model_key)
@@ -74,7 +75,7 @@ async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
     await batch.send(outputs)
     if outputs.case_settled:
         assert case is not None, "a settled step returns its case file"
-        casework.store(event, record.subject, case, outputs.next_due_s)
+        batch.store_case(event, record.subject, case, outputs.next_due_s)
     lag.observe(time.time() - outputs.event_time_s)
     metrics.processing_time.observe(time.perf_counter() - started)
 
@@ -82,13 +83,12 @@ async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
 async def wake_due(event: EventT, now_s: float, batch: SubjectBatch) -> None:
     """Run the step of every subject whose case file fell due before ``now_s``, the
     event time the event's partition reaches with it."""
-    casework = batch.casework
-    for subject in casework.due(event, now_s):
+    for subject in batch.agenda.advance(event, now_s):
         key = subject.encode()
-        case, state = casework.cases.get(key), batch.states.get(key)
+        case, state = batch.cases.get(key), batch.states.get(key)
         if case is None or state is None:
             continue
         state, case, outputs = on_time(subject, state, case, now_s, batch.w.context)
         await batch.send(outputs)
-        casework.store(event, subject, case, outputs.next_due_s)
+        batch.store_case(event, subject, case, outputs.next_due_s)
         batch.states.put(key, state, event)

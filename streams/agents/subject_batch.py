@@ -1,13 +1,25 @@
 """One ingest batch's working copies: each subject's state, case file and model loaded and
-stored once, the outputs re-keyed for the group detectors sent together at the end."""
+stored once, the outputs re-keyed for the group detectors sent together at the end.
+
+The case files live beside the subjects' risk state, in the agent that owns
+it, so a repair or a corrected record moves the subject's score and tier at
+once, in the same batch, with the same version sequence. What the workflows
+decide is in :mod:`pipeline.subject` (``step`` for a record, ``on_time`` for a
+subject whose deadline its partition's event time passed); this module only
+loads and stores. Only enforcement records that open, close or publish
+something have a case file; complaints and readings never touch one.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from faust.types import EventT
+
+from detectors.casefile import CaseFile
 from detectors.iot import StreamAnomalyDetector
 from pipeline.subject import Outputs
-from streams.agents.casework import Casework
+from streams.agents.agenda import Agenda
 from streams.agents.fanout import Fanout
 from streams.agents.live_models import LiveModels, dump_model, load_model
 from streams.runtime.tables import BatchCache
@@ -19,12 +31,22 @@ if TYPE_CHECKING:
 class SubjectBatch:
     def __init__(self, w: Wiring, models: LiveModels) -> None:
         self.w, self.models = w, models
+        tables, outbox = w.tables, w.outbox
         self.states = w.subjects.batch()
-        self.casework = Casework(w.tables, w.outbox)
+        self.cases = BatchCache(tables.case_files, CaseFile.from_bytes, CaseFile.to_bytes, outbox)
+        self.agenda = Agenda(tables.agenda, outbox)
         self.model_writes: BatchCache[StreamAnomalyDetector] = BatchCache(
-            w.tables.device_models, load_model, dump_model, w.outbox
+            tables.device_models, load_model, dump_model, outbox
         )
         self.fanout = Fanout()
+
+    def store_case(
+        self, event: EventT, subject: str, case: CaseFile, next_due_s: float | None
+    ) -> None:
+        """Keep a settled case file, and wake its subject when it next falls due."""
+        self.cases.put(subject.encode(), case, event)
+        if next_due_s is not None:
+            self.agenda.schedule(event, subject, next_due_s)
 
     async def send(self, outputs: Outputs) -> None:
         """Everything a step produced, in its order (the re-keyed rows go with the batch)."""
@@ -48,6 +70,7 @@ class SubjectBatch:
 
     async def flush(self) -> None:
         await self.fanout.send(self.w.publish)
-        await self.casework.flush()
+        await self.cases.flush()
+        await self.agenda.flush()
         await self.w.subjects.store(self.states)
         await self.model_writes.flush()

@@ -19,8 +19,7 @@ from faust.web import Request, Response, View
 
 from streams.agents.publish import Publisher
 from streams.http.access import Principal, require
-from streams.http.web import readable_alert
-from streams.http.web_access import error, guarded, json_body, page
+from streams.http.web_access import error, guarded, json_body, page, readable_alert
 from streams.serving import redis_keys as keys
 from streams.serving.view import ServingView
 from topics import validation

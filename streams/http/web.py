@@ -31,10 +31,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.measures import UnknownAction, known_actions, measures_answer, requested_action
 from streams.http.access import Principal, mask_personal, present_alert, present_profile, require
-from streams.http.web_access import BadRequest, NotFound, error, guarded, install_http_edge, page
+from streams.http.web_access import (
+    BadRequest,
+    error,
+    guarded,
+    install_http_edge,
+    page,
+    readable_alert,
+    readable_profile,
+)
 from streams.serving import redis_keys as keys
 from streams.serving.view import blocking_reader
-from topics import validation
 from topics.access import Role
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
 
@@ -194,40 +201,12 @@ async def list_alerts(
     return web.json({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
 
-async def readable_alert(
-    redis: aioredis.Redis, principal: Principal, alert_id: str
-) -> dict[str, Any]:
-    """The alert if ``principal`` may read it. :class:`NotFound` when it is absent and
-    when it is out of scope alike: a 403 would tell an inspector it exists elsewhere."""
-    raw = await redis.get(keys.alert(alert_id))
-    alert = None if raw is None else orjson.loads(raw)
-    if alert is None or not principal.may_read_alert(alert):
-        raise NotFound(f"no alert {alert_id}")
-    return alert
-
-
 async def get_alert(
     redis: aioredis.Redis, web: View, request: Request, principal: Principal, alert_id: str
 ) -> Response:
     require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
     alert = await readable_alert(redis, principal, alert_id)
     return web.json(present_alert(alert, principal))
-
-
-async def readable_profile(
-    redis: aioredis.Redis, principal: Principal, subject: str
-) -> dict[str, Any]:
-    """The subject's profile if ``principal`` may read it; :class:`BadRequest` for a
-    malformed USCC, :class:`NotFound` when absent and when out of scope alike."""
-    try:
-        code = validation.uscc({"subject": subject})
-    except validation.InvalidRecord as exc:
-        raise BadRequest(exc.detail) from None
-    raw = await redis.get(keys.profile(code))
-    profile = None if raw is None else orjson.loads(raw)
-    if profile is None or not principal.may_read_subject(profile):
-        raise NotFound(f"no records for subject {code}")
-    return dict(profile)
 
 
 async def get_subject(

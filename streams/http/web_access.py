@@ -35,6 +35,8 @@ from faust.web import Request, Response, View
 
 from streams.http.access import Forbidden, Principal, Unauthenticated, authenticate
 from streams.runtime.patches import Method, replace_method
+from streams.serving import redis_keys as keys
+from topics import validation
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -94,6 +96,34 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise BadRequest("the body must be a JSON object")
     return document
+
+
+async def readable_alert(
+    redis: aioredis.Redis, principal: Principal, alert_id: str
+) -> dict[str, Any]:
+    """The alert if ``principal`` may read it. :class:`NotFound` when it is absent and
+    when it is out of scope alike: a 403 would tell an inspector it exists elsewhere."""
+    raw = await redis.get(keys.alert(alert_id))
+    alert = None if raw is None else orjson.loads(raw)
+    if alert is None or not principal.may_read_alert(alert):
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+async def readable_profile(
+    redis: aioredis.Redis, principal: Principal, subject: str
+) -> dict[str, Any]:
+    """The subject's profile if ``principal`` may read it; :class:`BadRequest` for a
+    malformed USCC, :class:`NotFound` when absent and when out of scope alike."""
+    try:
+        code = validation.uscc({"subject": subject})
+    except validation.InvalidRecord as exc:
+        raise BadRequest(exc.detail) from None
+    raw = await redis.get(keys.profile(code))
+    profile = None if raw is None else orjson.loads(raw)
+    if profile is None or not principal.may_read_subject(profile):
+        raise NotFound(f"no records for subject {code}")
+    return dict(profile)
 
 
 def error(web: View, status: int, message: str) -> Response:
