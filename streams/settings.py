@@ -25,7 +25,7 @@ long as the topics and tables are (a new key starts new linkage groups);
 Only :meth:`Settings.from_env` reads the environment, once, in the command
 that starts a worker (``creditwatch worker``); nothing reads it at import. The
 worker is built from the :class:`Settings` it is given (``streams/worker.py``),
-which load the policy and routing files and the pseudonym key for it
+whose methods load the policy and routing files and check the pseudonym key
 (:meth:`Settings.step_context`, :meth:`Settings.load_routing`); the pure layer
 (``pipeline/``) and ``detectors/`` are handed what they read.
 """

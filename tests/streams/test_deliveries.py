@@ -17,6 +17,7 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from faust.types import TP
 
+from streams.runtime.channels import SETTLE_EVERY
 from streams.wiring import Wiring
 from tests.streams.recorded_producer import recorded_producer
 
@@ -76,3 +77,23 @@ def test_a_later_commit_after_a_failed_delivery_is_refused_too(
         commit, crash = asyncio.run(commit_after_sending(worker, consumer))
     commit.assert_not_awaited()
     crash.assert_awaited_once()
+
+
+def test_settled_deliveries_are_forgotten_between_commits_too(worker: Wiring) -> None:
+    """A worker that sends without committing (a re-grade of every subject) keeps no
+    more than a bounded number of deliveries in memory, and still counts a failure."""
+
+    async def send(count: int) -> None:
+        for n in range(count):
+            await worker.outbox.send(worker.channels.tier_changes, b"%d" % n, b"{}")
+
+    try:
+        with recorded_producer(worker.app):
+            asyncio.run(send(SETTLE_EVERY + 10))
+        assert len(worker.outbox.handed) < SETTLE_EVERY
+        with recorded_producer(worker.app, failing=True):
+            asyncio.run(send(SETTLE_EVERY))
+        assert worker.outbox.undelivered["risk.tier-changes"] > 0  # seen before any commit
+    finally:
+        worker.outbox._settle()  # every delivery here is done: none is left
+        worker.outbox.undelivered.clear()
