@@ -70,8 +70,7 @@ async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
         return
     batch.states.put(key, state, event)
     if model is not None:
-        flagged = outputs.model_flagged
-        batch.models.learned(model_key, model, flagged, event, batch.model_writes)
+        batch.learned(model_key, model, outputs.model_flagged, event)
     await batch.send(outputs)
     if outputs.case_settled:
         assert case is not None, "a settled step returns its case file"

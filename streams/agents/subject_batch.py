@@ -21,7 +21,7 @@ from detectors.iot import StreamAnomalyDetector
 from pipeline.subject import Outputs
 from streams.agents.agenda import Agenda
 from streams.agents.fanout import Fanout
-from streams.agents.live_models import LiveModels, dump_model, load_model
+from streams.agents.live_models import LiveModels, TimedModel, dump_model, load_model
 from streams.runtime.tables import BatchCache
 
 if TYPE_CHECKING:
@@ -47,6 +47,10 @@ class SubjectBatch:
         self.cases.put(subject.encode(), case, event)
         if next_due_s is not None:
             self.agenda.schedule(event, subject, next_due_s)
+
+    def learned(self, key: bytes, model: TimedModel, flagged: bool, event: EventT) -> None:
+        """A device's model learned a reading: checkpoint it with the batch when due."""
+        self.models.learned(key, model, flagged, event, self.model_writes)
 
     async def send(self, outputs: Outputs) -> None:
         """Everything a step produced, in its order (the re-keyed rows go with the batch)."""
