@@ -15,7 +15,7 @@ import faust
 from faust.types import EventT, TableT
 
 from streams.agents.publish import BAD_INTERNAL_MESSAGE
-from streams.runtime.batches import each_batch
+from streams.runtime.batches import each_batch, named
 from streams.runtime.tables import BatchCache
 from topics.decode import Rejected
 
@@ -77,4 +77,4 @@ def keyed_agent(
 
         await each_batch(stream, handle_batch)
 
-    w.app.agent(channel, name=name, concurrency=1)(agent)
+    w.app.agent(channel, name=name, concurrency=1)(named(agent, name))

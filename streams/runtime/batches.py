@@ -33,7 +33,7 @@ acknowledged, or someone else's commit has passed it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.transport.consumer import Consumer
@@ -48,6 +48,7 @@ from streams.runtime.patches import Method, replace_method
 BATCH_MAX = 1000
 
 BatchHandler = Callable[[list[EventT]], Awaitable[None]]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def batch_agent(app: faust.App, channel: ChannelT[Any], name: str, handle: BatchHandler) -> AgentT:
@@ -60,7 +61,17 @@ def batch_agent(app: faust.App, channel: ChannelT[Any], name: str, handle: Batch
     async def agent(stream: StreamT[Any]) -> None:
         await each_batch(stream, handle)
 
-    return app.agent(channel, name=name, concurrency=1)(agent)
+    return app.agent(channel, name=name, concurrency=1)(named(agent, name))
+
+
+def named(fun: F, name: str) -> F:
+    """``fun``, a function made for one agent, under that agent's name (its last part):
+    a profile (``creditwatch bench --profile``) or traceback then says which agent ran,
+    where every agent made by one helper would share the helper's inner name."""
+    short = name.rpartition(".")[2]
+    fun.__code__ = fun.__code__.replace(co_name=short, co_qualname=short)
+    fun.__name__ = fun.__qualname__ = short
+    return fun
 
 
 async def each_batch(
