@@ -24,7 +24,7 @@ from streams.agents import (
 from streams.agents.publish import Publisher
 from streams.agents.subjects import LIVE_STATES_MAX, Subjects
 from streams.app import create_app
-from streams.http import actions, openapi, web
+from streams.http import actions, openapi, records_wiring, web
 from streams.runtime.channels import Channels, Outbox
 from streams.runtime.tables import Tables
 from streams.serving import tokens, view
@@ -46,6 +46,7 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     web.register,
     actions.register,
     openapi.register,
+    records_wiring.register,
 )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from faust.types import EventT
+from faust.types import EventT, RecordMetadata
 
 from streams import metrics
 from streams.runtime.channels import Channels, Outbox
@@ -25,6 +25,7 @@ from topics.internal import (
     encode_peer_updates,
 )
 from topics.lists import ListChange, list_change_key
+from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
 from topics.workflow import WorkflowNotice
@@ -109,6 +110,11 @@ class Publisher:
         )
         metrics.workflow_notices.labels(notice.kind).inc()
 
+    async def publication(self, publication: Publication) -> None:
+        """A decision made public (seed 十五 双公示), for the record store and the public site."""
+        key = publication_key(publication.subject, publication.event_id).encode()
+        await self.outbox.send(self.channels.publications, key, publication.dumps())
+
     async def linkage(self, group: str, message: LinkageMessage) -> None:
         """To the cross-sector agent that owns linkage group ``group``."""
         value = encode_linkage_message(message)
@@ -129,6 +135,13 @@ class Publisher:
         delivery = await topic.send(key=request.actor.encode(), value=value, force=True)
         await delivery
         return request
+
+    async def credit_report(self, key: bytes, value: bytes) -> RecordMetadata:
+        """An issued credit report, to ``risk.credit-reports``; returns once the broker has
+        it (where it is, the report's store row names)."""
+        delivery = await self.channels.credit_reports.send(key=key, value=value, force=True)
+        metadata: RecordMetadata = await delivery
+        return metadata
 
     async def peer_updates(self, group: str, updates: Sequence[PeerUpdate]) -> None:
         """To the peer-outlier agent that owns peer group ``group``."""

@@ -68,6 +68,8 @@ class SubjectBatch:
                 await publish.list_change(change)
             for notice in decided.notices:
                 await publish.notice(notice)
+            for publication in decided.publications:
+                await publish.publication(publication)
             for group, listing in decided.linked_listings:
                 await publish.linkage(group, listing)
         self.fanout.add(outputs)

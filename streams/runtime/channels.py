@@ -49,8 +49,10 @@ from topics.catalogue import (
     PEER_FEATURES,
     RISK_ALERTS,
     RISK_AUDIT,
+    RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PUBLICATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -98,6 +100,8 @@ class Channels:
     dead_letters: faust.TopicT = _of(RISK_DLQ)
     list_changes: faust.TopicT = _of(RISK_LIST_CHANGES)
     workflow_notices: faust.TopicT = _of(RISK_WORKFLOW)
+    publications: faust.TopicT = _of(RISK_PUBLICATIONS)
+    credit_reports: faust.TopicT = _of(RISK_CREDIT_REPORTS)
     audit_trail: faust.TopicT = _of(RISK_AUDIT)
     audit_requests: faust.TopicT = _of(AUDIT_REQUESTS)
     access_tokens: faust.TopicT = _of(ACCESS_TOKENS)

@@ -1,0 +1,49 @@
+"""The record search and credit reports on the worker's web server (``streams/http/records.py``).
+
+A component like the other web modules (``register`` in ``streams/worker.py``):
+it builds what the handlers need from the worker's wiring and adds their routes.
+The record store's pool opens on the first request, so a worker whose store is
+away still starts (those endpoints answer 503 until it is back).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from streams.http.access import Principal, authenticate
+from streams.http.records import RecordsApi
+from streams.http.records import register as add_routes
+from streams.public.fonts import find_cjk_font
+from streams.public.issuing import ReportIssuer
+from streams.public.store import read_write_store
+
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
+
+
+def register(w: Wiring) -> None:
+    settings, redis = w.settings, w.redis
+    zone = w.context.policy.supervision.calendar.timezone
+    store = read_write_store(settings.database)
+
+    async def authenticated(header: str | None) -> Principal:
+        return await authenticate(header, redis)
+
+    add_routes(
+        w.app.web.web_app,  # type: ignore[attr-defined]  # the aiohttp driver's
+        RecordsApi(
+            store=store,
+            authenticate=authenticated,
+            audit=w.publish.audit,
+            issuer=ReportIssuer(
+                store=store,
+                font=functools.cache(lambda: find_cjk_font(settings.report_font)),
+                zone=zone,
+                policy=settings.load_disclosure(),
+                public_url=settings.public_address,
+                publish=w.publish.credit_report,
+            ),
+            zone=zone,
+        ),
+    )
