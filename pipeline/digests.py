@@ -21,9 +21,9 @@ from detectors.calendar import WorkingCalendar
 from detectors.policy import Policy
 from detectors.scoring import Fact
 from pipeline.alert_titles import digest_titles, fact_words
-from pipeline.alerts import alert_id
+from pipeline.alerts import digest_alert
 from topics.risk import Alert, Evidence, digest_key, subject_fact
-from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Disposition, Sector
+from topics.vocabulary import Disposition
 
 
 def digest_key_of(alert: Mapping[str, Any], calendar: WorkingCalendar) -> str:
@@ -47,7 +47,7 @@ def digest_candidate(member: Mapping[str, Any], policy: Policy) -> Alert:
     key = member["digest_key"]
     day = key.rsplit(":", 1)[1]
     rule = AlertRule(member["rule"])
-    title_zh, title = digest_titles(rule, member["region"], member["sector"], day)
+    titles = digest_titles(rule, member["region"], member["sector"], day)
     fact = subject_fact(member["subject"] or member["dedup_key"])
     (label_zh, label), _ = fact_words(Fact(fact, 1.0))
     named = Evidence(
@@ -58,23 +58,4 @@ def digest_candidate(member: Mapping[str, Any], policy: Policy) -> Alert:
         label=label,
         label_zh=label_zh,
     )
-    return Alert(
-        alert_id=alert_id(key, member["alert_id"]),
-        dedup_key=key,
-        subject=None,
-        kind=AlertKind(member["kind"]),
-        severity=AlertSeverity(member["severity"]),
-        score=0.0,
-        tier=None,
-        region=member["region"],
-        sector=Sector(member["sector"]),
-        title=title,
-        title_zh=title_zh,
-        evidence=[named],
-        source_event_ids=[member["alert_id"]],  # the alerts it counts, not records
-        created_at=datetime.fromisoformat(member["created_at"]),
-        status=AlertStatus.OPEN,
-        policy_version=policy.version,
-        rule=member["rule"],
-        disposition=Disposition.BOARD,
-    )
+    return digest_alert(key, member, titles, named, policy)

@@ -18,7 +18,7 @@ from detectors.policy import (
     parse_policy,
 )
 from detectors.tiers import next_tier
-from streams.settings import load_worker_policy
+from streams.settings import Settings
 from topics.vocabulary import AlertSeverity, Disposition, Tier
 
 BUNDLED_TEXT = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
@@ -82,7 +82,7 @@ def test_policy_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     text = BUNDLED_TEXT.replace("dedup_memory = 64", "dedup_memory = 7")
     monkeypatch.setenv("CREDITWATCH_POLICY", str(write(tmp_path, text)))
     # The worker reads the variable (streams/settings.py); detectors/ reads no environment.
-    assert load_worker_policy().dedup_memory == 7
+    assert Settings.from_env().load_policy().dedup_memory == 7
 
 
 def test_integers_are_accepted_where_numbers_are_expected() -> None:

@@ -32,7 +32,7 @@ from creditwatch.simulation.population import build_population
 from detectors.cross_sector import linkage_group
 from detectors.policy import default_policy
 from pipeline.subject import observation_of
-from streams.settings import pseudonym_key
+from tests.factories import pseudonym_key
 from topics.complaints import Complaint
 from topics.decode import Rejected, decode_input
 from topics.risk import Alert, Evidence, to_json_dict

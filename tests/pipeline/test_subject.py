@@ -14,7 +14,6 @@ from detectors.policy import load_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import Outputs, detect_iot_anomaly, observation_of, process
-from streams.settings import pseudonym_key
 from tests import factories
 from tests.factories import (
     DAY,
@@ -23,6 +22,7 @@ from tests.factories import (
     complaint,
     enforcement,
     make_uscc,
+    pseudonym_key,
     reading,
 )
 from topics.decode import InputRecord
