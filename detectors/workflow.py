@@ -498,7 +498,12 @@ def _objection_decided(
         )
         if was_counting:
             effects.withdrawn.append(record)
-        fact = Fact("objection_upheld", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+        fact = Fact(
+            "objection_upheld",
+            1.0,
+            says="event_on",
+            about={"event": filing.event_id, "record": record.event_id},
+        )
         _reevaluate(case, filing.at_s, rules, effects, "objection_upheld", fact, filing.event_id)
     else:
         if was_disputed:
@@ -558,7 +563,12 @@ def _repair(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: E
                 f"{filing.event_id}:completed", "repair_completed", filing.at_s, filing.department
             )
         )
-    fact = Fact("repair_completed", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+    fact = Fact(
+        "repair_completed",
+        1.0,
+        says="event_on",
+        about={"event": filing.event_id, "record": record.event_id},
+    )
     _reevaluate(case, filing.at_s, rules, effects, "repaired", fact, filing.event_id)
 
 
@@ -636,7 +646,7 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
             record.status = RecordStatus.EXPIRED
             record.disputed = False
             _published(effects, record, PublicationReason.EXPIRED, due)
-            fact = Fact("publication_ended", 1.0, detail=f"event {record.event_id}")
+            fact = Fact("publication_ended", 1.0, says="event", about={"event": record.event_id})
             _reevaluate(case, due, rules, effects, "expired", fact, f"{record.event_id}:expired")
     for listing in case.listings.values():
         if listing.active and listing.expires_at_s == due:
@@ -644,7 +654,8 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
             fact = Fact(
                 "list_period_ended",
                 1.0,
-                detail=f"entered {rules.calendar.iso_date(listing.entered_at_s)}",
+                says="entered",
+                about={"day": rules.calendar.iso_date(listing.entered_at_s)},
             )
             effects.list_moves.append(exit_listing(case, listing, spec, due, "expired", (fact,)))
 
@@ -697,8 +708,10 @@ def _task(
 ) -> None:
     notice_id = f"{concerns}:{kind.value}"
     effects.notices.append(Notice(notice_id, kind, department, at_s, concerns, due_s))
-    facts = (Fact(kind.value, 1.0, detail=f"event {concerns}, department {department}"),)
+    about = {"event": concerns, "department": department}
+    facts = (Fact(kind.value, 1.0, says="event_department", about=about),)
     rule = AlertRule(kind.value)  # a missed deadline's rule is named after its notice
     severity = rules.alert_severity.of(rule)
-    hit = RuleHit(rule, f"{kind.value}:{concerns}", AlertKind.DEADLINE, severity, facts, False)
+    # One key per subject and kind: the next missed deadline folds into an open alert.
+    hit = RuleHit(rule, kind.value, AlertKind.DEADLINE, severity, facts, False)
     effects.alerts.append(WorkflowAlert(hit, notice_id, at_s))

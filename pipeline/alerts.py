@@ -1,5 +1,6 @@
 """Every alert is built here: a detector's :class:`~detectors.rules.RuleHit`
-becomes the :class:`~topics.risk.Alert` record the alert manager receives.
+becomes the :class:`~topics.risk.Alert` record the alert manager receives, and
+so does the candidate that counts an alert in a daily digest (pipeline/digests.py).
 
 The per-subject step, the workflows and the group detectors (peers,
 cross-sector, cross-region) decide *that* an alert is due, with its rule, its
@@ -12,20 +13,37 @@ decided under.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.state import SubjectState
-from pipeline.alert_titles import titles
+from pipeline.alert_titles import fact_words, titles
 from topics.risk import Alert, Evidence
-from topics.vocabulary import AlertStatus, Sector, Tier
+from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Disposition, Sector, Tier
 
 
 def evidence_of(facts: tuple[Fact, ...]) -> list[Evidence]:
-    return [Evidence(**asdict(fact)) for fact in facts]
+    """The facts as evidence, each labelled and explained in Chinese and English."""
+    return [evidence(fact) for fact in facts]
+
+
+def evidence(fact: Fact) -> Evidence:
+    (label_zh, label), explained = fact_words(fact)
+    detail_zh, detail = explained if explained is not None else (None, None)
+    return Evidence(
+        fact=fact.fact,
+        value=fact.value,
+        threshold=fact.threshold,
+        detail=detail,
+        detail_zh=detail_zh,
+        label=label,
+        label_zh=label_zh,
+    )
 
 
 def basis_lines(facts: tuple[Fact, ...]) -> tuple[str, ...]:
@@ -73,6 +91,7 @@ def make_alert(
         sector=Sector(about.sector),
         title=title,
         title_zh=title_zh,
+        rule=hit.rule.value,
         evidence=evidence_of(hit.evidence),
         source_event_ids=event_ids,
         created_at=datetime.fromtimestamp(at_s, UTC),
@@ -89,3 +108,36 @@ def subject_alert(
     assert state.tier is not None, "a subject is tiered on its first event"
     about = AlertSubject(subject, state.tier, state.score, state.region, state.sector)
     return make_alert(f"{subject}:{hit.rule_key}", hit, about, [event_id], at_s, policy)
+
+
+def digest_alert(
+    digest_key: str,
+    member: Mapping[str, Any],
+    titles: tuple[str, str],
+    counted: Evidence,
+    policy: Policy,
+) -> Alert:
+    """The candidate that counts ``member`` (an opened alert snapshot) in the digest
+    ``digest_key``: an alert about an area (no subject), titled ``titles`` (Chinese,
+    English), whose evidence ``counted`` names the member; a board item itself."""
+    title_zh, title = titles
+    return Alert(
+        alert_id=alert_id(digest_key, member["alert_id"]),
+        dedup_key=digest_key,
+        subject=None,
+        kind=AlertKind(member["kind"]),
+        severity=AlertSeverity(member["severity"]),
+        score=0.0,
+        tier=None,
+        region=member["region"],
+        sector=Sector(member["sector"]),
+        title=title,
+        title_zh=title_zh,
+        evidence=[counted],
+        source_event_ids=[member["alert_id"]],  # the alerts it counts, not records
+        created_at=datetime.fromisoformat(member["created_at"]),
+        status=AlertStatus.OPEN,
+        policy_version=policy.version,
+        rule=member["rule"],
+        disposition=Disposition.BOARD,
+    )

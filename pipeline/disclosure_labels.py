@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipeline.alert_titles import CHINESE
+from pipeline.alert_titles import WORDS, ZH
 
-#: Shared with the alert titles (one Chinese name per code).
-SECTOR = CHINESE["sector"]
+
+def _chinese(group: str) -> dict[str, str]:
+    """The Chinese names of a group of the alert words' table (one name per code)."""
+    return {code: pair[ZH] for code, pair in WORDS[group].items()}
+
+
+#: Shared with the alert titles and the board.
+SECTOR = _chinese("sector")
 
 DEPARTMENT = {
     "market_regulation": "市场监督管理局",
@@ -33,30 +39,7 @@ DEPARTMENT = {
     "organisation_personnel": "组织人事部门",
 }
 
-ENFORCEMENT_KIND = {
-    "penalty": "行政处罚",
-    "licence_granted": "行政许可",
-    "licence_suspended": "暂扣许可证",
-    "licence_revoked": "吊销许可证",
-    "spot_check": "双随机抽查",
-    "court_dishonest_debtor": "失信被执行人",
-    "tax_violation": "税收违法",
-    "abnormal_operation_listed": "列入经营异常名录",
-    "abnormal_operation_removed": "移出经营异常名录",
-    "commitment_made": "作出信用承诺",
-    "commitment_fulfilled": "履行信用承诺",
-    "commitment_breached": "违背信用承诺",
-    "rectification_ordered": "责令整改",
-    "rectification_completed": "整改完成",
-    "interview": "信用约谈",
-    "repair_applied": "申请信用修复",
-    "repair_completed": "信用修复完成",
-    "voluntary_registration": "自愿注册信用信息",
-    "honour": "表彰奖励",
-    "objection_filed": "提出异议",
-    "objection_decided": "异议处理决定",
-    "decision_refused": "拒不履行行政处罚决定",
-}
+ENFORCEMENT_KIND = _chinese("enforcement")
 
 #: The policy's credit signals (``detectors/policy.toml``), as a list's basis names them.
 SIGNAL = {
@@ -82,7 +65,7 @@ SIGNAL = {
     "repair_completed": "信用修复完成",
 }
 
-SEVERITY = {"minor": "轻微", "general": "一般", "serious": "严重"}
+SEVERITY = _chinese("penalty_severity")
 
 SPOT_CHECK_RESULT = {
     "passed": "未发现问题",
@@ -112,7 +95,7 @@ MEASURE_CATEGORY = {
     "industry": "行业性措施",
 }
 
-COMPLAINT_CATEGORY = CHINESE["category"]
+COMPLAINT_CATEGORY = _chinese("category")
 
 COMPLAINT_STATUS = {
     "received": "已登记",

@@ -1,23 +1,32 @@
-"""The Faust application, configured from :class:`streams.settings.Settings`.
+"""The worker's ``faust.App``, configured from :class:`streams.settings.Settings`.
 
-Agents, tables and sinks live in sibling modules and register themselves on
-``app`` when imported; :func:`load_components` imports them.
+:func:`create_app` makes it, with our replacements of parts of Faust's data
+path installed (``streams/runtime/``); ``streams.worker.build_worker`` calls it
+at start-up. Importing this module makes nothing.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import faust
 
-from streams.runtime import end_offsets, fetch_wait, inline_delivery
+from streams.runtime import batches, channels, end_offsets, fetch_wait, inline_delivery
+from streams.runtime.channels import Outbox
 from streams.settings import Settings, bootstrap_servers
 
-settings = Settings.from_env()
+
+class WorkerApp(faust.App):
+    """Faust's App, with the outbox every record of the worker goes through.
+
+    Its consumer commits only what the outbox has delivered
+    (:func:`streams.runtime.channels.install_commit_guard`).
+    """
+
+    outbox: Outbox | None = None
 
 
-def _faust_config(s: Settings) -> dict[str, Any]:
+def faust_config(s: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker": s.kafka,
         "store": s.store,
@@ -41,32 +50,13 @@ def _faust_config(s: Settings) -> dict[str, Any]:
     return config
 
 
-app = faust.App(settings.app_id, **_faust_config(settings))
-end_offsets.install(bootstrap_servers(settings.kafka))
-fetch_wait.install(settings.fetch_max_wait_ms)
-inline_delivery.install()
-
-
-COMPONENT_MODULES = (
-    "streams.agents.ingest",
-    "streams.agents.peers",
-    "streams.agents.cross_sector",
-    "streams.agents.cross_region",
-    "streams.agents.persons",
-    "streams.agents.alert_manager",
-    "streams.serving.view",
-    "streams.serving.tokens",
-    "streams.agents.audit",
-    "streams.agents.policy_audit",
-    "streams.http.web",
-    "streams.http.actions",
-    "streams.http.openapi",
-    "streams.http.records_wiring",
-)
-
-
-def load_components() -> faust.App:
-    """Import the modules that register agents, tables and timers on ``app``."""
-    for module in COMPONENT_MODULES:
-        importlib.import_module(module)
+def create_app(settings: Settings) -> WorkerApp:
+    """The worker's app, and our changes to Faust's data path (each installed over
+    Faust's own method, so making a second app changes nothing twice)."""
+    app = WorkerApp(settings.app_id, **faust_config(settings))
+    end_offsets.install(bootstrap_servers(settings.kafka))
+    fetch_wait.install(settings.fetch_max_wait_ms)
+    inline_delivery.install()
+    batches.install()
+    channels.install_commit_guard()
     return app

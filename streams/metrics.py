@@ -8,6 +8,8 @@ aggregate them with ``max``, not ``sum``.
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS_S = (
@@ -114,3 +116,9 @@ workflow_notices = Counter(
     "Tasks and decisions sent to departments on risk.workflow.",
     ["kind"],
 )
+
+
+@cache
+def per_topic(topic: str) -> tuple[Counter, Histogram]:
+    """An input topic's consumed counter and event-lag histogram (``labels()`` costs per call)."""
+    return events_consumed.labels(topic), event_lag.labels(topic)

@@ -15,6 +15,7 @@
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
 | ``CREDITWATCH_ROUTING`` | bundled ``pipeline/routing.toml`` | alert routing file |
 | ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
+| ``CREDITWATCH_BOARD`` | ``dashboards/board/index.html`` beside the code | the alert board page |
 | ``CREDITWATCH_DATABASE`` | ``creditwatch`` on 127.0.0.1:5432 | record store, a libpq URL |
 | ``CREDITWATCH_PUBLIC_BIND`` | ``127.0.0.1`` | public disclosure site's address |
 | ``CREDITWATCH_PUBLIC_PORT`` | ``6080`` | public disclosure site's port |
@@ -30,17 +31,19 @@ refuses to start. Every worker of a deployment needs the same value, kept as
 long as the topics and tables are (a new key starts new linkage groups);
 ``creditwatch demo``, the tests and the benchmarks make a random one per run.
 
-Only this module reads the environment: the pure layer (``pipeline/``) and
-``detectors/`` are handed what they read. :func:`worker_policy`,
-:func:`worker_routing` and :func:`step_context` load the files and key the
-variables name once per process.
+Only :meth:`Settings.from_env` reads the environment, once, in the command
+that starts a worker (``creditwatch worker``); nothing reads it at import. The
+worker is built from the :class:`Settings` it is given (``streams/worker.py``),
+whose methods load the policy and routing files and check the pseudonym key
+(:meth:`Settings.step_context`, :meth:`Settings.load_routing`); the pure layer
+(``pipeline/``) and ``detectors/`` are handed what they read.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from detectors.policy import Policy, load_policy
 from pipeline.context import StepContext
@@ -50,6 +53,8 @@ from pipeline.routing import Routing, load_routing
 PSEUDONYM_KEY_VARIABLE = "CREDITWATCH_PSEUDONYM_KEY"
 DATABASE_VARIABLE = "CREDITWATCH_DATABASE"
 PSEUDONYM_KEY_MIN_LENGTH = 32
+#: The alert board page as it ships, in dashboards/ beside the code.
+BUNDLED_BOARD = Path(__file__).resolve().parents[1] / "dashboards" / "board" / "index.html"
 
 
 def bootstrap_servers(value: str) -> str:
@@ -70,7 +75,7 @@ def bootstrap_servers(value: str) -> str:
 
 def default_bootstrap() -> str:
     """``$CREDITWATCH_KAFKA`` (or the local default) as ``host:port,...`` for Kafka clients."""
-    return bootstrap_servers(os.environ.get("CREDITWATCH_KAFKA") or Settings().kafka)
+    return bootstrap_servers(Settings.from_env().kafka or Settings().kafka)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,7 @@ class Settings:
     policy: str = ""  # the policy file; empty: the bundled one
     routing: str = ""  # the alert routing file; empty: the bundled one
     pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
+    board: str = ""  # the alert board page; empty: dashboards/board/index.html beside the code
     # The record store (docs/record-store.md); a URL may hold a password: not in a repr.
     database: str = field(default="postgresql://creditwatch@127.0.0.1:5432/creditwatch", repr=False)
     # The public disclosure site (docs/public-site.md) and the credit reports.
@@ -122,6 +128,7 @@ class Settings:
                 policy=env.get("CREDITWATCH_POLICY", defaults.policy),
                 routing=env.get("CREDITWATCH_ROUTING", defaults.routing),
                 pseudonym_key=env.get(PSEUDONYM_KEY_VARIABLE, defaults.pseudonym_key),
+                board=env.get("CREDITWATCH_BOARD", defaults.board),
                 database=env.get(DATABASE_VARIABLE, defaults.database),
                 public_bind=env.get("CREDITWATCH_PUBLIC_BIND", defaults.public_bind),
                 public_port=int(env.get("CREDITWATCH_PUBLIC_PORT", defaults.public_port)),
@@ -138,6 +145,33 @@ class Settings:
             )
         except ValueError as exc:
             raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None
+
+    def load_policy(self) -> Policy:
+        """The policy file these settings name (``CREDITWATCH_POLICY``), else the bundled one."""
+        return load_policy(self.policy or None)
+
+    def load_routing(self) -> Routing:
+        """The routing file these settings name (``CREDITWATCH_ROUTING``), else the bundled one."""
+        return load_routing(self.routing or None)
+
+    def pseudonym_secret(self) -> bytes:
+        """The key for the pseudonyms of people, or a :class:`SettingError` saying how to
+        make one."""
+        return pseudonym_secret(self.pseudonym_key)
+
+    def step_context(self) -> StepContext:
+        """What every step of the worker reads: the policy in force and the pseudonym key."""
+        return StepContext(self.load_policy(), self.pseudonym_secret())
+
+    def board_page(self) -> Path:
+        """The alert board page: ``CREDITWATCH_BOARD`` (an installed image copies it
+        elsewhere), else the one in dashboards/ beside the code."""
+        return Path(self.board) if self.board else BUNDLED_BOARD
+
+    def load_disclosure(self) -> DisclosurePolicy:
+        """The disclosure file these settings name (``CREDITWATCH_DISCLOSURE``), else the
+        bundled one."""
+        return load_disclosure(self.disclosure or None)
 
     @property
     def public_address(self) -> str:
@@ -173,42 +207,3 @@ def pseudonym_secret(value: str) -> bytes:
             f"{PSEUDONYM_KEY_MIN_LENGTH}; {how}"
         )
     return value.encode("utf-8")
-
-
-@functools.cache
-def pseudonym_key() -> bytes:
-    """This process's key for the pseudonyms of people, from the environment (read once)."""
-    return pseudonym_secret(Settings.from_env().pseudonym_key)
-
-
-def load_worker_policy(settings: Settings | None = None) -> Policy:
-    """The policy file the settings name (``CREDITWATCH_POLICY``), else the bundled one."""
-    return load_policy((settings or Settings.from_env()).policy or None)
-
-
-def load_disclosure_policy(settings: Settings | None = None) -> DisclosurePolicy:
-    """The disclosure file the settings name (``CREDITWATCH_DISCLOSURE``), else the bundled one."""
-    return load_disclosure((settings or Settings.from_env()).disclosure or None)
-
-
-def load_worker_routing(settings: Settings | None = None) -> Routing:
-    """The routing file the settings name (``CREDITWATCH_ROUTING``), else the bundled one."""
-    return load_routing((settings or Settings.from_env()).routing or None)
-
-
-@functools.cache
-def worker_policy() -> Policy:
-    """The policy this process runs with, loaded once."""
-    return load_worker_policy()
-
-
-@functools.cache
-def worker_routing() -> Routing:
-    """The alert routing this process runs with, loaded once."""
-    return load_worker_routing()
-
-
-@functools.cache
-def step_context() -> StepContext:
-    """What every step of this worker reads: the policy in force and the pseudonym key."""
-    return StepContext(worker_policy(), pseudonym_key())

@@ -15,6 +15,7 @@ import orjson
 from stdnum.cn.uscc import calc_check_digit
 
 from detectors.state import Observation
+from streams.settings import Settings
 from topics.complaints import Complaint, parse_complaint
 from topics.enforcement import EnforcementEvent, parse_enforcement
 from topics.iot import IotReading, parse_iot
@@ -31,6 +32,12 @@ ENFORCEMENT_TOPIC = "enforcement.events"
 COMPLAINTS_TOPIC = "complaints.12315"
 IOT_TOPIC = "iot.readings"
 ROLES_TOPIC = "registry.roles"
+
+
+def pseudonym_key() -> bytes:
+    """The test session's key for the pseudonyms of people: tests/conftest.py gives the
+    same one to every worker the tests start."""
+    return Settings.from_env().pseudonym_secret()
 
 
 def make_uscc(serial: int = 1) -> str:

@@ -109,6 +109,34 @@ SHIJIAZHUANG_COUNTIES: dict[str, str] = {
     "130184": "新乐市",
 }
 
+#: The same divisions' English names, for English titles and the board in English.
+SHIJIAZHUANG_COUNTIES_EN: dict[str, str] = {
+    "130102": "Chang'an District",
+    "130104": "Qiaoxi District",
+    "130105": "Xinhua District",
+    "130107": "Jingxing Mining District",
+    "130108": "Yuhua District",
+    "130109": "Gaocheng District",
+    "130110": "Luquan District",
+    "130111": "Luancheng District",
+    "130121": "Jingxing County",
+    "130123": "Zhengding County",
+    "130125": "Xingtang County",
+    "130126": "Lingshou County",
+    "130127": "Gaoyi County",
+    "130128": "Shenze County",
+    "130129": "Zanhuang County",
+    "130130": "Wuji County",
+    "130131": "Pingshan County",
+    "130132": "Yuanshi County",
+    "130133": "Zhao County",
+    "130171": "High-tech Zone",
+    "130172": "Circular Chemical Park",
+    "130181": "Xinji City",
+    "130183": "Jinzhou City",
+    "130184": "Xinle City",
+}
+
 
 class EnforcementKind(StrEnum):
     PENALTY = "penalty"
@@ -246,6 +274,14 @@ class AlertKind(StrEnum):
     CROSS_REGION = "cross-region"
     DEADLINE = "deadline"
     LIST = "list"
+
+
+class Disposition(StrEnum):
+    """Where an alert is shown (the policy's ``[alerts.disposition]``, docs/alerts.md)."""
+
+    BOARD = "board"  # its own item on the live board, pushed to inspectors' inboxes
+    CASE = "case"  # in the subject's case: its profile and alert history only
+    DIGEST = "digest"  # in the subject's history, and counted in its county's daily digest
 
 
 class AlertSeverity(StrEnum):

@@ -25,7 +25,8 @@ from topics.catalogue import INPUT_TOPICS
 APP_ID = "creditwatch-bench-bare"
 
 
-def build_app() -> tuple[faust.App, faust.TopicT]:
+def build_app() -> faust.App:
+    """The app, its topic, its table and its one agent, as a user would write them."""
     partitions = int(os.environ.get("BENCH_PARTITIONS", "4"))
     rebalance = float(os.environ.get("BENCH_REBALANCE_TIMEOUT", "3"))
     app = faust.App(
@@ -40,7 +41,7 @@ def build_app() -> tuple[faust.App, faust.TopicT]:
         broker_session_timeout=max(10.0, rebalance * 2),
         broker_heartbeat_interval=1.0,
     )
-    topic = app.topic(
+    inputs = app.topic(
         *(spec.name for spec in INPUT_TOPICS),
         key_type=bytes,
         value_type=bytes,
@@ -48,31 +49,28 @@ def build_app() -> tuple[faust.App, faust.TopicT]:
         value_serializer="raw",
         partitions=partitions,
     )
-    return app, topic
+    counts = app.Table(
+        "subject-counts",
+        default=int,
+        # Faust derives the changelog's serializers from these, not from the schema.
+        key_type=bytes,
+        # Counts go through Faust's default JSON codec, as in Faust's own word-count example.
+        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+    )
 
+    @app.agent(inputs, concurrency=1)
+    async def count(stream: faust.StreamT[bytes]) -> None:
+        async for key, value in stream.items():
+            # The simulator's bad records are part of the load: a hand-written app
+            # must survive them too, or Faust restarts the agent on every one.
+            try:
+                json.loads(value)
+            except ValueError:
+                continue
+            if key is not None:
+                counts[key] = counts[key] + 1
 
-app, inputs = build_app()
-counts = app.Table(
-    "subject-counts",
-    default=int,
-    # Faust derives the changelog's serializers from these, not from the schema.
-    key_type=bytes,
-    # Counts go through Faust's default JSON codec, as in Faust's own word-count example.
-    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
-)
-
-
-@app.agent(inputs, concurrency=1)
-async def count(stream: faust.StreamT[bytes]) -> None:
-    async for key, value in stream.items():
-        # The simulator's bad records are part of the load: a hand-written app
-        # must survive them too, or Faust restarts the agent on every one.
-        try:
-            json.loads(value)
-        except ValueError:
-            continue
-        if key is not None:
-            counts[key] = counts[key] + 1
+    return app
 
 
 class Worker(faust.Worker):
@@ -82,7 +80,7 @@ class Worker(faust.Worker):
 
 
 def main() -> None:
-    Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    Worker(build_app(), loglevel="warning", quiet=True).execute_from_commandline()
 
 
 if __name__ == "__main__":

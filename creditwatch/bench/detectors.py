@@ -25,7 +25,7 @@ from detectors.policy import Policy, default_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import CountedComplaint, device_key, process
-from streams.settings import pseudonym_key
+from streams.settings import Settings
 from topics.decode import InputRecord, Rejected, decode_input
 from topics.internal import AdverseReport, PeerUpdate
 from topics.iot import IotReading
@@ -56,7 +56,7 @@ def simulate_inputs(events: int, subjects: int, seed: int, policy: Policy) -> De
     clock = SteppingClock(START, timedelta(seconds=30))
     simulator = Simulator(seed, subjects, clock=clock, bad_ratio=0.0, duplicate_ratio=0.0)
     inputs = DetectorInputs()
-    context = StepContext(policy, pseudonym_key())
+    context = StepContext(policy, Settings.from_env().pseudonym_secret())
     states: dict[str, SubjectState] = {}
     for outbound in simulator.take(events):
         record = decode_input(outbound.topic, outbound.key, outbound.value)
@@ -86,7 +86,7 @@ def measure(name: str, items: Sequence[T], run_once: Callable[[Sequence[T]], Non
 
 
 def _subject_pipeline(policy: Policy) -> Callable[[Sequence[InputRecord]], None]:
-    context = StepContext(policy, pseudonym_key())
+    context = StepContext(policy, Settings.from_env().pseudonym_secret())
 
     def run(records: Sequence[InputRecord]) -> None:
         states: dict[str, SubjectState] = {}

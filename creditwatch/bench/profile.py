@@ -123,13 +123,19 @@ BREAKDOWN = ("ingest", "ingest_one")
 
 
 def parse_frame(frame: str) -> tuple[str, str, str, str] | None:
-    """(function, short file, line, package) of one folded-stack frame, or None."""
+    """(function, short file, line, package) of one folded-stack frame, or None.
+
+    >>> parse_frame("register.<locals>.refresh_profiles (streams/serving/view.py:377)")
+    ('refresh_profiles', 'serving/view.py', '377', 'streams')
+    """
     match = FRAME.match(frame.strip())
     if match is None:
         return None
     path = match["file"]
     short = "/".join(path.replace("\\", "/").split("/")[-2:])
-    return match["function"], short, match["line"] or "", package_of(path)
+    # A worker's agents, timers and pages are closures of their component's register().
+    function = match["function"].removeprefix("register.<locals>.")
+    return function, short, match["line"] or "", package_of(path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Starts an embedded broker and :mod:`creditwatch.bench.sends` as a worker, waits
 for its result line and turns it into rows. This is the measurement behind
-:func:`streams.runtime.channels.produce` and :func:`streams.runtime.tables.write_through`.
+:meth:`streams.runtime.channels.Outbox.send` and :func:`streams.runtime.tables.write_through`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ TRIGGER_TOPIC, TARGET_TOPIC = "bench.sends-trigger", "bench.sends"
 PARTITIONS = 1
 WAYS = {
     "topic_send": "Faust Topic.send: future, producer buffer, background task",
-    "produce": "streams.runtime.channels.produce: straight to the producer",
+    "produce": "streams.runtime.channels.Outbox.send: straight to the producer",
     "table_set": "table[key] = value: store, then changelog via Topic.send_soon",
     "write_through": "streams.runtime.tables.write_through: store, then changelog via produce",
 }

@@ -5,7 +5,7 @@ broker. Once the worker is up, one agent times, for the same records:
 
 * ``topic_send``: Faust's ``Topic.send`` (a future per record, queued in
   Faust's producer buffer, handed on by a background task);
-* ``produce``: :func:`streams.runtime.channels.produce`, straight to the producer;
+* ``produce``: :meth:`streams.runtime.channels.Outbox.send`, straight to the producer;
 * ``table_set``: ``table[key] = value``, Faust's table write and changelog;
 * ``write_through``: :func:`streams.runtime.tables.write_through`, what the agents use.
 
@@ -16,6 +16,7 @@ one line, ``bench-sends: {json}``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -25,29 +26,23 @@ import faust
 import orjson
 from faust.types import EventT
 
-os.environ.setdefault("CREDITWATCH_APP_ID", "creditwatch-bench-sends")
+from creditwatch.bench.send_costs import RESULT_PREFIX, TARGET_TOPIC, TRIGGER_TOPIC
+from creditwatch.commands.worker import service_worker, use_uvloop
+from streams.app import create_app
+from streams.runtime.channels import Outbox, raw_topic
+from streams.runtime.tables import bytes_table, write_through
+from streams.settings import Settings
+from topics.catalogue import RISK_DLQ
 
-from creditwatch.bench.send_costs import RESULT_PREFIX, TARGET_TOPIC, TRIGGER_TOPIC  # noqa: E402
-from creditwatch.commands.worker import service_worker, use_uvloop  # noqa: E402
-
-use_uvloop()  # as the worker does, before the app and its event loop exist
-
-from streams.app import app  # noqa: E402
-from streams.runtime.channels import produce, raw_topic  # noqa: E402
-from streams.runtime.tables import bytes_table, write_through  # noqa: E402
-
-RECORDS = int(os.environ.get("BENCH_RECORDS", "5000"))
 ROUNDS = 3
 VALUE = b"x" * 200  # about a subject state's size
+#: The app id (so consumer group and changelog) unless CREDITWATCH_APP_ID names one.
+APP_ID = "creditwatch-bench-sends"
 
 
-trigger = raw_topic(TRIGGER_TOPIC)
-target = raw_topic(TARGET_TOPIC)
-table = bytes_table("bench-sends", "Records written by the send benchmark.")
-_triggered = False
-
-
-async def per_record_us(send: Callable[[bytes], Awaitable[object]], keys: list[bytes]) -> float:
+async def per_record_us(
+    app: faust.App, send: Callable[[bytes], Awaitable[object]], keys: list[bytes]
+) -> float:
     started = time.perf_counter()
     for key in keys:
         await send(key)
@@ -55,56 +50,73 @@ async def per_record_us(send: Callable[[bytes], Awaitable[object]], keys: list[b
     return (time.perf_counter() - started) / len(keys) * 1e6
 
 
-@app.agent(trigger)
-async def measure(stream: faust.StreamT[bytes]) -> None:
-    async for event in stream.events():
-        results = await time_every_way(event)
-        print(RESULT_PREFIX + orjson.dumps(results).decode(), file=sys.stderr, flush=True)
+def build_app(settings: Settings, records: int) -> faust.App:
+    """The worker app, with one agent that times every way once the worker is up."""
+    app = create_app(settings)
+    trigger = raw_topic(app, TRIGGER_TOPIC)
+    target = raw_topic(app, TARGET_TOPIC)
+    outbox = app.outbox = Outbox(app, raw_topic(app, RISK_DLQ.name))
+    table = bytes_table(
+        app, "bench-sends", "Records written by the send benchmark.", settings.partitions
+    )
+    triggered = False
 
+    async def time_every_way(event: EventT) -> dict[str, float]:
+        """µs per record each way; ``event`` is the current event (table writes go to its
+        partition)."""
+        keys = [f"key-{i}".encode() for i in range(records)]
 
-async def time_every_way(event: EventT) -> dict[str, float]:
-    """µs per record each way; ``event`` is the current event (table writes go to its partition)."""
-    keys = [f"key-{i}".encode() for i in range(RECORDS)]
+        async def topic_send(key: bytes) -> object:
+            return await target.send(key=key, value=VALUE)
 
-    async def topic_send(key: bytes) -> object:
-        return await target.send(key=key, value=VALUE)
+        async def direct(key: bytes) -> object:
+            return await outbox.send(target, key, VALUE)
 
-    async def direct(key: bytes) -> object:
-        return await produce(target, key, VALUE)
+        async def table_set(key: bytes) -> None:
+            table[key] = VALUE
 
-    async def table_set(key: bytes) -> None:
-        table[key] = VALUE
+        async def through(key: bytes) -> None:
+            await write_through(outbox, table, key, VALUE, event)
 
-    async def through(key: bytes) -> None:
-        await write_through(table, key, VALUE, event)
+        await per_record_us(app, topic_send, keys)  # warm-up: connections, metadata
+        # Rounds interleave the ways, and each way's best round counts (as timeit
+        # does): the other processes on the machine only ever add time.
+        ways = {
+            "topic_send": topic_send,
+            "produce": direct,
+            "table_set": table_set,
+            "write_through": through,
+        }
+        best: dict[str, float] = {}
+        for _ in range(ROUNDS):
+            for name, way in ways.items():
+                taken = await per_record_us(app, way, keys)
+                best[name] = min(taken, best.get(name, taken))
+        return best
 
-    await per_record_us(topic_send, keys)  # warm-up: connections, metadata
-    # Rounds interleave the ways, and each way's best round counts (as timeit
-    # does): the other processes on the machine only ever add time.
-    ways = {
-        "topic_send": topic_send,
-        "produce": direct,
-        "table_set": table_set,
-        "write_through": through,
-    }
-    best: dict[str, float] = {}
-    for _ in range(ROUNDS):
-        for name, way in ways.items():
-            taken = await per_record_us(way, keys)
-            best[name] = min(taken, best.get(name, taken))
-    return best
+    @app.agent(trigger)
+    async def measure(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            results = await time_every_way(event)
+            print(RESULT_PREFIX + orjson.dumps(results).decode(), file=sys.stderr, flush=True)
 
+    @app.timer(1.0)
+    async def start_measuring() -> None:
+        nonlocal triggered
+        if not triggered:
+            triggered = True
+            await trigger.send(key=b"go", value=b"go")
 
-@app.timer(1.0)
-async def start_measuring() -> None:
-    global _triggered
-    if not _triggered:
-        _triggered = True
-        await trigger.send(key=b"go", value=b"go")
+    return app
 
 
 def main() -> None:
-    service_worker(app, "warning").execute_from_commandline()
+    use_uvloop()  # as the worker does, before the app and its event loop exist
+    settings = Settings.from_env()
+    if "CREDITWATCH_APP_ID" not in os.environ:
+        settings = dataclasses.replace(settings, app_id=APP_ID)
+    records = int(os.environ.get("BENCH_RECORDS", "5000"))
+    service_worker(build_app(settings, records), "warning").execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from detectors.policy import default_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import process
-from streams.settings import pseudonym_key
+from streams.settings import Settings
 from topics.decode import Rejected, decode_input
 
 POOL_START = datetime(2026, 1, 1, tzinfo=SHANGHAI)
@@ -75,7 +75,7 @@ def simulate_pool(
     """
     step = timedelta(days=span_days) / max(events, 1)
     simulator = Simulator(seed=seed, subjects=subjects, clock=SteppingClock(POOL_START, step))
-    context = StepContext(default_policy(), pseudonym_key())
+    context = StepContext(default_policy(), Settings.from_env().pseudonym_secret())
     states: dict[bytes, SubjectState] = {}
     for index in range(events):
         record = simulator.next_record()

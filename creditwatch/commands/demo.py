@@ -32,6 +32,7 @@ from pathlib import Path
 from creditwatch.commands.simulate import _ratio
 from creditwatch.commands.token import create_token
 from creditwatch.embedded import EmbeddedError, EmbeddedStack
+from creditwatch.evaluation.alert_budget import BOARD_ITEMS, AlertBudget
 from creditwatch.monitor import DEFAULT_TIMEOUT_S, Monitor, Snapshot, Unavailable
 from creditwatch.processes import (
     ChildProcess,
@@ -146,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             stack.workdir,
         )
         sink = SinkProcess(stack.workdir, stack.kafka_url, stack.database_url)
+        figures = Figures()
         # Children stop before the broker and Redis they talk to, producer first.
         try:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
@@ -162,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
                 return _header(stack, board, site, worker, simulator, sink, args.rate)
 
             say(header())
-            _watch(args, stack, [worker, simulator, sink, site], incidents, started, header, tty)
+            children = [worker, simulator, sink, site]
+            _watch(args, stack, children, figures, incidents, started, header, tty)
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
         except EmbeddedError as exc:
@@ -175,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             stop_all([simulator, worker, sink, site])
+            if figures.latest is not None and figures.latest.budget is not None:
+                say(f"creditwatch demo: {figures.latest.budget.report()}")
             if incidents.count or stack.keep:
                 stack.keep = True  # the logs are the evidence of what went wrong
                 what = f" (incidents: {INCIDENT_LOG})" if incidents.count else ""
@@ -336,15 +341,21 @@ def _watch(
     args: argparse.Namespace,
     stack: EmbeddedStack,
     children: Sequence[ChildProcess],
+    figures: Figures,
     incidents: Incidents,
     started: float,
     header: Callable[[], str],
     tty: bool,
 ) -> None:
     refresh = args.refresh or (REFRESH_TTY_S if tty else REFRESH_LOG_S)
-    monitor = Monitor(stack.bootstrap, stack.redis_url, timeout=args.monitor_timeout)
+    monitor = Monitor(
+        stack.bootstrap,
+        stack.redis_url,
+        timeout=args.monitor_timeout,
+        subjects=args.subjects,
+        records_per_s=args.rate,
+    )
     supervisor = Supervisor(children, incidents)
-    figures = Figures()
     next_summary = time.monotonic() + refresh
     try:
         while args.duration is None or time.monotonic() - started < args.duration:
@@ -454,6 +465,8 @@ def render(view: View) -> str:
             "open alerts     "
             + "  ".join(f"{sev} {n:,}" for sev, n in reversed(list(now.open_alerts.items()))),
         ]
+        if now.budget is not None:
+            lines += budget_lines(now.budget)
     if view.incidents:
         lines.append(f"incidents (all in {INCIDENT_LOG}):")
         lines += [f"  {line}" for line in view.incidents]
@@ -477,9 +490,26 @@ def compact(view: View) -> str:
             f"input {sum(view.rates.values()):,.0f}/s",
             dead_letters(now.dead_letters, now.consumed, view.bad_ratio),
             "alerts open " + " ".join(f"{sev} {n:,}" for sev, n in now.open_alerts.items()),
+            *([now.budget.summary()] if now.budget is not None else []),
             "tiers " + " ".join(f"{tier} {n:,}" for tier, n in now.tiers.items()),
         ]
     )
+
+
+def budget_lines(budget: AlertBudget) -> list[str]:
+    """The alert budget so far: board items per 1,000 subjects per day, by kind.
+
+    The day is one of event time, which in the demo is the wall clock, counted
+    over the traffic the worker has processed: an hour of it is 1/24 of a day,
+    so its counts are scaled by 24.
+    """
+    by_kind = budget.by(BOARD_ITEMS, 0)
+    return [
+        f"alert budget    {budget.summary()}",
+        "                board items by kind: "
+        + ("  ".join(f"{kind} {rate:,.1f}" for kind, rate in by_kind.items()) or "none yet")
+        + f"  (over {budget.days * 24:.2f} h of traffic processed)",
+    ]
 
 
 def redraw(block: str, size: os.terminal_size) -> str:

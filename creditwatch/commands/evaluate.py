@@ -103,8 +103,12 @@ def run_scenarios(args: argparse.Namespace) -> int:
     evaluation = evaluate(
         scenario.incidents, scenario.controls, run.alerts, fp_budget=args.fp_budget
     )
-    facts = report.RunFacts(run.produced, run.seconds, evaluation.total_alerts)
+    subjects = scenario.city_subjects + scenario.cast_subjects
+    budget = run.tally.budget(subjects, days=config.days, records=run.produced)
+    facts = report.RunFacts(run.produced, run.seconds, evaluation.total_alerts, budget)
     print(report.format_table(evaluation))
+    print()
+    print(budget.report())
     args.report.write_text(report.render_html(scenario, evaluation, facts), encoding="utf-8")
     print(f"report: {args.report}")
     if args.json is not None:

@@ -12,10 +12,13 @@ import argparse
 import asyncio
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from creditwatch.commands import options
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.public.site import SiteConfig
 
 READY_LINE = "creditwatch: public site ready at"
 
@@ -36,34 +39,35 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from detectors.policy import PolicyError
     from pipeline.disclosure_policy import DisclosureError
-    from streams.settings import load_disclosure_policy
+    from streams.public.site import SiteConfig
 
     settings = Settings.from_env()
     try:
-        policy = load_disclosure_policy(settings)
-    except DisclosureError as exc:
+        policy = settings.load_disclosure()
+        zone = settings.load_policy().supervision.calendar.timezone
+    except (DisclosureError, PolicyError) as exc:
         print(f"creditwatch public-site: {exc}", file=sys.stderr)
         return 1
     bind = args.bind or settings.public_bind
     port = settings.public_port if args.port is None else args.port
-    return asyncio.run(_serve(settings, policy, options.database_url(args), bind, port))
-
-
-async def _serve(settings: Settings, policy: Any, database: str, bind: str, port: int) -> int:
-    from aiohttp import web
-
-    from streams.public.site import SiteConfig, build_site
-    from streams.public.store import read_only_store
-    from streams.settings import worker_policy
-
     config = SiteConfig(
         policy=policy,
-        zone=worker_policy().supervision.calendar.timezone,
+        zone=zone,
         rate=settings.public_rate,
         burst=settings.public_burst,
         trusted_proxies=frozenset(settings.public_trusted_proxies),
     )
+    return asyncio.run(_serve(config, options.database_url(args), bind, port))
+
+
+async def _serve(config: SiteConfig, database: str, bind: str, port: int) -> int:
+    from aiohttp import web
+
+    from streams.public.site import build_site
+    from streams.public.store import read_only_store
+
     runner = web.AppRunner(build_site(read_only_store(database), config), access_log=None)
     await runner.setup()
     try:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
-import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from creditwatch.topic_admin import BrokerUnreachable, check_reachable
-from streams.settings import (
-    SettingError,
-    Settings,
-    pseudonym_key,
-    worker_policy,
-    worker_routing,
-)
+from streams.settings import SettingError, Settings
 
 if TYPE_CHECKING:
     import faust
@@ -24,16 +18,17 @@ if TYPE_CHECKING:
 #: Printed to stderr once the worker has recovered its tables and consumes.
 READY_LINE = "creditwatch: worker ready"
 
-ENV_OF_OPTION = {
-    "kafka": "CREDITWATCH_KAFKA",
-    "redis": "CREDITWATCH_REDIS",
-    "partitions": "CREDITWATCH_PARTITIONS",
-    "web_port": "CREDITWATCH_WEB_PORT",
-    "web_bind": "CREDITWATCH_WEB_BIND",
-    "data_dir": "CREDITWATCH_DATA_DIR",
-    "policy": "CREDITWATCH_POLICY",
-    "routing": "CREDITWATCH_ROUTING",
-}
+#: The options that override a setting of the environment (named as Settings' fields).
+SETTING_OPTIONS = (
+    "kafka",
+    "redis",
+    "partitions",
+    "web_port",
+    "web_bind",
+    "data_dir",
+    "policy",
+    "routing",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -108,33 +103,34 @@ def wait_for_broker(kafka_url: str, patience_s: float, retry_s: float = 2.0) -> 
             time.sleep(retry_s)
 
 
+def worker_settings(args: argparse.Namespace) -> Settings:
+    """The ``CREDITWATCH_*`` environment's settings, with the options given overriding them."""
+    given = {name: getattr(args, name) for name in SETTING_OPTIONS}
+    return dataclasses.replace(
+        Settings.from_env(), **{name: value for name, value in given.items() if value is not None}
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    for option, variable in ENV_OF_OPTION.items():
-        value = getattr(args, option)
-        if value is not None:
-            os.environ[variable] = str(value)
-    use_uvloop()
-    # Imported late: the app reads its settings from the environment at import.
+    settings = worker_settings(args)
+    use_uvloop()  # before the app and its event loop exist
+    # Imported here: the command line's other commands need none of the worker.
     from detectors.policy import PolicyError
     from pipeline.routing import RoutingError
-    from streams.app import load_components
     from streams.runtime.compat import UncheckedRuntime, check_runtime
+    from streams.worker import build_worker
 
     try:
         # Before anything runs: our replacements of Faust's internals are known
         # to fit only the libraries they were checked on.
         check_runtime()
-        worker_policy()
-        worker_routing()
-        pseudonym_key()
+        worker = build_worker(settings)
     except (UncheckedRuntime, PolicyError, RoutingError, SettingError) as exc:
         raise SystemExit(f"creditwatch: {exc}") from None
-    if not wait_for_broker(
-        os.environ.get("CREDITWATCH_KAFKA", Settings().kafka), args.wait_for_broker
-    ):
+    if not wait_for_broker(settings.kafka, args.wait_for_broker):
         return 2
 
-    service_worker(load_components(), args.loglevel).execute_from_commandline()
+    service_worker(worker.app, args.loglevel).execute_from_commandline()
     return 0
 
 

@@ -18,17 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from faust.types import EventT
+from faust.types import EventT, TableT
 
-from streams.runtime.tables import BatchCache, bytes_table
+from streams.runtime.channels import Outbox
+from streams.runtime.tables import BatchCache
 
 DAY_S = 86_400
-
-agenda_table = bytes_table(
-    "workflow-agenda",
-    "Per input partition: the enforcement watermark and, per UTC day, the subjects "
-    "with a workflow item due that day (streams.agents.agenda).",
-)
 
 
 def _clock_key(partition: int) -> bytes:
@@ -42,8 +37,8 @@ def _bucket_key(partition: int, day: int) -> bytes:
 class Agenda:
     """One batch's view of the agendas, written back with the batch."""
 
-    def __init__(self) -> None:
-        self.entries: BatchCache[Any] = BatchCache(agenda_table, orjson.loads, orjson.dumps)
+    def __init__(self, table: TableT, outbox: Outbox) -> None:
+        self.entries: BatchCache[Any] = BatchCache(table, orjson.loads, orjson.dumps, outbox)
 
     def watermark(self, partition: int) -> float:
         clock = self.entries.get(_clock_key(partition))

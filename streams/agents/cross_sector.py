@@ -7,38 +7,28 @@ Wiring only: decode a message, step (pipeline/cross_sector.py), send the alerts.
 
 from __future__ import annotations
 
-import faust
+from functools import partial
+from typing import TYPE_CHECKING
 
 from detectors.cross_sector import LinkedSignals
+from pipeline.context import StepContext
 from pipeline.cross_sector import step
-from streams.agents.keyed import run_keyed_detector
-from streams.agents.publish import send_alert
-from streams.app import app
-from streams.runtime.channels import adverse_signals
-from streams.runtime.tables import bytes_table
-from streams.settings import step_context
+from streams.agents.keyed import keyed_agent
 from topics.internal import decode_linkage_message
 from topics.risk import Alert
 
-linked_signals = bytes_table(
-    "linked-signals",
-    "Recent adverse records per subject or legal representative (detectors.cross_sector).",
-)
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 
 def handle_linkage_message(
-    linked: LinkedSignals | None, value: bytes
+    context: StepContext, linked: LinkedSignals | None, value: bytes
 ) -> tuple[LinkedSignals, list[Alert]]:
-    return step(linked, decode_linkage_message(value), step_context())
+    return step(linked, decode_linkage_message(value), context)
 
 
-@app.agent(adverse_signals, concurrency=1)
-async def detect_cross_sector(stream: faust.StreamT[bytes]) -> None:
-    await run_keyed_detector(
-        stream,
-        linked_signals,
-        LinkedSignals.from_bytes,
-        LinkedSignals.to_bytes,
-        handle_linkage_message,
-        send_alert,
-    )
+def register(w: Wiring) -> None:
+    handle = partial(handle_linkage_message, w.context)
+    channel, table = w.channels.adverse_signals, w.tables.linked_signals
+    name = f"{__name__}.detect_cross_sector"
+    keyed_agent(w, name, channel, table, LinkedSignals, handle, w.publish.alert)

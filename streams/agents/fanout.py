@@ -14,32 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import orjson
+from typing import TypeVar
 
 from detectors.cross_region import local_day
 from pipeline.subject import CountedComplaint, Outputs
-from streams.runtime.channels import (
-    adverse_signals,
-    complaint_counts,
-    peer_feature_changes,
-    person_facts,
-    produce,
-)
-from topics.internal import (
-    LISTED,
-    AdverseReport,
-    ComplaintCount,
-    LinkageMessage,
-    Member,
-    PeerUpdate,
-    PersonFact,
-    encode_complaint_counts,
-    encode_linkage_message,
-    encode_peer_updates,
-    encode_person_fact,
-)
+from streams.agents.publish import Publisher
+from topics.internal import AdverseReport, ComplaintCount, Member, PeerUpdate
 
 #: Rows in one re-keyed message. A batch can hold a group's whole batch of rows
 #: (streams.runtime.batches.BATCH_MAX records, each with ids of up to 128 characters): in
@@ -48,15 +28,6 @@ from topics.internal import (
 ROWS_PER_MESSAGE = 200
 
 Row = TypeVar("Row")
-
-__all__ = [
-    "LISTED",
-    "Fanout",
-    "chunks",
-    "send_linkage",
-    "send_linkage_message",
-    "send_person_fact",
-]
 
 
 def chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
@@ -96,31 +67,15 @@ class Fanout:
         if c.at_s >= tally.at_s:
             tally.at_s, tally.event_id = c.at_s, c.event_id
 
-    async def send(self) -> None:
+    async def send(self, publish: Publisher) -> None:
         for report in self.adverse_reports:
-            await send_linkage_message(report.group, report)
+            await publish.linkage(report.group, report)
         for group, member in self.linkage_members:
-            await send_linkage_message(group, member)
+            await publish.linkage(group, member)
         for group, updates in self.peer_updates.items():
             for rows in chunks(updates):
-                await produce(peer_feature_changes, group.encode(), encode_peer_updates(rows))
+                await publish.peer_updates(group, rows)
         for category, tallies in self.complaints.items():
             counts = sorted(tallies.values(), key=lambda tally: tally.at_s)
             for part in chunks(counts):
-                await produce(complaint_counts, category.encode(), encode_complaint_counts(part))
-
-
-async def send_linkage_message(group: str, message: LinkageMessage) -> None:
-    """To the cross-sector agent that owns linkage group ``group``."""
-    await produce(adverse_signals, group.encode(), encode_linkage_message(message))
-
-
-async def send_linkage(group: str, message: dict[str, Any]) -> None:
-    """A linkage message already in its wire form (``{"type": LISTED, ...}``);
-    :func:`send_linkage_message` takes the typed record."""
-    await produce(adverse_signals, group.encode(), orjson.dumps(message))
-
-
-async def send_person_fact(person: str, fact: PersonFact) -> None:
-    """To the person-record agent that owns the person (``person`` is the pseudonym)."""
-    await produce(person_facts, person.encode(), encode_person_fact(fact))
+                await publish.complaint_counts(category, part)

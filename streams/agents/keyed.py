@@ -2,62 +2,79 @@
 
 The peer-outlier, cross-sector and cross-region agents and the alert manager
 share this loop: a batch loads each key's state once, lets the handler take
-every message, stores the states and emits the outputs. A message this version cannot read goes to
-the dead-letter topic; the agent goes on.
+every message, stores the states and emits the outputs. A message this version
+cannot read goes to the dead-letter topic; the agent goes on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 import faust
 from faust.types import EventT, TableT
 
-from streams.agents.publish import send_dead_letter
-from streams.runtime.batches import each_batch
-from streams.runtime.tables import BatchCache, DecodedValues
+from streams.agents.publish import BAD_INTERNAL_MESSAGE
+from streams.runtime.batches import each_batch, named
+from streams.runtime.tables import BatchCache
 from topics.decode import Rejected
 
-#: The dead-letter reason of an internal message this version cannot read (a bug
-#: or a version skew between workers); not an input-validation :class:`Reason`.
-BAD_INTERNAL_MESSAGE = "bad_internal_message"
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 #: Group states kept decoded between batches, per agent.
 DECODED_MAX = 10_000
 
-S = TypeVar("S")
+
+class State(Protocol):
+    """A detector state that encodes itself (``PeerGroup``, ``AlertBook``, ...)."""
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self: ...
+
+    def to_bytes(self) -> bytes: ...
+
+
+S = TypeVar("S", bound=State)
 Out = TypeVar("Out")
 #: (the key's state, or None for a new key; the message value) -> (new state, outputs)
 Handler = Callable[[S | None, bytes], tuple[S, list[Out]]]
 
 
-async def run_keyed_detector(
-    stream: faust.StreamT[bytes],
+def keyed_agent(
+    w: Wiring,
+    name: str,
+    channel: faust.TopicT,
     table: TableT,
-    decode: Callable[[bytes], S],
-    encode: Callable[[S], bytes],
+    state: type[S],
     handle: Handler[S, Out],
     emit: Callable[[Out], Awaitable[Any]],
 ) -> None:
-    """Run ``handle`` on every message against its key's state; ``emit`` each output."""
-    decoded: DecodedValues[S] = DecodedValues(DECODED_MAX)
+    """An agent running ``handle`` on every message of ``channel`` against its key's state
+    (kept in ``table``, decoded by ``state``); ``emit`` each output."""
+    decode, encode = state.from_bytes, state.to_bytes
 
-    async def handle_batch(events: list[EventT]) -> None:
-        states = BatchCache(table, decode, encode, decoded)
-        for event in events:
-            key, value = event.message.key, event.message.value
-            try:
-                if key is None or value is None:
-                    raise ValueError("message without key or value")
-                state, raised = handle(states.get(key), value)
-            except (ValueError, TypeError, KeyError) as exc:
-                detail = f"{type(exc).__name__}: {exc}"
-                await send_dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
-                continue
-            states.put(key, state, event)
-            for output in raised:
-                await emit(output)
-        await states.flush()
+    async def agent(stream: faust.StreamT[bytes]) -> None:
+        # A restarted agent starts afresh: a failed batch may have changed decoded states.
+        decoded = w.tables.keep_decoded(DECODED_MAX)
 
-    await each_batch(stream, handle_batch)
+        async def handle_batch(events: list[EventT]) -> None:
+            states: BatchCache[S] = BatchCache(table, decode, encode, w.outbox, decoded)
+            for event in events:
+                key, value = event.message.key, event.message.value
+                try:
+                    if key is None or value is None:
+                        raise ValueError("message without key or value")
+                    new_state, raised = handle(states.get(key), value)
+                except (ValueError, TypeError, KeyError) as exc:
+                    detail = f"{type(exc).__name__}: {exc}"
+                    await w.publish.dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
+                    continue
+                states.put(key, new_state, event)
+                for output in raised:
+                    await emit(output)
+            await states.flush()
+
+        await each_batch(stream, handle_batch)
+
+    w.app.agent(channel, name=name, concurrency=1)(named(agent, name))

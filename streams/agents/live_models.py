@@ -12,18 +12,20 @@ which shifts its baseline slightly and never loses an alert already sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from datetime import datetime
 
 import orjson
 from faust.types import EventT, TableT
 
-from detectors.iot import StreamAnomalyDetector
+from detectors.iot import Explanation, StreamAnomalyDetector
+from streams import metrics
 from streams.runtime.tables import BatchCache, DecodedValues
 
 #: Readings between two checkpoints of one device's model.
 CHECKPOINT_EVERY = 32
-#: Models kept decoded; the least recently used beyond this are dropped (their
-#: learning since the last checkpoint with them) and reloaded when needed.
+#: Models kept decoded (``Tables.keep_decoded``); the least recently used beyond this are
+#: dropped (their learning since the last checkpoint with them) and reloaded when needed.
 LIVE_MODELS_MAX = 50_000
 
 
@@ -35,34 +37,56 @@ def dump_model(detector: StreamAnomalyDetector) -> bytes:
     return orjson.dumps(detector.to_dict())
 
 
-@dataclass(slots=True)
-class _Live:
-    model: StreamAnomalyDetector
-    unsaved: int = 0  # readings learned since the last checkpoint
+_SCORING_TIME = metrics.model_scoring_time.labels("iot")
+
+
+class TimedModel:
+    """A device's model, whose scoring and learning time goes to the scoring-time metric."""
+
+    __slots__ = ("model", "unsaved")
+
+    def __init__(self, model: StreamAnomalyDetector) -> None:
+        self.model = model
+        self.unsaved = 0  # readings learned since the last checkpoint
+
+    def observe(
+        self, timestamp: datetime | float | None, value: float
+    ) -> tuple[float, Explanation]:
+        started = time.perf_counter()
+        try:
+            return self.model.observe(timestamp, value)
+        finally:
+            _SCORING_TIME.observe(time.perf_counter() - started)
 
 
 class LiveModels:
     """Decoded models by device key, emptied on a rebalance like every :class:`DecodedValues`."""
 
-    def __init__(self, table: TableT, max_live: int = LIVE_MODELS_MAX) -> None:
+    def __init__(self, table: TableT, live: DecodedValues[TimedModel]) -> None:
         self.table = table
-        self.live: DecodedValues[_Live] = DecodedValues(max_live)
+        self.live = live
 
-    def get(self, key: bytes) -> StreamAnomalyDetector:
+    def get(self, key: bytes) -> TimedModel:
         """The device's model: live, else its last checkpoint, else a new one."""
         entry = self.live.get(key)
         if entry is None:
             stored = self.table.get(key)
-            entry = _Live(load_model(stored) if stored is not None else StreamAnomalyDetector())
+            model = load_model(stored) if stored is not None else StreamAnomalyDetector()
+            entry = TimedModel(model)
             self.live.put(key, entry)
-        return entry.model
+        return entry
 
     def learned(
-        self, key: bytes, flagged: bool, event: EventT, writes: BatchCache[StreamAnomalyDetector]
+        self,
+        key: bytes,
+        model: TimedModel,
+        flagged: bool,
+        event: EventT,
+        writes: BatchCache[StreamAnomalyDetector],
     ) -> None:
-        """Count one reading learned; queue a checkpoint when due or after a flag."""
-        entry = self.live.values[key]
-        entry.unsaved += 1
-        if flagged or entry.unsaved >= CHECKPOINT_EVERY:
-            writes.put(key, entry.model, event)
-            entry.unsaved = 0
+        """Count one reading learned by ``key``'s model; queue a checkpoint when due or
+        after a flag."""
+        model.unsaved += 1
+        if flagged or model.unsaved >= CHECKPOINT_EVERY:
+            writes.put(key, model.model, event)
+            model.unsaved = 0

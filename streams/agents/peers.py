@@ -5,35 +5,28 @@ Wiring only: decode a group's updates, step (pipeline/peers.py), send the alerts
 
 from __future__ import annotations
 
-import faust
+from functools import partial
+from typing import TYPE_CHECKING
 
 from detectors.peers import PeerGroup
+from pipeline.context import StepContext
 from pipeline.peers import step
-from streams.agents.keyed import run_keyed_detector
-from streams.agents.publish import send_alert
-from streams.app import app
-from streams.runtime.channels import peer_feature_changes
-from streams.runtime.tables import bytes_table
-from streams.settings import step_context
+from streams.agents.keyed import keyed_agent
 from topics.internal import decode_peer_updates
 from topics.risk import Alert
 
-peer_groups = bytes_table(
-    "peer-groups", "Feature sums per peer group, sector|county (detectors.peers.PeerGroup)."
-)
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 
-def handle_peer_updates(group: PeerGroup | None, value: bytes) -> tuple[PeerGroup, list[Alert]]:
-    return step(group, decode_peer_updates(value), step_context())
+def handle_peer_updates(
+    context: StepContext, group: PeerGroup | None, value: bytes
+) -> tuple[PeerGroup, list[Alert]]:
+    return step(group, decode_peer_updates(value), context)
 
 
-@app.agent(peer_feature_changes, concurrency=1)
-async def detect_peer_outliers(stream: faust.StreamT[bytes]) -> None:
-    await run_keyed_detector(
-        stream,
-        peer_groups,
-        PeerGroup.from_bytes,
-        PeerGroup.to_bytes,
-        handle_peer_updates,
-        send_alert,
-    )
+def register(w: Wiring) -> None:
+    handle = partial(handle_peer_updates, w.context)
+    channel, table = w.channels.peer_feature_changes, w.tables.peer_groups
+    name = f"{__name__}.detect_peer_outliers"
+    keyed_agent(w, name, channel, table, PeerGroup, handle, w.publish.alert)

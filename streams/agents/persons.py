@@ -8,39 +8,28 @@ Wiring only: decode a fact, step (``pipeline/persons.py``), send the record.
 
 from __future__ import annotations
 
-import faust
+from functools import partial
+from typing import TYPE_CHECKING
 
 from detectors.persons import PersonFile
+from pipeline.context import StepContext
 from pipeline.persons import step
-from streams.agents.keyed import run_keyed_detector
-from streams.agents.publish import send_person_record
-from streams.app import app
-from streams.runtime.channels import person_facts
-from streams.runtime.tables import bytes_table
-from streams.settings import step_context
+from streams.agents.keyed import keyed_agent
 from topics.internal import decode_person_fact
 from topics.persons import PersonCreditRecord
 
-person_files = bytes_table(
-    "person-files",
-    "Credit record per responsible person, keyed by pseudonym (detectors.persons.PersonFile, "
-    "JSON): roles held and the listings that reached the person.",
-)
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 
 def handle_person_fact(
-    file: PersonFile | None, value: bytes
+    context: StepContext, file: PersonFile | None, value: bytes
 ) -> tuple[PersonFile, list[PersonCreditRecord]]:
-    return step(file, decode_person_fact(value), step_context())
+    return step(file, decode_person_fact(value), context)
 
 
-@app.agent(person_facts, concurrency=1)
-async def keep_person_records(stream: faust.StreamT[bytes]) -> None:
-    await run_keyed_detector(
-        stream,
-        person_files,
-        PersonFile.from_bytes,
-        PersonFile.to_bytes,
-        handle_person_fact,
-        send_person_record,
-    )
+def register(w: Wiring) -> None:
+    handle = partial(handle_person_fact, w.context)
+    channel, table = w.channels.person_facts, w.tables.person_files
+    name = f"{__name__}.keep_person_records"
+    keyed_agent(w, name, channel, table, PersonFile, handle, w.publish.person_record)

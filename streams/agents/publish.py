@@ -1,34 +1,41 @@
-"""Sending every output record, with its metrics: one way for every agent."""
+"""Sending every output record, with its metrics: one way for every agent (:class:`Publisher`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from faust.types import EventT
+from faust.types import EventT, RecordMetadata
 
 from streams import metrics
-from streams.runtime.channels import (
-    alert_candidates,
-    alerts,
-    dead_letters,
-    list_changes,
-    person_records,
-    produce,
-    publications,
-    tier_changes,
-    workflow_notices,
-)
+from streams.runtime.channels import Channels, Outbox
+from topics.audit import AuditRequest, encode_request, new_request
 from topics.decode import Rejected
+from topics.internal import (
+    Command,
+    ComplaintCount,
+    LinkageMessage,
+    PeerUpdate,
+    PersonFact,
+    encode_command,
+    encode_complaint_counts,
+    encode_linkage_message,
+    encode_peer_updates,
+    encode_person_fact,
+)
 from topics.lists import ListChange, list_change_key
 from topics.persons import PersonCreditRecord
 from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
 from topics.workflow import WorkflowNotice
+
+#: The dead-letter reason of an internal or output record this version cannot read
+#: (a bug, or a version skew between workers); not an input-validation ``Reason``.
+BAD_INTERNAL_MESSAGE = "bad_internal_message"
 
 
 def dead_letter(event: EventT, rejected: Rejected) -> DeadLetter:
@@ -46,56 +53,114 @@ def dead_letter(event: EventT, rejected: Rejected) -> DeadLetter:
     )
 
 
-async def send_dead_letter(event: EventT, rejected: Rejected) -> None:
-    """Keep a record nobody can process, with the reason: whole, or if it is too large
-    to copy, an excerpt, its size and digest, and where the original is."""
-    message = event.message
-    letter = dead_letter(event, rejected)
-    await produce(dead_letters, dead_letter_key(message.key), letter.dumps())
-    metrics.dead_letters.labels(message.topic, rejected.reason).inc()
-
-
 def alert_key(subject: str | None, dedup_key: str) -> bytes:
     """Alerts are keyed by subject; area-wide ones by their dedup key."""
     return (subject or dedup_key).encode()
 
 
-async def send_alert(alert: Alert) -> None:
-    """Hand a detector's alert to the alert manager (streams/agents/alert_manager.py)."""
-    await produce(alert_candidates, alert_key(alert.subject, alert.dedup_key), alert.dumps())
+class Publisher:
+    """Every kind of record the agents write, each to its topic, keyed and counted.
 
+    A new output is a method here: its topic from :class:`Channels`, its key,
+    its metric.
+    """
 
-async def publish_alert_snapshot(snapshot: Mapping[str, Any]) -> None:
-    """Publish one lifecycle snapshot on ``risk.alerts``, with its metrics."""
-    key = alert_key(snapshot["subject"], snapshot["dedup_key"])
-    await produce(alerts, key, orjson.dumps(snapshot))
-    if snapshot["event"] == "opened":
-        labels = (snapshot[f] for f in ("kind", "severity", "region", "sector"))
-        metrics.alerts_raised.labels(*labels).inc()
-        delay = time.time() - datetime.fromisoformat(snapshot["created_at"]).timestamp()
-        metrics.event_to_alert.labels(snapshot["kind"]).observe(delay)
+    def __init__(self, outbox: Outbox, channels: Channels) -> None:
+        self.outbox, self.channels = outbox, channels
 
+    async def dead_letter(self, event: EventT, rejected: Rejected) -> None:
+        """Keep a record nobody can process, with the reason: whole, or if it is too large
+        to copy, an excerpt, its size and digest, and where the original is."""
+        message = event.message
+        letter = dead_letter(event, rejected)
+        await self.outbox.send(
+            self.channels.dead_letters, dead_letter_key(message.key), letter.dumps()
+        )
+        metrics.dead_letters.labels(message.topic, rejected.reason).inc()
 
-async def send_tier_change(change: TierChange) -> None:
-    await produce(tier_changes, change.subject.encode(), change.dumps())
-    metrics.tier_changes.labels(change.previous_tier or "none", change.tier).inc()
+    async def alert(self, alert: Alert) -> None:
+        """Hand a detector's alert to the alert manager (streams/agents/alert_manager.py)."""
+        key = alert_key(alert.subject, alert.dedup_key)
+        await self.outbox.send(self.channels.alert_candidates, key, alert.dumps())
 
+    async def command(self, command: Command, subject: str | None, dedup_key: str) -> None:
+        """Queue an action on an alert for the alert manager that owns it."""
+        key = alert_key(subject, dedup_key)
+        await self.outbox.send(self.channels.alert_candidates, key, encode_command(command))
 
-async def send_list_change(change: ListChange) -> None:
-    key = list_change_key(change.subject, change.list).encode()
-    await produce(list_changes, key, change.dumps())
-    metrics.list_changes.labels(change.list, change.action).inc()
+    async def alert_snapshot(self, snapshot: Mapping[str, Any]) -> None:
+        """Publish one lifecycle snapshot on ``risk.alerts``, with its metrics."""
+        key = alert_key(snapshot["subject"], snapshot["dedup_key"])
+        await self.outbox.send(self.channels.alerts, key, orjson.dumps(snapshot))
+        if snapshot["event"] == "opened":
+            labels = (snapshot[f] for f in ("kind", "severity", "region", "sector"))
+            metrics.alerts_raised.labels(*labels).inc()
+            delay = time.time() - datetime.fromisoformat(snapshot["created_at"]).timestamp()
+            metrics.event_to_alert.labels(snapshot["kind"]).observe(delay)
 
+    async def tier_change(self, change: TierChange) -> None:
+        await self.outbox.send(self.channels.tier_changes, change.subject.encode(), change.dumps())
+        metrics.tier_changes.labels(change.previous_tier or "none", change.tier).inc()
 
-async def send_notice(notice: WorkflowNotice) -> None:
-    await produce(workflow_notices, notice.subject.encode(), notice.dumps())
-    metrics.workflow_notices.labels(notice.kind).inc()
+    async def list_change(self, change: ListChange) -> None:
+        key = list_change_key(change.subject, change.list).encode()
+        await self.outbox.send(self.channels.list_changes, key, change.dumps())
+        metrics.list_changes.labels(change.list, change.action).inc()
 
+    async def notice(self, notice: WorkflowNotice) -> None:
+        await self.outbox.send(
+            self.channels.workflow_notices, notice.subject.encode(), notice.dumps()
+        )
+        metrics.workflow_notices.labels(notice.kind).inc()
 
-async def send_publication(publication: Publication) -> None:
-    key = publication_key(publication.subject, publication.event_id).encode()
-    await produce(publications, key, publication.dumps())
+    async def publication(self, publication: Publication) -> None:
+        """A decision made public (seed 十五 双公示), for the record store and the public site."""
+        key = publication_key(publication.subject, publication.event_id).encode()
+        await self.outbox.send(self.channels.publications, key, publication.dumps())
 
+    async def person_fact(self, person: str, fact: PersonFact) -> None:
+        """To the person-record agent that owns the person (``person``: the pseudonym)."""
+        value = encode_person_fact(fact)
+        await self.outbox.send(self.channels.person_facts, person.encode(), value)
 
-async def send_person_record(record: PersonCreditRecord) -> None:
-    await produce(person_records, record.person.encode(), record.dumps())
+    async def person_record(self, record: PersonCreditRecord) -> None:
+        """A responsible person's credit record, changed (seed 十一), keyed by pseudonym."""
+        await self.outbox.send(self.channels.person_records, record.person.encode(), record.dumps())
+
+    async def linkage(self, group: str, message: LinkageMessage) -> None:
+        """To the cross-sector agent that owns linkage group ``group``."""
+        value = encode_linkage_message(message)
+        await self.outbox.send(self.channels.adverse_signals, group.encode(), value)
+
+    async def audit(
+        self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None
+    ) -> AuditRequest:
+        """Audit an action taken now, and wait until the broker has the request; returns
+        it (its id names the entry).
+
+        Await it before answering a state-changing request, so an action is never
+        reported done without its audit entry being durable. The audit agent
+        chains it onto the trail shortly after (streams/agents/audit.py).
+        """
+        request = new_request(actor, action, target, details)
+        topic, value = self.channels.audit_requests, encode_request(request)
+        delivery = await topic.send(key=request.actor.encode(), value=value, force=True)
+        await delivery
+        return request
+
+    async def credit_report(self, key: bytes, value: bytes) -> RecordMetadata:
+        """An issued credit report, to ``risk.credit-reports``; returns once the broker has
+        it (where it is, the report's store row names)."""
+        delivery = await self.channels.credit_reports.send(key=key, value=value, force=True)
+        metadata: RecordMetadata = await delivery
+        return metadata
+
+    async def peer_updates(self, group: str, updates: Sequence[PeerUpdate]) -> None:
+        """To the peer-outlier agent that owns peer group ``group``."""
+        value = encode_peer_updates(updates)
+        await self.outbox.send(self.channels.peer_feature_changes, group.encode(), value)
+
+    async def complaint_counts(self, category: str, counts: Sequence[ComplaintCount]) -> None:
+        """To the cross-region agent that owns complaint category ``category``."""
+        value = encode_complaint_counts(counts)
+        await self.outbox.send(self.channels.complaint_counts, category.encode(), value)

@@ -9,15 +9,14 @@ against a live worker with it.
 from __future__ import annotations
 
 import json
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 from faust.web import Request, Response, View
 
+from detectors.policy import Policy
 from pipeline.measures import known_actions
-from streams.app import app
-from streams.settings import worker_policy
+from streams.http.web_access import page
 from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
 from topics.persons import PersonCreditRecord
@@ -32,6 +31,9 @@ from topics.vocabulary import (
     Sector,
     Tier,
 )
+
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"}
@@ -370,9 +372,8 @@ MATCHER_SCHEMAS = {
 assert set(MATCHER_SCHEMAS) == set(MATCHER_CHECKS), "silence matchers and their schemas differ"
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    policy = worker_policy()
+def openapi_document(policy: Policy) -> dict[str, Any]:
+    """The document, for a worker under ``policy`` (it names the approval actions)."""
     components: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -624,6 +625,10 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-@app.page("/openapi.json")
-async def openapi_view(web: View, request: Request) -> Response:
-    return web.bytes(json.dumps(openapi_document()).encode(), content_type="application/json")
+def register(w: Wiring) -> None:
+    document = json.dumps(openapi_document(w.context.policy)).encode()
+
+    async def openapi_view(web: View, request: Request) -> Response:
+        return web.bytes(document, content_type="application/json")
+
+    page(w.app, "/openapi.json", get=openapi_view)

@@ -1,58 +1,53 @@
 """The record search, credit reports and people's records on the worker's web server
 (``streams/http/records.py``, ``streams/http/persons.py``).
 
-Imported by :func:`streams.app.load_components` like the other web modules; it
-builds what the handlers need from the worker's settings and registers them.
-The record store's pool opens on the first request, so a worker whose
-store is away still starts (those endpoints answer 503 until it is back).
+A component like the other web modules (``register`` in ``streams/worker.py``):
+it builds what the handlers need from the worker's wiring and adds their routes.
+The record store's pool opens on the first request, so a worker whose store is
+away still starts (those endpoints answer 503 until it is back).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipeline.measures import known_actions
-from streams.agents.audit import audit_action
-from streams.app import app, settings
 from streams.http import persons
 from streams.http.access import Principal, authenticate
-from streams.http.records import RecordsApi, register
+from streams.http.records import RecordsApi
+from streams.http.records import register as add_routes
 from streams.public.fonts import find_cjk_font
-from streams.public.issuing import Delivered, ReportIssuer
+from streams.public.issuing import ReportIssuer
 from streams.public.store import read_write_store
-from streams.runtime.channels import credit_reports
-from streams.serving.view import redis
-from streams.settings import load_disclosure_policy, worker_policy
+
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 
-async def _authenticate(header: str | None) -> Principal:
-    return await authenticate(header, redis)
+def register(w: Wiring) -> None:
+    settings, redis = w.settings, w.redis
+    zone = w.context.policy.supervision.calendar.timezone
+    store = read_write_store(settings.database)
 
+    async def authenticated(header: str | None) -> Principal:
+        return await authenticate(header, redis)
 
-async def _publish(key: bytes, value: bytes) -> Delivered:
-    delivery = await credit_reports.send(key=key, value=value, force=True)
-    metadata: Any = await delivery
-    return metadata
-
-
-_store = read_write_store(settings.database)
-_zone = worker_policy().supervision.calendar.timezone
-_api = RecordsApi(
-    store=_store,
-    authenticate=_authenticate,
-    audit=audit_action,
-    issuer=ReportIssuer(
-        store=_store,
-        font=functools.cache(lambda: find_cjk_font(settings.report_font)),
-        zone=_zone,
-        policy=load_disclosure_policy(settings),
-        public_url=settings.public_address,
-        publish=_publish,
-    ),
-    zone=_zone,
-)
-_web_app = app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's
-register(_web_app, _api)
-# Seed 十一: people's records and measures, on the same store, guard and audit.
-persons.register(_web_app, _api, known_actions(worker_policy()))
+    api = RecordsApi(
+        store=store,
+        authenticate=authenticated,
+        audit=w.publish.audit,
+        issuer=ReportIssuer(
+            store=store,
+            font=functools.cache(lambda: find_cjk_font(settings.report_font)),
+            zone=zone,
+            policy=settings.load_disclosure(),
+            public_url=settings.public_address,
+            publish=w.publish.credit_report,
+        ),
+        zone=zone,
+    )
+    web_app = w.app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's
+    add_routes(web_app, api)
+    # Seed 十一: people's records and measures, on the same store, guard and audit.
+    persons.register(web_app, api, known_actions(w.context.policy))

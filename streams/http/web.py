@@ -14,14 +14,15 @@ import asyncio
 import base64
 import hashlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import faust
 import orjson
 import redis.asyncio as aioredis
 from aiohttp import web as aioweb
@@ -29,24 +30,26 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.measures import UnknownAction, known_actions, measures_answer, requested_action
-from streams.app import app
 from streams.http.access import Principal, mask_personal, present_alert, present_profile, require
-from streams.http.web_access import BadRequest, NotFound, error, guarded, install_http_edge
+from streams.http.web_access import (
+    BadRequest,
+    error,
+    guarded,
+    install_http_edge,
+    page,
+    readable_alert,
+    readable_profile,
+)
 from streams.serving import redis_keys as keys
-from streams.serving.view import blocking_reader, redis
-from streams.settings import worker_policy
-from topics import validation
+from streams.serving.view import blocking_reader
 from topics.access import Role
 from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
 
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
+
 log = logging.getLogger(__name__)
 
-#: The board page ships in dashboards/ beside the code; an installed image copies
-#: it elsewhere and says where with CREDITWATCH_BOARD.
-BOARD_PAGE = Path(
-    os.environ.get("CREDITWATCH_BOARD")
-    or Path(__file__).resolve().parents[2] / "dashboards" / "board" / "index.html"
-)
 MAX_PAGE = 500
 MAX_OFFSET = 1_000_000
 SSE_KEEPALIVE_MS = 15_000
@@ -55,17 +58,12 @@ STREAM_ID_LIMIT = 2**64
 #: The board's own inline script and style, allowed by their hash and nothing else inline.
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
-#: The approval actions a department may ask about (``GET /api/subjects/{uscc}/measures``).
-ACTIONS = known_actions(worker_policy())
-
 FACET_VALUES: dict[str, set[str] | None] = {
     "region": None,  # any 6-digit code
     "sector": {s.value for s in Sector},
     "severity": {s.value for s in AlertSeverity},
     "kind": {k.value for k in AlertKind},
 }
-
-install_http_edge(app.web.web_app)  # type: ignore[attr-defined]  # the aiohttp driver's
 
 
 def ascii_digits(value: str) -> bool:
@@ -88,13 +86,11 @@ def stream_position(value: str, name: str) -> str:
     return value
 
 
-@app.page("/metrics")  # type: ignore[arg-type]  # the exposition format sets its own charset
 async def metrics_view(web: View, request: Request) -> aioweb.Response:
     return aioweb.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-@app.page("/health")
-async def health(web: View, request: Request) -> Response:
+async def health(app: faust.App, redis: aioredis.Redis, web: View, request: Request) -> Response:
     try:
         redis_ok = bool(await redis.ping())
     except aioredis.RedisError:
@@ -125,12 +121,11 @@ def board_policy(page: str) -> str:
     )
 
 
-@app.page("/")
-async def board(web: View, request: Request) -> Response:
-    if not BOARD_PAGE.exists():
+async def board(board_page: Path, web: View, request: Request) -> Response:
+    if not board_page.exists():
         return error(web, 404, "the alert board page is not installed")
-    page = BOARD_PAGE.read_text(encoding="utf-8")
-    return web.html(page, headers={"Content-Security-Policy": board_policy(page)})
+    html = board_page.read_text(encoding="utf-8")
+    return web.html(html, headers={"Content-Security-Policy": board_policy(html)})
 
 
 def alert_filters(query: Any) -> dict[str, str]:
@@ -158,7 +153,11 @@ def page_args(query: Any) -> tuple[int, int]:
 
 
 async def open_alerts(
-    filters: dict[str, str], limit: int, offset: int, visible: Callable[[Any], bool] | None = None
+    redis: aioredis.Redis,
+    filters: dict[str, str],
+    limit: int,
+    offset: int,
+    visible: Callable[[Any], bool] | None = None,
 ) -> tuple[int, list[Any]]:
     """Open alerts matching every filter, newest first, and how many match in all.
 
@@ -186,9 +185,9 @@ async def open_alerts(
     return len(readable), readable[offset : offset + limit]
 
 
-@app.page("/api/alerts")
-@guarded
-async def list_alerts(web: View, request: Request, principal: Principal) -> Response:
+async def list_alerts(
+    redis: aioredis.Redis, web: View, request: Request, principal: Principal
+) -> Response:
     """Open, unmuted alerts in the caller's scope; filters region, sector, severity, kind."""
     require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
     try:
@@ -197,47 +196,23 @@ async def list_alerts(web: View, request: Request, principal: Principal) -> Resp
     except ValueError as exc:
         return error(web, 400, str(exc))
     visible = None if principal.role is Role.CENTRE else principal.may_read_alert
-    total, found = await open_alerts(filters, limit, offset, visible)
+    total, found = await open_alerts(redis, filters, limit, offset, visible)
     alerts = [present_alert(alert, principal) for alert in found]
     return web.json({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
 
-async def readable_alert(principal: Principal, alert_id: str) -> dict[str, Any]:
-    """The alert if ``principal`` may read it. :class:`NotFound` when it is absent and
-    when it is out of scope alike: a 403 would tell an inspector it exists elsewhere."""
-    raw = await redis.get(keys.alert(alert_id))
-    alert = None if raw is None else orjson.loads(raw)
-    if alert is None or not principal.may_read_alert(alert):
-        raise NotFound(f"no alert {alert_id}")
-    return alert
-
-
-@app.page("/api/alerts/{alert_id}")
-@guarded
-async def get_alert(web: View, request: Request, principal: Principal, alert_id: str) -> Response:
+async def get_alert(
+    redis: aioredis.Redis, web: View, request: Request, principal: Principal, alert_id: str
+) -> Response:
     require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
-    alert = await readable_alert(principal, alert_id)
+    alert = await readable_alert(redis, principal, alert_id)
     return web.json(present_alert(alert, principal))
 
 
-async def readable_profile(principal: Principal, subject: str) -> dict[str, Any]:
-    """The subject's profile if ``principal`` may read it; :class:`BadRequest` for a
-    malformed USCC, :class:`NotFound` when absent and when out of scope alike."""
-    try:
-        code = validation.uscc({"subject": subject})
-    except validation.InvalidRecord as exc:
-        raise BadRequest(exc.detail) from None
-    raw = await redis.get(keys.profile(code))
-    profile = None if raw is None else orjson.loads(raw)
-    if profile is None or not principal.may_read_subject(profile):
-        raise NotFound(f"no records for subject {code}")
-    return dict(profile)
-
-
-@app.page("/api/subjects/{subject}")
-@guarded
-async def get_subject(web: View, request: Request, principal: Principal, subject: str) -> Response:
-    profile = await readable_profile(principal, subject)
+async def get_subject(
+    redis: aioredis.Redis, web: View, request: Request, principal: Principal, subject: str
+) -> Response:
+    profile = await readable_profile(redis, principal, subject)
     code = profile["subject"]
     if principal.role is not Role.DEPARTMENT:
         alert_ids = await redis.zrevrange(keys.subject_alerts(code), 0, 49)
@@ -245,25 +220,28 @@ async def get_subject(web: View, request: Request, principal: Principal, subject
     return web.json(present_profile(profile, principal))
 
 
-@app.page("/api/subjects/{subject}/measures")
-@guarded
 async def get_subject_measures(
-    web: View, request: Request, principal: Principal, subject: str
+    redis: aioredis.Redis,
+    actions: frozenset[str],
+    web: View,
+    request: Request,
+    principal: Principal,
+    subject: str,
 ) -> Response:
     """The joint-punishment measures in force for a subject, those restricting
     ``?action=`` only if given (seed 九: punishments inside approval workflows)."""
     require(principal.may_read_tiers_lists_measures(), "your token may not read measures")
-    profile = await readable_profile(principal, subject)
+    profile = await readable_profile(redis, principal, subject)
     try:
-        action = requested_action(request.query.get("action"), ACTIONS)
+        action = requested_action(request.query.get("action"), actions)
     except UnknownAction as exc:
         return error(web, 400, str(exc))
     return web.json(measures_answer(profile, action, datetime.now(UTC)))
 
 
-@app.page("/api/tiers")
-@guarded
-async def get_tiers(web: View, request: Request, principal: Principal) -> Response:
+async def get_tiers(
+    redis: aioredis.Redis, web: View, request: Request, principal: Principal
+) -> Response:
     counts = await redis.hgetall(keys.TIER_COUNTS)
     found = {k.decode(): int(v) for k, v in counts.items()}
     return web.json({tier.value: found.get(tier.value, 0) for tier in Tier})
@@ -285,9 +263,7 @@ def _live_view(principal: Principal) -> Callable[[bytes, bytes], bytes | None]:
     return present
 
 
-@app.page("/api/events")
-@guarded
-async def live_events(web: View, request: Request, principal: Principal) -> Any:
+async def live_events(redis_url: str, web: View, request: Request, principal: Principal) -> Any:
     """Server-sent events: new alerts and tier moves in the caller's scope, for the board.
 
     A client that reconnects with ``Last-Event-ID`` receives what it missed
@@ -296,12 +272,13 @@ async def live_events(web: View, request: Request, principal: Principal) -> Any:
     last_id = request.headers.get("Last-Event-ID")
     if last_id is not None:
         _checked_position(last_id, "Last-Event-ID")
-    return await stream_events(request, keys.LIVE_EVENTS, last_id, _live_view(principal))
+    present = _live_view(principal)
+    return await stream_events(redis_url, request, keys.LIVE_EVENTS, last_id, present)
 
 
-@app.page("/api/inbox/{inspector}/events")
-@guarded
-async def inbox_events(web: View, request: Request, principal: Principal, inspector: str) -> Any:
+async def inbox_events(
+    redis_url: str, web: View, request: Request, principal: Principal, inspector: str
+) -> Any:
     """Server-sent events: the alerts routed to one inspector (``pipeline/routing.toml``).
 
     The inbox is durable: a client that reconnects with ``Last-Event-ID`` (or
@@ -314,7 +291,8 @@ async def inbox_events(web: View, request: Request, principal: Principal, inspec
     header = request.headers.get("Last-Event-ID")
     after = header or request.query.get("after") or "0"
     _checked_position(after, "Last-Event-ID" if header else "after")
-    return await stream_events(request, keys.inbox(inspector), after, _live_view(principal))
+    present = _live_view(principal)
+    return await stream_events(redis_url, request, keys.inbox(inspector), after, present)
 
 
 def _checked_position(value: str, name: str) -> None:
@@ -325,6 +303,7 @@ def _checked_position(value: str, name: str) -> None:
 
 
 async def stream_events(
+    redis_url: str,
     request: Request,
     stream_key: str,
     last_id: str | None,
@@ -342,7 +321,7 @@ async def stream_events(
     )
     await response.prepare(request)  # type: ignore[arg-type]
     position = last_id or "$"
-    reader = blocking_reader(SSE_KEEPALIVE_MS / 1000)  # blocking reads need their own link
+    reader = blocking_reader(redis_url, SSE_KEEPALIVE_MS / 1000)  # its own link: it blocks
     # A keep-alive goes out whenever the client has heard nothing for an interval:
     # on an idle stream, and on a busy one whose entries are all out of its scope.
     heard = time.monotonic()
@@ -379,3 +358,22 @@ async def stream_events(
     finally:
         await reader.aclose()
     return response
+
+
+def register(w: Wiring) -> None:
+    """The board, health, metrics, the read API and live events on the worker's web server."""
+    app, redis, url = w.app, w.redis, w.settings.redis
+    guard = guarded(redis)
+    actions = known_actions(w.context.policy)
+    install_http_edge(app.web.web_app)  # type: ignore[attr-defined]  # the aiohttp driver's
+    page(app, "/metrics", get=metrics_view)
+    page(app, "/health", get=partial(health, app, redis))
+    page(app, "/", get=partial(board, w.settings.board_page()))
+    page(app, "/api/alerts", get=guard(partial(list_alerts, redis)))
+    page(app, "/api/alerts/{alert_id}", get=guard(partial(get_alert, redis)))
+    page(app, "/api/subjects/{subject}", get=guard(partial(get_subject, redis)))
+    measures = guard(partial(get_subject_measures, redis, actions))
+    page(app, "/api/subjects/{subject}/measures", get=measures)
+    page(app, "/api/tiers", get=guard(partial(get_tiers, redis)))
+    page(app, "/api/events", get=guard(partial(live_events, url)))
+    page(app, "/api/inbox/{inspector}/events", get=guard(partial(inbox_events, url)))

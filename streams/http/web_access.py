@@ -1,7 +1,7 @@
 """Access control for the HTTP API: who is asking, and the answer when they may not.
 
-Every ``/api`` endpoint, server-sent events included, starts with
-:func:`principal_of`, which reads the token from the ``Authorization: Bearer``
+Every ``/api`` endpoint, server-sent events included, is wrapped by
+:func:`guarded`, which reads the token from the ``Authorization: Bearer``
 header and from nowhere else. A browser attaches cookies to every request for
 the site, also when another page makes it, and a page on another port of the
 same host (or on a sibling host) is the same site: a token in a cookie would
@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec
 
+import faust
 import orjson
 import redis.asyncio as aioredis
 from aiohttp import web as aioweb
@@ -34,7 +35,8 @@ from faust.web import Request, Response, View
 
 from streams.http.access import Forbidden, Principal, Unauthenticated, authenticate
 from streams.runtime.patches import Method, replace_method
-from streams.serving.view import redis
+from streams.serving import redis_keys as keys
+from topics import validation
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -74,11 +76,6 @@ class UnsupportedMediaType(Exception):
 REFUSALS = (BadRequest, Unauthenticated, Forbidden, NotFound, UnsupportedMediaType)
 
 
-async def principal_of(request: Request) -> Principal:
-    """The holder of the request's bearer token; :class:`Unauthenticated` without a valid one."""
-    return await authenticate(request.headers.get("Authorization"), redis)
-
-
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's body, a JSON object (``{}`` when empty); read it after authorising.
 
@@ -101,6 +98,34 @@ async def json_body(request: Request) -> dict[str, Any]:
     return document
 
 
+async def readable_alert(
+    redis: aioredis.Redis, principal: Principal, alert_id: str
+) -> dict[str, Any]:
+    """The alert if ``principal`` may read it. :class:`NotFound` when it is absent and
+    when it is out of scope alike: a 403 would tell an inspector it exists elsewhere."""
+    raw = await redis.get(keys.alert(alert_id))
+    alert = None if raw is None else orjson.loads(raw)
+    if alert is None or not principal.may_read_alert(alert):
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+async def readable_profile(
+    redis: aioredis.Redis, principal: Principal, subject: str
+) -> dict[str, Any]:
+    """The subject's profile if ``principal`` may read it; :class:`BadRequest` for a
+    malformed USCC, :class:`NotFound` when absent and when out of scope alike."""
+    try:
+        code = validation.uscc({"subject": subject})
+    except validation.InvalidRecord as exc:
+        raise BadRequest(exc.detail) from None
+    raw = await redis.get(keys.profile(code))
+    profile = None if raw is None else orjson.loads(raw)
+    if profile is None or not principal.may_read_subject(profile):
+        raise NotFound(f"no records for subject {code}")
+    return dict(profile)
+
+
 def error(web: View, status: int, message: str) -> Response:
     """A refusal or failure answered from a view: ``{"error": message}``."""
     return web.json({"error": message}, status=status)
@@ -111,24 +136,44 @@ def error_response(status: int, message: str) -> aioweb.Response:
     return aioweb.json_response({"error": message}, status=status, headers=headers)
 
 
-def guarded(
-    handler: Callable[Concatenate[Any, Request, Principal, P], Awaitable[Any]],
-) -> Callable[Concatenate[Any, Request, P], Awaitable[Any]]:
-    """Authenticate first, pass the principal on, and turn refusals into their answers
-    (400, 401, 403, 404, 415)."""
+Guarded = Callable[Concatenate[Any, Request, Principal, P], Awaitable[Any]]
+Handler = Callable[Concatenate[Any, Request, P], Awaitable[Any]]
 
-    @functools.wraps(handler)
-    async def wrapper(view: Any, request: Request, *args: P.args, **kwargs: P.kwargs) -> Any:
-        try:
-            principal = await principal_of(request)
-            return await handler(view, request, principal, *args, **kwargs)
-        except REFUSALS as refusal:
-            return error_response(refusal.status, str(refusal))
-        except aioredis.RedisError as exc:
-            log.warning("Redis unavailable: %s", exc)
-            return error_response(503, "the serving view (Redis) is unavailable")
 
-    return wrapper
+def guarded(redis: aioredis.Redis) -> Callable[[Guarded[P]], Handler[P]]:
+    """A decorator for ``/api`` handlers: authenticate first (tokens in ``redis``), pass
+    the principal on, and turn refusals into their answers (400, 401, 403, 404, 415)."""
+
+    def guard(handler: Guarded[P]) -> Handler[P]:
+        @functools.wraps(handler)
+        async def wrapper(view: Any, request: Request, *args: P.args, **kwargs: P.kwargs) -> Any:
+            try:
+                principal = await authenticate(request.headers.get("Authorization"), redis)
+                return await handler(view, request, principal, *args, **kwargs)
+            except REFUSALS as refusal:
+                return error_response(refusal.status, str(refusal))
+            except aioredis.RedisError as exc:
+                log.warning("Redis unavailable: %s", exc)
+                return error_response(503, "the serving view (Redis) is unavailable")
+
+        return wrapper
+
+    return guard
+
+
+def page(app: faust.App, path: str, **methods: Handler[...]) -> None:
+    """Serve ``path`` on the worker's web server: ``get=``, ``post=``, ``delete=`` ... each
+    a handler ``(view, request, **path_parameters)``."""
+
+    def as_method(handler: Handler[...]) -> Callable[..., Awaitable[Any]]:
+        async def method(view: View, request: Request, **parameters: Any) -> Any:
+            return await handler(view, request, **parameters)
+
+        return method
+
+    name = "".join(part.title() for part in path.strip("/").replace("{", "").split("/"))
+    view = type(name or "Root", (View,), {m: as_method(h) for m, h in methods.items()})
+    app.page(path)(view)
 
 
 async def secure_headers(request: aioweb.Request, response: aioweb.StreamResponse) -> None:

@@ -244,10 +244,10 @@ RELIANCES: tuple[Reliance, ...] = (
         "persisted offset (outside transactions)",
         "25fd20c92d0d80b2",
     ),
-    # streams/agents/policy_audit.py (re-grading lists one partition of a table)
+    # streams/runtime/partitions.py (re-grading lists one partition of a table)
     Reliance(
         "faust.stores.rocksdb:Store._visible_keys",
-        "streams/agents/policy_audit.py",
+        "streams/runtime/partitions.py",
         "private attributes: a RocksDB store keeps one database per partition in self._dbs, "
         "and _visible_keys(db) yields its keys without the offset key; a memory store "
         "keeps each key's partition in _key_partition (faust.stores.memory:Store above)",

@@ -9,8 +9,9 @@ broker a restarted worker would lose the newest state of some subjects.
 :func:`true_end_offsets` reads the last batch (from the reported end - 1, where
 that batch starts) and returns one past the highest offset found. On Apache
 Kafka that is the reported end itself, for one small fetch per partition.
-:func:`install` makes Faust's recovery use it, and :func:`read_to_end` reads
-partitions from their beginning up to it.
+:func:`install` makes Faust's recovery use it, :func:`read_to_end` reads
+partitions from their beginning up to it, and :func:`read_tail` a partition's
+last records.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from streams.runtime.patches import Method, replace_method
 
 PROBE_TIMEOUT_MS = 500
 READ_TIMEOUT_MS = 1000
+#: Empty polls in a row after which a partition's tail counts as unreadable.
+MAX_EMPTY_POLLS = 30
 #: A reader's fetch wait: the embedded broker holds an empty fetch this long
 #: whatever arrives (streams/runtime/fetch_wait.py).
 READ_FETCH_MAX_WAIT_MS = 20
@@ -98,6 +101,39 @@ async def read_to_end(
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def read_tail(bootstrap: str, topic: str, window: int) -> list[bytes]:
+    """The values of the last ``window`` records of partition 0 of ``topic``, up to its true
+    end (none if the topic does not exist). Raises RuntimeError if the partition stops
+    short of its end: a caller continuing from a guessed last record would fork it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        if not consumer.partitions_for_topic(topic):
+            return []
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        reported = await consumer.end_offsets([tp])
+        end = (await true_end_offsets(bootstrap, reported))[tp]
+        if end == 0:
+            return []
+        start = max(0, end - window)
+        consumer.seek(tp, start)
+        values: list[bytes] = []
+        offset, empty_polls = start, 0
+        while offset < end:
+            batches = await consumer.getmany(tp, timeout_ms=READ_TIMEOUT_MS)
+            empty_polls = 0 if batches else empty_polls + 1
+            if empty_polls >= MAX_EMPTY_POLLS:
+                raise RuntimeError(f"{topic} stops at offset {offset}, not at {end}")
+            for message in batches.get(tp, []):
+                offset = message.offset + 1
+                if message.value is not None:
+                    values.append(message.value)
+        return values
     finally:
         await consumer.stop()
 

@@ -11,7 +11,8 @@ arrives, then tells Faust's recovery the offset it has read up to, so Faust
 replays only what was written after that (normally nothing). It also keeps
 that offset current as the worker writes, so a partition kept across a
 rebalance is not read again. The tables use it when ``CREDITWATCH_STORE`` is
-``memory://`` (the default); RocksDB keeps its own offsets on disk.
+``memory://`` (the default; ``streams.runtime.tables.Tables.declare``); RocksDB
+keeps its own offsets on disk.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from faust.stores import STORES
 from faust.stores.memory import Store
 from faust.types import TP
 
-from streams.app import settings
 from streams.runtime.end_offsets import read_to_end
 from streams.settings import bootstrap_servers
 
@@ -67,7 +67,8 @@ class FastRecoveryStore(Store):
         started = time.monotonic()
         wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
         records = 0
-        async for batches in read_to_end(bootstrap_servers(settings.kafka), wanted):
+        brokers = ";".join(str(url) for url in self.app.conf.broker)
+        async for batches in read_to_end(bootstrap_servers(brokers), wanted):
             for partition, messages in batches.items():
                 self._apply(wanted[partition], messages)
                 records += len(messages)

@@ -1,8 +1,8 @@
 """Replacing a method of a Faust class, the same way for every change we make to Faust.
 
-``streams.app`` installs each change at import; a second install (a test that
-re-imports, a bench child) must wrap Faust's own method again, not the
-previous replacement.
+The worker installs each change when it is built (``streams.app.create_app``),
+never at import; a second install (a second worker built in one process, a
+bench child) must wrap Faust's own method again, not the previous replacement.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tables of raw bytes, and the batch working copies every agent uses on them."""
+"""The worker's tables (:class:`Tables`), and the batch working copies every agent uses on them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import Any, Generic, TypeVar, cast
 
@@ -14,26 +15,20 @@ from aiokafka.structs import RecordMetadata
 from faust.streams import _current_event
 from faust.types import EventT, StoreT, TableT
 
-from streams.app import app, settings
 from streams.runtime import fast_recovery
-from streams.runtime.channels import produce
+from streams.runtime.channels import Outbox
 
 V = TypeVar("V")
 
-#: Memory tables read their changelogs fast at start-up (streams/runtime/fast_recovery.py).
-TABLE_STORE = (
-    fast_recovery.install()
-    if settings.store.startswith("memory:")
-    else None  # the configured store
-)
 
-
-def bytes_table(name: str, help: str) -> TableT:
+def bytes_table(
+    app: faust.App, name: str, help: str, partitions: int, store: str | None = None
+) -> TableT:
     """A table of raw bytes keyed by raw bytes: values encode themselves (never pickle)."""
     return app.Table(
         name,
         default=None,
-        store=TABLE_STORE,
+        store=store,
         # The changelog takes its serializers from key_type/value_type; the schema
         # alone would leave it on JSON, and recovery would fail on binary values.
         key_type=bytes,
@@ -41,7 +36,7 @@ def bytes_table(name: str, help: str) -> TableT:
         schema=faust.Schema(
             key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
         ),
-        partitions=settings.partitions,
+        partitions=partitions,
         help=help,
     )
 
@@ -49,15 +44,15 @@ def bytes_table(name: str, help: str) -> TableT:
 class DecodedValues(Generic[V]):
     """Decoded table values kept between batches, least recently used first.
 
-    Decoding a value per batch cost more than the work done with it. Every
-    instance is emptied when this worker loses partitions (a rebalance), after
-    which the table, restored from its changelog, is the truth again.
+    Decoding a value per batch cost more than the work done with it. Make them
+    with :meth:`Tables.keep_decoded`: every one is emptied when the worker loses
+    partitions (a rebalance), after which the table, restored from its
+    changelog, is the truth again.
     """
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.values: OrderedDict[bytes, V] = OrderedDict()
-        _everything_decoded.add(self)
 
     def get(self, key: bytes) -> V | None:
         value = self.values.get(key)
@@ -75,20 +70,102 @@ class DecodedValues(Generic[V]):
         self.values.clear()
 
 
-#: Weak: an agent that restarts makes a new instance, and the old one must not linger.
-_everything_decoded: weakref.WeakSet[DecodedValues[Any]] = weakref.WeakSet()
+def _table(name: str, help: str) -> Any:
+    """A :class:`Tables` field: the table's name (and its changelog's) and what it holds."""
+    return field(metadata={"table": name, "help": help})
 
 
-@app.on_partitions_revoked.connect
-def _forget_decoded_values(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-    for decoded in _everything_decoded:
-        decoded.clear()
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The worker's changelogged tables, and the decoded copies of their values it keeps.
+
+    A new table is one line here; :meth:`declare` makes every field's table.
+    """
+
+    subjects: TableT = _table(
+        "subject-state", "Rolling risk state per subject USCC (detectors.state.SubjectState)."
+    )
+    device_models: TableT = _table(
+        "device-models",
+        "IoT anomaly model per device and metric (detectors.iot, JSON state), checkpointed "
+        "every few readings (streams.agents.live_models). A device belongs to one subject, "
+        "so its model lives in that subject's partition.",
+    )
+    case_files: TableT = _table(
+        "supervision-cases",
+        "Supervision case file per subject USCC (detectors.casefile.CaseFile, JSON): "
+        "published records, commitments, rectification orders, objections, lists, repairs.",
+    )
+    agenda: TableT = _table(
+        "workflow-agenda",
+        "Per input partition: the enforcement watermark and, per UTC day, the subjects "
+        "with a workflow item due that day (streams.agents.agenda).",
+    )
+    peer_groups: TableT = _table(
+        "peer-groups", "Feature sums per peer group, sector|county (detectors.peers.PeerGroup)."
+    )
+    linked_signals: TableT = _table(
+        "linked-signals",
+        "Recent adverse records per subject or legal representative (detectors.cross_sector).",
+    )
+    category_series: TableT = _table(
+        "category-series",
+        "Daily complaint counts and baselines per category and county (detectors.cross_region).",
+    )
+    alert_books: TableT = _table(
+        "alert-books", "Open alerts per subject with counts and status (detectors.alert_book)."
+    )
+    person_files: TableT = _table(
+        "person-files",
+        "Credit record per responsible person, keyed by pseudonym (detectors.persons.PersonFile, "
+        "JSON): roles held and the listings that reached the person (seed 十一).",
+    )
+    graded_under: TableT = _table(
+        "policy-graded",
+        "Per input partition: the policy (version and digest) its subjects were last graded "
+        "under (streams.agents.regrade).",
+    )
+    #: Weak: an agent that restarts makes a new instance, and the old one must not linger.
+    decoded: weakref.WeakSet[DecodedValues[Any]] = field(
+        default_factory=weakref.WeakSet, init=False, repr=False
+    )
+
+    @classmethod
+    def declare(cls, app: faust.App, partitions: int, store: str) -> Tables:
+        """Every table on ``app``; their decoded copies are forgotten when it loses partitions.
+
+        Memory tables (``store`` ``memory://``) read their changelogs fast at
+        start-up (streams/runtime/fast_recovery.py); other stores keep their own.
+        """
+        table_store = fast_recovery.install() if store.startswith("memory:") else None
+        tables = cls(
+            **{
+                spec.name: bytes_table(
+                    app, spec.metadata["table"], spec.metadata["help"], partitions, table_store
+                )
+                for spec in fields(cls)
+                if "table" in spec.metadata
+            }
+        )
+        app.on_partitions_revoked.connect(tables._forget_decoded)
+        return tables
+
+    def keep_decoded(self, max_size: int) -> DecodedValues[Any]:
+        """A new store of decoded values (at most ``max_size``), emptied on a rebalance."""
+        decoded: DecodedValues[Any] = DecodedValues(max_size)
+        self.decoded.add(decoded)
+        return decoded
+
+    def _forget_decoded(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for decoded in self.decoded:
+            decoded.clear()
 
 
 class BatchCache(Generic[V]):
     """Working copies of one table's values during a batch: each key loaded and stored once.
 
-    With ``decoded``, values also stay decoded for later batches.
+    With ``decoded``, values also stay decoded for later batches. Changed values
+    are written through ``outbox`` (:func:`write_through`) when the batch flushes.
     """
 
     def __init__(
@@ -96,10 +173,11 @@ class BatchCache(Generic[V]):
         table: TableT,
         decode: Callable[[bytes], V],
         encode: Callable[[V], bytes],
+        outbox: Outbox,
         decoded: DecodedValues[V] | None = None,
     ) -> None:
         self.table, self.decode, self.encode = table, decode, encode
-        self.decoded = decoded
+        self.outbox, self.decoded = outbox, decoded
         self.values: dict[bytes, V | None] = {}
         self.owners: dict[bytes, EventT] = {}  # changed keys, each with one of its events
 
@@ -120,10 +198,17 @@ class BatchCache(Generic[V]):
 
     async def flush(self) -> dict[bytes, V]:
         """Write every changed value; return the changed keys and values (not the deleted)."""
+        last: dict[int, asyncio.Future[RecordMetadata]] = {}  # per changelog partition
         for key, owner in self.owners.items():
             value = self.values[key]
             encoded = None if value is None else self.encode(value)
-            await write_through(self.table, key, encoded, owner)
+            delivery = await _store_and_log(self.outbox, self.table, key, encoded, owner)
+            last[owner.message.partition] = delivery
+        # A partition's records are delivered in order: its last one tells the store
+        # how far the changelog holds what it holds.
+        store = cast(StoreT, self.table.data)
+        for delivery in last.values():
+            delivery.add_done_callback(partial(_persisted, store))
         changed = {k: v for k in self.owners if (v := self.values[k]) is not None}
         if self.decoded is not None:
             for key, value in changed.items():
@@ -131,7 +216,9 @@ class BatchCache(Generic[V]):
         return changed
 
 
-async def write_through(table: TableT, key: bytes, value: bytes | None, owner: EventT) -> None:
+async def write_through(
+    outbox: Outbox, table: TableT, key: bytes, value: bytes | None, owner: EventT
+) -> None:
     """Store ``value`` (None: delete) and log it on the changelog, as ``table[key] = value`` does.
 
     ``owner`` is an event of the key: its partition owns the key, so the store
@@ -142,8 +229,15 @@ async def write_through(table: TableT, key: bytes, value: bytes | None, owner: E
     ``Topic.send_soon``: 102 µs a write against 22 µs for this (``creditwatch
     bench sends``). The store learns the record's offset once it is delivered,
     as Faust's ``_on_changelog_sent`` does, so a RocksDB store knows what it
-    already holds.
+    already holds (:meth:`BatchCache.flush` tells it once per partition).
     """
+    delivery = await _store_and_log(outbox, table, key, value, owner)
+    delivery.add_done_callback(partial(_persisted, cast(StoreT, table.data)))
+
+
+async def _store_and_log(
+    outbox: Outbox, table: TableT, key: bytes, value: bytes | None, owner: EventT
+) -> asyncio.Future[RecordMetadata]:
     store = cast(StoreT, table.data)  # Faust's Table.data is its store
     token = _current_event.set(weakref.ref(owner))
     try:
@@ -155,8 +249,7 @@ async def write_through(table: TableT, key: bytes, value: bytes | None, owner: E
     finally:
         _current_event.reset(token)
     partition = owner.message.partition
-    delivery = await produce(table.changelog_topic, key, value, partition=partition)
-    delivery.add_done_callback(partial(_persisted, store))
+    return await outbox.send(table.changelog_topic, key, value, partition=partition)
 
 
 def _persisted(store: StoreT, delivery: asyncio.Future[RecordMetadata]) -> None:

@@ -2,64 +2,47 @@
 
 Kafka holds the tokens (compacted, keyed by token hash); Redis is a cache. The
 agent applies every record idempotently (revocation is final, see
-streams/http/token_store.py), and the token topic joins the serving view's replay
-(:data:`streams.serving.view.APPLIERS`), so a Redis that lost its data gets its
-tokens back in the same rebuild as its alerts and tiers.
+streams/http/token_store.py), and the token topic is one of the topics the
+serving view is rebuilt from (:class:`streams.serving.view.ServingView`), so a
+Redis that lost its data gets its tokens back in the same rebuild as its
+alerts and tiers.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 
-from streams.agents.publish import send_dead_letter
-from streams.app import app
-from streams.http.token_store import store_token
-from streams.runtime.channels import access_tokens
-from streams.serving.view import APPLIERS, redis, replay_outputs
+from streams.serving.view import apply_token, replay_outputs
 from topics.access import parse_access_token
 from topics.catalogue import ACCESS_TOKENS
 from topics.decode import Rejected
 from topics.validation import InvalidRecord
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
 
 
-async def _nothing() -> None:
-    return None
+def register(w: Wiring) -> None:
+    async def serve_tokens(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                parse_access_token(event.value)
+            except InvalidRecord as exc:
+                rejected = Rejected(exc.reason.value, exc.detail, exc.field)
+                await w.publish.dead_letter(event, rejected)
+                continue
+            await apply_token(event.value, w.redis)
+
+    name = f"{__name__}.serve_tokens"
+    w.app.agent(w.channels.access_tokens, name=name, concurrency=1)(serve_tokens)
 
 
-def apply_token(value: bytes, client: Any = None) -> Awaitable[Any]:
-    """Store one token record in Redis; an unreadable record is logged and skipped,
-    so one bad record cannot stop a replay of the whole view."""
-    try:
-        return store_token(client if client is not None else redis, value)
-    except InvalidRecord as exc:
-        log.error("skipping unreadable record on %s: %s", ACCESS_TOKENS.name, exc)
-        return _nothing()
-
-
-APPLIERS[ACCESS_TOKENS.name] = apply_token
-
-
-@app.agent(access_tokens, concurrency=1)
-async def serve_tokens(stream: faust.StreamT[bytes]) -> None:
-    async for event in stream.events():
-        try:
-            parse_access_token(event.value)
-        except InvalidRecord as exc:
-            await send_dead_letter(event, Rejected(exc.reason.value, exc.detail, exc.field))
-            continue
-        await apply_token(event.value)
-
-
-async def rebuild_tokens(client: Any = None, bootstrap: str | None = None) -> int:
+async def rebuild_tokens(client: Any, bootstrap: str) -> int:
     """Apply every record of ``risk.access-tokens``, from the beginning, to Redis.
 
     The serving rebuild already does this when Redis lost its data; this is for
     refilling the tokens alone. Returns the number of records applied.
     """
-    return await replay_outputs({ACCESS_TOKENS.name: apply_token}, client, bootstrap)
+    return await replay_outputs(bootstrap, {ACCESS_TOKENS.name: apply_token}, client)

@@ -3,7 +3,8 @@
 Redis holds nothing that cannot be rebuilt: alerts and tiers are applied from
 ``risk.alerts`` and ``risk.tier-changes`` idempotently (by alert id and tier
 version), and profiles are refreshed from the subject and case-file tables.
-Key layout is in :mod:`streams.serving.redis_keys`.
+Key layout is in :mod:`streams.serving.redis_keys`. :func:`register` wires the
+view's agents and timers into the worker; :class:`ServingView` applies records.
 """
 
 from __future__ import annotations
@@ -12,60 +13,43 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faust
 import orjson
 import redis.asyncio as aioredis
-from faust.types import EventT
+from faust.types import EventT, TableT
+from faust.types.transports import ConsumerT
+from mode.utils.queues import FlowControlEvent
 
 from detectors.casefile import CaseFile
+from detectors.policy import Policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
+from pipeline.grading import contribution_view
+from pipeline.routing import Routing
 from pipeline.supervision import case_view
 from streams import metrics
-from streams.agents.casework import case_files
-from streams.agents.ingest import dirty_subjects, subjects
-from streams.agents.keyed import BAD_INTERNAL_MESSAGE
-from streams.agents.publish import send_dead_letter
-from streams.app import app, settings
-from streams.runtime.batches import each_batch
-from streams.runtime.channels import alerts, inputs, silences, tier_changes
+from streams.agents.publish import BAD_INTERNAL_MESSAGE, Publisher
+from streams.agents.subjects import Subjects
+from streams.http.token_store import store_token
+from streams.runtime.batches import batch_agent
 from streams.runtime.end_offsets import read_to_end
 from streams.serving import redis_keys as keys
-from streams.settings import bootstrap_servers, worker_policy, worker_routing
-from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
+from streams.settings import bootstrap_servers
+from topics.catalogue import ACCESS_TOKENS, RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.decode import Rejected
+from topics.risk import on_board
+from topics.validation import InvalidRecord
 from topics.vocabulary import AlertSeverity, AlertStatus
 from topics.wire_time import epoch
 
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
+
 log = logging.getLogger(__name__)
-policy = worker_policy()
-routing = worker_routing()
 #: Seconds any Redis command may take before it counts as Redis being unavailable
 #: (redis-py's own default, said here so the blocking reads below can exceed it).
 REDIS_TIMEOUT_S = 5.0
-redis = aioredis.Redis.from_url(
-    settings.redis, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-)
-
-
-def blocking_reader(block_s: float) -> aioredis.Redis:
-    """A Redis link of its own for reads the server holds up to ``block_s`` (XREAD BLOCK).
-
-    The server answers such a read only when data comes or the block time is
-    up, so the socket timeout must outlast the block: with redis-py 8's default
-    (5 s) a 15 s block ended in a TimeoutError, and every idle live-event
-    stream broke a few seconds after it opened. A Redis that really stops
-    answering still fails the read, ``REDIS_TIMEOUT_S`` after the block time.
-    """
-    return aioredis.Redis.from_url(
-        settings.redis,
-        socket_timeout=block_s + REDIS_TIMEOUT_S,
-        socket_connect_timeout=REDIS_TIMEOUT_S,
-    )
-
-
 PROFILE_REFRESH_S = 1.0
 #: Profiles built between turns of the event loop: a busy second's profiles take
 #: tens of milliseconds to build, which the agents' records would wait out.
@@ -75,8 +59,32 @@ REBUILD_CHECK_S = 5.0
 #: How long an output topic's writer waits before trying an unreachable Redis again.
 REDIS_RETRY_S = 1.0
 
-#: (topic, partition) label sets of the lag gauge this worker has set.
-reported_lag: set[tuple[str, str]] = set()
+#: Applies one record's value to Redis (``client``: a client or a pipeline).
+Applier = Callable[..., Awaitable[Any]]
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """The worker's link to the serving view (it connects on first use)."""
+    return aioredis.Redis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+    )
+
+
+def blocking_reader(url: str, block_s: float) -> aioredis.Redis:
+    """A Redis link of its own for reads the server holds up to ``block_s`` (XREAD BLOCK).
+
+    The server answers such a read only when data comes or the block time is
+    up, so the socket timeout must outlast the block: with redis-py 8's default
+    (5 s) a 15 s block ended in a TimeoutError, and every idle live-event
+    stream broke a few seconds after it opened. A Redis that really stops
+    answering still fails the read, ``REDIS_TIMEOUT_S`` after the block time.
+    """
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=block_s + REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+    )
+
 
 # An alert snapshot applies only if its revision is newer than the one applied,
 # so a replay converges to the same view. Open, unmuted alerts are in the open
@@ -87,7 +95,7 @@ reported_lag: set[tuple[str, str]] = set()
 #       subject's index (0 or 1), inspector inboxes.
 # ARGV: json, created (epoch), id, revision, open (1/0), escalation deadline or '',
 #       announce (1/0), the four group sizes, live stream maxlen, inbox maxlen.
-APPLY_ALERT = redis.register_script("""
+APPLY_ALERT = """
 local applied = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
 if tonumber(ARGV[4]) <= applied then return 0 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
@@ -113,14 +121,15 @@ if ARGV[7] == '1' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[12], '*', 'type', 'alert', 'data', ARGV[1])
 end
 return 1
-""")
+"""
+
 
 # A tier change applies only if its version is newer than the one stored, so a
 # replay (e.g. after Redis lost its data) converges to the same view. Moves, not
 # first assignments, are kept in the recent list and announced.
 # KEYS: subject tiers, tier counts, recent list, live stream.
 # ARGV: subject, version, tier, json, stream maxlen.
-APPLY_TIER_CHANGE = redis.register_script("""
+APPLY_TIER_CHANGE = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local version = tonumber(ARGV[2])
 if current then
@@ -137,57 +146,159 @@ if current then
              'data', ARGV[4])
 end
 return 1
-""")
+"""
 
 
-def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
-    """Store and index an alert snapshot unless a newer revision is already there."""
-    alert = orjson.loads(value)
-    alert.setdefault("revision", 1)  # records from before the lifecycle had none
-    alert.setdefault("event", "opened")
-    alert.setdefault("muted_by", None)
-    alert.setdefault("escalated", False)
-    visible = alert["status"] != AlertStatus.RESOLVED.value and alert["muted_by"] is None
-    open_indexes = list(keys.open_alert_indexes(alert))
-    other_severities = [
-        keys.open_alerts_by("severity", s.value)
-        for s in AlertSeverity
-        if s.value != alert["severity"]
-    ]
-    history = [keys.subject_alerts(alert["subject"])] if alert["subject"] is not None else []
-    inboxes = [keys.inbox(name) for name in routing.inspectors_for(alert)]
-    due = escalation_deadline(alert)
-    return APPLY_ALERT(
-        keys=[
-            keys.alert(alert["alert_id"]),
-            keys.ALERT_REVISIONS,
-            keys.ESCALATION_DUE,
-            keys.LIVE_EVENTS,
-            *open_indexes,
-            *other_severities,
-            *history,
-            *inboxes,
-        ],
-        args=[
-            value,
-            keys.epoch(alert["created_at"]),
-            alert["alert_id"],
-            alert["revision"],
-            1 if visible else 0,
-            "" if due is None else due,
-            1 if visible and alert["event"] == "opened" else 0,
-            len(open_indexes),
-            len(other_severities),
-            len(history),
-            len(inboxes),
-            keys.LIVE_EVENTS_MAXLEN,
-            routing.inbox_max_entries,
-        ],
-        client=client,
-    )
+# Ending a silence early publishes it again with an earlier end, and nothing
+# ever moves an end later: so of two records of a silence the one that ends
+# first is the newer, whatever order a replay and a live write arrive in.
+# KEYS: silences, their end times. ARGV: silence id, json, end (epoch seconds).
+APPLY_SILENCE = """
+local known = redis.call('HGET', KEYS[2], ARGV[1])
+if known and tonumber(known) <= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1
+"""
 
 
-def escalation_deadline(alert: dict[str, Any]) -> float | None:
+async def _nothing() -> None:
+    return None
+
+
+def apply_token(value: bytes, client: Any) -> Awaitable[Any]:
+    """Store one ``risk.access-tokens`` record (streams/serving/tokens.py); an unreadable
+    record is logged and skipped, so one bad record cannot stop a replay of the view."""
+    try:
+        return store_token(client, value)
+    except InvalidRecord as exc:
+        log.error("skipping unreadable record on %s: %s", ACCESS_TOKENS.name, exc)
+        return _nothing()
+
+
+class ServingView:
+    """How each output topic's records are applied to Redis: one script per topic, run
+    through ``redis`` unless a call names another client (or a pipeline)."""
+
+    def __init__(self, redis: aioredis.Redis, routing: Routing, policy: Policy) -> None:
+        self.redis, self.routing = redis, routing
+        self.ack_sla_s = policy.alerts.critical_ack_sla_s
+        self._apply_alert = redis.register_script(APPLY_ALERT)
+        self._apply_tier_change = redis.register_script(APPLY_TIER_CHANGE)
+        self._apply_silence = redis.register_script(APPLY_SILENCE)
+        #: Every topic the view is built from; a rebuild replays them all.
+        self.appliers: dict[str, Applier] = {
+            RISK_ALERTS.name: self.apply_alert,
+            RISK_TIER_CHANGES.name: self.apply_tier_change,
+            RISK_SILENCES.name: self.apply_silence,
+            ACCESS_TOKENS.name: apply_token,
+        }
+
+    def apply_alert(self, value: bytes, client: Any = None) -> Awaitable[Any]:
+        """Store and index an alert snapshot unless a newer revision is already there."""
+        alert = orjson.loads(value)
+        alert.setdefault("revision", 1)  # records from before the lifecycle had none
+        alert.setdefault("event", "opened")
+        alert.setdefault("muted_by", None)
+        alert.setdefault("escalated", False)
+        visible = on_board(alert)  # open, unmuted, and its disposition is the board
+        open_indexes = list(keys.open_alert_indexes(alert))
+        other_severities = [
+            keys.open_alerts_by("severity", s.value)
+            for s in AlertSeverity
+            if s.value != alert["severity"]
+        ]
+        history = [keys.subject_alerts(alert["subject"])] if alert["subject"] is not None else []
+        inboxes = [keys.inbox(name) for name in self.routing.inspectors_for(alert)]
+        due = escalation_deadline(alert, self.ack_sla_s)
+        return self._apply_alert(
+            keys=[
+                keys.alert(alert["alert_id"]),
+                keys.ALERT_REVISIONS,
+                keys.ESCALATION_DUE,
+                keys.LIVE_EVENTS,
+                *open_indexes,
+                *other_severities,
+                *history,
+                *inboxes,
+            ],
+            args=[
+                value,
+                keys.epoch(alert["created_at"]),
+                alert["alert_id"],
+                alert["revision"],
+                1 if visible else 0,
+                "" if due is None else due,
+                1 if visible and alert["event"] == "opened" else 0,
+                len(open_indexes),
+                len(other_severities),
+                len(history),
+                len(inboxes),
+                keys.LIVE_EVENTS_MAXLEN,
+                self.routing.inbox_max_entries,
+            ],
+            client=client,
+        )
+
+    def apply_silence(self, value: bytes, client: Any = None) -> Awaitable[Any]:
+        """Mirror ``risk.silences`` (compacted, keyed by silence id), the earliest end winning."""
+        silence = orjson.loads(value)
+        return self._apply_silence(
+            keys=[keys.SILENCES, keys.SILENCE_ENDS],
+            args=[silence["silence_id"], value, epoch(silence["ends_at"])],
+            client=client,
+        )
+
+    def apply_tier_change(self, value: bytes, client: Any = None) -> Awaitable[Any]:
+        """Apply a tier change unless a newer version is already there."""
+        change = orjson.loads(value)
+        return self._apply_tier_change(
+            keys=[
+                keys.SUBJECT_TIERS,
+                keys.TIER_COUNTS,
+                keys.RECENT_TIER_CHANGES,
+                keys.LIVE_EVENTS,
+            ],
+            args=[
+                change["subject"],
+                change["version"],
+                change["tier"],
+                value,
+                keys.LIVE_EVENTS_MAXLEN,
+            ],
+            client=client,
+        )
+
+    async def apply_events(
+        self, events: list[EventT], publish: Publisher, flow: FlowControlEvent
+    ) -> None:
+        """Apply a batch of output records to Redis in one round trip, retrying while
+        Redis is unreachable.
+
+        The topic waits meanwhile, so the view catches up with nothing skipped once
+        Redis is back. A rebalance (``flow`` suspended) ends the wait: the batch is
+        given up unacknowledged (the rebalance would wait for it) and read again
+        later. A record the view cannot read goes to the DLQ; the rest are applied.
+        """
+        records = [(event.message.topic, event.message.value) for event in events]
+        while True:
+            unreadable: dict[int, Exception] = {}
+            try:
+                await apply_records(self.redis, records, self.appliers, unreadable)
+                for index, exc in unreadable.items():
+                    detail = f"{type(exc).__name__}: {exc}"
+                    await publish.dead_letter(events[index], Rejected(BAD_INTERNAL_MESSAGE, detail))
+                return
+            except aioredis.RedisError as exc:
+                topic = records[0][0]
+                metrics.serving_write_failures.labels(topic).inc()
+                if not flow.is_active():
+                    raise
+                log.warning("Redis unavailable, %s not applied; retrying: %s", topic, exc)
+                await asyncio.sleep(REDIS_RETRY_S)
+
+
+def escalation_deadline(alert: dict[str, Any], ack_sla_s: float) -> float | None:
     """When an open, unmuted critical alert nobody acknowledged is due for escalation."""
     waiting = (
         alert["severity"] == AlertSeverity.CRITICAL.value
@@ -195,53 +306,13 @@ def escalation_deadline(alert: dict[str, Any]) -> float | None:
         and alert["muted_by"] is None
         and not alert["escalated"]
     )
-    return keys.epoch(alert["created_at"]) + policy.alerts.critical_ack_sla_s if waiting else None
-
-
-# Ending a silence early publishes it again with an earlier end, and nothing
-# ever moves an end later: so of two records of a silence the one that ends
-# first is the newer, whatever order a replay and a live write arrive in.
-# KEYS: silences, their end times. ARGV: silence id, json, end (epoch seconds).
-APPLY_SILENCE = redis.register_script("""
-local known = redis.call('HGET', KEYS[2], ARGV[1])
-if known and tonumber(known) <= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-return 1
-""")
-
-
-def apply_silence(value: bytes, client: Any = None) -> Awaitable[Any]:
-    """Mirror ``risk.silences`` (compacted, keyed by silence id), the earliest end winning."""
-    silence = orjson.loads(value)
-    return APPLY_SILENCE(
-        keys=[keys.SILENCES, keys.SILENCE_ENDS],
-        args=[silence["silence_id"], value, epoch(silence["ends_at"])],
-        client=client,
-    )
-
-
-def apply_tier_change(value: bytes, client: Any = None) -> Awaitable[Any]:
-    """Apply a tier change unless a newer version is already there."""
-    change = orjson.loads(value)
-    return APPLY_TIER_CHANGE(
-        keys=[keys.SUBJECT_TIERS, keys.TIER_COUNTS, keys.RECENT_TIER_CHANGES, keys.LIVE_EVENTS],
-        args=[change["subject"], change["version"], change["tier"], value, keys.LIVE_EVENTS_MAXLEN],
-        client=client,
-    )
-
-
-APPLIERS: dict[str, Callable[..., Awaitable[Any]]] = {
-    RISK_ALERTS.name: apply_alert,
-    RISK_TIER_CHANGES.name: apply_tier_change,
-    RISK_SILENCES.name: apply_silence,
-}
+    return keys.epoch(alert["created_at"]) + ack_sla_s if waiting else None
 
 
 async def apply_records(
     target: Any,
     records: Iterable[tuple[str, bytes | None]],
-    appliers: dict[str, Callable[..., Awaitable[Any]]] | None = None,
+    appliers: dict[str, Applier],
     unreadable: dict[int, Exception] | None = None,
 ) -> int:
     """Apply (topic, value) records to Redis (``target``) in one pipeline; return how
@@ -250,7 +321,6 @@ async def apply_records(
     With ``unreadable``, a record an applier cannot read is left out and its
     index recorded there with the error; without, the error is raised.
     """
-    appliers = APPLIERS if appliers is None else appliers
     pipe = target.pipeline(transaction=False)
     applied = 0
     for index, (topic, value) in enumerate(records):
@@ -269,92 +339,17 @@ async def apply_records(
     return applied
 
 
-async def apply_events(events: list[EventT]) -> None:
-    """Apply a batch of output records to Redis in one round trip, retrying while
-    Redis is unreachable.
-
-    The topic waits meanwhile, so the view catches up with nothing skipped once
-    Redis is back. A rebalance ends the wait: the batch is given up
-    unacknowledged (the rebalance would wait for it) and read again later.
-    A record the view cannot read goes to the DLQ; the rest are applied.
-    """
-    records = [(event.message.topic, event.message.value) for event in events]
-    while True:
-        unreadable: dict[int, Exception] = {}
-        try:
-            await apply_records(redis, records, unreadable=unreadable)
-            for index, exc in unreadable.items():
-                detail = f"{type(exc).__name__}: {exc}"
-                await send_dead_letter(events[index], Rejected(BAD_INTERNAL_MESSAGE, detail))
-            return
-        except aioredis.RedisError as exc:
-            topic = records[0][0]
-            metrics.serving_write_failures.labels(topic).inc()
-            if not app.flow_control.is_active():
-                raise
-            log.warning("Redis unavailable, %s not applied; retrying: %s", topic, exc)
-            await asyncio.sleep(REDIS_RETRY_S)
-
-
-@app.agent(alerts, concurrency=1)
-async def serve_alerts(stream: faust.StreamT[bytes]) -> None:
-    await each_batch(stream, apply_events)
-
-
-@app.agent(silences, concurrency=1)
-async def serve_silences(stream: faust.StreamT[bytes]) -> None:
-    await each_batch(stream, apply_events)
-
-
-@app.agent(tier_changes, concurrency=1)
-async def serve_tier_changes(stream: faust.StreamT[bytes]) -> None:
-    await each_batch(stream, apply_events)
-
-
-async def replay_outputs(
-    appliers: dict[str, Callable[..., Awaitable[Any]]] | None = None,
-    client: Any = None,
-    bootstrap: str | None = None,
-) -> int:
-    """Apply every record of the topics of ``appliers`` (default: all the view's),
-    from the beginning, to Redis (``client``); return how many were applied."""
-    appliers = APPLIERS if appliers is None else appliers
-    target = client if client is not None else redis
+async def replay_outputs(bootstrap: str, appliers: dict[str, Applier], client: Any) -> int:
+    """Apply every record of the topics of ``appliers``, from the beginning, to Redis
+    (``client``); return how many were applied."""
     applied = 0
-    async for batches in read_to_end(
-        bootstrap or bootstrap_servers(settings.kafka), topics=appliers, max_records=5000
-    ):
+    async for batches in read_to_end(bootstrap, topics=appliers, max_records=5000):
         records = ((tp.topic, m.value) for tp, messages in batches.items() for m in messages)
-        applied += await apply_records(target, records, appliers)
+        applied += await apply_records(client, records, appliers)
     return applied
 
 
-@app.timer(REBUILD_CHECK_S)
-async def rebuild_if_lost() -> None:
-    """Rebuild the view when Redis has lost it (restarted empty) or is new.
-
-    Alerts, tiers and silences come back from the output topics through the
-    same idempotent scripts as live writes, so racing live updates is harmless;
-    profiles come back from the subject and case-file tables.
-    """
-    try:
-        if await redis.exists(keys.SERVING_BUILT):
-            return
-    except aioredis.RedisError:
-        return  # Redis is down; check again later
-    started = time.monotonic()
-    log.warning("creditwatch: serving view missing in Redis; rebuilding from the topics")
-    applied = await replay_outputs()
-    dirty_subjects.update(dict.fromkeys(subjects.keys()))
-    await redis.set(keys.SERVING_BUILT, keys.iso(time.time()))
-    log.warning(
-        "creditwatch: serving view rebuilt: %d records replayed in %.1f s",
-        applied,
-        time.monotonic() - started,
-    )
-
-
-def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None) -> bytes:
+def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None, policy: Policy) -> bytes:
     """The subject's profile document; ``supervision`` is its case file (lists and their
     measures, published records, deadlines), or None while it has none."""
     score = score_subject(state, policy)
@@ -375,9 +370,7 @@ def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None) -> by
                 since_s=state.complaints.start_of_last(30, state.clock)
             ),
             "iot_exceedances_24h": iot_exceedances_24h(state),
-            "contributions": [
-                {"fact": c.fact, "points": c.value, "detail": c.detail} for c in score.contributions
-            ],
+            "contributions": [contribution_view(c) for c in score.contributions],
             "floor": score.floor.value if score.floor else None,
             "supervision": case_view(case, policy) if case is not None else None,
             "policy_version": policy.version,
@@ -385,7 +378,7 @@ def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None) -> by
     )
 
 
-def case_of(subject: bytes) -> CaseFile | None:
+def case_of(case_files: TableT, subject: bytes) -> CaseFile | None:
     """The subject's case file from this worker's table (it owns the subject's partition).
 
     Most subjects have none: only enforcement records that open, close or
@@ -395,53 +388,55 @@ def case_of(subject: bytes) -> CaseFile | None:
     return CaseFile.from_bytes(stored) if stored is not None else None
 
 
-@app.timer(PROFILE_REFRESH_S)
-async def refresh_profiles() -> None:
-    await write_profiles(redis)
-
-
-async def write_profiles(client: Any) -> None:
+async def write_profiles(
+    client: Any, subjects: Subjects, case_files: TableT, policy: Policy
+) -> None:
     """Write the profiles of subjects changed since the last refresh, in one pipeline."""
-    if not dirty_subjects:
+    changed = subjects.changed
+    if not changed:
         return
-    batch = dict(dirty_subjects)
-    dirty_subjects.clear()
+    batch = dict(changed)
+    changed.clear()
     pipe = client.pipeline(transaction=False)
     for built, (subject, state) in enumerate(batch.items()):
         if built and built % PROFILES_PER_SLICE == 0:
             await asyncio.sleep(0)  # let the agents take their turn
         if state is None:
-            stored = subjects.get(subject)
+            stored = subjects.table.get(subject)
             if stored is None:
                 continue
             state = SubjectState.from_bytes(stored)
-        profile = profile_of(subject, state, case_of(subject))
+        profile = profile_of(subject, state, case_of(case_files, subject), policy)
         pipe.set(keys.profile(subject.decode()), profile)
     try:
         await pipe.execute()
     except aioredis.RedisError as exc:
         for subject, state in batch.items():  # try again next tick, unless newer
-            dirty_subjects.setdefault(subject, state)
+            changed.setdefault(subject, state)
         metrics.serving_write_failures.labels("profiles").inc()
         log.warning("Redis unavailable, profile refresh deferred: %s", exc)
 
 
-@app.timer(GAUGE_REFRESH_S)
-async def refresh_gauges() -> None:
-    """System-wide gauges from the serving view, and this worker's consumer lag."""
-    consumer = app.consumer
-    owned = {tp for tp in consumer.assignment() if tp.topic in inputs.topics}
+async def report_lag(
+    consumer: ConsumerT, inputs: Iterable[str], reported: set[tuple[str, str]]
+) -> None:
+    """This worker's consumer lag per input partition it owns; ``reported`` holds the
+    label sets set so far (a partition moved to another worker is no longer reported)."""
+    owned = {tp for tp in consumer.assignment() if tp.topic in inputs}
     for tp in owned:
         position = await consumer.position(tp)
         if position is not None:
             lag = max(0, consumer.highwater(tp) - position)
             metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
-    # A partition moved to another worker after a rebalance is no longer ours to report.
-    for topic, partition in list(reported_lag):
+    for topic, partition in list(reported):
         if (topic, partition) not in {(tp.topic, str(tp.partition)) for tp in owned}:
             metrics.consumer_lag.remove(topic, partition)
-            reported_lag.discard((topic, partition))
-    reported_lag.update((tp.topic, str(tp.partition)) for tp in owned)
+            reported.discard((topic, partition))
+    reported.update((tp.topic, str(tp.partition)) for tp in owned)
+
+
+async def report_view_gauges(redis: aioredis.Redis) -> None:
+    """System-wide gauges from the serving view: subjects per tier, open alerts per severity."""
     try:
         tiers = await redis.hgetall(keys.TIER_COUNTS)
         pipe = redis.pipeline(transaction=False)
@@ -455,3 +450,54 @@ async def refresh_gauges() -> None:
         metrics.subjects_by_tier.labels(tier.decode()).set(int(count))
     for severity, count in zip(AlertSeverity, counts, strict=True):
         metrics.open_alerts.labels(severity.value).set(count)
+
+
+def register(w: Wiring) -> None:
+    """The view's writers (one agent per output topic), its rebuild, profiles and gauges."""
+    view = ServingView(w.redis, w.routing, w.context.policy)
+    bootstrap = bootstrap_servers(w.settings.kafka)
+
+    async def apply_events(events: list[EventT]) -> None:
+        await view.apply_events(events, w.publish, w.app.flow_control)
+
+    batch_agent(w.app, w.channels.alerts, f"{__name__}.serve_alerts", apply_events)
+    batch_agent(w.app, w.channels.silences, f"{__name__}.serve_silences", apply_events)
+    batch_agent(w.app, w.channels.tier_changes, f"{__name__}.serve_tier_changes", apply_events)
+
+    @w.app.timer(REBUILD_CHECK_S)
+    async def rebuild_if_lost() -> None:
+        """Rebuild the view when Redis has lost it (restarted empty) or is new.
+
+        Alerts, tiers, silences and tokens come back from the output topics
+        through the same idempotent scripts as live writes, so racing live
+        updates is harmless; profiles come back from the subject and case-file
+        tables.
+        """
+        try:
+            if await w.redis.exists(keys.SERVING_BUILT):
+                return
+        except aioredis.RedisError:
+            return  # Redis is down; check again later
+        started = time.monotonic()
+        log.warning("creditwatch: serving view missing in Redis; rebuilding from the topics")
+        applied = await replay_outputs(bootstrap, view.appliers, w.redis)
+        w.subjects.changed.update(dict.fromkeys(w.subjects.table.keys()))
+        await w.redis.set(keys.SERVING_BUILT, keys.iso(time.time()))
+        log.warning(
+            "creditwatch: serving view rebuilt: %d records replayed in %.1f s",
+            applied,
+            time.monotonic() - started,
+        )
+
+    @w.app.timer(PROFILE_REFRESH_S)
+    async def refresh_profiles() -> None:
+        await write_profiles(w.redis, w.subjects, w.tables.case_files, w.context.policy)
+
+    #: (topic, partition) label sets of the lag gauge this worker has set.
+    reported_lag: set[tuple[str, str]] = set()
+
+    @w.app.timer(GAUGE_REFRESH_S)
+    async def refresh_gauges() -> None:
+        """System-wide gauges from the serving view, and this worker's consumer lag."""
+        await report_lag(w.app.consumer, w.channels.inputs.topics, reported_lag)
+        await report_view_gauges(w.redis)

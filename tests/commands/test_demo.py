@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -33,6 +34,7 @@ from creditwatch.commands.demo import (
     render,
 )
 from creditwatch.embedded import EmbeddedError, wait_for
+from creditwatch.evaluation.alert_budget import AlertBudget
 from creditwatch.monitor import Snapshot, Unavailable
 from creditwatch.processes import ChildProcess
 
@@ -366,3 +368,19 @@ def test_the_first_figures_show_the_input_rate_since_the_demo_began(tmp_path: Pa
     shown = figures.view("header", "00:00:10", 0.005, incidents.recent)
     assert 99 < sum(shown.rates.values()) <= 100  # 1,000 input records in ~10 s
     assert "input 100/s" in compact(shown) or "input 99/s" in compact(shown)
+
+
+def test_the_summary_shows_the_alert_budget_by_kind_over_the_traffic_processed() -> None:
+    counts = Counter({(("rule", "tier_d", "critical"), "board"): 2,
+                      (("rule", "complaint_surge", "medium"), "digests"): 1,
+                      (("rule", "complaint_surge", "medium"), "in digests"): 9})  # fmt: skip
+    # An hour at 300 records/s, one day's digests.
+    budget = AlertBudget(10_000, 1 / 24, counts, records=1_080_000, digest_days=1)
+    screen = render(view(snapshot=snapshot(budget=budget)))
+    line = compact(view(snapshot=snapshot(budget=budget)))
+    # 2 alerts in an hour for 10,000 subjects: 4.8 per 1,000 subjects per day; the
+    # digest is the day's one item, not 24 of them.
+    assert "alert budget    board items 4.9 per 1,000 subjects per day" in screen
+    assert "board items by kind: rule 4.9  (over 1.00 h of traffic processed)" in screen
+    assert "board items 4.9 per 1,000 subjects per day (alerts 4.8, digests 0.1)" in line
+    assert "in digests 21.6" in line

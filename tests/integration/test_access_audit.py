@@ -169,7 +169,7 @@ def test_a_wiped_redis_gets_its_tokens_back_still_revoked(
 
 
 def test_rebuild_tokens_refills_the_tokens_alone(pipeline: Pipeline, cache: redis.Redis) -> None:
-    from streams.serving.tokens import rebuild_tokens  # imports the Faust app: only here
+    from streams.serving.tokens import rebuild_tokens
 
     before = cache.hgetall(TOKENS)
     cache.delete(TOKENS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from creditwatch.embedded import EmbeddedBroker, free_port
+from creditwatch.embedded import EmbeddedBroker, free_port, wait_for
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
 from topics.catalogue import ALL_TOPICS
@@ -47,8 +47,16 @@ def test_worker_started_before_its_broker_becomes_ready_when_it_appears(tmp_path
         tmp_path, f"kafka://127.0.0.1:{port}", "redis://127.0.0.1:1/0", partitions=2
     )
     with worker:
-        time.sleep(4)  # the worker is waiting and saying so
-        assert worker.running() and "retrying" in worker.log_text()
+        # The worker is waiting and saying so. Its first words come after its
+        # imports (5-10 s on a loaded machine), so wait for them, not for a time.
+        wait_for(
+            lambda: "retrying" in worker.log_text(),
+            60,
+            "the worker saying it retries",
+            interval=0.2,
+            abort=lambda: None if worker.running() else f"it exited:\n{worker.log_tail()}",
+        )
+        assert worker.running()
         with EmbeddedBroker(tmp_path, port=port) as broker:
             create_topics(broker.bootstrap, ALL_TOPICS, 2)
             worker.wait_ready(timeout=90)

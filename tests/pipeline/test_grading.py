@@ -10,8 +10,7 @@ from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.grading import POLICY_CHANGED, GradedUnder, needs_regrade, regrade
 from pipeline.subject import process
-from streams.settings import pseudonym_key
-from tests.factories import DAY, T0, complaint, enforcement, make_uscc
+from tests.factories import DAY, T0, complaint, enforcement, make_uscc, pseudonym_key
 from topics.decode import InputRecord
 from topics.vocabulary import Tier
 

@@ -59,7 +59,9 @@ def test_a_peer_outlier_is_strong_from_the_policy_s_high_spreads() -> None:
     (strong,) = peer_alerts(dataclasses.replace(POLICY, peers=at_the_bound), 16.0)
     (ordinary,) = peer_alerts(dataclasses.replace(POLICY, peers=above_it), 16.0)
     assert (strong.severity, ordinary.severity) == (AlertSeverity.HIGH, AlertSeverity.MEDIUM)
-    assert strong.title == "Far above its 12 peers (food_drug, 长安区) on complaints_30d"
+    assert strong.title == (
+        "Far above its 12 peers (food and drugs, Chang'an District) on complaints in 30 days"
+    )
     assert strong.title_zh == "远高于长安区食品药品行业的 12 个同业主体：30 日投诉举报"
 
 

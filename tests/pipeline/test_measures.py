@@ -20,8 +20,7 @@ from pipeline.measures import (
 )
 from pipeline.subject import process
 from pipeline.supervision import apply_effects, case_view, filing_of
-from streams.settings import pseudonym_key
-from tests.factories import SUBJECT, T0, enforcement
+from tests.factories import SUBJECT, T0, enforcement, pseudonym_key
 
 POLICY = load_policy()
 CONTEXT = StepContext(POLICY, pseudonym_key())

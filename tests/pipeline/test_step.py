@@ -11,8 +11,7 @@ from detectors.policy import load_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import on_time, step
-from streams.settings import pseudonym_key
-from tests.factories import DAY, T0, complaint, enforcement, make_uscc, reading
+from tests.factories import DAY, T0, complaint, enforcement, make_uscc, pseudonym_key, reading
 from topics.enforcement import EnforcementEvent
 
 POLICY = load_policy()

@@ -14,7 +14,6 @@ from detectors.policy import load_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import Outputs, detect_iot_anomaly, observation_of, process
-from streams.settings import pseudonym_key
 from tests import factories
 from tests.factories import (
     DAY,
@@ -23,6 +22,7 @@ from tests.factories import (
     complaint,
     enforcement,
     make_uscc,
+    pseudonym_key,
     reading,
 )
 from topics.decode import InputRecord
@@ -167,8 +167,8 @@ def test_a_new_event_id_with_the_same_content_counts() -> None:
 def test_alerts_carry_evidence_policy_version_and_source() -> None:
     _, outputs = run(script())
     alerts = {a.dedup_key: a for a in outputs[4].alerts}
-    assert set(alerts) == {f"{SUBJECT}:court_dishonest_debtor:s-5", f"{SUBJECT}:tier_d"}
-    ruling = alerts[f"{SUBJECT}:court_dishonest_debtor:s-5"]
+    assert set(alerts) == {f"{SUBJECT}:court_dishonest_debtor", f"{SUBJECT}:tier_d"}
+    ruling = alerts[f"{SUBJECT}:court_dishonest_debtor"]
     assert ruling.severity == "critical" and ruling.status == "open"
     assert ruling.source_event_ids == ["s-5"]
     assert ruling.policy_version == POLICY.version

@@ -12,8 +12,7 @@ from detectors.workflow import on_filing, on_time
 from pipeline.context import StepContext
 from pipeline.subject import process
 from pipeline.supervision import SupervisionOutputs, apply_effects, filing_of, record_kind
-from streams.settings import pseudonym_key
-from tests.factories import SUBJECT, T0, enforcement, new_id
+from tests.factories import SUBJECT, T0, enforcement, new_id, pseudonym_key
 from topics.vocabulary import Tier
 
 POLICY = load_policy()

@@ -1,12 +1,13 @@
 """The worker's Kafka producer, replaced for agent tests: nothing leaves the process.
 
-Agents write their outputs and changelog records with ``streams.runtime.channels.produce``,
-which hands them to ``app.producer.send``. :func:`recorded_producer` swaps that
-method for one that records each record by topic and acknowledges it at once.
-It refuses a record larger than the producer's ``max_request_size`` as aiokafka
-does (``ProducerSendError`` from ``MessageSizeTooLargeError``, before anything is
-sent); with ``failing=True`` every delivery fails instead, as one does after the
-producer's retries.
+Agents write their outputs and changelog records through the worker's outbox
+(``streams.runtime.channels.Outbox.send``), which hands them to
+``app.producer.send``. :func:`recorded_producer` swaps that method for one that
+records each record by topic and acknowledges it at once. It refuses a record
+larger than the producer's ``max_request_size`` as aiokafka does
+(``ProducerSendError`` from ``MessageSizeTooLargeError``, before anything is
+sent); with ``failing=True`` every delivery fails instead, as one does after
+the producer's retries.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import RecordMetadata, TopicPartition
 from faust.exceptions import ProducerSendError
 
-from streams.app import app
-
 
 @dataclass(frozen=True)
 class SentRecord:
@@ -37,8 +36,9 @@ class SentRecord:
 
 
 class RecordedProducer:
-    def __init__(self, failing: bool = False) -> None:
+    def __init__(self, max_request_size: int, failing: bool = False) -> None:
         self.sent: dict[str, list[SentRecord]] = defaultdict(list)
+        self.max_request_size = max_request_size
         self.failing = failing
 
     async def send(
@@ -52,7 +52,7 @@ class RecordedProducer:
         **kwargs: Any,
     ) -> asyncio.Future[RecordMetadata]:
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, [])
-        if size > app.conf.producer_max_request_size:
+        if size > self.max_request_size:
             error = MessageSizeTooLargeError(f"The message is {size} bytes when serialized")
             raise ProducerSendError(f"Error while sending: {error!r}") from error
         records = self.sent[topic]
@@ -76,7 +76,8 @@ class RecordedProducer:
 
 
 @contextmanager
-def recorded_producer(failing: bool = False) -> Iterator[RecordedProducer]:
-    recorder = RecordedProducer(failing)
+def recorded_producer(app: faust.App, failing: bool = False) -> Iterator[RecordedProducer]:
+    """``app``'s producer, recording what it is given (``failing``: every delivery fails)."""
+    recorder = RecordedProducer(app.conf.producer_max_request_size, failing)
     with patch.object(app.producer, "send", new=recorder.send):
         yield recorder

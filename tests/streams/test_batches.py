@@ -10,11 +10,17 @@ import pytest
 from faust.types import TP, EventT
 from faust.types.tuples import ConsumerMessage
 
-from streams.app import app
 from streams.runtime.batches import each_batch
+from streams.wiring import Wiring
 
 
-def message(offset: int, generation_id: int | None = None) -> ConsumerMessage:
+@pytest.fixture
+def app(worker: Wiring) -> Any:
+    """The worker's app: its consumer commits through our replacement of ``_new_offset``."""
+    return worker.app
+
+
+def message(app: Any, offset: int, generation_id: int | None = None) -> ConsumerMessage:
     generation = app.consumer_generation_id if generation_id is None else generation_id
     found = ConsumerMessage(
         "some-topic", 0, offset, 0.0, 0, None, b"k", b"v%d" % offset, None,
@@ -32,7 +38,7 @@ Handler = Callable[[list[EventT]], Awaitable[None]]
 
 
 async def handle_queued(
-    messages: list[ConsumerMessage], handle: Handler, max_events: int = 100
+    app: Any, messages: list[ConsumerMessage], handle: Handler, max_events: int = 100
 ) -> None:
     """Queue ``messages`` at once for a fresh stream, run ``each_batch`` over them with
     ``handle``, then end the stream as Faust does when it stops."""
@@ -49,14 +55,14 @@ async def handle_queued(
     await asyncio.wait_for(reading, timeout=5)  # it ends, rather than failing
 
 
-def test_everything_queued_is_one_batch_acknowledged_after_it_is_handled() -> None:
-    queued = [message(offset) for offset in range(5)]
+def test_everything_queued_is_one_batch_acknowledged_after_it_is_handled(app: Any) -> None:
+    queued = [message(app, offset) for offset in range(5)]
     handled: list[tuple[list[bytes | None], list[bool]]] = []
 
     async def handle(batch: list[EventT]) -> None:
         handled.append((values(batch), [m.acked for m in queued]))
 
-    asyncio.run(handle_queued(queued, handle, max_events=3))
+    asyncio.run(handle_queued(app, queued, handle, max_events=3))
     assert handled == [
         ([b"v0", b"v1", b"v2"], [False] * 5),  # at most max_events; nothing acknowledged yet
         ([b"v3", b"v4"], [True, True, True, False, False]),
@@ -64,44 +70,44 @@ def test_everything_queued_is_one_batch_acknowledged_after_it_is_handled() -> No
     assert all(m.acked for m in queued)
 
 
-def test_a_message_fetched_before_a_rebalance_is_acknowledged_unhandled() -> None:
-    stale = message(0, generation_id=app.consumer_generation_id - 1)
-    current = message(1)
+def test_a_message_fetched_before_a_rebalance_is_acknowledged_unhandled(app: Any) -> None:
+    stale = message(app, 0, generation_id=app.consumer_generation_id - 1)
+    current = message(app, 1)
     handled: list[list[bytes | None]] = []
 
     async def handle(batch: list[EventT]) -> None:
         handled.append(values(batch))
 
-    asyncio.run(handle_queued([stale, current], handle))
+    asyncio.run(handle_queued(app, [stale, current], handle))
     assert handled == [[b"v1"]]
     assert stale.acked
 
 
 def test_a_batch_whose_handling_fails_is_neither_acknowledged_nor_waited_for(
-    monkeypatch: pytest.MonkeyPatch,
+    app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(app.topics, "_acking_topics", {"some-topic"})  # as the inputs are
-    queued = [message(0), message(1)]
+    queued = [message(app, 0), message(app, 1)]
     pending_while_handled: list[bool] = []
 
     async def fail(batch: list[EventT]) -> None:
-        pending_while_handled.extend(m in pending() for m in queued)
+        pending_while_handled.extend(m in pending(app) for m in queued)
         raise RuntimeError("the agent failed")
 
     with pytest.raises(RuntimeError):
-        asyncio.run(handle_queued(queued, fail))
+        asyncio.run(handle_queued(app, queued, fail))
     assert pending_while_handled == [True, True]  # a rebalance would wait for them
     assert not any(m.acked for m in queued)  # their offsets are not committed
-    assert not any(m in pending() for m in queued)  # nor does anything wait for them
+    assert not any(m in pending(app) for m in queued)  # nor does anything wait for them
 
 
-def pending() -> Any:
+def pending(app: Any) -> Any:
     """The messages a rebalance or shutdown waits for."""
     return cast(Any, app.consumer)._unacked_messages
 
 
 @pytest.fixture
-def acking(monkeypatch: pytest.MonkeyPatch) -> Iterator[TP]:
+def acking(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TP]:
     """``some-topic`` acknowledged as the inputs are; its partition's bookkeeping cleaned up."""
     monkeypatch.setattr(app.topics, "_acking_topics", {"some-topic"})
     tp = TP("some-topic", 0)
@@ -111,15 +117,15 @@ def acking(monkeypatch: pytest.MonkeyPatch) -> Iterator[TP]:
         bookkeeping.pop(tp, None)
 
 
-def next_commit(tp: TP) -> int | None:
+def next_commit(app: Any, tp: TP) -> int | None:
     """The offset Faust's consumer would commit for ``tp`` now (None: nothing)."""
     return cast(Any, app.consumer)._filter_committable_offsets([tp]).get(tp)
 
 
-def test_records_after_a_failed_batch_do_not_carry_the_commit_past_it(acking: TP) -> None:
+def test_records_after_a_failed_batch_do_not_carry_the_commit_past_it(app: Any, acking: TP) -> None:
     """Faust commits past a one-record gap, or any gap before a partition's first
     commit; the failed record would then never be read again."""
-    failed, after = message(0), message(1)
+    failed, after = message(app, 0), message(app, 1)
 
     async def fail(batch: list[EventT]) -> None:
         raise RuntimeError("the agent failed")
@@ -128,11 +134,11 @@ def test_records_after_a_failed_batch_do_not_carry_the_commit_past_it(acking: TP
         pass
 
     with pytest.raises(RuntimeError):
-        asyncio.run(handle_queued([failed], fail))
-    asyncio.run(handle_queued([after], handle))  # the restarted agent goes on
+        asyncio.run(handle_queued(app, [failed], fail))
+    asyncio.run(handle_queued(app, [after], handle))  # the restarted agent goes on
     assert after.acked
-    assert (next_commit(acking) or 0) <= failed.offset
+    assert (next_commit(app, acking) or 0) <= failed.offset
 
     # The partition is read again from its commit (a rebalance): now both are handled.
-    asyncio.run(handle_queued([message(0), message(1)], handle))
-    assert next_commit(acking) == 2
+    asyncio.run(handle_queued(app, [message(app, 0), message(app, 1)], handle))
+    assert next_commit(app, acking) == 2

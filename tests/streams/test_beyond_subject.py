@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, astuple
 from datetime import timedelta
+from functools import partial
 
 import orjson
 
@@ -20,21 +21,18 @@ from detectors.workflow import on_filing
 from pipeline.context import StepContext
 from pipeline.subject import Outputs, process
 from pipeline.supervision import apply_effects, filing_of
+from streams.agents import cross_region, cross_sector, peers
 from streams.agents.fanout import Fanout
-from streams.app import load_components
-from streams.settings import pseudonym_key
-from tests.factories import DAY, T0, complaint, enforcement, make_uscc
+from tests.factories import DAY, T0, complaint, enforcement, make_uscc, pseudonym_key
 from topics.decode import InputRecord
 from topics.risk import to_json_dict
 
-load_components()
-
-from streams.agents.cross_region import handle_complaint_counts  # noqa: E402
-from streams.agents.cross_sector import handle_linkage_message  # noqa: E402
-from streams.agents.peers import handle_peer_updates  # noqa: E402
-
 POLICY = load_policy()
 CONTEXT = StepContext(POLICY, pseudonym_key())
+#: The keyed agents' handlers, as their agents call them: (state, message bytes).
+handle_complaint_counts = partial(cross_region.handle_complaint_counts, CONTEXT)
+handle_linkage_message = partial(cross_sector.handle_linkage_message, CONTEXT)
+handle_peer_updates = partial(peers.handle_peer_updates, CONTEXT)
 SUBJECT = make_uscc(700)
 
 
@@ -181,7 +179,7 @@ def test_an_unreadable_internal_message_is_a_clear_error_for_the_dead_letter_top
             handle(None, b'{"not": "what it expects"}')
         except (ValueError, TypeError, KeyError):
             continue
-        raise AssertionError(f"{handle.__name__} accepted a malformed message")
+        raise AssertionError(f"{handle.func.__name__} accepted a malformed message")
 
 
 def test_a_joint_punishment_listing_alerts_the_representative_s_other_subjects() -> None:

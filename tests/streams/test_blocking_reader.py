@@ -15,18 +15,16 @@ import redis.asyncio as aioredis
 
 from creditwatch.embedded import EmbeddedRedis
 from streams.serving import view as serving
-from streams.settings import Settings
 
 
 def test_a_read_blocking_longer_than_the_command_timeout_ends_empty_not_in_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     block_s = serving.REDIS_TIMEOUT_S + 1  # longer than any plain command may take
     server = EmbeddedRedis(tmp_path).start()
-    monkeypatch.setattr(serving, "settings", Settings(redis=server.url))
 
     async def idle_read() -> object:
-        reader = serving.blocking_reader(block_s)
+        reader = serving.blocking_reader(server.url, block_s)
         try:
             return await reader.xread({"quiet-stream": "$"}, block=int(block_s * 1000))
         finally:
@@ -38,15 +36,12 @@ def test_a_read_blocking_longer_than_the_command_timeout_ends_empty_not_in_error
         server.stop()
 
 
-def test_a_redis_that_stops_answering_still_fails_a_blocking_read(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_redis_that_stops_answering_still_fails_a_blocking_read() -> None:
     async def scenario() -> None:
         # Accepts the connection, reads the commands, never answers.
         server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        monkeypatch.setattr(serving, "settings", Settings(redis=f"redis://127.0.0.1:{port}/0"))
-        reader = serving.blocking_reader(0.2)
+        reader = serving.blocking_reader(f"redis://127.0.0.1:{port}/0", 0.2)
         try:
             with pytest.raises(aioredis.RedisError):
                 await asyncio.wait_for(reader.xread({"s": "$"}, block=200), timeout=30)

@@ -13,8 +13,7 @@ import orjson
 
 from pipeline.subject import CountedComplaint, Outputs
 from streams.agents.fanout import Fanout
-from streams.app import app
-from streams.runtime import channels
+from streams.wiring import Wiring
 from tests.factories import make_uscc
 from tests.streams.recorded_producer import recorded_producer
 from topics.internal import PeerUpdate, decode_complaint_counts, decode_peer_updates
@@ -24,7 +23,9 @@ LONG_ID = "事" * 128
 ROWS = 2_000
 
 
-def test_a_batch_of_large_rows_reaches_the_group_detectors_whole_and_in_order() -> None:
+def test_a_batch_of_large_rows_reaches_the_group_detectors_whole_and_in_order(
+    worker: Wiring,
+) -> None:
     fanout = Fanout()
     for n in range(ROWS):
         outputs = Outputs(event_time_s=0.0)
@@ -40,14 +41,14 @@ def test_a_batch_of_large_rows_reaches_the_group_detectors_whole_and_in_order() 
         )
         fanout.add(outputs)
 
-    with recorded_producer() as producer:
-        asyncio.run(fanout.send())
+    with recorded_producer(worker.app) as producer:
+        asyncio.run(fanout.send(worker.publish))
 
-    limit = app.conf.producer_max_request_size
-    peers = producer.records(channels.peer_feature_changes)
-    counts = producer.records(channels.complaint_counts)
+    limit = worker.app.conf.producer_max_request_size
+    peers = producer.records(worker.channels.peer_feature_changes)
+    counts = producer.records(worker.channels.complaint_counts)
     assert all(len(r.value or b"") < limit for r in peers + counts)
-    assert producer.records(channels.dead_letters) == []
+    assert producer.records(worker.channels.dead_letters) == []
     updates = [u for r in peers for u in decode_peer_updates(r.value or b"")]
     assert [u.event_id for u in updates] == [f"{LONG_ID}{n}" for n in range(ROWS)]
     tallies = [c for r in counts for c in decode_complaint_counts(r.value or b"")]

@@ -18,10 +18,11 @@ from unittest.mock import patch
 
 import orjson
 import pytest
+from faust.types import AgentT, TableT
 
 from detectors.state import SubjectState
-from streams.app import load_components
-from streams.runtime import channels
+from streams.runtime.channels import NotSent
+from streams.wiring import Wiring
 from tests.factories import (
     COMPLAINTS_TOPIC,
     ENFORCEMENT_TOPIC,
@@ -35,37 +36,44 @@ from tests.factories import (
 )
 from tests.streams.recorded_producer import RecordedProducer, SentRecord, recorded_producer
 
-app = load_components()
-
-from streams.agents.ingest import ingest, subjects  # noqa: E402  (registers after load_components)
+#: What the agent sent, by short name of the output topic (its field in ``Channels``).
+TOPICS = {
+    "dlq": "dead_letters",
+    "alerts": "alert_candidates",  # to the alert manager
+    "tier_changes": "tier_changes",
+    "adverse_signals": "adverse_signals",
+    "complaint_counts": "complaint_counts",
+    "peer_features": "peer_feature_changes",
+    "list_changes": "list_changes",
+    "notices": "workflow_notices",
+}
 
 
 class Outputs:
     """What the agent sent, by short name of the output topic."""
 
-    TOPICS = {
-        "dlq": channels.dead_letters,
-        "alerts": channels.alert_candidates,  # to the alert manager
-        "tier_changes": channels.tier_changes,
-        "adverse_signals": channels.adverse_signals,
-        "complaint_counts": channels.complaint_counts,
-        "peer_features": channels.peer_feature_changes,
-        "list_changes": channels.list_changes,
-        "notices": channels.workflow_notices,
-    }
-
-    def __init__(self, producer: RecordedProducer) -> None:
-        self.producer = producer
+    def __init__(self, producer: RecordedProducer, worker: Wiring) -> None:
+        self.producer, self.worker = producer, worker
 
     def __getitem__(self, name: str) -> list[SentRecord]:
-        return self.producer.records(self.TOPICS[name])
+        return self.producer.records(getattr(self.worker.channels, TOPICS[name]))
 
 
 @pytest.fixture
-def outputs() -> Iterator[Outputs]:
+def outputs(worker: Wiring) -> Iterator[Outputs]:
     """The worker's producer, recording: nothing leaves the process."""
-    with recorded_producer() as producer:
-        yield Outputs(producer)
+    with recorded_producer(worker.app) as producer:
+        yield Outputs(producer, worker)
+
+
+@pytest.fixture
+def ingest(worker: Wiring) -> AgentT:
+    return worker.app.agents["streams.agents.ingest.ingest"]
+
+
+@pytest.fixture
+def subjects(worker: Wiring) -> TableT:
+    return worker.tables.subjects
 
 
 async def put_raw(agent: Any, topic: str, key: bytes | None, value: bytes | None) -> None:
@@ -73,8 +81,8 @@ async def put_raw(agent: Any, topic: str, key: bytes | None, value: bytes | None
         await agent.put(value, key=key)
 
 
-def run(coro: Any) -> Any:
-    app.flow_control.resume()
+def run(worker: Wiring, coro: Any) -> Any:
+    worker.app.flow_control.resume()
     return asyncio.run(coro)
 
 
@@ -82,13 +90,13 @@ def sent_values(records: list[SentRecord]) -> list[dict[str, Any]]:
     return [orjson.loads(record.value or b"null") for record in records]
 
 
-def stored_state(subject: str) -> SubjectState | None:
+def stored_state(subjects: TableT, subject: str) -> SubjectState | None:
     raw = subjects.get(subject.encode())
     return None if raw is None else SubjectState.from_bytes(raw)
 
 
 def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
-    outputs: Outputs,
+    outputs: Outputs, worker: Wiring, ingest: AgentT, subjects: TableT
 ) -> None:
     subject = make_uscc(9101)
     good = encode(enforcement_data(subject=subject))
@@ -99,9 +107,9 @@ def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
             await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), good)
             await put_raw(agent, COMPLAINTS_TOPIC, subject.encode(), bad)
 
-    run(scenario())
+    run(worker, scenario())
 
-    state = stored_state(subject)
+    state = stored_state(subjects, subject)
     assert state is not None and state.events == 1
     # The changelog holds what the table holds, so a restarted worker recovers it.
     (logged,) = outputs.producer.records(subjects.changelog_topic)
@@ -123,7 +131,7 @@ def test_valid_record_updates_state_and_malformed_one_goes_to_dlq(
 
 
 def test_a_record_larger_than_the_producer_sends_is_dead_lettered_and_the_rest_processed(
-    outputs: Outputs,
+    outputs: Outputs, worker: Wiring, ingest: AgentT, subjects: TableT
 ) -> None:
     """A whole copy (base64) of a 5 MB record would be refused by the worker's producer."""
     subject = make_uscc(9106)
@@ -136,9 +144,9 @@ def test_a_record_larger_than_the_producer_sends_is_dead_lettered_and_the_rest_p
             await put_raw(agent, COMPLAINTS_TOPIC, key, oversized)
             await put_raw(agent, COMPLAINTS_TOPIC, key, encode(complaint_data(subject=subject)))
 
-    run(scenario())
+    run(worker, scenario())
 
-    state = stored_state(subject)
+    state = stored_state(subjects, subject)
     assert state is not None and state.events == 2  # the records around it
     ((record, dead),) = zip(outputs["dlq"], sent_values(outputs["dlq"]), strict=True)
     assert dead["reason"] == "too_large" and dead["source_topic"] == COMPLAINTS_TOPIC
@@ -147,13 +155,15 @@ def test_a_record_larger_than_the_producer_sends_is_dead_lettered_and_the_rest_p
     assert record.key == key and len(record.value or b"") < 100_000
 
 
-def test_an_output_too_large_to_send_is_dead_lettered_in_its_place(outputs: Outputs) -> None:
+def test_an_output_too_large_to_send_is_dead_lettered_in_its_place(
+    outputs: Outputs, worker: Wiring
+) -> None:
     """A record the worker made itself is no more allowed to crash it than an input."""
     key = make_uscc(9107).encode()
     value = b'{"evidence": "' + b"e" * 2_000_000 + b'"}'
 
     async def scenario() -> asyncio.Future[Any]:
-        return await channels.produce(channels.tier_changes, key, value)
+        return await worker.outbox.send(worker.channels.tier_changes, key, value)
 
     delivery = asyncio.run(scenario())
 
@@ -162,10 +172,12 @@ def test_an_output_too_large_to_send_is_dead_lettered_in_its_place(outputs: Outp
     assert dead["reason"] == "output_too_large" and dead["source_topic"] == "risk.tier-changes"
     assert (dead["partition"], dead["offset"]) == (None, None)  # it exists nowhere else
     assert dead["value_size"] == len(value)
-    assert isinstance(delivery.exception(), channels.NotSent)
+    assert isinstance(delivery.exception(), NotSent)
 
 
-def test_each_topic_is_decoded_by_its_own_contract(outputs: Outputs) -> None:
+def test_each_topic_is_decoded_by_its_own_contract(
+    outputs: Outputs, worker: Wiring, ingest: AgentT, subjects: TableT
+) -> None:
     subject = make_uscc(9102)
     key = subject.encode()
 
@@ -177,9 +189,9 @@ def test_each_topic_is_decoded_by_its_own_contract(outputs: Outputs) -> None:
             # A valid complaint sent to the IoT topic breaks that topic's contract.
             await put_raw(agent, IOT_TOPIC, key, encode(complaint_data(subject=subject)))
 
-    run(scenario())
+    run(worker, scenario())
 
-    state = stored_state(subject)
+    state = stored_state(subjects, subject)
     assert state is not None and state.events == 3
     (dead,) = sent_values(outputs["dlq"])
     assert dead["source_topic"] == IOT_TOPIC
@@ -187,7 +199,7 @@ def test_each_topic_is_decoded_by_its_own_contract(outputs: Outputs) -> None:
 
 
 def test_contract_violations_are_dead_lettered_with_reason_and_field(
-    outputs: Outputs,
+    outputs: Outputs, worker: Wiring, ingest: AgentT, subjects: TableT
 ) -> None:
     subject = make_uscc(9103)
     other = make_uscc(9104)
@@ -201,7 +213,7 @@ def test_contract_violations_are_dead_lettered_with_reason_and_field(
             await put_raw(agent, ENFORCEMENT_TOPIC, None, encode(data))
             await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), None)  # tombstone
 
-    run(scenario())
+    run(worker, scenario())
 
     dead = sent_values(outputs["dlq"])
     assert [(d["reason"], d["field"]) for d in dead] == [
@@ -212,11 +224,13 @@ def test_contract_violations_are_dead_lettered_with_reason_and_field(
     ]
     assert dead[2]["key_b64"] is None and dead[3]["value_b64"] is None
     # Nothing invalid reached the subject's state.
-    assert stored_state(subject) is None
+    assert stored_state(subjects, subject) is None
     assert len(outputs["tier_changes"]) == 0
 
 
-def test_redelivered_event_is_applied_once(outputs: Outputs) -> None:
+def test_redelivered_event_is_applied_once(
+    outputs: Outputs, worker: Wiring, ingest: AgentT, subjects: TableT
+) -> None:
     subject = make_uscc(9105)
     message = encode(enforcement_data(subject=subject, severity="serious"))
 
@@ -225,9 +239,9 @@ def test_redelivered_event_is_applied_once(outputs: Outputs) -> None:
             await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), message)
             await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), message)
 
-    run(scenario())
+    run(worker, scenario())
 
-    state = stored_state(subject)
+    state = stored_state(subjects, subject)
     assert state is not None and state.events == 1
     # One serious penalty (food and drugs, a life-safety field): one rule alert,
     # one joint-punishment listing with its alert, one (first) tier assignment.
@@ -244,7 +258,7 @@ def test_redelivered_event_is_applied_once(outputs: Outputs) -> None:
 
 
 def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
-    outputs: Outputs,
+    outputs: Outputs, worker: Wiring, ingest: AgentT, subjects: TableT
 ) -> None:
     promised, other = make_uscc(9106), make_uscc(9107)
     made = enforcement_data(
@@ -264,7 +278,7 @@ def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
             assert len(outputs["notices"]) == 0
             await put_raw(agent, ENFORCEMENT_TOPIC, other.encode(), encode(later))
 
-    run(scenario())
+    run(worker, scenario())
 
     notice, revocation = sent_values(outputs["notices"])
     assert (notice["subject"], notice["kind"], notice["concerns_event_id"]) == (
@@ -273,6 +287,6 @@ def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
         made["event_id"],
     )
     assert revocation["kind"] == "approval_revocation"  # the kind's consequence (seed 一)
-    state = stored_state(promised)
+    state = stored_state(subjects, promised)
     assert state is not None and state.signals["commitment_breached_approval_substitution"] > 0
     assert [a["kind"] for a in sent_values(outputs["alerts"])] == ["deadline"]

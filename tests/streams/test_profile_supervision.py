@@ -17,14 +17,10 @@ import orjson
 import pytest
 
 from pipeline.measures import measures_answer
-from streams.app import load_components
+from streams.serving import view as serving
+from streams.wiring import Wiring
 from tests.factories import ENFORCEMENT_TOPIC, T0, encode, enforcement_data, make_uscc
 from tests.streams.recorded_producer import recorded_producer
-
-app = load_components()
-
-from streams.agents.ingest import ingest  # noqa: E402
-from streams.serving import view as serving  # noqa: E402  (registers after load_components)
 
 
 class Pipeline:
@@ -50,24 +46,26 @@ class Redis:
 
 
 @pytest.fixture
-def outputs() -> Iterator[None]:
+def outputs(worker: Wiring) -> Iterator[None]:
     """The worker's producer, recording: nothing leaves the process."""
-    with recorded_producer():
+    with recorded_producer(worker.app):
         yield
 
 
-def ingest_then_refresh(*records: dict[str, Any]) -> Redis:
+def ingest_then_refresh(worker: Wiring, *records: dict[str, Any]) -> Redis:
     """Process ``records``, then refresh the changed subjects' profiles; return the Redis."""
     redis = Redis()
+    ingest = worker.app.agents["streams.agents.ingest.ingest"]
 
     async def scenario() -> None:
         async with ingest.test_context() as agent:
             for record in records:
                 with patch.object(agent, "_get_strtopic", return_value=ENFORCEMENT_TOPIC):
                     await agent.put(encode(record), key=record["subject"].encode())
-        await serving.write_profiles(redis)
+        policy = worker.context.policy
+        await serving.write_profiles(redis, worker.subjects, worker.tables.case_files, policy)
 
-    app.flow_control.resume()
+    worker.app.flow_control.resume()
     asyncio.run(scenario())
     return redis
 
@@ -77,9 +75,10 @@ def profile(redis: Redis, subject: str) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("outputs")
-def test_a_listed_subject_s_profile_shows_the_list_and_its_measures() -> None:
+def test_a_listed_subject_s_profile_shows_the_list_and_its_measures(worker: Wiring) -> None:
     debtor, inspected = make_uscc(9201), make_uscc(9202)
     redis = ingest_then_refresh(
+        worker,
         enforcement_data(subject=debtor, kind="court_dishonest_debtor", department="court"),
         enforcement_data(subject=inspected, kind="spot_check", result="passed"),
     )

@@ -19,17 +19,12 @@ from detectors.policy import load_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import process
-from streams.app import load_components
+from streams.agents.cross_sector import handle_linkage_message
 from streams.http.access import MASK, Principal, present_alert, present_profile
-from streams.settings import pseudonym_key
-from tests.factories import DAY, REGION, T0, enforcement, make_uscc
+from streams.serving.view import profile_of
+from tests.factories import DAY, REGION, T0, enforcement, make_uscc, pseudonym_key
 from topics.access import Role
 from topics.risk import to_json_dict
-
-load_components()
-
-from streams.agents.cross_sector import handle_linkage_message  # noqa: E402
-from streams.serving.view import profile_of  # noqa: E402
 
 POLICY = load_policy()
 CONTEXT = StepContext(POLICY, pseudonym_key())
@@ -57,10 +52,10 @@ def served_to_inspector() -> tuple[dict[str, object], dict[str, object]]:
     for record in records:
         states[record.subject], out = process(states.get(record.subject), record, CONTEXT)
         assert out.adverse_report is not None
-        linked, alerts = handle_linkage_message(linked, orjson.dumps(out.adverse_report))
+        linked, alerts = handle_linkage_message(CONTEXT, linked, orjson.dumps(out.adverse_report))
         raised += alerts
     (alert,) = raised
-    profile = orjson.loads(profile_of(SISTER.encode(), states[SISTER], None))
+    profile = orjson.loads(profile_of(SISTER.encode(), states[SISTER], None, POLICY))
     return present_alert(to_json_dict(alert), INSPECTOR), present_profile(profile, INSPECTOR)
 
 

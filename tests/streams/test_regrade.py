@@ -1,4 +1,4 @@
-"""Re-grading a recovered partition under a changed policy (streams/agents/policy_audit.py).
+"""Re-grading a recovered partition under a changed policy (streams/agents/regrade.py).
 
 The subject table is filled the way recovery fills it (the changelog's records,
 by partition); the worker's producer records what goes out. The integration
@@ -21,16 +21,11 @@ from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.grading import GradedUnder
 from pipeline.subject import process
-from streams.app import load_components
-from streams.settings import pseudonym_key
-from tests.factories import T0, complaint, enforcement, make_uscc
+from streams.agents import regrade
+from streams.runtime.partitions import keys_of_partition
+from streams.wiring import Wiring
+from tests.factories import T0, complaint, enforcement, make_uscc, pseudonym_key
 from tests.streams.recorded_producer import recorded_producer
-
-app = load_components()
-
-from streams.agents import policy_audit  # noqa: E402  (registers after load_components)
-from streams.agents.ingest import dirty_subjects, subjects  # noqa: E402
-from streams.runtime.channels import tier_changes  # noqa: E402
 
 POLICY = load_policy()
 STRICTER = dataclasses.replace(
@@ -43,8 +38,9 @@ Record = namedtuple("Record", "key value offset")
 DEBTOR, QUIET, ELSEWHERE = make_uscc(711), make_uscc(712), make_uscc(713)
 
 
-def recover(partition: int, *records: Any) -> None:
+def recover(worker: Wiring, partition: int, *records: Any) -> None:
     """Put states into the subject table as recovery from changelog ``partition`` does."""
+    subjects = worker.tables.subjects
     context = StepContext(POLICY, pseudonym_key())
     changelog = subjects.changelog_topic.get_topic_name()
     rows = []
@@ -54,53 +50,59 @@ def recover(partition: int, *records: Any) -> None:
     subjects.data._apply(TP(changelog, partition), rows)
 
 
-def stored(subject: str) -> SubjectState:
-    return SubjectState.from_bytes(subjects.data[subject.encode()])
+def stored(worker: Wiring, subject: str) -> SubjectState:
+    return SubjectState.from_bytes(worker.tables.subjects.data[subject.encode()])
 
 
-def test_a_recovered_partition_is_re_graded_and_stamped() -> None:
-    recover(0, enforcement(subject=DEBTOR, occurred_at=T0), complaint(subject=QUIET))
-    recover(1, enforcement(subject=ELSEWHERE, occurred_at=T0))
-    dirty_subjects.clear()
+def test_a_recovered_partition_is_re_graded_and_stamped(worker: Wiring) -> None:
+    subjects = worker.tables.subjects
+    recover(worker, 0, enforcement(subject=DEBTOR, occurred_at=T0), complaint(subject=QUIET))
+    recover(worker, 1, enforcement(subject=ELSEWHERE, occurred_at=T0))
+    worker.subjects.changed.clear()
     context = StepContext(STRICTER, pseudonym_key())
 
-    with recorded_producer() as producer:
-        asyncio.run(policy_audit.regrade_partition(0, GradedUnder.of(POLICY), context, 0.0))
+    with recorded_producer(worker.app) as producer:
+        graded = GradedUnder.of(POLICY)
+        asyncio.run(regrade.regrade_partition(worker, 0, graded, context, 0.0))
 
-    (change,) = producer.values(tier_changes)
+    (change,) = producer.values(worker.channels.tier_changes)
     assert (change["subject"], change["previous_tier"], change["tier"]) == (DEBTOR, "B", "C")
     assert change["version"] == 2 and change["policy_version"] == "test-stricter"
     assert change["reasons"][0]["fact"] == "policy_changed"
     # Stored where its partition's changelog keeps it, and its profile refreshed.
     (logged,) = producer.records(subjects.changelog_topic)
     assert (logged.key, logged.partition) == (DEBTOR.encode(), 0)
-    assert (stored(DEBTOR).tier, stored(DEBTOR).version) == ("C", 2)
+    assert (stored(worker, DEBTOR).tier, stored(worker, DEBTOR).version) == ("C", 2)
     # Every profile of the partition is written again, naming the policy in force.
-    assert dirty_subjects == {DEBTOR.encode(): stored(DEBTOR), QUIET.encode(): None}
+    rewritten = {DEBTOR.encode(): stored(worker, DEBTOR), QUIET.encode(): None}
+    assert worker.subjects.changed == rewritten
     # The other partition is not this call's, and it is not touched.
-    assert (stored(ELSEWHERE).tier, stored(ELSEWHERE).version) == ("B", 1)
-    (stamp,) = producer.records(policy_audit.graded_under_table.changelog_topic)
+    assert (stored(worker, ELSEWHERE).tier, stored(worker, ELSEWHERE).version) == ("B", 1)
+    (stamp,) = producer.records(worker.tables.graded_under.changelog_topic)
     assert stamp.partition == 0
     assert orjson.loads(stamp.value or b"") == {"version": "test-stricter", "digest": "b" * 64}
-    assert policy_audit.graded_under(0) == GradedUnder.of(STRICTER)
+    assert regrade.graded_under(worker, 0) == GradedUnder.of(STRICTER)
 
 
-def test_a_partition_stamped_with_the_policy_in_force_is_left_alone(monkeypatch: Any) -> None:
-    recover(1, enforcement(subject=ELSEWHERE, occurred_at=T0))
-    monkeypatch.setattr(policy_audit, "owned_partitions", lambda table: [1])
-    monkeypatch.setattr(policy_audit, "graded_under", lambda p: GradedUnder.of(STRICTER))
+def test_a_partition_stamped_with_the_policy_in_force_is_left_alone(
+    worker: Wiring, monkeypatch: Any
+) -> None:
+    recover(worker, 1, enforcement(subject=ELSEWHERE, occurred_at=T0))
+    monkeypatch.setattr(regrade, "owned_partitions", lambda app, table: [1])
+    monkeypatch.setattr(regrade, "graded_under", lambda w, p: GradedUnder.of(STRICTER))
 
-    with recorded_producer() as producer:
+    with recorded_producer(worker.app) as producer:
         context = StepContext(STRICTER, pseudonym_key())
-        asyncio.run(policy_audit.regrade_owned_partitions(context, 0.0))
+        asyncio.run(regrade.regrade_owned_partitions(worker, context, 0.0))
 
     assert producer.sent == {}
-    assert stored(ELSEWHERE).tier == "B"
+    assert stored(worker, ELSEWHERE).tier == "B"
 
 
-def test_the_keys_of_one_partition_are_those_recovered_from_it() -> None:
+def test_the_keys_of_one_partition_are_those_recovered_from_it(worker: Wiring) -> None:
     """Faust's memory store (and ours) keep each recovered key's partition: if Faust
     stops doing so, re-grading would find no subjects, and this fails."""
+    app, subjects = worker.app, worker.tables.subjects
     changelog = subjects.changelog_topic.get_topic_name()
     Event = namedtuple("Event", "key value message")
     Message = namedtuple("Message", "partition value")
@@ -118,6 +120,6 @@ def test_the_keys_of_one_partition_are_those_recovered_from_it() -> None:
         def __init__(self, data: Any) -> None:
             self.data = data
 
-    assert policy_audit.keys_of_partition(Table(faust_store), 1) == [b"b"]
-    assert policy_audit.keys_of_partition(Table(ours), 1) == [b"c"]
-    assert policy_audit.keys_of_partition(Table(ours), 0) == []
+    assert keys_of_partition(Table(faust_store), 1) == [b"b"]
+    assert keys_of_partition(Table(ours), 1) == [b"c"]
+    assert keys_of_partition(Table(ours), 0) == []

@@ -20,12 +20,10 @@ from typing import Any, cast
 import pytest
 from faust.transport.consumer import Consumer
 
-import streams.runtime.batches  # noqa: F401 (installs its replacement)
-import streams.runtime.channels  # noqa: F401 (installs its replacement)
 from creditwatch.commands.worker import service_worker
-from streams.app import app
 from streams.runtime import compat, inline_delivery
 from streams.runtime.compat import RELIANCES, Reliance, UncheckedRuntime
+from streams.wiring import Wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where our code that runs in a worker lives.
@@ -50,8 +48,8 @@ def test_the_installed_versions_are_the_checked_ones() -> None:
     assert compat.version_problems() == []
 
 
-def test_a_replaced_method_is_checked_as_faust_wrote_it() -> None:
-    replaced = cast(Any, Consumer._new_offset)
+def test_a_replaced_method_is_checked_as_faust_wrote_it(worker: Wiring) -> None:
+    replaced = cast(Any, Consumer._new_offset)  # replaced when the worker was built
     assert compat.resolve("faust.transport.consumer:Consumer._new_offset") is (
         replaced.creditwatch_original
     )
@@ -290,9 +288,9 @@ def _dotted(node: ast.expr) -> str | None:
 # -- behaviour the fingerprints stand for, where no other test shows it --------------------
 
 
-def test_the_consumer_s_own_flow_event_is_recognised_as_a_delivery_race() -> None:
+def test_the_consumer_s_own_flow_event_is_recognised_as_a_delivery_race(worker: Wiring) -> None:
     """inline_delivery tells the message loop's call by the frame of mode's Event.wait."""
-    consumer = cast(Any, app.consumer)
+    consumer = cast(Any, worker.app.consumer)
 
     async def delivery() -> None:
         return None
@@ -309,15 +307,15 @@ def test_the_consumer_s_own_flow_event_is_recognised_as_a_delivery_race() -> Non
             coroutine.close()
 
 
-def test_a_service_worker_leaves_the_log_level_alone_and_adds_no_spinner() -> None:
+def test_a_service_worker_leaves_the_log_level_alone_and_adds_no_spinner(worker: Wiring) -> None:
     """Faust's spinner would set the root logger to DEBUG (about 5% of worker CPU)."""
-    worker = service_worker(app, "warning")
+    service = service_worker(worker.app, "warning")
     logger = logging.getLogger("creditwatch-test-worker-root")
     handler = logging.NullHandler()
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     try:
-        worker.on_setup_root_logger(logger, logging.WARNING)
+        service.on_setup_root_logger(logger, logging.WARNING)
         assert logger.level == logging.WARNING
         assert logger.handlers == [handler]
     finally:

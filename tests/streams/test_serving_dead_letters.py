@@ -10,14 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-import pytest
 import redis.asyncio as aioredis
 
 from creditwatch.embedded import EmbeddedRedis, free_port
-from streams.app import app
-from streams.runtime import channels
 from streams.serving import redis_keys as keys
-from streams.serving import view as serving
+from streams.serving.view import ServingView
+from streams.wiring import Wiring
 from tests.streams.recorded_producer import recorded_producer
 from topics.catalogue import RISK_TIER_CHANGES
 
@@ -30,7 +28,7 @@ def record(offset: int, value: bytes) -> Any:
 
 
 def test_an_unreadable_tier_change_is_dead_lettered_and_its_batch_applied(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, worker: Wiring
 ) -> None:
     port = free_port()
     server = EmbeddedRedis(tmp_path, port=port).start()
@@ -44,22 +42,23 @@ def test_an_unreadable_tier_change_is_dead_lettered_and_its_batch_applied(
 
     async def scenario() -> bytes | None:
         client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
-        monkeypatch.setattr(serving, "redis", client)
-        app.flow_control.resume()
+        view = ServingView(client, worker.routing, worker.context.policy)
+        worker.app.flow_control.resume()
         try:
-            await serving.apply_events(batch)  # type: ignore[arg-type]
+            await view.apply_events(batch, worker.publish, worker.app.flow_control)  # type: ignore[arg-type]
             return await client.hget(keys.SUBJECT_TIERS, "S1")
         finally:
             await client.aclose()
 
     try:
-        with recorded_producer() as producer:
+        with recorded_producer(worker.app) as producer:
             applied = asyncio.run(scenario())
     finally:
         server.stop()
 
     assert applied == b"1|B"
-    letters = [orjson.loads(r.value or b"") for r in producer.records(channels.dead_letters)]
+    dead_letters = producer.records(worker.channels.dead_letters)
+    letters = [orjson.loads(r.value or b"") for r in dead_letters]
     assert [(d["offset"], d["reason"]) for d in letters] == [
         (0, "bad_internal_message"),
         (2, "bad_internal_message"),

@@ -3,11 +3,14 @@ read back from the changelog at start-up."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections import namedtuple
 
-from streams.runtime import tables
+from streams.runtime import fast_recovery
+from streams.runtime.fast_recovery import FastRecoveryStore
 from streams.runtime.tables import DecodedValues
+from streams.wiring import Wiring
 
 
 def test_the_least_recently_used_value_goes_first() -> None:
@@ -19,27 +22,29 @@ def test_the_least_recently_used_value_goes_first() -> None:
     assert (decoded.get(b"a"), decoded.get(b"b"), decoded.get(b"c")) == (1, None, 3)
 
 
-def test_a_revoked_partition_empties_every_live_instance_and_dead_ones_are_gone() -> None:
-    kept: DecodedValues[int] = DecodedValues(4)
+def test_a_revoked_partition_empties_every_live_instance_and_dead_ones_are_gone(
+    worker: Wiring,
+) -> None:
+    kept: DecodedValues[int] = worker.tables.keep_decoded(4)
     kept.put(b"k", 1)
-    registered = len(tables._everything_decoded)
-    replaced: DecodedValues[int] = DecodedValues(4)  # an agent that restarted made a new one
-    assert len(tables._everything_decoded) == registered + 1
+    registered = len(worker.tables.decoded)
+    replaced = worker.tables.keep_decoded(4)  # an agent that restarted made a new one
+    assert len(worker.tables.decoded) == registered + 1
     del replaced
     gc.collect()
-    assert len(tables._everything_decoded) == registered
-    tables._forget_decoded_values(None, signal=None)
+    assert len(worker.tables.decoded) == registered
+    asyncio.run(worker.app.on_partitions_revoked.send(set()))  # as Faust signals a rebalance
     assert kept.get(b"k") is None
 
 
-def test_a_memory_table_holds_what_its_changelog_says_and_where_it_stands() -> None:
+def test_a_memory_table_holds_what_its_changelog_says_and_where_it_stands(
+    worker: Wiring,
+) -> None:
     from faust.types import TP
 
-    from streams.agents.ingest import subjects
-    from streams.runtime.fast_recovery import FastRecoveryStore
-
+    subjects = worker.tables.subjects
     assert isinstance(subjects.data, FastRecoveryStore)  # memory://, the default
-    store = FastRecoveryStore(tables.TABLE_STORE, subjects.app, subjects)  # a fresh one
+    store = FastRecoveryStore(fast_recovery.install(), subjects.app, subjects)  # a fresh one
     tp = TP(subjects.changelog_topic.get_topic_name(), 1)
     assert store.persisted_offset(tp) is None  # nothing read: Faust replays it all
     Record = namedtuple("Record", "key value offset")

@@ -19,8 +19,7 @@ from stdnum.cn import uscc
 from detectors.policy import load_policy
 from pipeline.context import StepContext
 from pipeline.subject import process
-from streams.settings import pseudonym_key
-from tests.factories import DATA_OF_TOPIC, IOT_TOPIC
+from tests.factories import DATA_OF_TOPIC, IOT_TOPIC, pseudonym_key
 from topics.decode import PARSERS, Rejected, decode_input
 from topics.validation import Reason
 

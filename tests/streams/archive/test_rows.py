@@ -15,7 +15,6 @@ from pipeline.subject import process
 from pipeline.supervision import apply_effects, filing_of
 from streams.archive import tables as t
 from streams.archive.rows import DERIVED, INPUT_TOPICS, Skipped, Unreadable, rows_of
-from streams.settings import pseudonym_key
 from tests.factories import (
     COMPLAINTS_TOPIC,
     ENFORCEMENT_TOPIC,
@@ -27,9 +26,11 @@ from tests.factories import (
     enforcement,
     enforcement_data,
     iot_data,
+    pseudonym_key,
     role_data,
 )
 from topics.catalogue import ALL_TOPICS
+from topics.catalogue import INPUT_TOPICS as CATALOGUE_INPUTS
 from topics.risk import to_json_dict
 
 POLICY = load_policy()
@@ -197,6 +198,12 @@ def test_a_person_record_is_a_history_row_and_the_latest_state() -> None:
     assert [table for table, _ in mapped] == [t.PERSON_RECORDS, t.PERSON_STATE]
     _, row = mapped[0]
     assert (row["person"], row["version"], row["active_entries"]) == ("0" * 32, 3, 1)
+
+
+def test_every_input_feed_is_archived() -> None:
+    """A new feed in the catalogue's inputs is kept in the store too (seed 四: every
+    record searchable for years): it needs its table, until then this fails."""
+    assert set(INPUT_TOPICS) == {spec.name for spec in CATALOGUE_INPUTS}
 
 
 def test_a_spot_check_plan_is_one_row_per_round() -> None:

@@ -1,0 +1,63 @@
+"""One partition of a table: whether this worker owns it, its keys, an owner for writes.
+
+Faust works a table key by key, through the current event; re-grading a
+partition after a policy change (streams/agents/regrade.py) works a whole
+partition at once, outside any event.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import faust
+from faust.types import EventT, TableT
+
+
+def owned_partitions(app: faust.App, table: TableT) -> list[int]:
+    """The partitions of ``table`` this worker holds as active (not standby)."""
+    changelog = table.changelog_topic.get_topic_name()
+    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog)
+
+
+def keys_of_partition(table: TableT, partition: int) -> list[bytes]:
+    """The keys ``table`` holds for one partition, as recovered from its changelog.
+
+    Faust has no public way to list one partition of a table. Its memory store
+    (and ours, :mod:`streams.runtime.fast_recovery`) records each recovered
+    key's partition in ``_key_partition``; a key written since is graded under
+    the policy in force already. RocksDB keeps one database per partition.
+    """
+    store: Any = table.data
+    owners = getattr(store, "_key_partition", None)
+    if owners is not None:
+        held = store.data
+        return [key for key, p in list(owners.items()) if p == partition and key in held]
+    databases = getattr(store, "_dbs", None)
+    if databases is not None:
+        database = databases.get(partition)
+        return [] if database is None else list(store._visible_keys(database))
+    raise TypeError(f"cannot list one partition of a {type(store).__name__} store")
+
+
+class _Message:
+    __slots__ = ("partition",)
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+
+
+class _PartitionOwner:
+    __slots__ = ("message", "__weakref__")
+
+    def __init__(self, partition: int) -> None:
+        self.message = _Message(partition)
+
+
+def partition_owner(partition: int) -> EventT:
+    """What a table write takes for "an event of ``partition``" when no event is at hand.
+
+    :func:`streams.runtime.tables.write_through` reads only the owner's
+    ``message.partition`` (the store and changelog partition of the key), and
+    Faust's RocksDB store reads the same from the current event.
+    """
+    return cast(EventT, _PartitionOwner(partition))

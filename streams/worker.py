@@ -1,0 +1,82 @@
+"""The worker, built in one place at start-up: :func:`build_worker`.
+
+The command that runs a worker reads :class:`~streams.settings.Settings` once
+(``creditwatch worker``) and calls :func:`build_worker`, which makes the app,
+the step context, the Redis client, the topics and tables, and then calls each
+component's ``register(w)`` in :data:`COMPONENTS` with the :class:`~streams.wiring.Wiring`.
+Importing any module of ``streams/`` makes none of that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from streams.agents import (
+    alert_manager,
+    audit,
+    cross_region,
+    cross_sector,
+    ingest,
+    peers,
+    persons,
+    policy_audit,
+    regrade,
+)
+from streams.agents.publish import Publisher
+from streams.agents.subjects import LIVE_STATES_MAX, Subjects
+from streams.app import create_app
+from streams.http import actions, openapi, records_wiring, web
+from streams.runtime.channels import Channels, Outbox
+from streams.runtime.tables import Tables
+from streams.serving import tokens, view
+from streams.settings import Settings
+from streams.wiring import Wiring
+
+#: Every component of the worker, in the order they are registered.
+COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
+    ingest.register,
+    peers.register,
+    cross_sector.register,
+    cross_region.register,
+    persons.register,
+    alert_manager.register,
+    view.register,
+    tokens.register,
+    audit.register,
+    policy_audit.register,
+    regrade.register,
+    web.register,
+    actions.register,
+    openapi.register,
+    records_wiring.register,
+)
+
+
+def build_worker(settings: Settings) -> Wiring:
+    """The worker ``settings`` describe, every component registered on its app.
+
+    Loads the policy and routing files and checks the pseudonym key first:
+    raises ``PolicyError``, ``RoutingError`` or ``SettingError`` (nothing is
+    made then). Connects to nothing: Kafka when the app starts, Redis on first use.
+    """
+    context = settings.step_context()
+    routing = settings.load_routing()
+    app = create_app(settings)
+    channels = Channels.declare(app, settings.partitions)
+    outbox = app.outbox = Outbox(app, channels.dead_letters)
+    tables = Tables.declare(app, settings.partitions, settings.store)
+    subjects = Subjects(tables.subjects, tables.keep_decoded(LIVE_STATES_MAX), outbox)
+    wiring = Wiring(
+        app=app,
+        settings=settings,
+        context=context,
+        routing=routing,
+        redis=view.redis_client(settings.redis),
+        channels=channels,
+        tables=tables,
+        publish=Publisher(outbox, channels),
+        subjects=subjects,
+    )
+    for register in COMPONENTS:
+        register(wiring)
+    return wiring
