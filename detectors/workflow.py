@@ -29,7 +29,7 @@ from detectors.casefile import (
 from detectors.commitments import Consequence, breach_signal
 from detectors.listing import ListMove, counts, evaluate_lists, exit_listing
 from detectors.policy import Policy
-from detectors.repair import assess_repair, repair_commitment
+from detectors.repair import assess_repair, reason, repair_commitment
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.supervision_policy import SupervisionPolicy
@@ -66,7 +66,9 @@ class Notice:
     at_s: float
     concerns: str  # event id of the commitment, order, objection or application
     due_s: float | None = None
-    reasons: tuple[tuple[str, str], ...] = ()  # (code, explanation)
+    #: Each reason's code (``fact``) and its explanation (``says``, ``about``), worded
+    #: in Chinese and English by pipeline/alert_titles.py.
+    reasons: tuple[Fact, ...] = ()
     earliest_s: float | None = None
     person: str | None = None  # the pseudonym of the person it is about, if any
 
@@ -316,20 +318,17 @@ def _breach_consequences(
     lists) is added by the caller; here are the kind's consequences.
     """
     consequences = rules.commitments.of(commitment.kind)
-    day = rules.calendar.iso_date(at_s)
-    said = f"{commitment.kind} commitment {commitment.event_id} broken on {day}"
+    broken = {
+        "commitment_kind": commitment.kind,
+        "commitment": commitment.event_id,
+        "day": rules.calendar.iso_date(at_s),
+    }
     if Consequence.REVOKE_APPROVAL in consequences:
-        detail = f"{said}: revoke the approval granted on it; no approvals on commitment now"
-        effects.notices.append(
-            _consequence(
-                NoticeKind.APPROVAL_REVOCATION, commitment, at_s, "revoke_approval", detail
-            )
-        )
+        why = reason("revoke_approval", "revoke_approval", broken)
+        effects.notices.append(_consequence(NoticeKind.APPROVAL_REVOCATION, commitment, at_s, why))
     if Consequence.NOTIFY_ASSOCIATION in consequences:
-        detail = f"{said}: a member broke its industry self-discipline commitment"
-        notice = _consequence(
-            NoticeKind.SELF_DISCIPLINE_BREACHED, commitment, at_s, "self_discipline", detail
-        )
+        why = reason("self_discipline", "self_discipline_breached", broken)
+        notice = _consequence(NoticeKind.SELF_DISCIPLINE_BREACHED, commitment, at_s, why)
         effects.notices.append(replace(notice, department=ASSOCIATION))
     if Consequence.VOID_REPAIR in consequences:
         _void_repairs(case, commitment, at_s, cause, rules, effects)
@@ -339,16 +338,14 @@ def _breach_consequences(
 ASSOCIATION = "industry_association"
 
 
-def _consequence(
-    kind: NoticeKind, commitment: Commitment, at_s: float, code: str, detail: str
-) -> Notice:
+def _consequence(kind: NoticeKind, commitment: Commitment, at_s: float, why: Fact) -> Notice:
     return Notice(
         notice_id=f"{commitment.event_id}:{kind.value}",
         kind=kind,
         department=commitment.department,
         at_s=at_s,
         concerns=commitment.event_id,
-        reasons=((code, detail),),
+        reasons=(why,),
     )
 
 
@@ -384,10 +381,11 @@ def _void_repairs(
                 commitment.department,
             )
         )
-        detail = (
-            f"the repair of record {decision.record_id} rested on credit-repair commitment "
-            f"{commitment.event_id}, broken on {rules.calendar.iso_date(at_s)}"
-        )
+        about = {
+            "record": decision.record_id,
+            "commitment": commitment.event_id,
+            "day": rules.calendar.iso_date(at_s),
+        }
         effects.notices.append(
             Notice(
                 notice_id=f"{decision.event_id}:{NoticeKind.REPAIR_VOIDED.value}",
@@ -395,7 +393,7 @@ def _void_repairs(
                 department=commitment.department,
                 at_s=at_s,
                 concerns=decision.event_id,
-                reasons=(("commitment_breached", detail),),
+                reasons=(reason("commitment_breached", "repair_voided", about),),
             )
         )
         record = case.record(decision.record_id)
@@ -526,7 +524,7 @@ def _repair_applied(
             filing.concerns,
             filing.at_s,
             approved,
-            [c for c, _ in reasons],
+            [r.fact for r in reasons],
             earliest_s,
             commitment.event_id if commitment is not None else None,
         )

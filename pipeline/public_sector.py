@@ -13,6 +13,7 @@ by pseudonym, to discipline inspection and personnel (``staff_report``).
 from __future__ import annotations
 
 from detectors.casefile import CaseFile
+from detectors.repair import reason
 from detectors.supervision_policy import SupervisionPolicy
 from detectors.workflow import Effects, Notice
 from topics.vocabulary import NoticeKind, PublicationReason
@@ -37,10 +38,14 @@ def public_sector_reports(
             or rules.class_of[record.signal] not in policy.record_classes
         ):
             continue
-        detail = (
-            f"{case.subject_type}: {record.signal} record {record.event_id} on "
-            f"{rules.calendar.iso_date(record.at_s)} by {record.department}"
-        )
+        about = {
+            "subject_type": case.subject_type,
+            "signal": record.signal,
+            "event": record.event_id,
+            "day": rules.calendar.iso_date(record.at_s),
+            "department": record.department,
+        }
+        why = reason(record.signal, "public_sector_record", about)
         notices += [
             Notice(
                 f"{record.event_id}:{report.value}:{to}",
@@ -48,7 +53,7 @@ def public_sector_reports(
                 to,
                 move.at_s,
                 record.event_id,
-                reasons=((record.signal, detail),),
+                reasons=(why,),
             )
             for to in policy.notify
         ]
@@ -60,8 +65,11 @@ def public_sector_reports(
         cause = max(basis, key=lambda r: (r.at_s, r.event_id)).event_id if basis else listing.kind
         at_s = listing.entered_at_s
         tag = f"{cause}:{listing.kind}:v{listing.version}"
-        day = rules.calendar.iso_date(at_s)
-        detail = f"{case.subject_type}: entered the {listing.kind} list on {day}"
+        listed = {
+            "subject_type": case.subject_type,
+            "list": listing.kind,
+            "day": rules.calendar.iso_date(at_s),
+        }
         notices += [
             Notice(
                 f"{tag}:{report.value}:{to}",
@@ -69,14 +77,14 @@ def public_sector_reports(
                 to,
                 at_s,
                 cause,
-                reasons=((listing.kind, detail),),
+                reasons=(reason(listing.kind, "public_sector_listing", listed),),
             )
             for to in policy.notify
         ]
         spec = rules.list_policy(listing.kind)
         staff = NoticeKind.STAFF_REPORT
         for span in case.holders(at_s, spec.person_roles):
-            said = f"{detail}; the person held the role {span.role} then"
+            why = reason(span.role, "staff_listing", {**listed, "role": span.role})
             notices += [
                 Notice(
                     f"{tag}:{staff.value}:{span.person}:{span.role}:{to}",
@@ -84,7 +92,7 @@ def public_sector_reports(
                     to,
                     at_s,
                     cause,
-                    reasons=((span.role, said),),
+                    reasons=(why,),
                     person=span.person,
                 )
                 for to in policy.staff_notify

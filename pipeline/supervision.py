@@ -16,8 +16,10 @@ from detectors.commitments import BREACH_SIGNALS, breach_signal
 from detectors.cross_sector import LinkedListing, linkage_group
 from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
+from detectors.scoring import Fact
 from detectors.state import Observation, SubjectState
 from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice, PublicationMove
+from pipeline.alert_titles import fact_words
 from pipeline.alerts import AlertSubject, basis_lines, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
@@ -264,6 +266,14 @@ def _publication(
     )
 
 
+def _reason(fact: Fact) -> NoticeReason:
+    """A reason as a notice carries it: its code, explained in English and in Chinese."""
+    _, explained = fact_words(fact)
+    assert explained is not None, "every reason a notice gives says why"
+    detail_zh, detail = explained
+    return NoticeReason(code=fact.fact, detail=detail, detail_zh=detail_zh)
+
+
 def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> WorkflowNotice:
     return WorkflowNotice(
         notice_id=notice.notice_id,
@@ -273,7 +283,7 @@ def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> Wor
         issued_at=utc(notice.at_s),
         concerns_event_id=notice.concerns,
         due_at=utc(notice.due_s),
-        reasons=[NoticeReason(code=code, detail=detail) for code, detail in notice.reasons],
+        reasons=[_reason(fact) for fact in notice.reasons],
         earliest_eligible_at=utc(notice.earliest_s),
         policy_version=policy.version,
         region=case.region,

@@ -27,10 +27,17 @@ from topics.vocabulary import Department, NoticeKind, Sector
 
 
 class NoticeReason(faust.Record, serializer="json", include_metadata=False):
-    """One unmet condition of a repair application."""
+    """Why a notice was given: an unmet condition of a repair application, a broken
+    commitment, a public-sector violation, ...
+
+    ``detail`` explains it in English and ``detail_zh`` in Chinese, both from one
+    table of words (pipeline/alert_titles.py); ``detail_zh`` is null on a notice
+    written before it existed.
+    """
 
     code: str  # no_published_record, not_repairable, minimum_period, ...
     detail: str
+    detail_zh: str | None = None
 
 
 class WorkflowNotice(faust.Record, serializer="json", include_metadata=False):

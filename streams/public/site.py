@@ -82,10 +82,9 @@ UPLOAD_COST = 5.0
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 #: Fetched by the browser with every page: not page views.
 UNCOUNTED = frozenset({"/site.css", "/favicon.ico"})
+#: The lists the public sees, each on its page, headed with the list's name.
 LIST_PAGES = {
-    "joint_punishment": "失信联合惩戒对象名单",
-    "key_attention": "重点关注对象名单",
-    "market_ban": "市场和行业禁入名单",
+    kind: zh.LIST_KIND[kind] for kind in ("joint_punishment", "key_attention", "market_ban")
 }
 
 

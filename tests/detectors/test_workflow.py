@@ -261,7 +261,7 @@ def test_repair_one_day_before_the_minimum_period_is_refused_with_the_date() -> 
     effects = file(case, filing(K.REPAIR_APPLIED, at(2026, 5, 30, 16), concerns=general.event_id))
     (notice,) = effects.notices
     assert notice.kind is NoticeKind.REPAIR_REJECTED
-    assert [code for code, _ in notice.reasons] == ["minimum_period"]
+    assert [r.fact for r in notice.reasons] == ["minimum_period"]
     assert notice.earliest_s == at(2026, 5, 31)
     assert not effects.withdrawn
     effects = file(case, filing(K.REPAIR_APPLIED, at(2026, 5, 31, 9), concerns=general.event_id))
@@ -308,7 +308,7 @@ def test_an_ineligible_repair_names_each_unmet_condition(setup: str, code: str) 
     effects = file(case, filing(K.REPAIR_APPLIED, applied, concerns=concerns))
     (notice,) = effects.notices
     assert notice.kind is NoticeKind.REPAIR_REJECTED
-    assert [c for c, _ in notice.reasons] == [code]
+    assert [r.fact for r in notice.reasons] == [code]
     if code == "recent_record":
         assert notice.earliest_s == RULES.calendar.days_after_s(day(when, 150), 90)
 

@@ -72,6 +72,16 @@ def test_an_approval_substitution_breach_brings_a_revocation_and_strict_licensin
         made,
     )
     assert [r.code for r in notice.reasons] == ["revoke_approval"]
+    # The department reads why in Chinese, a foreign system in English: one table of words.
+    day = (T0 + timedelta(days=10)).date().isoformat()
+    assert [(r.detail_zh, r.detail) for r in notice.reasons] == [
+        (
+            f"审批替代型信用承诺 {made} 于 {day} 被违背："
+            "撤销依此承诺作出的审批，不再适用告知承诺审批",
+            f"approval-substitution commitment {made} broken on {day}: revoke the approval "
+            "granted on it; no approvals on commitment now",
+        )
+    ]
     (listing,) = out.list_changes
     assert (listing.list, listing.action) == ("approval_commitment_breach", "entered")
     assert [(m.code, m.actions) for m in listing.measures] == [("strict_licensing", ["licensing"])]

@@ -69,6 +69,15 @@ def test_a_listed_public_institution_is_reported_and_so_are_its_responsible_peop
     assert len(ids) == len(set(ids)) == 2 * 3  # the ruling, joint punishment, the ban
     staff = [n for n in found if n.kind == "staff_report"]
     assert {n.reasons[0].code for n in staff} == {"legal_representative"}
+    day = (T0 + timedelta(days=1)).date().isoformat()
+    assert {(r.detail_zh, r.detail) for n in staff for r in n.reasons} == {
+        (
+            f"事业单位：于 {day} 列入{zh}名单；此人时任法定代表人",
+            f"public institution: entered the {en} list on {day}; "
+            "the person was its legal representative then",
+        )
+        for zh, en in (("失信联合惩戒对象", "joint-punishment"), ("市场和行业禁入", "market-ban"))
+    }
     assert ZHANG not in str([n.dumps() for n in found])  # the pseudonym only, never the id
 
 
