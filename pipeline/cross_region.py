@@ -62,7 +62,8 @@ def cross_region_alert(finding: CrossRegionFinding, at_s: float, policy: Policy)
                     s.count,
                     s.expected,
                     detail=f"{SHIJIAZHUANG_COUNTIES.get(s.county, s.county)}: complaints "
-                    f"today against an expected {s.expected:g} a day",
+                    f"today against an expected {s.expected:g} (a chance of 1 in "
+                    f"10^{s.surprise:g} or less)",
                 )
                 for s in finding.surges
             ),

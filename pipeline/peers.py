@@ -1,8 +1,9 @@
 """Peer outliers (seed 十六): a peer group's updates, one message at a time.
 
 The step of the peer-outlier agent (streams/agents/peers.py): the group
-(:class:`~detectors.peers.PeerGroup`) takes each subject's new features and
-judges the subject against the others; a subject far above them is an alert.
+(:class:`~detectors.peers.PeerGroup`, River statistics per feature) judges each
+subject's new features against the others, then learns them unless they are
+flagged; a subject far above its peers is an alert.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ def step(
     group = group if group is not None else PeerGroup()
     raised: list[Alert] = []
     for update in updates:
-        group.update(update.old, update.new)
-        if update.new is None:
-            continue
-        finding = group.assess(
-            update.subject, update.new, update.at_s, policy.peers, policy.alert_cooldown_s
+        finding = group.update(
+            update.subject,
+            update.old,
+            update.new,
+            update.at_s,
+            policy.peers,
+            policy.alert_cooldown_s,
         )
         if finding is not None:
             raised.append(peer_outlier_alert(update, finding, policy))

@@ -18,6 +18,7 @@ message a worker cannot read raises ``ValueError``, ``TypeError`` or
 | ``risk.internal.peer-features`` | peer group | a list of :class:`PeerUpdate` |
 | ``risk.internal.adverse-signals`` | linkage group | an :class:`AdverseReport`, a :class:`Member` or a :class:`LinkedListing` |
 | ``risk.internal.complaint-counts`` | complaint category | a list of :class:`ComplaintCount` |
+| ``risk.internal.department-mix`` (not yet wired) | sector | a :class:`CrossSectorCandidate` |
 | ``risk.internal.alert-candidates`` | like ``risk.alerts`` | an alert (the ``risk.alerts`` record, ``topics.risk.Alert``) or a :class:`Command` |
 """  # noqa: E501
 
@@ -144,11 +145,51 @@ def decode_linkage_message(value: bytes) -> LinkageMessage:
     if kind == LISTED:
         listing = document["listing"]
         return LinkedListing(**{**listing, "basis": tuple(listing["basis"])})
+    return _adverse_report(document)
+
+
+def _adverse_report(document: dict[str, Any]) -> AdverseReport:
     return AdverseReport(
         group=document["group"],
         signal=AdverseSignal(**document["signal"]),
         tier=document["tier"],
         score=float(document["score"]),
+    )
+
+
+# ------------------------------------------------------ risk.internal.department-mix
+
+
+@dataclass(frozen=True, slots=True)
+class CrossSectorCandidate:
+    """A linkage group's cross-sector pattern, for the department-mix model of the sector of
+    the record that completed it (``detectors.department_mix``), which judges how usual the
+    combination of departments is there and raises the alert."""
+
+    group: str
+    report: AdverseReport  # the record that completed or widened the pattern
+    signals: tuple[AdverseSignal, ...]  # every contributing record, oldest first
+    departments: tuple[str, ...]
+    sectors: tuple[str, ...]
+
+    @property
+    def sector(self) -> str:
+        """The key of its department-mix model."""
+        return self.report.signal.sector
+
+
+def encode_cross_sector_candidate(candidate: CrossSectorCandidate) -> bytes:
+    return orjson.dumps(candidate)
+
+
+def decode_cross_sector_candidate(value: bytes) -> CrossSectorCandidate:
+    document = _object(orjson.loads(value), "a cross-sector candidate")
+    return CrossSectorCandidate(
+        group=document["group"],
+        report=_adverse_report(_object(document["report"], "a cross-sector candidate's report")),
+        signals=tuple(AdverseSignal(**row) for row in _array(document["signals"], "signals")),
+        departments=tuple(_array(document["departments"], "departments")),
+        sectors=tuple(_array(document["sectors"], "sectors")),
     )
 
 

@@ -110,12 +110,14 @@ def _peers(policy: Policy) -> Callable[[Sequence[PeerUpdate]], None]:
     def run(updates: Sequence[PeerUpdate]) -> None:
         groups: dict[str, PeerGroup] = {}
         for update in updates:
-            group = groups.setdefault(update.group, PeerGroup())
-            group.update(update.old, update.new)
-            if update.new is not None:
-                group.assess(
-                    update.subject, update.new, update.at_s, policy.peers, policy.alert_cooldown_s
-                )
+            groups.setdefault(update.group, PeerGroup()).update(
+                update.subject,
+                update.old,
+                update.new,
+                update.at_s,
+                policy.peers,
+                policy.alert_cooldown_s,
+            )
 
     return run
 

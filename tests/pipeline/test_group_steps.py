@@ -14,7 +14,14 @@ from detectors.policy import Policy, load_policy
 from pipeline import cross_region, cross_sector, peers
 from pipeline.context import StepContext
 from tests.factories import DAY, T0_S, make_uscc
-from topics.internal import AdverseReport, AdverseSignal, ComplaintCount, Member, PeerUpdate
+from topics.internal import (
+    AdverseReport,
+    AdverseSignal,
+    ComplaintCount,
+    CrossSectorCandidate,
+    Member,
+    PeerUpdate,
+)
 from topics.risk import Alert
 from topics.vocabulary import AlertSeverity
 
@@ -95,6 +102,54 @@ def test_a_pattern_across_one_representative_s_subjects_is_its_own_rule() -> Non
         "Adverse records from 2 departments across 2 subjects of one legal representative"
     )
     assert alert.title_zh == "同一法定代表人的 2 个主体有来自 2 个部门的不良信用记录"
+
+
+def two_hops(departments: tuple[str, str], mix=None) -> tuple[object, Alert]:
+    """One subject's pattern through the linkage group's hop and its sector's hop."""
+    subject = make_uscc(1)
+    state, none = cross_sector.group_step(
+        None, adverse("p1", subject, departments[0], T0_S), context()
+    )
+    _, (candidate,) = cross_sector.group_step(
+        state, adverse("t1", subject, departments[1], T0_S + DAY_S), context()
+    )
+    assert none == [] and isinstance(candidate, CrossSectorCandidate)
+    mix, (alert,) = cross_sector.mix_step(mix, candidate, context())
+    return mix, alert
+
+
+def test_the_sector_s_model_grades_a_usual_combination_ordinary_and_a_rare_one_strong() -> None:
+    mix = None
+    for _ in range(40):  # the sector's usual pattern
+        mix, alert = two_hops(("market_regulation", "taxation"), mix)
+    assert alert.severity == AlertSeverity.MEDIUM
+    facts = {e.fact: e for e in alert.evidence}
+    assert facts["department_pair_share"].detail.startswith(
+        "market_regulation + taxation: a usual combination in food_drug, met in 39 of its 39"
+    )
+    mix, rare = two_hops(("market_regulation", "court"), mix)
+    assert rare.severity == AlertSeverity.HIGH
+    assert "an unusual combination in food_drug, met in 0 of its 40" in rare.evidence[2].detail
+    # Same alert otherwise: key, titles, the records that made it.
+    assert (rare.dedup_key, rare.title, rare.title_zh) == (
+        alert.dedup_key,
+        alert.title,
+        alert.title_zh,
+    )
+    assert [e.fact for e in rare.evidence[3:]] == ["penalty_general", "penalty_general"]
+
+
+def test_one_hop_raises_the_same_alert_unjudged_at_the_rule_s_strong_severity() -> None:
+    _, judged = two_hops(("market_regulation", "taxation"))
+    subject = make_uscc(1)
+    state, _ = cross_sector.step(None, adverse("p1", subject, "market_regulation", T0_S),
+                                 context())  # fmt: skip
+    _, (unjudged,) = cross_sector.step(
+        state, adverse("t1", subject, "taxation", T0_S + DAY_S), context()
+    )
+    assert unjudged.severity == AlertSeverity.HIGH
+    assert "department_pair_share" not in {e.fact for e in unjudged.evidence}
+    assert (unjudged.alert_id, unjudged.title) == (judged.alert_id, judged.title)
 
 
 def test_a_member_joins_without_an_alert() -> None:

@@ -15,15 +15,18 @@ from topics.internal import (
     AdverseSignal,
     Command,
     ComplaintCount,
+    CrossSectorCandidate,
     LinkedListing,
     Member,
     PeerUpdate,
     decode_alert_message,
     decode_complaint_counts,
+    decode_cross_sector_candidate,
     decode_linkage_message,
     decode_peer_updates,
     encode_command,
     encode_complaint_counts,
+    encode_cross_sector_candidate,
     encode_linkage_message,
     encode_peer_updates,
 )
@@ -45,6 +48,13 @@ def test_every_message_comes_back_as_it_was_sent() -> None:
         LinkedListing("S1", "joint_punishment", 1, 1.0e9, "S1|joint_punishment|v1", ("a", "b")),
     ):
         assert decode_linkage_message(encode_linkage_message(message)) == message
+    earlier = AdverseSignal("e0", 9.9e8, "S2", "interview", "education", "education", "130104")
+    candidate = CrossSectorCandidate(
+        "rep:ab", AdverseReport("rep:ab", SIGNAL, "C", 56.0), (earlier, SIGNAL),
+        ("education", "taxation"), ("education", "finance"),
+    )  # fmt: skip
+    assert decode_cross_sector_candidate(encode_cross_sector_candidate(candidate)) == candidate
+    assert candidate.sector == "finance"  # the completing record's: its model's key
     counts = [ComplaintCount("price", "130102", "food_drug", 1.0e9, "e9", 3)]
     assert decode_complaint_counts(encode_complaint_counts(counts)) == counts
     command = Command(Action.ACK, "a1", "centre-wang", "seen", 1.0e9)
@@ -66,6 +76,7 @@ DECODERS: list[Callable[[bytes], Any]] = [
     decode_linkage_message,
     decode_complaint_counts,
     decode_alert_message,
+    decode_cross_sector_candidate,
 ]
 UNREADABLE = [
     b"not json", b"5", b'"text"', b"[1]", b"[[]]", b"{}", b'{"command": 5}',
