@@ -12,9 +12,11 @@ daily count (event-time days in Asia/Shanghai) from River windows
   proper mean from the first day on (an exponential smoothing that starts from
   one value is not), and over whole weeks it averages the week out;
 * the week's season, from the same windows: every county learns every day, so
-  their windows line up day by day, and the category's mean total on this
-  weekday against its mean total on any day gives today's factor, shrunk
-  towards 1 by ``season_prior_weeks`` weeks' worth of "no season";
+  their windows line up day by day, and the category's complaints on this
+  weekday against what its mean day predicts for as many days give today's
+  factor, both plus ``season_prior_complaints`` complaints of "no season" (so
+  a busy category's weekday speaks for itself after one week, a quiet one's
+  few complaints move its factor little);
 * per category, the overdispersion ``k`` over the last ``baseline_days`` days:
   each day's ``Σ ((count - expected)² - expected) / Σ expected²`` over the
   counties with a usual flow, so that a day's count varies as
@@ -199,8 +201,14 @@ class CategorySeries:
         mean = sum(totals) / held
         # Slot i holds the day held - i days before the one being counted.
         same = [t for i, t in enumerate(totals) if (held - i) % DAYS_PER_WEEK == 0]
-        prior = policy.season_prior_weeks
-        return (sum(same) + prior * mean) / ((len(same) + prior) * mean)
+        if not same:
+            return 1.0
+        # A Poisson-gamma estimate: the weekday's complaints against what a usual day's rate
+        # predicts for as many days, both plus ``season_prior_complaints`` complaints of
+        # "no season". A busy category's weekday speaks for itself after one week; a quiet
+        # one's few complaints move its factor little.
+        prior = policy.season_prior_complaints
+        return (sum(same) + prior) / (len(same) * mean + prior)
 
     def overdispersion(self) -> float:
         """``k`` of the day-to-day variance ``expected + k expected²`` (0 until learned)."""

@@ -98,7 +98,7 @@ class CrossSectorPolicy:
 @dataclass(frozen=True, slots=True)
 class CrossRegionPolicy:
     baseline_days: int  # a county's usual count (and the dispersion, and the season) is
-    season_prior_weeks: float  # over this many days; a weekday's share is shrunk towards 1
+    season_prior_complaints: float  # over this many days; a weekday's share is shrunk to 1
     warmup_days: int
     surge_min: int
     surge_surprise: float  # -log10 of the chance of today's count under the forecast
@@ -212,7 +212,7 @@ def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
     where = "cross_region."
     policy = CrossRegionPolicy(
         baseline_days=_get(table, "baseline_days", int, where),
-        season_prior_weeks=_get(table, "season_prior_weeks", float, where),
+        season_prior_complaints=_get(table, "season_prior_complaints", float, where),
         warmup_days=_get(table, "warmup_days", int, where),
         surge_min=_get(table, "surge_min", int, where),
         surge_surprise=_get(table, "surge_surprise", float, where),
@@ -224,8 +224,10 @@ def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
         raise PolicyError(f"policy: need 1 <= cross_region.baseline_days <= {MAX_WINDOW}")
     if policy.warmup_days < 0 or policy.surge_min < 1:
         raise PolicyError("policy: need cross_region.warmup_days >= 0 and surge_min >= 1")
-    if policy.season_prior_weeks < 0 or policy.min_expected <= 0:
-        raise PolicyError("policy: need cross_region.season_prior_weeks >= 0 and min_expected > 0")
+    if policy.season_prior_complaints < 0 or policy.min_expected <= 0:
+        raise PolicyError(
+            "policy: need cross_region.season_prior_complaints >= 0 and min_expected > 0"
+        )
     if policy.surge_surprise <= 0 or policy.min_counties < 2:
         raise PolicyError("policy: need cross_region.surge_surprise > 0 and min_counties >= 2")
     if policy.high_counties < policy.min_counties:

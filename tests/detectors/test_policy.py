@@ -278,7 +278,7 @@ def test_the_bounds_of_strong_alerts_and_surge_windows_are_checked(
         ({"cross_region__baseline_days": 400}, "1 <= cross_region.baseline_days <= 366"),
         ({"cross_region__surge_surprise": 0.0}, "cross_region.surge_surprise > 0"),
         ({"cross_region__min_expected": 0.0}, "min_expected > 0"),
-        ({"cross_region__season_prior_weeks": -1.0}, "season_prior_weeks >= 0"),
+        ({"cross_region__season_prior_complaints": -1.0}, "season_prior_complaints >= 0"),
         ({"cross_region__surge_surprise": DELETE}, "missing 'cross_region.surge_surprise'"),
         ({"cross_sector__unusual_share": 1.0}, "0 < cross_sector.unusual_share < 1"),
     ],
