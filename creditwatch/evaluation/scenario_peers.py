@@ -40,7 +40,7 @@ from creditwatch.evaluation.scenario_labels import (
 )
 from creditwatch.evaluation.scenario_region import SURGE_CATEGORIES
 from creditwatch.simulation.population import Subject
-from creditwatch.simulation.traffic import SECTOR_CATEGORIES
+from creditwatch.simulation.traffic import SECTOR_CATEGORIES, poisson
 from detectors.policy import PeerPolicy
 from topics.vocabulary import ComplaintCategory, ComplaintKind, Sector
 
@@ -81,7 +81,7 @@ class GroupActivity:
         if not self.busy:
             return rng.choice(QUIET_COMPLAINTS)
         most = self.mean + NEAR_MISS_SPREADS[1] * self.spread
-        while (count := _poisson(rng, rng.gammavariate(BUSY_SHAPE, self.mean / BUSY_SHAPE))) > most:
+        while (count := poisson(rng, rng.gammavariate(BUSY_SHAPE, self.mean / BUSY_SHAPE))) > most:
             pass
         return count
 
@@ -106,15 +106,6 @@ def activity(rng: random.Random, busy: bool, policy: PeerPolicy) -> GroupActivit
         mean = round(rng.uniform(*BUSY_MEAN), 1)
         variance = mean + mean * mean / BUSY_SHAPE
     return GroupActivity(busy, mean, max(math.sqrt(variance), floor))
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    """Knuth's method: fine for the small means drawn here."""
-    limit, count, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def _categories(rng: random.Random, sector: Sector, count: int) -> list[ComplaintCategory]:

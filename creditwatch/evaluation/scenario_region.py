@@ -46,7 +46,7 @@ from creditwatch.evaluation.scenario_labels import (
     cross_region_key,
 )
 from creditwatch.simulation.population import Subject
-from creditwatch.simulation.traffic import SECTOR_CATEGORIES
+from creditwatch.simulation.traffic import SECTOR_CATEGORIES, poisson
 from detectors.policy import CrossRegionPolicy
 from topics.catalogue import COMPLAINTS_12315
 from topics.vocabulary import ComplaintCategory, ComplaintKind, Sector
@@ -210,7 +210,7 @@ def _flow_records(cast: Cast, timeline: Timeline, flows: _Flows) -> list[Scenari
                 count, label = flows.fixed.get((category, flow.county, day), (-1, None))
                 if count < 0:
                     mean = flow.mean(timeline, day)
-                    count = _poisson(rng, rng.gammavariate(DAY_SHAPE, mean / DAY_SHAPE))
+                    count = poisson(rng, rng.gammavariate(DAY_SHAPE, mean / DAY_SHAPE))
                 records += [
                     cast.complaint(
                         rng.choice(merchants),
@@ -221,15 +221,6 @@ def _flow_records(cast: Cast, timeline: Timeline, flows: _Flows) -> list[Scenari
                     for _ in range(count)
                 ]
     return records
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    """Knuth's method: fine for the small means drawn here."""
-    limit, count, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def _day_counts(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 
 import orjson
 import pytest
 
+from creditwatch.simulation.traffic import poisson
 from detectors.cross_region import CategorySeries, CrossRegionFinding, local_day
 from detectors.policy import default_policy
 
@@ -16,14 +16,6 @@ POLICY = default_policy().cross_region
 DAY = 86_400.0
 START = 1_767_225_600.0  # 2026-01-01T00:00Z, 08:00 in Shanghai, a Thursday
 COUNTIES = ["130102", "130104", "130105", "130108", "130109", "130110"]
-
-
-def poisson(rng: random.Random, mean: float) -> int:
-    limit, count, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def weekend(day: int) -> bool:
