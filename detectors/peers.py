@@ -52,7 +52,7 @@ from detectors.count_tails import surprise
 from detectors.policy import PeerPolicy
 from detectors.scoring import Score
 from detectors.state import SubjectState
-from topics.internal import Features
+from topics.internal import Features, PeerUpdate
 
 STATE_FORMAT = 2
 #: Format 1 (feature sums and sums of squares) is converted on load.
@@ -125,6 +125,12 @@ class PeerGroup:
     @property
     def members(self) -> int:
         return self.counted + len(self.held)
+
+    def apply(
+        self, update: PeerUpdate, policy: PeerPolicy, cooldown_s: float
+    ) -> PeerFinding | None:
+        """:meth:`update` with a peer-features message's fields."""
+        return self.update(update.subject, update.old, update.new, update.at_s, policy, cooldown_s)
 
     def update(
         self,

@@ -8,10 +8,11 @@ flagged; a subject far above its peers is an alert.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from detectors.alert_rules import AlertRule
-from detectors.peers import PeerFinding, PeerGroup
+from detectors.peers import PeerDeviation, PeerFinding, PeerGroup
 from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
@@ -30,14 +31,7 @@ def step(
     group = group if group is not None else PeerGroup()
     raised: list[Alert] = []
     for update in updates:
-        finding = group.update(
-            update.subject,
-            update.old,
-            update.new,
-            update.at_s,
-            policy.peers,
-            policy.alert_cooldown_s,
-        )
+        finding = group.apply(update, policy.peers, policy.alert_cooldown_s)
         if finding is not None:
             raised.append(peer_outlier_alert(update, finding, policy))
     return group, raised
@@ -52,12 +46,7 @@ def peer_outlier_alert(update: PeerUpdate, finding: PeerFinding, policy: Policy)
         kind=AlertKind.ANOMALY,
         severity=policy.alerts.severity.of(AlertRule.PEER_OUTLIER, strong),
         evidence=tuple(
-            Fact(
-                d.feature,
-                d.value,
-                d.peer_mean,
-                detail=f"{d.spreads:.1f} spreads above the peers' mean (spread {d.spread:g})",
-            )
+            Fact(d.feature, d.value, d.peer_mean, detail=_deviation_detail(d))
             for d in finding.deviations
         ),
         about={
@@ -70,3 +59,11 @@ def peer_outlier_alert(update: PeerUpdate, finding: PeerFinding, policy: Policy)
     about = AlertSubject(update.subject, update.tier, update.score, update.region, update.sector)
     dedup_key = f"{update.subject}:{hit.rule_key}"
     return make_alert(dedup_key, hit, about, [update.event_id], update.at_s, policy)
+
+
+def _deviation_detail(d: PeerDeviation) -> str:
+    """How far above, in the peers' spreads, and for a count how improbable under their law."""
+    detail = f"{d.spreads:.1f} spreads above the peers' mean (spread {d.spread:g})"
+    if d.surprise is not None and math.isfinite(d.surprise):
+        detail += f"; a chance of 1 in 10^{d.surprise:.1f} among them"
+    return detail

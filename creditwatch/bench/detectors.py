@@ -126,13 +126,8 @@ def _peers(policy: Policy) -> Callable[[Sequence[PeerUpdate]], None]:
     def run(updates: Sequence[PeerUpdate]) -> None:
         groups: dict[str, PeerGroup] = {}
         for update in updates:
-            groups.setdefault(update.group, PeerGroup()).update(
-                update.subject,
-                update.old,
-                update.new,
-                update.at_s,
-                policy.peers,
-                policy.alert_cooldown_s,
+            groups.setdefault(update.group, PeerGroup()).apply(
+                update, policy.peers, policy.alert_cooldown_s
             )
 
     return run
@@ -176,9 +171,7 @@ def state_sizes(inputs: DetectorInputs, policy: Policy) -> list[Row]:
     """Bytes per group of each group model, as stored, after the whole simulated run."""
     peers: dict[str, PeerGroup] = {}
     for update in inputs.peer_updates:
-        peers.setdefault(update.group, PeerGroup()).update(
-            update.subject, update.old, update.new, update.at_s, policy.peers, 0.0
-        )
+        peers.setdefault(update.group, PeerGroup()).apply(update, policy.peers, 0.0)
     categories: dict[str, CategorySeries] = {}
     for c in inputs.complaints:
         categories.setdefault(c.category, CategorySeries()).add(

@@ -67,6 +67,9 @@ def test_a_peer_outlier_is_strong_from_the_policy_s_high_spreads() -> None:
     (ordinary,) = peer_alerts(dataclasses.replace(POLICY, peers=above_it), 16.0)
     assert (strong.severity, ordinary.severity) == (AlertSeverity.HIGH, AlertSeverity.MEDIUM)
     assert strong.title == "Far above its 12 peers (food_drug, 长安区) on complaints_30d"
+    (evidence,) = strong.evidence  # the explanation the board shows: value, mean, spread
+    assert (evidence.fact, evidence.value, evidence.threshold) == ("complaints_30d", 16.0, 0.0)
+    assert evidence.detail == "8.0 spreads above the peers' mean (spread 2)"  # zeros: no law
     assert strong.title_zh == "远高于长安区食品药品行业的 12 个同业主体：30 日投诉举报"
 
 
