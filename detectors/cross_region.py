@@ -149,10 +149,13 @@ class CategorySeries:
         self.sectors_today[sector] = self.sectors_today.get(sector, 0) + count
         if self.days_closed < policy.warmup_days:
             return None
-        if not series.surging and series.today >= policy.surge_min:
-            series.surging = self.surprise(series, policy) >= policy.surge_surprise
+        if self.alerted_today or series.surging or series.today < policy.surge_min:
+            return None  # the counties surging today are as they were
+        series.surging = self.surprise(series, policy) >= policy.surge_surprise
+        if not series.surging:
+            return None
         surging = {name: s for name, s in self.counties.items() if s.surging}
-        if self.alerted_today or len(surging) < policy.min_counties:
+        if len(surging) < policy.min_counties:
             return None
         self.alerted_today = True
         surges = sorted(
@@ -177,38 +180,37 @@ class CategorySeries:
 
     def expected(self, series: CountySeries, policy: CrossRegionPolicy) -> float:
         """The county's forecast count for the day being counted."""
-        return max(series.base() * self.season_factor(policy), policy.min_expected)
+        return max(series.base() * self.season_factor(), policy.min_expected)
 
     def surprise(self, series: CountySeries, policy: CrossRegionPolicy) -> float:
         expected = self.expected(series, policy)
         return surprise(series.today, expected, expected + self.overdispersion() * expected**2)
 
-    def season_factor(self, policy: CrossRegionPolicy) -> float:
+    def season_factor(self) -> float:
         """Today's share of a usual day (1 before the first day closes)."""
         return self.season
 
     def _weekly_factor(self, policy: CrossRegionPolicy) -> float:
-        """The day being counted's factor: the category's mean total on its weekday, against
-        its mean total, over the days the windows hold, shrunk towards 1."""
+        """The day being counted's factor: the category's complaints on its weekday against what
+        its mean day predicts for as many days, over the days the windows hold."""
         assert self.day is not None
         held = max((len(s.days.window) for s in self.counties.values()), default=0)
-        totals = [0.0] * held
-        for series in self.counties.values():
-            for i, ((x,), _) in enumerate(series.days.window):
-                totals[i] += x
-        if not held or sum(totals) <= 0:
+        # The windows line up (every county learns every day), so the category's mean day is
+        # the sum of the counties' means, and slot i of each holds the day held - i days ago.
+        mean = sum(s.base() for s in self.counties.values())
+        if not held or mean <= 0:
             return 1.0
-        mean = sum(totals) / held
-        # Slot i holds the day held - i days before the one being counted.
-        same = [t for i, t in enumerate(totals) if (held - i) % DAYS_PER_WEEK == 0]
-        if not same:
+        slots = range(held - DAYS_PER_WEEK, -1, -DAYS_PER_WEEK)
+        if not slots:
             return 1.0
+        weekday_total = sum(s.days.window[i][0][0] for s in self.counties.values() for i in slots)
+        same = len(slots)
         # A Poisson-gamma estimate: the weekday's complaints against what a usual day's rate
         # predicts for as many days, both plus ``season_prior_complaints`` complaints of
         # "no season". A busy category's weekday speaks for itself after one week; a quiet
         # one's few complaints move its factor little.
         prior = policy.season_prior_complaints
-        return (sum(same) + prior) / (len(same) * mean + prior)
+        return (weekday_total + prior) / (same * mean + prior)
 
     def overdispersion(self) -> float:
         """``k`` of the day-to-day variance ``expected + k expected²`` (0 until learned)."""

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -90,6 +90,10 @@ class PeerDeviation:
     spread: float
     spreads: float  # (value - peer_mean) / spread
     surprise: float | None = None  # of a count far enough above: -log10 P(X >= value)
+
+    def rounded(self) -> PeerDeviation:
+        """As an alert shows it: the peers' mean and spread to three decimals."""
+        return replace(self, peer_mean=round(self.peer_mean, 3), spread=round(self.spread, 3))
 
     def flags(self, policy: PeerPolicy) -> bool:
         """Far above the peers, and for a count improbable under their law too."""
@@ -162,7 +166,7 @@ class PeerGroup:
         if subject in self.alerted:
             return None
         self.alerted[subject] = float(at_s)
-        reported = tuple(d for d in deviations if d.spreads >= policy.report_spreads)
+        reported = tuple(d.rounded() for d in deviations if d.spreads >= policy.report_spreads)
         return PeerFinding(self.counted, reported)
 
     def assess(self, values: Sequence[float], policy: PeerPolicy) -> list[PeerDeviation] | None:
@@ -202,7 +206,7 @@ class PeerGroup:
         tail = None  # computed only where it can matter: it costs a sum
         if name in COUNT_FEATURES and spreads >= policy.alert_spreads:
             tail = surprise(value, mean, variance)
-        return PeerDeviation(name, value, round(mean, 3), round(spread, 3), spreads, tail)
+        return PeerDeviation(name, value, mean, spread, spreads, tail)
 
     # --- encoding: JSON, the River parts through the allow-listed codec, never pickle.
     def to_bytes(self) -> bytes:

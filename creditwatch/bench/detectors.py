@@ -35,6 +35,7 @@ from topics.internal import AdverseReport, CrossSectorCandidate, PeerUpdate
 from topics.iot import IotReading
 
 T = TypeVar("T")
+S = TypeVar("S")
 #: Each detector is timed for at least this long (repeating its inputs).
 MIN_SECONDS = 0.5
 #: Target of issue 3: the IoT detector on one core.
@@ -57,7 +58,7 @@ class DetectorInputs:
         groups: dict[str, LinkedSignals] = {}
         found = []
         for report in self.adverse_reports:
-            finding = groups.setdefault(report.group, LinkedSignals()).add(
+            finding = _state(groups, report.group, LinkedSignals).add(
                 report.signal, policy.cross_sector
             )
             if finding is not None:
@@ -88,6 +89,15 @@ def simulate_inputs(events: int, subjects: int, seed: int, policy: Policy) -> De
         if outputs.counted_complaint is not None:
             inputs.complaints.append(outputs.counted_complaint)
     return inputs
+
+
+def _state(states: dict[str, S], key: str, make: Callable[[], S]) -> S:
+    """The group's state, made only for a new group (``setdefault`` would build one each time
+    and time its constructor with the detector)."""
+    state = states.get(key)
+    if state is None:
+        state = states[key] = make()
+    return state
 
 
 def measure(name: str, items: Sequence[T], run_once: Callable[[Sequence[T]], None]) -> Row:
@@ -126,7 +136,7 @@ def _peers(policy: Policy) -> Callable[[Sequence[PeerUpdate]], None]:
     def run(updates: Sequence[PeerUpdate]) -> None:
         groups: dict[str, PeerGroup] = {}
         for update in updates:
-            groups.setdefault(update.group, PeerGroup()).apply(
+            _state(groups, update.group, PeerGroup).apply(
                 update, policy.peers, policy.alert_cooldown_s
             )
 
@@ -137,7 +147,7 @@ def _cross_sector(policy: Policy) -> Callable[[Sequence[AdverseReport]], None]:
     def run(reports: Sequence[AdverseReport]) -> None:
         groups: dict[str, LinkedSignals] = {}
         for report in reports:
-            groups.setdefault(report.group, LinkedSignals()).add(report.signal, policy.cross_sector)
+            _state(groups, report.group, LinkedSignals).add(report.signal, policy.cross_sector)
 
     return run
 
@@ -146,7 +156,7 @@ def _department_mix(policy: Policy) -> Callable[[Sequence[CrossSectorCandidate]]
     def run(candidates: Sequence[CrossSectorCandidate]) -> None:
         mixes: dict[str, DepartmentMix] = {}
         for candidate in candidates:
-            mix = mixes.setdefault(candidate.sector, DepartmentMix())
+            mix = _state(mixes, candidate.sector, DepartmentMix)
             mix.observe(candidate.departments, policy.cross_sector)
 
     return run
@@ -156,7 +166,7 @@ def _cross_region(policy: Policy) -> Callable[[Sequence[CountedComplaint]], None
     def run(complaints: Sequence[CountedComplaint]) -> None:
         series: dict[str, CategorySeries] = {}
         for c in complaints:
-            series.setdefault(c.category, CategorySeries()).add(
+            _state(series, c.category, CategorySeries).add(
                 c.category, c.county, c.sector, c.at_s, 1, c.event_id, policy.cross_region
             )
 
@@ -171,15 +181,15 @@ def state_sizes(inputs: DetectorInputs, policy: Policy) -> list[Row]:
     """Bytes per group of each group model, as stored, after the whole simulated run."""
     peers: dict[str, PeerGroup] = {}
     for update in inputs.peer_updates:
-        peers.setdefault(update.group, PeerGroup()).apply(update, policy.peers, 0.0)
+        _state(peers, update.group, PeerGroup).apply(update, policy.peers, 0.0)
     categories: dict[str, CategorySeries] = {}
     for c in inputs.complaints:
-        categories.setdefault(c.category, CategorySeries()).add(
+        _state(categories, c.category, CategorySeries).add(
             c.category, c.county, c.sector, c.at_s, 1, c.event_id, policy.cross_region
         )
     mixes: dict[str, DepartmentMix] = {}
     for candidate in inputs.candidates(policy):
-        mixes.setdefault(candidate.sector, DepartmentMix()).observe(
+        _state(mixes, candidate.sector, DepartmentMix).observe(
             candidate.departments, policy.cross_sector
         )
     return [
