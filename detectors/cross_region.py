@@ -149,10 +149,11 @@ class CategorySeries:
         self.sectors_today[sector] = self.sectors_today.get(sector, 0) + count
         if self.days_closed < policy.warmup_days:
             return None
-        if self.alerted_today or series.surging or series.today < policy.surge_min:
+        if series.surging or series.today < policy.surge_min:
             return None  # the counties surging today are as they were
+        # Marked even after today's alert: a surging county-day is not learned as a day.
         series.surging = self.surprise(series, policy) >= policy.surge_surprise
-        if not series.surging:
+        if not series.surging or self.alerted_today:
             return None
         surging = {name: s for name, s in self.counties.items() if s.surging}
         if len(surging) < policy.min_counties:

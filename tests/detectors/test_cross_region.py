@@ -103,6 +103,16 @@ def test_a_surge_day_is_learned_as_its_forecast_not_as_its_count() -> None:
     assert series.counties[COUNTIES[0]].base() < 4.0
 
 
+def test_a_county_surging_after_the_day_s_alert_is_not_learned_as_a_day_either() -> None:
+    series = CategorySeries()
+    background(series, 20, random.Random(13))
+    assert len(surge(series, 20, COUNTIES[:3])) == 1
+    assert surge(series, 20, COUNTIES[3:4], count=60) == []  # one alert a day
+    forecast = series.expected(series.counties[COUNTIES[3]], POLICY)
+    series.add("food_safety", COUNTIES[5], "food_drug", START + 21 * DAY, 1, "next", POLICY)
+    assert series.counties[COUNTIES[3]].days.window[-1][0][0] == pytest.approx(forecast)
+
+
 def test_a_busy_county_surges_without_a_fixed_multiple_of_its_level() -> None:
     series = CategorySeries()
     background(series, 30, random.Random(6), per_day=7.0)
