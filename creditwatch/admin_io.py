@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import kafka
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from creditwatch.topic_admin import BrokerUnreachable, check_reachable
+from creditwatch.topic_admin import BrokerUnreachable, admin_client, check_reachable
 from streams.runtime.end_offsets import true_end_offsets
 from topics.audit import AuditRequest, encode_request
 from topics.catalogue import AUDIT_REQUESTS
@@ -128,3 +128,41 @@ def send_audit_request(
 ) -> None:
     """Queue an action for the audit trail (the worker's chaining agent appends it)."""
     send(client, AUDIT_REQUESTS.name, request.actor.encode(), encode_request(request), timeout)
+
+
+def end_offsets(
+    bootstrap: str, topics: Iterable[str], timeout: float = TIMEOUT_S
+) -> dict[tuple[str, int], int]:
+    """The true end offset of every partition of ``topics`` (missing topics: none)."""
+    check_reachable(bootstrap, timeout)
+    config = _client_config(bootstrap, timeout)
+    consumer = KafkaConsumer(enable_auto_commit=False, group_id=None, **config)
+    try:
+        existing = consumer.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            if topic in existing
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        reported = {
+            (tp.topic, tp.partition): end for tp, end in consumer.end_offsets(partitions).items()
+        }
+    finally:
+        consumer.close()
+    return asyncio.run(true_end_offsets(bootstrap, reported))
+
+
+def group_lag(
+    bootstrap: str, group: str, topics: Iterable[str], timeout: float = TIMEOUT_S
+) -> dict[str, int]:
+    """Messages of each topic a consumer group has not committed past (its lag), per topic."""
+    topics = tuple(topics)
+    ends = end_offsets(bootstrap, topics, timeout)
+    with admin_client(bootstrap, timeout=timeout) as admin:
+        offsets = admin.list_group_offsets(group).get(group, {})
+    committed = {(tp.topic, tp.partition): max(m.offset, 0) for tp, m in offsets.items()}
+    lag = dict.fromkeys(topics, 0)
+    for (topic, partition), end in ends.items():
+        lag[topic] += max(0, end - committed.get((topic, partition), 0))
+    return lag

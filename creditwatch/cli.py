@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "schemas",
     "subscribe",
     "spotcheck",
+    "archive",
+    "public-site",
 )
 
 
@@ -32,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:
-            module = importlib.import_module(f"creditwatch.commands.{name}")
+            module = importlib.import_module(f"creditwatch.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"creditwatch.commands.{name}":
+            if exc.name != f"creditwatch.commands.{name.replace('-', '_')}":
                 raise
             continue  # not built yet
         module.register(subparsers)

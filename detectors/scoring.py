@@ -7,7 +7,8 @@ of each signal, recent 12315 complaints and recent IoT limit exceedances.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from detectors.policy import Policy
 from detectors.state import SubjectState
@@ -16,14 +17,26 @@ from topics.vocabulary import Tier
 TIER_ORDER = (Tier.A, Tier.B, Tier.C, Tier.D)
 
 
+#: What a title or an explanation names: codes and numbers, worded per language
+#: by the one table of words, pipeline/alert_titles.py.
+TitleValue = str | int | float | tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """A number that explains a score, a tier or an alert."""
+    """A number that explains a score, a tier or an alert.
+
+    Its explanation is worded in Chinese and English by pipeline/alert_titles.py:
+    ``says`` names the wording (``DETAILS``), ``about`` holds what it names
+    (codes and numbers). ``detail`` is plain text for a fact not yet worded there.
+    """
 
     fact: str
     value: float
     threshold: float | None = None
     detail: str | None = None
+    says: str | None = None
+    about: Mapping[str, TitleValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +67,8 @@ def score_subject(state: SubjectState, policy: Policy) -> Score:
         spec = policy.signals.get(name)
         if spec is not None:
             points = _capped(count * spec.points, spec.cap)
-            contributions.append(Fact(name, round(points, 2), detail=f"{count:.2f} weighted"))
+            facts = {"count": round(count, 2)}
+            contributions.append(Fact(name, round(points, 2), says="weighted", about=facts))
     complaints, exceedances = complaints_30d(state), iot_exceedances_24h(state)
     for name, count, points_each, cap in (
         ("complaints_30d", complaints, policy.complaints.points_each, policy.complaints.cap),
@@ -62,7 +76,8 @@ def score_subject(state: SubjectState, policy: Policy) -> Score:
     ):
         if count:
             points = _capped(count * points_each, cap)
-            contributions.append(Fact(name, round(points, 2), detail=f"{count} records"))
+            facts = {"count": count}
+            contributions.append(Fact(name, round(points, 2), says="records", about=facts))
     raw = policy.base_score + sum(c.value for c in contributions)
     contributions.sort(key=lambda c: -abs(c.value))
     return Score(

@@ -12,7 +12,7 @@ the policy's working-day calendar, so a replay decides exactly the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
 from detectors.alert_rules import AlertRule
@@ -32,7 +32,7 @@ from detectors.repair import assess_repair
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.supervision_policy import SupervisionPolicy
-from topics.vocabulary import AlertKind, EnforcementKind, NoticeKind
+from topics.vocabulary import AlertKind, EnforcementKind, NoticeKind, PublicationReason
 
 _K = EnforcementKind
 T = TypeVar("T")
@@ -87,6 +87,16 @@ class DerivedRecord:
     department: str
 
 
+@dataclass(frozen=True, slots=True)
+class PublicationMove:
+    """A credit record entered publication or its standing changed (seed 十五)."""
+
+    record: CreditRecord  # a copy, as it stands after the move
+    reason: PublicationReason
+    at_s: float  # event time of the move
+    cause: str | None = None  # event id of the record that moved it; None: time did
+
+
 @dataclass(slots=True)
 class Effects:
     notices: list[Notice] = field(default_factory=list)
@@ -95,6 +105,7 @@ class Effects:
     derived: list[DerivedRecord] = field(default_factory=list)  # add to the score
     withdrawn: list[CreditRecord] = field(default_factory=list)  # take out of the score
     restored: list[CreditRecord] = field(default_factory=list)  # put back into the score
+    publications: list[PublicationMove] = field(default_factory=list)  # what the public sees
 
     def __bool__(self) -> bool:
         """Whether there is anything to apply or publish."""
@@ -120,6 +131,18 @@ def _credit_record(
         publish_until_s=calendar.days_after_s(at_s, period.max_days),
         repairable_from_s=calendar.days_after_s(at_s, period.min_days),
     )
+
+
+def _published(
+    effects: Effects,
+    record: CreditRecord,
+    reason: PublicationReason,
+    at_s: float,
+    cause: str | None = None,
+) -> None:
+    """Note a change of ``record``'s publication (after it is made), with a new version."""
+    record.version += 1
+    effects.publications.append(PublicationMove(replace(record), reason, at_s, cause))
 
 
 LIST_ALERTS = {
@@ -181,6 +204,7 @@ def _add_record(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effect
         effects.withdrawn.append(record)  # the deadline already recorded this breach
         return
     case.records.append(record)
+    _published(effects, record, PublicationReason.FILED, filing.at_s, filing.event_id)
     _reevaluate(case, filing.at_s, rules, effects, None, None, filing.event_id)
 
 
@@ -288,6 +312,7 @@ def _objection_filed(
     record = case.record(filing.concerns)
     if record is not None and record.published and not record.disputed:
         record.disputed = True
+        _published(effects, record, PublicationReason.OBJECTION_FILED, filing.at_s, filing.event_id)
         if not rules.counts_while_disputed:
             effects.withdrawn.append(record)
     case.objections.append(
@@ -318,15 +343,27 @@ def _objection_decided(
     if record is None or not record.published:
         return
     was_counting = counts(record, rules)
-    record.disputed = False
+    was_disputed, record.disputed = record.disputed, False
     if upheld:
         record.status = RecordStatus.CORRECTED
+        _published(
+            effects, record, PublicationReason.OBJECTION_UPHELD, filing.at_s, filing.event_id
+        )
         if was_counting:
             effects.withdrawn.append(record)
-        fact = Fact("objection_upheld", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+        fact = Fact(
+            "objection_upheld",
+            1.0,
+            says="event_on",
+            about={"event": filing.event_id, "record": record.event_id},
+        )
         _reevaluate(case, filing.at_s, rules, effects, "objection_upheld", fact, filing.event_id)
-    elif not was_counting:
-        effects.restored.append(record)
+    else:
+        if was_disputed:
+            reason = PublicationReason.OBJECTION_REJECTED
+            _published(effects, record, reason, filing.at_s, filing.event_id)
+        if not was_counting:
+            effects.restored.append(record)
 
 
 def _repair_applied(
@@ -370,13 +407,19 @@ def _repair(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: E
         effects.withdrawn.append(record)
     record.status = RecordStatus.REPAIRED
     record.disputed = False
+    _published(effects, record, PublicationReason.REPAIRED, filing.at_s, filing.event_id)
     if filing.kind is _K.REPAIR_APPLIED:  # approved here: the repair is completed
         effects.derived.append(
             DerivedRecord(
                 f"{filing.event_id}:completed", "repair_completed", filing.at_s, filing.department
             )
         )
-    fact = Fact("repair_completed", 1.0, detail=f"event {filing.event_id} on {record.event_id}")
+    fact = Fact(
+        "repair_completed",
+        1.0,
+        says="event_on",
+        about={"event": filing.event_id, "record": record.event_id},
+    )
     _reevaluate(case, filing.at_s, rules, effects, "repaired", fact, filing.event_id)
 
 
@@ -453,7 +496,8 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
         if record.published and record.publish_until_s == due:
             record.status = RecordStatus.EXPIRED
             record.disputed = False
-            fact = Fact("publication_ended", 1.0, detail=f"event {record.event_id}")
+            _published(effects, record, PublicationReason.EXPIRED, due)
+            fact = Fact("publication_ended", 1.0, says="event", about={"event": record.event_id})
             _reevaluate(case, due, rules, effects, "expired", fact, f"{record.event_id}:expired")
     for listing in case.listings.values():
         if listing.active and listing.expires_at_s == due:
@@ -461,7 +505,8 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
             fact = Fact(
                 "list_period_ended",
                 1.0,
-                detail=f"entered {rules.calendar.iso_date(listing.entered_at_s)}",
+                says="entered",
+                about={"day": rules.calendar.iso_date(listing.entered_at_s)},
             )
             effects.list_moves.append(exit_listing(case, listing, spec, due, "expired", (fact,)))
 
@@ -495,6 +540,8 @@ def _deadline_missed(
     )
     if record is not None:  # published under its class, so it counts towards the lists
         case.records.append(record)
+        reason = PublicationReason.DEADLINE_MISSED
+        _published(effects, record, reason, commitment.due_s, commitment.event_id)
         _reevaluate(case, commitment.due_s, rules, effects, None, None, breach_id)
 
 
@@ -509,8 +556,10 @@ def _task(
 ) -> None:
     notice_id = f"{concerns}:{kind.value}"
     effects.notices.append(Notice(notice_id, kind, department, at_s, concerns, due_s))
-    facts = (Fact(kind.value, 1.0, detail=f"event {concerns}, department {department}"),)
+    about = {"event": concerns, "department": department}
+    facts = (Fact(kind.value, 1.0, says="event_department", about=about),)
     rule = AlertRule(kind.value)  # a missed deadline's rule is named after its notice
     severity = rules.alert_severity.of(rule)
-    hit = RuleHit(rule, f"{kind.value}:{concerns}", AlertKind.DEADLINE, severity, facts, False)
+    # One key per subject and kind: the next missed deadline folds into an open alert.
+    hit = RuleHit(rule, kind.value, AlertKind.DEADLINE, severity, facts, False)
     effects.alerts.append(WorkflowAlert(hit, notice_id, at_s))

@@ -1,21 +1,32 @@
-"""Every alert's title, in Chinese and in English, by rule id: the one table.
+"""Every alert's words, in Chinese and in English: the one table.
 
-A detector says which rule fired (:class:`~detectors.alert_rules.AlertRule`)
-and what the title should name (``RuleHit.about``: codes and numbers); this
-table words it. Chinese comes first: it is what supervisors read. In English a
-title names codes as they are (``food_drug``, ``price``), as alert titles always
-have; in Chinese they are translated. A county is named by its name in both.
+Titles by rule id, what a rule's alerts are called together (a digest), the
+label of every evidence fact and every explanation (an evidence fact's
+detail), and the words for the codes they name. A detector says which rule
+fired (:class:`~detectors.alert_rules.AlertRule`) and what the title names
+(``RuleHit.about``), and for each fact what its explanation says
+(``Fact.says``) and names (``Fact.about``); these tables word them, and the
+alert carries both languages (``title``/``title_zh``, each evidence fact's
+``label``/``label_zh`` and ``detail``/``detail_zh``), so the board shows one
+language without a table of its own. Chinese comes first: it is what
+supervisors read.
+
+Every entry is one line: a pair ``(Chinese, English)`` of ``str.format``
+templates over the names in ``about``. A code in ``about`` is worded by
+:data:`WORDS` under its name (a tuple of codes is a list, joined per language).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from detectors.alert_rules import AlertRule
-from detectors.rules import RuleHit, TitleValue
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES
+from detectors.rules import RuleHit
+from detectors.scoring import Fact, TitleValue
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, SHIJIAZHUANG_COUNTIES_EN
 
-#: (Chinese, English): ``str.format`` templates over the hit's ``about``.
+#: (Chinese, English): ``str.format`` templates over the hit's or fact's ``about``.
 Title = tuple[str, str]
 
 TITLES: dict[AlertRule, Title] = {
@@ -69,55 +80,291 @@ TITLES: dict[AlertRule, Title] = {
     ),
 }
 
-#: The Chinese for the codes a title names, by the name it has in ``about``.
-CHINESE: dict[str, Mapping[str, str]] = {
-    "category": {
-        "food_safety": "食品安全",
-        "drug_safety": "药品安全",
-        "product_quality": "产品质量",
-        "price": "价格",
-        "contract": "合同",
-        "advertising": "广告",
-        "prepaid_card": "预付卡",
-        "service_quality": "服务质量",
-        "counterfeit": "假冒伪劣",
-        "weights_measures": "计量",
-        "other": "其他",
-    },
-    "sector": {
-        "finance": "金融",
-        "food_drug": "食品药品",
-        "education": "教育",
-        "environment": "生态环境",
-        "construction": "工程建设",
-        "production_safety": "安全生产",
-        "elderly_childcare": "养老托育",
-        "urban_operations": "城市运行",
-        "other": "其他",
-    },
-    "metric": {
-        "cold_chain_temperature": "冷链温度",
-        "cod": "化学需氧量",
-        "nox": "氮氧化物",
-        "gas_concentration": "燃气浓度",
-        "pm25": "PM2.5",
-        "camera_ai_event": "视频智能识别事件",
-    },
-    "features": {
-        "score": "信用风险分",
-        "complaints_30d": "30 日投诉举报",
-        "penalties": "行政处罚",
-        "iot_exceedances_24h": "24 小时物联网超标",
-    },
-    "list": {"joint_punishment": "失信联合惩戒对象", "key_attention": "重点关注对象"},
-    "source_kind": {"departments": "部门", "sectors": "行业"},
+#: What a rule's alerts are called when counted together (a daily digest): (Chinese, English).
+RULE_NAMES: dict[AlertRule, Title] = {
+    AlertRule.PENALTY_SERIOUS: ("严重行政处罚", "serious penalties"),
+    AlertRule.COURT_DISHONEST_DEBTOR: ("失信被执行人认定", "dishonest-debtor rulings"),
+    AlertRule.LICENCE_REVOKED: ("吊销许可证", "licence revocations"),
+    AlertRule.COMPLAINT_SURGE: ("投诉举报激增", "complaint surges"),
+    AlertRule.IOT_EXCEEDANCES: ("物联网监测多次超标", "repeated IoT exceedances"),
+    AlertRule.TIER_D: ("信用等级降至 D 级", "drops to tier D"),
+    AlertRule.IOT_ANOMALY: ("物联网读数异常", "IoT anomalies"),
+    AlertRule.JOINT_PUNISHMENT_LIST: ("列入失信联合惩戒对象名单", "joint-punishment listings"),
+    AlertRule.KEY_ATTENTION_LIST: ("列入重点关注对象名单", "key-attention listings"),
+    AlertRule.INTERVIEW_DUE: ("逾期未整改待约谈", "interviews due"),
+    AlertRule.OBJECTION_OVERDUE: ("异议逾期未处理", "overdue objections"),
+    AlertRule.COMMITMENT_BREACHED: ("信用承诺逾期未履行", "unfulfilled commitments"),
+    AlertRule.PEER_OUTLIER: ("远超同业", "peer outliers"),
+    AlertRule.CROSS_SECTOR: ("跨部门不良信用记录", "cross-sector adverse records"),
+    AlertRule.CROSS_SECTOR_LINKED: ("关联主体跨部门不良信用记录", "linked cross-sector records"),
+    AlertRule.LINKED_LISTING: ("关联主体列入名单", "listings of linked subjects"),
+    AlertRule.CROSS_REGION: ("跨区域投诉举报激增", "cross-region complaint surges"),
 }
 
-#: Codes named the same way in both languages: a county by its name.
-NAMES: dict[str, Mapping[str, str]] = {"county": SHIJIAZHUANG_COUNTIES}
+#: The title of a daily digest (pipeline/digests.py), over its rule's name.
+DIGEST_TITLE: Title = (
+    "{day} {county}{sector}行业{name}日汇总",
+    "Daily digest of {name}: {county}, {sector}, {day}",
+)
+
+#: The label of every evidence fact, by its code.
+FACT_LABELS: dict[str, Title] = {
+    # records (the policy's signals)
+    "penalty_minor": ("轻微行政处罚", "Minor penalty"),
+    "penalty_general": ("一般行政处罚", "General penalty"),
+    "penalty_serious": ("严重行政处罚", "Serious penalty"),
+    "licence_suspended": ("暂扣许可证", "Licence suspended"),
+    "licence_revoked": ("吊销许可证", "Licence revoked"),
+    "court_dishonest_debtor": ("失信被执行人", "Court dishonest debtor"),
+    "tax_violation": ("税收违法", "Tax violation"),
+    "abnormal_operation": ("列入经营异常名录", "Abnormal operation listing"),
+    "spot_check_problems": ("抽查发现问题", "Spot check: problems found"),
+    "spot_check_passed": ("抽查合格", "Spot check passed"),
+    "commitment_breached": ("违背信用承诺", "Commitment breached"),
+    "commitment_fulfilled": ("履行信用承诺", "Commitment fulfilled"),
+    "interview": ("约谈", "Interview"),
+    "honour": ("表彰奖励", "Honour"),
+    "voluntary_registration": ("自愿注册", "Voluntary registration"),
+    "repair_completed": ("信用修复完成", "Credit repair completed"),
+    # windows and scores
+    "score": ("信用风险分", "Risk score"),
+    "complaints_30d": ("30 日投诉举报", "Complaints, 30 days"),
+    "iot_exceedances_24h": ("24 小时物联网超标", "IoT exceedances, 24 h"),
+    "penalties": ("行政处罚", "Penalties"),
+    # an IoT anomaly
+    "anomaly_score": ("异常分", "Anomaly score"),
+    "value": ("读数", "Reading"),
+    "expected": ("预期值", "Expected"),
+    "deviation": ("偏离", "Deviation"),
+    "baseline_mean": ("基线均值", "Baseline mean"),
+    # across subjects
+    "counties": ("激增区县数", "Surging counties"),
+    "departments": ("部门数", "Departments"),
+    "sectors": ("行业数", "Sectors"),
+    "linked_subject": ("关联主体", "Linked subject"),
+    "listing_basis": ("列入依据", "Basis of the listing"),
+    # the supervision workflows
+    "interview_due": ("逾期未整改待约谈", "Interview due"),
+    "objection_overdue": ("异议逾期未处理", "Objection overdue"),
+    "objection_upheld": ("异议成立", "Objection upheld"),
+    "publication_ended": ("公示期满", "Publication ended"),
+    "list_period_ended": ("名单期满", "List period ended"),
+    "policy_changed": ("策略变更", "Policy changed"),
+}
+
+#: Labels of codes with a part of their own: (pattern, label over its named groups).
+FACT_PATTERNS: tuple[tuple[re.Pattern[str], Title], ...] = (
+    (re.compile(r"complaints_(?P<days>\d+)d:(?P<category>\w+)"),
+     ("{days} 日投诉举报：{category}", "Complaints, {days} days: {category}")),
+    (re.compile(r"county (?P<county>\d{6})"), ("{county}", "{county}")),
+    (re.compile(r"subject (?P<subject>\S+)"), ("主体 {subject}", "Subject {subject}")),
+)  # fmt: skip
+
+#: Every explanation (an evidence fact's detail), by the name a fact gives it in ``says``.
+DETAILS: dict[str, Title] = {
+    "event": ("事件 {event}", "event {event}"),
+    "event_on": ("事件 {event}，针对 {record}", "event {event} on {record}"),
+    "event_department": ("事件 {event}，{department}", "event {event}, department {department}"),
+    "event_day_department": (
+        "{day} {department}，事件 {event}", "event {event} on {day} by {department}"),
+    "previous_tier": ("此前等级 {previous}", "previous tier {previous}"),
+    "weighted": ("加权计 {count:.2f} 次", "{count:.2f} weighted"),
+    "records": ("{count} 条记录", "{count} records"),
+    "expected_from_baseline": (
+        "按此前 {before} 天，预期每 {days} 天 {expected:.1f} 件",
+        "expected {expected:.1f} per {days} days from the {before} days before"),
+    "decided_by": ("由{evidence}证据判定", "decided by the {evidence} evidence"),
+    "unit": ("{unit}", "{unit}"),
+    "predictor": ("{predictor}预测，离散度 {spread:.4g}",
+                  "{predictor} predictor, spread {spread:.4g}"),
+    "spreads_from_expected": ("偏离预期的离散度倍数", "in spreads from expected"),
+    "baseline": ("标准差 {std:.4g}，基于 {points} 个点，突发窗口 {window} 个点",
+                 "std {std:.4g} over {points} points, burst window {window} points"),
+    "entered": ("{day} 列入", "entered {day}"),
+    # the cross-subject detectors (pipeline/peers.py, cross_sector.py, cross_region.py)
+    "above_peers": ("高于同业均值 {spreads:.1f} 个离散度（离散度 {spread:g}）",
+                    "{spreads:.1f} spreads above the peers' mean (spread {spread:g})"),
+    "departments": ("{departments}", "{departments}"),
+    "sectors": ("{sectors}", "{sectors}"),
+    "adverse_record": ("{subject} · {department} · {sector} · {county} · 事件 {event}，{at}",
+                       "{subject} · {department} · {sector} · {county} · event {event} at {at}"),
+    "county_surge": ("今日投诉举报，预期每日 {expected:g} 件",
+                     "complaints today against an expected {expected:g} a day"),
+    "linked_subject": ("{subject} 于 {day} 列入名单", "{subject} listed on {day}"),
+}  # fmt: skip
+
+#: The words for the codes a title or an explanation names, by the name it has in
+#: ``about``: code -> (Chinese, English).
+SECTORS: dict[str, Title] = {
+    "finance": ("金融", "finance"),
+    "food_drug": ("食品药品", "food and drugs"),
+    "education": ("教育", "education"),
+    "environment": ("生态环境", "environment"),
+    "construction": ("工程建设", "construction"),
+    "production_safety": ("安全生产", "production safety"),
+    "elderly_childcare": ("养老托育", "elderly and child care"),
+    "urban_operations": ("城市运行", "urban operations"),
+    "other": ("其他", "other sectors"),
+}
+DEPARTMENTS: dict[str, Title] = {
+    "market_regulation": ("市场监管部门", "market regulation"),
+    "ecology_environment": ("生态环境部门", "ecology and environment"),
+    "taxation": ("税务部门", "taxation"),
+    "court": ("法院", "court"),
+    "government_services": ("政务服务部门", "government services"),
+    "housing_construction": ("住房和城乡建设部门", "housing and construction"),
+    "emergency_management": ("应急管理部门", "emergency management"),
+    "education": ("教育部门", "education"),
+    "health": ("卫生健康部门", "health"),
+    "financial_regulation": ("金融监管部门", "financial regulation"),
+    "industry_association": ("行业协会", "industry association"),
+}
+COUNTIES: dict[str, Title] = {
+    code: (name, SHIJIAZHUANG_COUNTIES_EN[code]) for code, name in SHIJIAZHUANG_COUNTIES.items()
+}
+WORDS: dict[str, Mapping[str, Title]] = {
+    "category": {
+        "food_safety": ("食品安全", "food safety"),
+        "drug_safety": ("药品安全", "drug safety"),
+        "product_quality": ("产品质量", "product quality"),
+        "price": ("价格", "price"),
+        "contract": ("合同", "contract"),
+        "advertising": ("广告", "advertising"),
+        "prepaid_card": ("预付卡", "prepaid card"),
+        "service_quality": ("服务质量", "service quality"),
+        "counterfeit": ("假冒伪劣", "counterfeit"),
+        "weights_measures": ("计量", "weights and measures"),
+        "other": ("其他", "other"),
+    },
+    "sector": SECTORS,
+    "sectors": SECTORS,
+    "metric": {
+        "cold_chain_temperature": ("冷链温度", "cold-chain temperature"),
+        "cod": ("化学需氧量", "COD"),
+        "nox": ("氮氧化物", "NOx"),
+        "gas_concentration": ("燃气浓度", "gas concentration"),
+        "pm25": ("PM2.5", "PM2.5"),
+        "camera_ai_event": ("视频智能识别事件", "camera AI event"),
+    },
+    "features": {
+        "score": ("信用风险分", "risk score"),
+        "complaints_30d": ("30 日投诉举报", "complaints in 30 days"),
+        "penalties": ("行政处罚", "penalties"),
+        "iot_exceedances_24h": ("24 小时物联网超标", "IoT exceedances in 24 h"),
+    },
+    "list": {
+        "joint_punishment": ("失信联合惩戒对象", "joint-punishment"),
+        "key_attention": ("重点关注对象", "key-attention"),
+    },
+    "source_kind": {"departments": ("部门", "departments"), "sectors": ("行业", "sectors")},
+    "county": COUNTIES,
+    "department": DEPARTMENTS,
+    "departments": DEPARTMENTS,
+    "unit": {
+        "celsius": ("摄氏度", "°C"),
+        "mg/L": ("毫克/升", "mg/L"),
+        "mg/m3": ("毫克/立方米", "mg/m³"),
+        "ppm": ("百万分率", "ppm"),
+        "ug/m3": ("微克/立方米", "µg/m³"),
+        "count": ("次", "count"),
+    },
+    "predictor": {
+        "last": ("上一读数", "last-value"),
+        "level": ("水平", "level"),
+        "season": ("日周期", "daily-pattern"),
+        "none": ("无", "no"),
+    },
+    "evidence": {
+        "point": ("单点突变", "point"),
+        "burst": ("短时突发", "burst"),
+        "shift": ("水平偏移", "level-shift"),
+        "pattern": ("日规律异常", "daily-pattern"),
+        "range": ("超出历史范围", "range"),
+        "drift": ("缓慢漂移", "drift"),
+    },
+    "previous": {"none": ("无", "none")},
+    # The board's own vocabulary: filters, badges, the tier chart.
+    "kind": {
+        "rule": ("规则", "rule"),
+        "anomaly": ("异常", "anomaly"),
+        "iot": ("物联网", "IoT"),
+        "cross-sector": ("跨行业", "cross-sector"),
+        "cross-region": ("跨区域", "cross-region"),
+        "deadline": ("期限", "deadline"),
+        "list": ("名单", "list"),
+    },
+    "severity": {
+        "critical": ("严重", "critical"),
+        "high": ("高", "high"),
+        "medium": ("中", "medium"),
+        "low": ("低", "low"),
+    },
+    "tier": {
+        "A": ("低风险", "low risk"),
+        "B": ("一般风险", "general risk"),
+        "C": ("较高风险", "higher risk"),
+        "D": ("高风险", "high risk"),
+    },
+    "disposition": {
+        "board": ("看板", "board"),
+        "digest": ("日汇总", "daily digest"),
+        "case": ("档案", "case file"),
+    },
+    # A record's kind, class and publication: the board's record search and the public side.
+    "enforcement": {
+        "penalty": ("行政处罚", "penalty"),
+        "licence_granted": ("行政许可", "licence granted"),
+        "licence_suspended": ("暂扣许可证", "licence suspended"),
+        "licence_revoked": ("吊销许可证", "licence revoked"),
+        "spot_check": ("双随机抽查", "spot check"),
+        "court_dishonest_debtor": ("失信被执行人", "court dishonest debtor"),
+        "tax_violation": ("税收违法", "tax violation"),
+        "abnormal_operation_listed": ("列入经营异常名录", "abnormal operation listed"),
+        "abnormal_operation_removed": ("移出经营异常名录", "abnormal operation removed"),
+        "commitment_made": ("作出信用承诺", "commitment made"),
+        "commitment_fulfilled": ("履行信用承诺", "commitment fulfilled"),
+        "commitment_breached": ("违背信用承诺", "commitment breached"),
+        "rectification_ordered": ("责令整改", "rectification ordered"),
+        "rectification_completed": ("整改完成", "rectification completed"),
+        "interview": ("信用约谈", "interview"),
+        "repair_applied": ("申请信用修复", "repair applied"),
+        "repair_completed": ("信用修复完成", "repair completed"),
+        "voluntary_registration": ("自愿注册信用信息", "voluntary registration"),
+        "honour": ("表彰奖励", "honour"),
+        "objection_filed": ("提出异议", "objection filed"),
+        "objection_decided": ("异议处理决定", "objection decided"),
+    },
+    "penalty_severity": {
+        "minor": ("轻微", "minor"),
+        "general": ("一般", "general"),
+        "serious": ("严重", "serious"),
+    },
+    "publication": {
+        "published": ("公示中", "published"),
+        "expired": ("公示期满", "expired"),
+        "repaired": ("已信用修复", "repaired"),
+        "corrected": ("已更正撤销", "corrected"),
+    },
+}
+
+#: The groups of :data:`WORDS` the board shows as labels of its own vocabulary; it
+#: carries a copy (dashboards/board/index.html, checked by tests/integration/test_board_e2e.py).
+BOARD_LABELS = (
+    "sector",
+    "category",
+    "kind",
+    "severity",
+    "tier",
+    "disposition",
+    "department",
+    "enforcement",
+    "penalty_severity",
+    "publication",
+)
 
 #: How a list of codes is joined, per language.
 JOINERS = ("、", ", ")
+ZH, EN = 0, 1  # the places of the two languages in a (Chinese, English) pair
 
 
 def titles(hit: RuleHit) -> Title:
@@ -126,27 +373,78 @@ def titles(hit: RuleHit) -> Title:
     >>> from detectors.alert_rules import AlertRule
     >>> from topics.vocabulary import AlertKind, AlertSeverity
     >>> hit = RuleHit(AlertRule.COMPLAINT_SURGE, "complaint_surge:price", AlertKind.RULE,
-    ...               AlertSeverity.MEDIUM, (), about={"category": "price"})
+    ...               AlertSeverity.MEDIUM, (), about={"category": "prepaid_card"})
     >>> titles(hit)
-    ('12315 投诉举报激增：价格', 'Surge of 12315 complaints: price')
+    ('12315 投诉举报激增：预付卡', 'Surge of 12315 complaints: prepaid card')
     """
-    chinese, english = TITLES[hit.rule]
-    return (
-        chinese.format_map(_worded(hit.about, CHINESE, JOINERS[0])),
-        english.format_map(_worded(hit.about, {}, JOINERS[1])),
-    )
+    return _both(TITLES[hit.rule], hit.about)
 
 
-def _worded(
-    about: Mapping[str, TitleValue], words: Mapping[str, Mapping[str, str]], joiner: str
-) -> dict[str, str | int | float]:
+def digest_titles(rule: AlertRule, county: str, sector: str, day: str) -> Title:
+    """A daily digest's title in Chinese and in English.
+
+    >>> digest_titles(AlertRule.IOT_ANOMALY, "130102", "food_drug", "2026-03-02")
+    ('2026-03-02 长安区食品药品行业物联网读数异常日汇总', "Daily digest of IoT anomalies: Chang'an District, food and drugs, 2026-03-02")
+    """  # noqa: E501
+    name = RULE_NAMES[rule]
+    zh, en = _both(DIGEST_TITLE, {"county": county, "sector": sector, "day": day}, name)
+    return zh, en
+
+
+def fact_words(fact: Fact) -> tuple[Title, tuple[str | None, str] | None]:
+    """A fact's label and its explanation, each (Chinese, English); the explanation is
+    None when it has none. A fact not yet worded here (``detail`` without ``says``)
+    keeps its detail in English only (Chinese None), and a code with no label is its
+    own label.
+
+    >>> fact_words(Fact("penalty_serious", 1.0, says="event", about={"event": "e1"}))
+    (('严重行政处罚', 'Serious penalty'), ('事件 e1', 'event e1'))
+    >>> fact_words(Fact("county 130104", 7.0, 2.0, says="county_surge", about={"expected": 2.0}))
+    (('桥西区', 'Qiaoxi District'), ('今日投诉举报，预期每日 2 件', 'complaints today against an expected 2 a day'))
+    """  # noqa: E501
+    label = _label(fact.fact)
+    if fact.says is not None:
+        return label, _both(DETAILS[fact.says], fact.about)
+    if fact.detail is not None:
+        return label, (None, fact.detail)
+    return label, None
+
+
+def _label(code: str) -> Title:
+    if code in FACT_LABELS:
+        return FACT_LABELS[code]
+    for pattern, label in FACT_PATTERNS:
+        found = pattern.fullmatch(code)
+        if found is not None:
+            named: dict[str, TitleValue] = dict(found.groupdict())
+            return _both(label, named)
+    return code, code
+
+
+def _both(template: Title, about: Mapping[str, TitleValue], name: Title | None = None) -> Title:
+    """``template`` worded in each language over ``about`` (and a rule's ``name``)."""
+    worded = []
+    for language in (ZH, EN):
+        values = _worded(about, language)
+        if name is not None:
+            values["name"] = name[language]
+        worded.append(template[language].format_map(values))
+    return worded[0], worded[1]
+
+
+def _worded(about: Mapping[str, TitleValue], language: int) -> dict[str, str | int | float]:
     worded: dict[str, str | int | float] = {}
     for name, value in about.items():
-        table = NAMES.get(name) or words.get(name) or {}
+        table = WORDS.get(name, {})
         if isinstance(value, tuple):
-            worded[name] = joiner.join(table.get(code, code) for code in value)
+            worded[name] = JOINERS[language].join(_word(table, code, language) for code in value)
         elif isinstance(value, str):
-            worded[name] = table.get(value, value)
+            worded[name] = _word(table, value, language)
         else:
             worded[name] = value
     return worded
+
+
+def _word(table: Mapping[str, Title], code: str, language: int) -> str:
+    pair = table.get(code)
+    return pair[language] if pair is not None else code

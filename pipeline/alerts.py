@@ -12,20 +12,35 @@ decided under.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.state import SubjectState
-from pipeline.alert_titles import titles
+from pipeline.alert_titles import fact_words, titles
 from topics.risk import Alert, Evidence
 from topics.vocabulary import AlertStatus, Sector, Tier
 
 
 def evidence_of(facts: tuple[Fact, ...]) -> list[Evidence]:
-    return [Evidence(**asdict(fact)) for fact in facts]
+    """The facts as evidence, each labelled and explained in Chinese and English."""
+    return [evidence(fact) for fact in facts]
+
+
+def evidence(fact: Fact) -> Evidence:
+    (label_zh, label), explained = fact_words(fact)
+    detail_zh, detail = explained if explained is not None else (None, None)
+    return Evidence(
+        fact=fact.fact,
+        value=fact.value,
+        threshold=fact.threshold,
+        detail=detail,
+        detail_zh=detail_zh,
+        label=label,
+        label_zh=label_zh,
+    )
 
 
 def alert_id(dedup_key: str, event_id: str) -> str:
@@ -67,6 +82,7 @@ def make_alert(
         sector=Sector(about.sector),
         title=title,
         title_zh=title_zh,
+        rule=hit.rule.value,
         evidence=evidence_of(hit.evidence),
         source_event_ids=event_ids,
         created_at=datetime.fromtimestamp(at_s, UTC),

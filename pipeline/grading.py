@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from detectors.policy import Policy
 from detectors.scoring import Fact, Score, score_subject
 from detectors.state import SubjectState
 from detectors.tiers import next_tier
-from pipeline.alerts import evidence_of
+from pipeline.alerts import evidence, evidence_of
 from pipeline.context import StepContext
 from topics.risk import TierChange
 from topics.vocabulary import Sector, Tier
@@ -108,6 +109,19 @@ def regrade(
     cause = policy_change(graded_under, context.policy, before)
     _, change = retier(subject, state, context.policy, (cause,), at_s)
     return change is not None or state.score != before, change
+
+
+def contribution_view(fact: Fact) -> dict[str, Any]:
+    """A score contribution as a subject's profile shows it: its points, labelled and
+    explained in Chinese and English (pipeline/alert_titles.py).
+
+    >>> view = contribution_view(Fact("complaints_30d", 6.0, says="records", about={"count": 3}))
+    >>> view["points"], view["label_zh"], view["detail_zh"], view["detail"]
+    (6.0, '30 日投诉举报', '3 条记录', '3 records')
+    """
+    worded = evidence(fact).asdict()
+    worded.pop("threshold")
+    return {**worded, "points": worded.pop("value")}
 
 
 def policy_change(graded_under: GradedUnder | None, policy: Policy, score_before: float) -> Fact:

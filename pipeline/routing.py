@@ -2,7 +2,7 @@
 
 Routes come from a TOML file (``pipeline/routing.toml`` by default; the
 worker's ``CREDITWATCH_ROUTING`` names another, read in ``streams/settings.py``)
-and are matched against each opened or escalated, unmuted alert; every
+and are matched against each opened or escalated alert on the board; every
 matching inspector gets the alert in their inbox, a Redis stream they read
 live or after reconnecting (``streams/http/web.py``).
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from topics.risk import alert_counties
+from topics.risk import alert_counties, on_board
 from topics.vocabulary import (
     SEVERITY_RANK,
     SHIJIAZHUANG_COUNTIES,
@@ -59,8 +59,9 @@ class Routing:
     inbox_max_entries: int
 
     def inspectors_for(self, alert: Mapping[str, Any]) -> list[str]:
-        """Who receives this snapshot: nobody unless it was just opened or escalated, unmuted."""
-        if alert.get("event", "opened") not in ROUTED_EVENTS or alert.get("muted_by"):
+        """Who receives this snapshot: nobody unless it was just opened or escalated, and
+        is on the board (unmuted, and not kept in a subject's case or counted in a digest)."""
+        if alert.get("event", "opened") not in ROUTED_EVENTS or not on_board(alert):
             return []
         return sorted({r.inspector for r in self.routes if r.matches(alert)})
 

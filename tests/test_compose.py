@@ -88,9 +88,13 @@ def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(not has_compose_plugin(), reason="docker CLI without the compose plugin")
 def test_docker_compose_accepts_the_file_and_demands_a_grafana_password():
-    secrets = ("GF_SECURITY_ADMIN_PASSWORD", "CREDITWATCH_PSEUDONYM_KEY")
+    secrets = ("GF_SECURITY_ADMIN_PASSWORD", "CREDITWATCH_PSEUDONYM_KEY", "CREDITWATCH_DB_PASSWORD")
     env = {k: v for k, v in os.environ.items() if k not in secrets}
-    given = {"GF_SECURITY_ADMIN_PASSWORD": "test-only", "CREDITWATCH_PSEUDONYM_KEY": TEST_ONLY_KEY}
+    given = {
+        "GF_SECURITY_ADMIN_PASSWORD": "test-only",
+        "CREDITWATCH_PSEUDONYM_KEY": TEST_ONLY_KEY,
+        "CREDITWATCH_DB_PASSWORD": "test-only",
+    }
     accepted = docker_compose_config({**env, **given})
     assert accepted.returncode == 0, accepted.stderr
     for secret in secrets:
@@ -216,3 +220,36 @@ def test_simulator_runs_only_when_asked_for():
     for name, other in compose()["services"].items():
         if name != "simulator":
             assert "profiles" not in other, f"{name} would not start by default"
+
+
+def test_the_record_store_keeps_its_data_on_a_volume_and_needs_a_password():
+    postgres = service("postgres")
+    assert postgres["image"].startswith("postgres:18")
+    assert mounts("postgres")["/var/lib/postgresql"] == "postgres-data"
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${CREDITWATCH_DB_PASSWORD:?")
+    assert postgres["healthcheck"]["test"]
+
+
+def test_the_sink_starts_after_the_topics_and_the_schema_migration():
+    migrate, sink = service("migrate"), service("sink")
+    assert migrate["command"] == ["creditwatch", "archive", "migrate"]
+    assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert sink["command"][:3] == ["creditwatch", "archive", "sink"]
+    done = {"condition": "service_completed_successfully"}
+    assert sink["depends_on"] == {"topics": done, "migrate": done}
+    for name in ("migrate", "sink"):
+        url = service(name)["environment"]["CREDITWATCH_DATABASE"]
+        assert url.startswith("postgresql://creditwatch:${CREDITWATCH_DB_PASSWORD:?")
+        assert url.endswith("@postgres:5432/creditwatch")
+        assert service(name)["environment"]["CREDITWATCH_KAFKA"] == "kafka://kafka:9092"
+
+
+def test_prometheus_scrapes_the_sink_on_its_metrics_port():
+    command = service("sink")["command"]
+    port = int(command[command.index("--metrics-port") + 1])
+    assert command[command.index("--metrics-bind") + 1] == "0.0.0.0"
+    config_dir = REPO / mounts("prometheus")["/etc/prometheus"]
+    config = yaml.safe_load((config_dir / "prometheus.yml").read_text(encoding="utf-8"))
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "creditwatch-archive"]
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["sink"] and discovery["port"] == port

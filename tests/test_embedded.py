@@ -101,7 +101,7 @@ def test_sigterm_to_python_kills_the_services(tmp_path: Path) -> None:
         import time
         from creditwatch.embedded import EmbeddedStack
         stack = EmbeddedStack().start()  # no `with`: the exit hooks must clean up
-        print(stack.broker.pid, stack.redis.pid, stack.workdir, flush=True)
+        print(stack.broker.pid, stack.redis.pid, stack.postgres.pid, stack.workdir, flush=True)
         time.sleep(60)
         """
     )
@@ -110,7 +110,8 @@ def test_sigterm_to_python_kills_the_services(tmp_path: Path) -> None:
     )
     try:
         assert child.stdout is not None
-        broker_pid, redis_pid, workdir = child.stdout.readline().split()
+        broker_pid, redis_pid, postgres_pid, workdir = child.stdout.readline().split()
+        assert _alive(int(postgres_pid))
         child.send_signal(signal.SIGTERM)
         assert child.wait(timeout=10) == 128 + signal.SIGTERM
     finally:
@@ -118,6 +119,8 @@ def test_sigterm_to_python_kills_the_services(tmp_path: Path) -> None:
             child.kill()
             child.wait()
     assert not _alive(int(broker_pid)) and not _alive(int(redis_pid))
+    # PostgreSQL is pg_ctl's daemon, not our child: it is stopped, not left running.
+    assert not _alive(int(postgres_pid))
     assert not Path(workdir).exists()
 
 

@@ -274,3 +274,56 @@ def test_child_programs_are_kept_out_of_test_collection():
     options = PYPROJECT.read_text()
     for module in CHILD_PROGRAMS:
         assert f"--ignore={module.replace('.', '/')}.py" in options
+
+
+PACKAGE_LOADED = """
+import importlib, pkgutil, sys
+root = importlib.import_module("{package}")
+for found in pkgutil.walk_packages(root.__path__, "{package}."):
+    importlib.import_module(found.name)
+print(" ".join(sorted(name for name in sys.modules if name.startswith("streams."))))
+"""
+
+
+@pytest.mark.parametrize(
+    ("package", "module"),
+    [("streams.archive", "streams.archive.sink"), ("streams.public", "streams.public.site")],
+)
+def test_the_record_store_and_public_site_do_not_build_the_worker(package: str, module: str):
+    """``streams/archive`` and ``streams/public`` are wiring beside the worker, not inside
+    it: the sink and the public site are processes of their own, and the read API is
+    imported by the web servers, so loading them must not build the Faust app, its agents
+    or the Redis view (which connect and register at import)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PACKAGE_LOADED.replace("{package}", package)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    worker = {"streams.app", "streams.agents", "streams.serving", "streams.http", "streams.metrics"}
+    packages = {".".join(name.split(".")[:2]) for name in result.stdout.split()}
+    assert packages & worker == set()
+    assert module in result.stdout.split()
+
+
+CLI_LOADED = """
+import sys
+from prometheus_client import REGISTRY
+import creditwatch.cli
+creditwatch.cli.build_parser()
+print(" ".join(f.name for f in REGISTRY.collect() if f.name.startswith("creditwatch_archive")))
+print(" ".join(sorted(m for m in sys.modules if m.startswith("streams.archive."))))
+"""
+
+
+def test_a_worker_serves_no_sink_metrics_and_the_command_line_loads_no_sink():
+    """Every ``creditwatch`` command builds the whole parser first: were the sink
+    imported there, every worker would serve the sink's metrics (as zeros) at
+    /metrics and pay for loading psycopg, Alembic and the sink at start-up."""
+    result = subprocess.run(
+        [sys.executable, "-c", CLI_LOADED], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["", ""]

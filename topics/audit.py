@@ -39,6 +39,8 @@ class AuditAction(StrEnum):
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     POLICY_CHANGE = "policy.change"
+    RECORDS_READ = "records.read"  # an official read a subject's records (personal data)
+    REPORT_ISSUE = "report.issue"  # a credit report was issued
 
 
 class AuditRequest(faust.Record, serializer="json", include_metadata=False):

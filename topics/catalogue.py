@@ -31,8 +31,15 @@ class TopicSpec:
         return config
 
 
-ENFORCEMENT_EVENTS = TopicSpec("enforcement.events", "department enforcement and credit events")
-COMPLAINTS_12315 = TopicSpec("complaints.12315", "12315 complaints, reports and enquiries")
+# Credit records stay on their topics without a time limit: the log is the system of
+# record, and the record store (streams/archive, docs/record-store.md) is rebuilt from
+# it. Readings keep the IoT policy period only (the store prunes them after it too).
+ENFORCEMENT_EVENTS = TopicSpec(
+    "enforcement.events", "department enforcement and credit events", retention_ms=None
+)
+COMPLAINTS_12315 = TopicSpec(
+    "complaints.12315", "12315 complaints, reports and enquiries", retention_ms=None
+)
 IOT_READINGS = TopicSpec("iot.readings", "IoT and camera-AI readings", retention_ms=7 * DAY_MS)
 RISK_ALERTS = TopicSpec("risk.alerts", "alerts and their lifecycle", retention_ms=365 * DAY_MS)
 RISK_TIER_CHANGES = TopicSpec(
@@ -61,6 +68,17 @@ SPOTCHECK_PLANS = TopicSpec(
     "risk.spotcheck-plans",
     "双随机一公开 spot-check plans as drawn (region, date, seed, tasks), latest per round",
     compacted=True,
+    retention_ms=None,
+)
+RISK_PUBLICATIONS = TopicSpec(
+    "risk.publications",
+    "adverse records in publication (双公示) and their standing, latest per subject and record",
+    compacted=True,
+    retention_ms=None,
+)
+RISK_CREDIT_REPORTS = TopicSpec(
+    "risk.credit-reports",
+    "credit reports issued (number, subject, validity, SHA-256 of the PDF, content), by number",
     retention_ms=None,
 )
 RISK_AUDIT = TopicSpec(
@@ -119,6 +137,8 @@ OUTPUT_TOPICS = (
     RISK_TIER_CHANGES,
     RISK_LIST_CHANGES,
     RISK_WORKFLOW,
+    RISK_PUBLICATIONS,
+    RISK_CREDIT_REPORTS,
     SPOTCHECK_PLANS,
     RISK_DLQ,
     RISK_AUDIT,

@@ -21,12 +21,14 @@ from topics.catalogue import (
     RISK_ALERTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
     TopicSpec,
 )
 from topics.json_schema import record_schema
 from topics.lists import ListChange
+from topics.publications import Publication
 from topics.risk import Alert, DeadLetter, TierChange
 from topics.workflow import WorkflowNotice
 
@@ -72,6 +74,12 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
         "the subject's USCC; for an area-wide alert (subject null) its dedup key",
     ),
     ContractSchema(RISK_WORKFLOW, WorkflowNotice, "the subject's USCC"),
+    # The public disclosure site and departments read what is published now.
+    ContractSchema(
+        RISK_PUBLICATIONS,
+        Publication,
+        'the subject\'s USCC and the record\'s event id, "{subject}|{event_id}"',
+    ),
     # Departments read why a record of theirs was rejected.
     ContractSchema(
         RISK_DLQ,

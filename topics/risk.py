@@ -17,16 +17,25 @@ from typing import Any
 
 import faust
 
-from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Sector, Tier
+from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Disposition, Sector, Tier
 
 
 class Evidence(faust.Record, serializer="json", include_metadata=False):
-    """One contributing fact behind an alert or tier change, with its number."""
+    """One contributing fact behind an alert or tier change, with its number.
+
+    ``fact`` is a code; ``label`` says what it is in English and ``label_zh`` in
+    Chinese; ``detail`` explains it in English and ``detail_zh`` in Chinese. All
+    four come from one table (pipeline/alert_titles.py); records written before
+    them lack them, and a fact not yet worded there has ``detail`` only.
+    """
 
     fact: str
     value: float
     threshold: float | None = None
     detail: str | None = None
+    detail_zh: str | None = None
+    label: str | None = None
+    label_zh: str | None = None
 
 
 class Alert(faust.Record, serializer="json", include_metadata=False):
@@ -43,7 +52,15 @@ class Alert(faust.Record, serializer="json", include_metadata=False):
     inhibiting alert, ``actor``/``note`` who acted and why.
 
     ``title`` is in English, ``title_zh`` the same in Chinese; both come from one
-    table by rule (pipeline/alert_titles.py).
+    table by rule (pipeline/alert_titles.py). ``rule`` is the id of the rule that
+    fired (``detectors.alert_rules.AlertRule``).
+
+    ``disposition`` says where the alert is shown, as the policy's
+    ``[alerts.disposition]`` decides for its rule: ``board`` (the live board and
+    inspectors' inboxes), ``case`` (the subject's alert history only) or
+    ``digest`` (the subject's history, and counted in the daily digest whose
+    dedup key is ``digest_key``). A digest is itself an alert on the board: see
+    :func:`is_digest`.
     """
 
     alert_id: str
@@ -71,6 +88,9 @@ class Alert(faust.Record, serializer="json", include_metadata=False):
     actor: str | None = None
     note: str | None = None
     title_zh: str | None = None  # ``title`` in Chinese (null in alerts from before it)
+    rule: str | None = None  # the rule that fired (null in alerts from before it)
+    disposition: Disposition = Disposition.BOARD
+    digest_key: str | None = None  # the digest a ``digest`` alert is counted in
 
 
 class TierChange(faust.Record, serializer="json", include_metadata=False):
@@ -211,10 +231,43 @@ def county_fact(county: str) -> str:
     return COUNTY_FACT_PREFIX + county
 
 
+#: The dedup key of a daily digest: ``digest:{rule}:{county}:{sector}:{day}``.
+DIGEST_PREFIX = "digest:"
+#: A digest names each alert it counts by its subject, in an evidence fact "subject {uscc}".
+SUBJECT_FACT_PREFIX = "subject "
+
+
+def digest_key(rule: str, county: str, sector: str, day: str) -> str:
+    """The digest of ``rule``'s alerts in ``county`` and ``sector`` on ``day``
+    (``YYYY-MM-DD`` in the policy's time zone)."""
+    return f"{DIGEST_PREFIX}{rule}:{county}:{sector}:{day}"
+
+
+def subject_fact(subject: str) -> str:
+    return SUBJECT_FACT_PREFIX + subject
+
+
+def is_digest(alert: Mapping[str, Any]) -> bool:
+    """Whether an alert (wire dict) is a daily digest: one board item for a day's
+    alerts of one rule in one county, each of which has disposition ``digest``."""
+    return str(alert.get("dedup_key", "")).startswith(DIGEST_PREFIX)
+
+
+def on_board(alert: Mapping[str, Any]) -> bool:
+    """Whether an alert snapshot (wire dict) is an item of the live board: not
+    resolved, not muted, and shown there by its disposition (alerts written
+    before dispositions existed are)."""
+    return (
+        alert.get("status") != AlertStatus.RESOLVED.value
+        and alert.get("muted_by") is None
+        and alert.get("disposition", Disposition.BOARD.value) == Disposition.BOARD.value
+    )
+
+
 def alert_counties(alert: Mapping[str, Any]) -> set[str]:
     """The counties an alert (wire dict) concerns: its region, or for an area-wide
-    alert (no subject) the counties its evidence names."""
-    if alert.get("subject") is not None:
+    alert (no subject) the counties its evidence names; a digest's is its county."""
+    if alert.get("subject") is not None or is_digest(alert):
         return {str(alert.get("region"))}
     facts = (str(item.get("fact", "")) for item in alert.get("evidence") or ())
     return {f.removeprefix(COUNTY_FACT_PREFIX) for f in facts if f.startswith(COUNTY_FACT_PREFIX)}

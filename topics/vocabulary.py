@@ -68,9 +68,40 @@ SHIJIAZHUANG_COUNTIES: dict[str, str] = {
     "130184": "新乐市",
 }
 
+#: The same divisions' English names, for English titles and the board in English.
+SHIJIAZHUANG_COUNTIES_EN: dict[str, str] = {
+    "130102": "Chang'an District",
+    "130104": "Qiaoxi District",
+    "130105": "Xinhua District",
+    "130107": "Jingxing Mining District",
+    "130108": "Yuhua District",
+    "130109": "Gaocheng District",
+    "130110": "Luquan District",
+    "130111": "Luancheng District",
+    "130121": "Jingxing County",
+    "130123": "Zhengding County",
+    "130125": "Xingtang County",
+    "130126": "Lingshou County",
+    "130127": "Gaoyi County",
+    "130128": "Shenze County",
+    "130129": "Zanhuang County",
+    "130130": "Wuji County",
+    "130131": "Pingshan County",
+    "130132": "Yuanshi County",
+    "130133": "Zhao County",
+    "130171": "High-tech Zone",
+    "130172": "Circular Chemical Park",
+    "130181": "Xinji City",
+    "130183": "Jinzhou City",
+    "130184": "Xinle City",
+}
+
 
 class EnforcementKind(StrEnum):
     PENALTY = "penalty"
+    # 行政许可: a licence granted. Half of seed 十五's 双公示 (licences and penalties
+    # published); it carries no risk, so it maps to no signal.
+    LICENCE_GRANTED = "licence_granted"
     LICENCE_SUSPENDED = "licence_suspended"
     LICENCE_REVOKED = "licence_revoked"
     SPOT_CHECK = "spot_check"
@@ -201,6 +232,14 @@ class AlertKind(StrEnum):
     LIST = "list"
 
 
+class Disposition(StrEnum):
+    """Where an alert is shown (the policy's ``[alerts.disposition]``, docs/alerts.md)."""
+
+    BOARD = "board"  # its own item on the live board, pushed to inspectors' inboxes
+    CASE = "case"  # in the subject's case: its profile and alert history only
+    DIGEST = "digest"  # in the subject's history, and counted in its county's daily digest
+
+
 class AlertSeverity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
@@ -226,3 +265,24 @@ class NoticeKind(StrEnum):
     OBJECTION_OVERDUE = "objection_overdue"  # to the department that must decide
     REPAIR_APPROVED = "repair_approved"
     REPAIR_REJECTED = "repair_rejected"  # with the reasons and the earliest date
+
+
+class PublicationStatus(StrEnum):
+    """Where an adverse record stands in its publication (``risk.publications``, seed 十五)."""
+
+    PUBLISHED = "published"  # shown on the public site until ``published_until``
+    EXPIRED = "expired"  # its publication period ended
+    REPAIRED = "repaired"  # seed 十三: publication stopped after credit repair
+    CORRECTED = "corrected"  # seed 十七: withdrawn after an upheld objection
+
+
+class PublicationReason(StrEnum):
+    """What moved a record's publication (``risk.publications``)."""
+
+    FILED = "filed"  # the record was filed: publication begins
+    DEADLINE_MISSED = "deadline_missed"  # a commitment's deadline passed: a breach is published
+    OBJECTION_FILED = "objection_filed"  # disputed: still published, marked
+    OBJECTION_REJECTED = "objection_rejected"  # the dispute ended, the record stands
+    OBJECTION_UPHELD = "objection_upheld"  # corrected: publication stops
+    REPAIRED = "repaired"  # credit repaired: publication stops
+    EXPIRED = "expired"  # event time passed the period's end: publication stops

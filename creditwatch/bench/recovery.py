@@ -77,7 +77,7 @@ def run_recovery(
     progress: Callable[[str], None] | None = None,
 ) -> RecoveryResult:
     """Fill a fresh broker's changelog with ``count`` states and time a worker's start."""
-    with EmbeddedStack() as stack:
+    with EmbeddedStack(postgres=False) as stack:
         create_topics(stack.bootstrap, ALL_TOPICS, partitions)
         create_topic(stack.bootstrap, CHANGELOG, partitions)
         started = time.monotonic()

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from creditwatch.bench import latency, profile, raw_consume, recovery, state_size
+from creditwatch.bench import latency, profile, raw_consume, recovery, sink, state_size
 from creditwatch.bench.histogram import quantile
 from creditwatch.bench.kafka_io import GroupOffsets, Produced, produce_all
 from creditwatch.bench.report import (
@@ -37,7 +37,7 @@ from creditwatch.bench.report import (
 )
 from creditwatch.bench.throughput import ModuleProcess, ThroughputResult, run_group_phase
 from creditwatch.embedded import EmbeddedStack
-from creditwatch.processes import WorkerProcess
+from creditwatch.processes import SinkProcess, WorkerProcess
 from creditwatch.simulation import Simulator, wall_clock
 from creditwatch.simulation.traffic import DEFAULT_BAD_RATIO, DEFAULT_DUPLICATE_RATIO
 from creditwatch.topic_admin import create_topics
@@ -227,17 +227,23 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         bare.stop()
     _throughput_rows(run, "b.bare_faust", bare_result, steal_note(cpu_at_start))
 
-    say("(c) creditwatch pipeline")
+    say("(c) creditwatch pipeline, with the archive sink alongside")
     worker = WorkerProcess(log_dir, stack.kafka_url, stack.redis_url, partitions=config.partitions)
     cleanup.callback(worker.stop)
+    assert stack.database_url is not None
+    archive = SinkProcess(log_dir, stack.kafka_url, stack.database_url)
+    cleanup.callback(archive.stop)
     profiler: list[subprocess.Popen[bytes]] = []
+    sink_start: list[sink.SinkCounts] = []
 
-    def start_profiler() -> None:
+    def on_ready() -> None:
+        sink_start.append(sink.counts_now(archive))
         if config.profile is not None and worker.pid is not None:
             say(f"profiling worker pid {worker.pid} with py-spy")
             profiler.append(profile.start_profiler(worker.pid, config.profile, 3600))
 
     cpu_at_start = CpuTimes.now()
+    archive.start()
     try:
         pipeline = run_group_phase(
             worker,
@@ -245,7 +251,7 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
             PIPELINE_GROUP,
             targets,
             timeout=config.phase_timeout_s,
-            on_ready=start_profiler,  # profile the consuming, not the start-up
+            on_ready=on_ready,  # profile the consuming, not the start-up
             progress=every(5.0, lambda n: f"(c) committed {n:,}/{events:,}"),
         )
     finally:
@@ -253,7 +259,13 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
             _stop_profiler(spy)
     run.pipeline_startup_s = pipeline.startup_s
     caveat = ("py-spy sampling; " if profiler else "") + steal_note(cpu_at_start)
-    _throughput_rows(run, "c.pipeline", pipeline, caveat)
+    _throughput_rows(run, "c.pipeline", pipeline, caveat + "archive sink alongside; ")
+    guarded(
+        run,
+        "archive sink",
+        lambda: _sink_rows(run, stack.bootstrap, archive, sink_start, pipeline),
+    )
+    archive.stop()
     run.add("c.pipeline.startup", pipeline.startup_s, "s", "process start → ready, empty tables")
     run.add("ratio.pipeline/raw", ratio(pipeline.total_rate, raw_rate), "x", "c.total / a")
     run.add(
@@ -292,6 +304,56 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         )
         _latency_rows(run, result, steal_note(cpu_at_start) + ("" if idle else "started busy; "))
     worker.stop()
+
+
+def _sink_rows(
+    run: BenchRun,
+    bootstrap: str,
+    archive: SinkProcess,
+    start: list[sink.SinkCounts],
+    pipeline: ThroughputResult,
+) -> None:
+    """The sink's rows/s while the pipeline ran, its lag when the pipeline was done,
+    and how long it took to catch up."""
+    end = sink.counts_now(archive)
+    behind = sink.lag(bootstrap)
+    catch_up = sink.wait_caught_up(bootstrap, archive, run.config.drain_timeout_s)
+    first = start[0] if start else end
+    seconds = end.at - first.at
+    rows_rate = rate(end.rows - first.rows, seconds)
+    window = f"worker ready → (c) done, {seconds:.1f} s"
+    run.add(
+        "sink.rows",
+        rows_rate,
+        "rows/s",
+        f"{end.rows - first.rows:,.0f} rows written to PostgreSQL, {window}",
+    )
+    run.add(
+        "sink.records",
+        rate(end.records - first.records, seconds),
+        "messages/s",
+        f"inputs and derived facts stored, {window}",
+    )
+    run.add(
+        "sink.lag.end_of_pipeline",
+        behind,
+        "messages",
+        f"not yet stored when (c) committed its last input ({end.records:,.0f} stored by then)",
+    )
+    run.add(
+        "sink.catch_up",
+        catch_up,
+        "s",
+        "after (c): lag 0"
+        if catch_up is not None
+        else f"NOT caught up within {run.config.drain_timeout_s:.0f} s",
+    )
+    run.add(
+        "ratio.sink_rows/pipeline_events",
+        ratio(rows_rate, pipeline.total_rate),
+        "x",
+        "sink.rows / c.pipeline.total: rows stored per input event processed",
+    )
 
 
 def _stop_profiler(spy: subprocess.Popen[bytes]) -> None:

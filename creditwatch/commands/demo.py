@@ -1,9 +1,9 @@
 """``creditwatch demo``: the whole system on this machine, with a live summary.
 
-Starts the embedded broker (Tansu) and Redis on free loopback ports, creates
-the topics, starts a worker and the simulator, and prints what the pipeline is
-doing: on a terminal one summary redrawn in place, into a file or pipe one
-compact line now and then.
+Starts the embedded broker (Tansu), Redis and PostgreSQL (the record store),
+creates the topics, starts a worker, the archive sink, the public disclosure
+site and the simulator, and prints what the pipeline is doing: on a terminal one
+summary redrawn in place, into a file or pipe one compact line now and then.
 
 It is meant to run for hours, so it rides out trouble and says what happened:
 a broker or Redis that does not answer in time leaves the last good figures
@@ -32,9 +32,12 @@ from pathlib import Path
 from creditwatch.commands.simulate import _ratio
 from creditwatch.commands.token import create_token
 from creditwatch.embedded import EmbeddedError, EmbeddedStack
+from creditwatch.evaluation.alert_budget import BOARD_ITEMS, AlertBudget
 from creditwatch.monitor import DEFAULT_TIMEOUT_S, Monitor, Snapshot, Unavailable
 from creditwatch.processes import (
     ChildProcess,
+    PublicSiteProcess,
+    SinkProcess,
     WorkerProcess,
     describe_exit,
     elapsed_since,
@@ -42,6 +45,7 @@ from creditwatch.processes import (
 )
 from creditwatch.simulation.traffic import DEFAULT_BAD_RATIO
 from creditwatch.topic_admin import create_topics
+from streams.settings import DATABASE_VARIABLE
 from topics.access import Role
 from topics.catalogue import ALL_TOPICS, INPUT_TOPICS
 
@@ -64,7 +68,9 @@ CLEAR_BELOW = "\x1b[J"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run broker, Redis, a worker and the simulator here, with a live summary"
+        "demo",
+        help="run broker, Redis, PostgreSQL, a worker, the archive sink and the simulator "
+        "here, with a live summary",
     )
     parser.add_argument("--rate", type=float, default=300.0, help="simulated events/s")
     parser.add_argument("--subjects", type=int, default=10_000, help="simulated subjects")
@@ -105,15 +111,23 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     # A supervisor's SIGTERM means the same as Ctrl-C: stop everything, in order.
     signal.signal(signal.SIGTERM, _interrupt)
-    say("creditwatch demo: starting the embedded broker and Redis …")
+    say("creditwatch demo: starting the embedded broker, Redis and PostgreSQL …")
     status = 0
     tty = sys.stdout.isatty()
     with EmbeddedStack(args.workdir) as stack:
         assert stack.workdir is not None
         # On a terminal incidents show in the summary; in a log, as lines of their own.
         incidents = Incidents(stack.workdir / INCIDENT_LOG, started, echo=not tty)
+        assert stack.database_url is not None
+        site = PublicSiteProcess(stack.workdir, stack.database_url)
+        # The worker's record search and credit reports read the store; a report
+        # names the public site where it can be verified.
         worker = WorkerProcess(
-            stack.workdir, stack.kafka_url, stack.redis_url, partitions=args.partitions
+            stack.workdir,
+            stack.kafka_url,
+            stack.redis_url,
+            partitions=args.partitions,
+            env={DATABASE_VARIABLE: stack.database_url, "CREDITWATCH_PUBLIC_URL": site.url},
         )
         simulator = ChildProcess(
             "simulator",
@@ -132,10 +146,14 @@ def run(args: argparse.Namespace) -> int:
             ],
             stack.workdir,
         )
+        sink = SinkProcess(stack.workdir, stack.kafka_url, stack.database_url)
+        figures = Figures()
         # Children stop before the broker and Redis they talk to, producer first.
         try:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
             worker.start()
+            sink.start()
+            site.start()
             simulator.start()
             # The API needs a token; the demo makes a supervision-centre one and
             # hands it to the board in the address's fragment (never sent to a server).
@@ -143,10 +161,11 @@ def run(args: argparse.Namespace) -> int:
             board = f"http://127.0.0.1:{worker.web_port}/#token={token}"
 
             def header() -> str:
-                return _header(stack, board, worker, simulator, args.rate)
+                return _header(stack, board, site, worker, simulator, sink, args.rate)
 
             say(header())
-            _watch(args, stack, [worker, simulator], incidents, started, header, tty)
+            children = [worker, simulator, sink, site]
+            _watch(args, stack, children, figures, incidents, started, header, tty)
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
         except EmbeddedError as exc:
@@ -158,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
             incidents.note(f"stopped by {type(exc).__name__}: {exc}")
             raise
         finally:
-            stop_all([simulator, worker])
+            stop_all([simulator, worker, sink, site])
+            if figures.latest is not None and figures.latest.budget is not None:
+                say(f"creditwatch demo: {figures.latest.budget.report()}")
             if incidents.count or stack.keep:
                 stack.keep = True  # the logs are the evidence of what went wrong
                 what = f" (incidents: {INCIDENT_LOG})" if incidents.count else ""
@@ -178,17 +199,23 @@ def say(*parts: object) -> None:
 def _header(
     stack: EmbeddedStack,
     board: str,
+    site: PublicSiteProcess,
     worker: ChildProcess,
     simulator: ChildProcess,
+    sink: SinkProcess,
     rate: float,
 ) -> str:
     # Read at each summary: a restarted child has a new pid.
-    broker, server = stack.broker, stack.redis
-    assert broker is not None and server is not None
+    broker, server, postgres = stack.broker, stack.redis, stack.postgres
+    assert broker is not None and server is not None and postgres is not None
     return (
         f"broker {stack.bootstrap} (pid {broker.pid}) · redis {stack.redis_url} "
         f"(pid {server.pid}) · logs {stack.workdir}\n"
         f"board {board}\n"
+        f"public site {site.url} (no login: 双公示, lists, spot checks, report verification) "
+        f"pid {site.pid}\n"
+        f"record store {stack.database_url} (PostgreSQL pid {postgres.pid}) · archive sink "
+        f"pid {sink.pid}, metrics http://127.0.0.1:{sink.metrics_port}/metrics\n"
         f"worker pid {worker.pid} · simulator pid {simulator.pid} at {rate:g} events/s"
     )
 
@@ -314,15 +341,21 @@ def _watch(
     args: argparse.Namespace,
     stack: EmbeddedStack,
     children: Sequence[ChildProcess],
+    figures: Figures,
     incidents: Incidents,
     started: float,
     header: Callable[[], str],
     tty: bool,
 ) -> None:
     refresh = args.refresh or (REFRESH_TTY_S if tty else REFRESH_LOG_S)
-    monitor = Monitor(stack.bootstrap, stack.redis_url, timeout=args.monitor_timeout)
+    monitor = Monitor(
+        stack.bootstrap,
+        stack.redis_url,
+        timeout=args.monitor_timeout,
+        subjects=args.subjects,
+        records_per_s=args.rate,
+    )
     supervisor = Supervisor(children, incidents)
-    figures = Figures()
     next_summary = time.monotonic() + refresh
     try:
         while args.duration is None or time.monotonic() - started < args.duration:
@@ -432,6 +465,8 @@ def render(view: View) -> str:
             "open alerts     "
             + "  ".join(f"{sev} {n:,}" for sev, n in reversed(list(now.open_alerts.items()))),
         ]
+        if now.budget is not None:
+            lines += budget_lines(now.budget)
     if view.incidents:
         lines.append(f"incidents (all in {INCIDENT_LOG}):")
         lines += [f"  {line}" for line in view.incidents]
@@ -455,9 +490,26 @@ def compact(view: View) -> str:
             f"input {sum(view.rates.values()):,.0f}/s",
             dead_letters(now.dead_letters, now.consumed, view.bad_ratio),
             "alerts open " + " ".join(f"{sev} {n:,}" for sev, n in now.open_alerts.items()),
+            *([now.budget.summary()] if now.budget is not None else []),
             "tiers " + " ".join(f"{tier} {n:,}" for tier, n in now.tiers.items()),
         ]
     )
+
+
+def budget_lines(budget: AlertBudget) -> list[str]:
+    """The alert budget so far: board items per 1,000 subjects per day, by kind.
+
+    The day is one of event time, which in the demo is the wall clock, counted
+    over the traffic the worker has processed: an hour of it is 1/24 of a day,
+    so its counts are scaled by 24.
+    """
+    by_kind = budget.by(BOARD_ITEMS, 0)
+    return [
+        f"alert budget    {budget.summary()}",
+        "                board items by kind: "
+        + ("  ".join(f"{kind} {rate:,.1f}" for kind, rate in by_kind.items()) or "none yet")
+        + f"  (over {budget.days * 24:.2f} h of traffic processed)",
+    ]
 
 
 def redraw(block: str, size: os.terminal_size) -> str:

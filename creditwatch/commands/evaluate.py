@@ -12,12 +12,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from creditwatch.evaluation import nab
 from detectors.iot import StreamAnomalyDetector
 
 if TYPE_CHECKING:
+    from creditwatch.evaluation.alert_budget import AlertBudget, AlertTally
     from creditwatch.evaluation.scenario_scoring import Evaluation, ObservedAlert
     from creditwatch.evaluation.scenarios import Scenario
 
@@ -93,6 +94,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
     # `eval nab` and `--help` do not need.
     from creditwatch.embedded import EmbeddedError
     from creditwatch.evaluation import scenario_report as report
+    from creditwatch.evaluation.alert_budget import combine_budgets
     from creditwatch.evaluation.scenario_offline import expected_dead_letters
     from creditwatch.evaluation.scenario_runner import PipelineError
     from creditwatch.evaluation.scenario_scoring import combine
@@ -100,6 +102,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
 
     seeds: list[int] = args.seeds or [args.seed]
     evaluations: list[Evaluation] = []
+    budgets: list[AlertBudget] = []
     for seed in seeds:
         try:
             config = ScenarioConfig(
@@ -119,20 +122,27 @@ def run_scenarios(args: argparse.Namespace) -> int:
             f"{len(scenario.controls)} controls, {scenario.cast_subjects} scripted subjects"
         )
         try:
-            alerts, dead, seconds = _run(scenario, args)
+            ran = _run(scenario, args)
         except (PipelineError, EmbeddedError) as exc:
             print(f"creditwatch eval scenarios: {exc}", file=sys.stderr)
             return 1
-        evaluation = evaluate_run(scenario, alerts, args.fp_budget)
+        evaluation = evaluate_run(scenario, ran.alerts, args.fp_budget)
         evaluations.append(evaluation)
+        subjects = scenario.city_subjects + scenario.cast_subjects
+        budget = ran.tally.budget(subjects, days=config.days, records=len(scenario.records))
+        budgets.append(budget)
         bad = expected_dead_letters(scenario.records)
         if len(seeds) > 1:
             print(f"seed {seed}:")
         print(report.format_table(evaluation))
-        verdict = "every one" if dead == bad else "NOT every one"
-        print(f"dead letters: {dead} of the {bad} bad records ({verdict})")
+        verdict = "every one" if ran.dead_letters == bad else "NOT every one"
+        print(f"dead letters: {ran.dead_letters} of the {bad} bad records ({verdict})")
+        print()
+        print(budget.report())
         if len(seeds) == 1:
-            facts = report.RunFacts(len(scenario.records), seconds, evaluation.total_alerts)
+            facts = report.RunFacts(
+                len(scenario.records), ran.seconds, evaluation.total_alerts, budget
+            )
             args.report.write_text(report.render_html(scenario, evaluation, facts), "utf-8")
             print(f"report: {args.report}")
             if args.json is not None:
@@ -142,12 +152,24 @@ def run_scenarios(args: argparse.Namespace) -> int:
     if len(seeds) > 1:
         print(f"all {len(seeds)} seeds ({_seed_list(seeds)}):")
         print(report.format_table(combine(evaluations)).split("\n\n", 1)[0])
+        print()
+        print(combine_budgets(budgets).report())
     return 0
 
 
-def _run(scenario: Scenario, args: argparse.Namespace) -> tuple[list[ObservedAlert], int, float]:
-    """The alerts a run raised, its dead letters and its seconds: through the real pipeline,
-    or with ``--offline`` through the pure steps in this process."""
+class _Ran(NamedTuple):
+    """What one run of a scenario gave: the alerts it opened, its dead letters, its
+    seconds, and every alert snapshot counted for the budget."""
+
+    alerts: list[ObservedAlert]
+    dead_letters: int
+    seconds: float
+    tally: AlertTally
+
+
+def _run(scenario: Scenario, args: argparse.Namespace) -> _Ran:
+    """The run of a scenario through the real pipeline, or with ``--offline`` through
+    the pure steps in this process."""
     if args.offline:
         from creditwatch.embedded import embedded_pseudonym_key
         from creditwatch.evaluation.scenario_offline import run_offline
@@ -159,12 +181,12 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> tuple[list[ObservedAle
         started = time.perf_counter()
         offline = run_offline(scenario.records, context, department_mix=args.department_mix)
         dead = sum(offline.dead_letters.values())
-        return offline.alerts, dead, time.perf_counter() - started
+        return _Ran(offline.alerts, dead, time.perf_counter() - started, offline.tally)
     from creditwatch.evaluation.scenario_runner import RunSettings, run_pipeline
 
     settings = RunSettings(partitions=args.partitions, timeout=args.timeout)
     run = run_pipeline(scenario.records, settings, progress=_stderr)
-    return run.alerts, run.dead_letters, run.seconds
+    return _Ran(run.alerts, run.dead_letters, run.seconds, run.tally)
 
 
 def evaluate_run(scenario: Scenario, alerts: list[ObservedAlert], fp_budget: int) -> Evaluation:

@@ -1,4 +1,5 @@
-"""Connection options shared by the administrative commands (``topics``, ``token``, ``audit``)."""
+"""Connection options shared by the administrative commands (``topics``, ``token``, ``audit``,
+``archive``)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ def bootstrap(args: argparse.Namespace) -> str:
 
 def redis_url(args: argparse.Namespace) -> str:
     return str(args.redis or os.environ.get("CREDITWATCH_REDIS") or Settings().redis)
+
+
+def add_database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="record store, a libpq URL (default: $CREDITWATCH_DATABASE, else "
+        "postgresql://creditwatch@127.0.0.1:5432/creditwatch)",
+    )
+
+
+def database_url(args: argparse.Namespace) -> str:
+    return str(args.database or Settings.from_env().database)

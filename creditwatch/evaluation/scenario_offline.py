@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import orjson
-
+from creditwatch.evaluation.alert_budget import AlertTally
 from creditwatch.evaluation.scenario_labels import ScenarioRecord
 from creditwatch.evaluation.scenario_scoring import ObservedAlert
 from detectors.alert_book import AlertBook
@@ -42,11 +41,13 @@ from topics.risk import Alert, to_json_dict
 @dataclass
 class OfflineRun:
     """What the in-process run produced: the alerts as ``risk.alerts`` would carry them,
-    and the records the decoder rejected (the dead letters), by reason."""
+    the records the decoder rejected (the dead letters), by reason, and the alert
+    budget's count of every snapshot."""
 
     alerts: list[ObservedAlert] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
     consumed: int = 0
+    tally: AlertTally = field(default_factory=AlertTally)  # every snapshot, for the budget
 
 
 @dataclass
@@ -159,15 +160,25 @@ class OfflinePipeline:
         self._send(raised)
 
     def _send(self, alerts: Sequence[Alert]) -> None:
-        manager = alert_manager.AlertContext(self.context.policy.alerts, (), self.watermark_s)
-        for alert in alerts:
+        """Candidates through the alert manager, as its agent runs them: the snapshots
+        are what ``risk.alerts`` carries; a digest's candidate goes on to its digest's
+        manager (keyed by the digest, as the candidates topic keys it)."""
+        manager = alert_manager.AlertContext(self.context.policy, (), self.watermark_s)
+        pending = list(alerts)
+        while pending:
+            alert = pending.pop(0)
             key = alert.subject or alert.dedup_key
-            document = to_json_dict(alert)
-            book, snapshots = alert_manager.step(self.states.books.get(key), document, manager)
+            book, outputs = alert_manager.step(
+                self.states.books.get(key), to_json_dict(alert), manager
+            )
             self.states.books[key] = book
-            for snapshot in snapshots:
-                observed = ObservedAlert.from_json(orjson.dumps(snapshot))
-                if observed is not None and snapshot.get("event") == "opened":
+            for output in outputs:
+                if isinstance(output, Alert):
+                    pending.append(output)
+                    continue
+                self.run.tally.add(output)
+                observed = ObservedAlert.from_snapshot(output)
+                if observed is not None and output.get("event") == "opened":
                     self.run.alerts.append(observed)
 
 

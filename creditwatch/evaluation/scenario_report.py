@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
+from creditwatch.evaluation.alert_budget import OUTCOMES, AlertBudget
 from creditwatch.evaluation.scenario_scoring import (
     PRECISION_TARGET,
     RECALL_TARGET,
@@ -30,6 +31,7 @@ class RunFacts:
     produced: int
     seconds: float
     alerts: int
+    budget: AlertBudget | None = None  # what a centre sees, per 1,000 subjects per day
 
 
 def format_delay(delay: timedelta | None) -> str:
@@ -154,6 +156,7 @@ def to_json(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> dict[s
             "controls_per_kind": config.controls_per_kind,
         },
         "run": {"produced": run.produced, "seconds": round(run.seconds, 1), "alerts": run.alerts},
+        "budget": run.budget.to_json() if run.budget is not None else None,
         "targets": {"recall": RECALL_TARGET, "precision": PRECISION_TARGET},
         "kinds": [
             {
@@ -461,6 +464,17 @@ def render_html(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> st
         ),  # fmt: skip
         "<h2>Controls</h2>",
         _table(("control", "type", "alerts", "what it is"), _control_rows(evaluation), (0, 1, 3)),
+        *(_budget_section(run.budget) if run.budget is not None else []),
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _budget_section(budget: AlertBudget) -> list[str]:
+    rows = [[escape(part) for part in row] + budget.cells(row) for row in budget.rows()]
+    return [
+        "<h2>Alert budget</h2>",
+        f"<p>{escape(budget.heading())}. {escape(budget.summary())}. A centre works through "
+        "board items: board alerts and daily digests (docs/alerts.md).</p>",
+        _table(("kind", "rule", "severity", *OUTCOMES), rows, text=(0, 1, 2)),
+    ]

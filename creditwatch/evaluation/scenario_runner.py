@@ -28,15 +28,16 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from creditwatch.bench.kafka_io import GroupOffsets
 from creditwatch.embedded import EmbeddedError, EmbeddedStack
+from creditwatch.evaluation.alert_budget import AlertTally
 from creditwatch.evaluation.scenario_labels import ScenarioRecord
-from creditwatch.evaluation.scenario_scoring import ObservedAlert
+from creditwatch.evaluation.scenario_scoring import ObservedAlert, snapshot_of
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
 from streams.runtime.end_offsets import true_end_offsets
@@ -70,6 +71,7 @@ class PipelineRun:
     consumed: int
     seconds: float  # from the first record produced to the last alert read
     dead_letters: int = 0  # records on risk.dlq
+    tally: AlertTally = field(default_factory=AlertTally)  # every snapshot, for the budget
 
 
 def consumed_count(web_port: int) -> int:
@@ -104,6 +106,7 @@ class AlertReader:
         self.consumer.assign(partitions)
         self.consumer.seek_to_beginning(*partitions)
         self.alerts: list[ObservedAlert] = []
+        self.tally = AlertTally()
         self.last_new = time.monotonic()
 
     def _wait_for_partitions(self) -> list[TopicPartition]:
@@ -120,9 +123,11 @@ class AlertReader:
         arrived = 0
         for messages in self.consumer.poll(timeout_ms=timeout_ms).values():
             for message in messages:
-                alert = ObservedAlert.from_json(message.value)
-                if alert is not None:
+                snapshot = snapshot_of(message.value)
+                alert = ObservedAlert.from_snapshot(snapshot) if snapshot is not None else None
+                if snapshot is not None and alert is not None:
                     self.alerts.append(alert)
+                    self.tally.add(snapshot)
                     arrived += 1
         if arrived:
             self.last_new = time.monotonic()
@@ -257,7 +262,7 @@ def slices(
 @contextmanager
 def running_pipeline(settings: RunSettings) -> Iterator[tuple[EmbeddedStack, WorkerProcess]]:
     """A fresh embedded stack with the catalogue's topics and one ready worker."""
-    with EmbeddedStack() as stack:
+    with EmbeddedStack(postgres=False) as stack:
         assert stack.workdir is not None
         create_topics(stack.bootstrap, ALL_TOPICS, settings.partitions)
         worker = WorkerProcess(
@@ -293,6 +298,7 @@ def run_pipeline(
                 consumed=run.consumed,
                 seconds=time.monotonic() - run.started,
                 dead_letters=run.dead_letters(),
+                tally=reader.tally,
             )
         finally:
             reader.close()

@@ -40,6 +40,7 @@ from creditwatch.evaluation.scenario_labels import (
     IncidentKind,
     scope_of,
 )
+from topics.vocabulary import Disposition
 
 RECALL_TARGET = 0.95
 PRECISION_TARGET = 0.90
@@ -55,12 +56,24 @@ class ObservedAlert:
     created_at: datetime
     subject: str | None = None
     title: str = ""
+    disposition: str = Disposition.BOARD.value
+
+    @property
+    def seen(self) -> bool:
+        """Whether a centre sees it without looking the subject up: on the board, or
+        named in a daily digest; not an alert kept in the subject's case only."""
+        return self.disposition != Disposition.CASE.value
 
     @classmethod
     def from_json(cls, value: bytes) -> ObservedAlert | None:
         """Parse one record value; ``None`` for anything that is not an alert."""
+        snapshot = snapshot_of(value)
+        return None if snapshot is None else cls.from_snapshot(snapshot)
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> ObservedAlert | None:
+        """The fields of one decoded record; ``None`` for anything that is not an alert."""
         try:
-            data: Any = orjson.loads(value)
             created_at = datetime.fromisoformat(data["created_at"])
             return cls(
                 alert_id=str(data["alert_id"]),
@@ -69,9 +82,19 @@ class ObservedAlert:
                 created_at=created_at,
                 subject=data.get("subject"),
                 title=str(data.get("title") or ""),
+                disposition=str(data.get("disposition") or Disposition.BOARD.value),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
+
+
+def snapshot_of(value: bytes) -> dict[str, Any] | None:
+    """One ``risk.alerts`` record value as a dict; ``None`` if it is not a JSON object."""
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +192,7 @@ def _result(
 
 
 def _in_scope(alert: ObservedAlert, kind: IncidentKind, scope: set[str]) -> bool:
-    return alert.kind == kind.alert_kind.value and scope_of(alert.dedup_key) in scope
+    return alert.seen and alert.kind == kind.alert_kind.value and scope_of(alert.dedup_key) in scope
 
 
 def _score_kind(

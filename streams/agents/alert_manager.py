@@ -3,7 +3,8 @@
 Detectors send candidate alerts, and people (through the API) and the
 escalation timer send commands, to ``risk.internal.alert-candidates``, keyed
 like ``risk.alerts``; so one agent owns each subject's alerts and sees every
-change to them in order. It publishes lifecycle snapshots on ``risk.alerts``.
+change to them in order. It publishes lifecycle snapshots on ``risk.alerts``,
+and sends a daily digest's manager the alerts it counts (pipeline/digests.py).
 
 Silences live on the compacted topic ``risk.silences``, mirrored in Redis by
 the serving agents; the manager reads the active ones from Redis every few
@@ -22,10 +23,10 @@ import faust
 import orjson
 import redis.asyncio as aioredis
 
-from detectors.alert_book import AlertBook, Snapshot
-from pipeline.alert_manager import AlertContext, escalation, in_force, step
+from detectors.alert_book import AlertBook
+from pipeline.alert_manager import AlertContext, Output, escalation, in_force, step
 from streams.agents.keyed import run_keyed_detector
-from streams.agents.publish import alert_key, publish_alert_snapshot
+from streams.agents.publish import alert_key, publish_alert_snapshot, send_alert
 from streams.app import app
 from streams.runtime.channels import alert_candidates, produce
 from streams.runtime.tables import bytes_table
@@ -33,6 +34,7 @@ from streams.serving import redis_keys as keys
 from streams.serving.view import redis
 from streams.settings import worker_policy
 from topics.internal import Command, decode_alert_message, encode_command
+from topics.risk import Alert
 from topics.silences import Silence
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,17 @@ async def send_command(command: Command, subject: str | None, dedup_key: str) ->
     await produce(alert_candidates, alert_key(subject, dedup_key), encode_command(command))
 
 
-def handle_alert_message(book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Snapshot]]:
-    context = AlertContext(worker_policy().alerts, active_silences, time.time())
+def handle_alert_message(book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Output]]:
+    context = AlertContext(worker_policy(), active_silences, time.time())
     return step(book, decode_alert_message(value), context)
+
+
+async def send_output(output: Output) -> None:
+    """A snapshot goes to ``risk.alerts``; a digest's candidate to the digest's manager."""
+    if isinstance(output, Alert):
+        await send_alert(output)
+    else:
+        await publish_alert_snapshot(output)
 
 
 @app.agent(alert_candidates, concurrency=1)
@@ -64,7 +74,7 @@ async def manage_alerts(stream: faust.StreamT[bytes]) -> None:
         AlertBook.from_bytes,
         AlertBook.to_bytes,
         handle_alert_message,
-        publish_alert_snapshot,
+        send_output,
     )
 
 

@@ -32,6 +32,7 @@ from streams.agents.publish import (
     send_dead_letter,
     send_list_change,
     send_notice,
+    send_publication,
     send_tier_change,
 )
 from streams.app import app
@@ -73,6 +74,8 @@ async def send_outputs(outputs: Outputs) -> None:
             await send_list_change(change)
         for notice in decided.notices:
             await send_notice(notice)
+        for publication in decided.publications:
+            await send_publication(publication)
         for group, listing in decided.linked_listings:
             await send_linkage(group, {"type": LISTED, "listing": asdict(listing)})
 

@@ -17,11 +17,13 @@ from streams.runtime.channels import (
     dead_letters,
     list_changes,
     produce,
+    publications,
     tier_changes,
     workflow_notices,
 )
 from topics.decode import Rejected
 from topics.lists import ListChange, list_change_key
+from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
 from topics.workflow import WorkflowNotice
@@ -86,3 +88,8 @@ async def send_list_change(change: ListChange) -> None:
 async def send_notice(notice: WorkflowNotice) -> None:
     await produce(workflow_notices, notice.subject.encode(), notice.dumps())
     metrics.workflow_notices.labels(notice.kind).inc()
+
+
+async def send_publication(publication: Publication) -> None:
+    key = publication_key(publication.subject, publication.event_id).encode()
+    await produce(publications, key, publication.dumps())

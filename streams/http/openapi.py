@@ -22,11 +22,19 @@ from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
 from topics.risk import Alert
 from topics.silences import MATCHER_CHECKS, Silence
-from topics.vocabulary import AlertKind, AlertSeverity, Sector, Tier
+from topics.vocabulary import (
+    AlertKind,
+    AlertSeverity,
+    Department,
+    EnforcementKind,
+    Sector,
+    Tier,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"}
 COUNTY = {"type": "string", "pattern": "^[0-9]{6}$"}
+REPORT = "^CR-[0-9]{8}-[A-Z2-7]{12}$"
 #: Redis stream ids: each part is also below 2**64 (``streams.http.web.stream_position``).
 STREAM_ID = {"type": "string", "pattern": "^[0-9]{1,20}(-[0-9]{1,20})?$"}
 
@@ -49,7 +57,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "not found, or outside the token's scope (the same answer for both)",
         409: "the alert is already resolved",
         415: "the body is not sent as Content-Type: application/json",
-        503: "the serving view (Redis) is unavailable",
+        503: "the serving view (Redis) or the record store (PostgreSQL) is unavailable",
     }
     return {
         str(code): {
@@ -151,6 +159,132 @@ def _measures_answer(measure: dict[str, str]) -> dict[str, Any]:
             "policy_version": {"type": ["string", "null"]},
         },
         "required": ["subject", "action", "restricted", "measures", "policy_version"],
+    }
+
+
+def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
+    """The record search and credit reports (``streams/http/records.py``)."""
+    stamp = {"type": "string", "format": "date-time"}
+    record = {
+        "type": "object",
+        "description": "an enforcement.events record (every contract field) and its publication",
+        "properties": {
+            "event_id": {"type": "string"},
+            "subject": {"type": "string"},
+            "kind": _enum(EnforcementKind),
+            "occurred_at": stamp,
+            "department": _enum(Department),
+            "publication": {
+                "type": ["object", "null"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "published_until": stamp,
+                    "published_now": {"type": "boolean"},
+                },
+                "required": ["status", "published_until", "published_now"],
+            },
+        },
+        "required": ["event_id", "subject", "kind", "occurred_at", "department", "publication"],
+    }
+    moment = {
+        "type": "string",
+        "description": "a date (the start of that day, Beijing time) or an ISO 8601 time",
+        "example": "2026-03-01",
+    }
+    words = {"type": "string", "description": "one value, or several comma-separated"}
+    number = _path_param("number", "a report number", {"type": "string", "pattern": REPORT})
+    report_record = {
+        "type": "object",
+        "properties": {
+            "number": {"type": "string"},
+            "subject": {"type": "string"},
+            "issued_at": stamp,
+            "valid_until": stamp,
+            "sha256": {"type": "string"},
+            "requested_by": {"type": "string"},
+            "disclosure_version": {"type": "string"},
+            "document": {"type": "object"},
+        },
+        "required": ["number", "subject", "issued_at", "valid_until", "sha256", "document"],
+    }
+    return {
+        "/api/subjects/{subject}/records": {
+            "get": {
+                "summary": "A subject's enforcement records from the record store, with their "
+                "publication, newest first (centres; inspectors in scope; audited)",
+                "parameters": [
+                    uscc,
+                    {"name": "from", "in": "query", "schema": moment},
+                    {"name": "to", "in": "query", "schema": moment},
+                    {"name": "department", "in": "query", "schema": words},
+                    {"name": "kind", "in": "query", "schema": words},
+                    {"name": "published", "in": "query", "schema": {"enum": ["true", "false"]}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                    {"name": "after", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "subject": {"type": "string"},
+                                "limit": {"type": "integer"},
+                                "after": {"type": ["string", "null"]},
+                                "records": {"type": "array", "items": record},
+                            },
+                            "required": ["subject", "limit", "after", "records"],
+                        },
+                        "a page of records; `after` gives the next page, null on the last",
+                    ),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/subjects/{subject}/reports": {
+            "post": {
+                "summary": "Issue a credit report (公共信用信息报告) as a PDF (centres, "
+                "departments; audited); verifiable at the public site's /reports/{number}",
+                "parameters": [uscc],
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "description": "no fields yet: `{}` or empty, sent as JSON",
+                },
+                "responses": {
+                    "201": {
+                        "description": "the report; X-Report-Number, X-Report-SHA256 and "
+                        "Location (the public verification page) name it",
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    **_errors(400, 401, 403, 415, 503),
+                },
+            }
+        },
+        "/api/reports/{number}": {
+            "get": {
+                "summary": "An issued credit report: its record and content (JSON), or the "
+                "report as HTML (format=html)",
+                "parameters": [
+                    number,
+                    {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the report",
+                        "content": {
+                            "application/json": {"schema": report_record},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
     }
 
 
@@ -316,6 +450,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+        **_record_paths(uscc),
         "/api/tiers": {
             "get": {
                 "summary": "Subjects per credit tier",

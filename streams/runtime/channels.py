@@ -49,8 +49,10 @@ from topics.catalogue import (
     PEER_FEATURES,
     RISK_ALERTS,
     RISK_AUDIT,
+    RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PUBLICATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -93,6 +95,8 @@ complaint_counts = _topic(COMPLAINT_COUNTS)
 peer_feature_changes = _topic(PEER_FEATURES)
 list_changes = _topic(RISK_LIST_CHANGES)
 workflow_notices = _topic(RISK_WORKFLOW)
+publications = _topic(RISK_PUBLICATIONS)
+credit_reports = _topic(RISK_CREDIT_REPORTS)
 audit_trail = _topic(RISK_AUDIT)
 audit_requests = _topic(AUDIT_REQUESTS)
 access_tokens = _topic(ACCESS_TOKENS)

@@ -22,6 +22,7 @@ from faust.types import EventT
 from detectors.casefile import CaseFile
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
+from pipeline.grading import contribution_view
 from pipeline.supervision import case_view
 from streams import metrics
 from streams.agents.casework import case_files
@@ -36,6 +37,7 @@ from streams.serving import redis_keys as keys
 from streams.settings import bootstrap_servers, worker_policy, worker_routing
 from topics.catalogue import RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
 from topics.decode import Rejected
+from topics.risk import on_board
 from topics.vocabulary import AlertSeverity, AlertStatus
 from topics.wire_time import epoch
 
@@ -147,7 +149,7 @@ def apply_alert(value: bytes, client: Any = None) -> Awaitable[Any]:
     alert.setdefault("event", "opened")
     alert.setdefault("muted_by", None)
     alert.setdefault("escalated", False)
-    visible = alert["status"] != AlertStatus.RESOLVED.value and alert["muted_by"] is None
+    visible = on_board(alert)  # open, unmuted, and its disposition is the board
     open_indexes = list(keys.open_alert_indexes(alert))
     other_severities = [
         keys.open_alerts_by("severity", s.value)
@@ -374,9 +376,7 @@ def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None) -> by
                 since_s=state.complaints.start_of_last(30, state.clock)
             ),
             "iot_exceedances_24h": iot_exceedances_24h(state),
-            "contributions": [
-                {"fact": c.fact, "points": c.value, "detail": c.detail} for c in score.contributions
-            ],
+            "contributions": [contribution_view(c) for c in score.contributions],
             "floor": score.floor.value if score.floor else None,
             "supervision": case_view(case, policy) if case is not None else None,
             "policy_version": policy.version,

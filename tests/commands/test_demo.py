@@ -15,8 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
+import psycopg
 import pytest
 from kafka.errors import KafkaTimeoutError
 
@@ -30,13 +33,22 @@ from creditwatch.commands.demo import (
     redraw,
     render,
 )
-from creditwatch.embedded import EmbeddedError
+from creditwatch.embedded import EmbeddedError, wait_for
+from creditwatch.evaluation.alert_budget import AlertBudget
 from creditwatch.monitor import Snapshot, Unavailable
 from creditwatch.processes import ChildProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MONITOR_TIMEOUT_S = 1.0
 PAUSE_S = 4 * MONITOR_TIMEOUT_S  # longer than the summary's broker timeout, several times
+
+
+def page_text(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return ""
 
 
 class DemoOutput:
@@ -123,9 +135,15 @@ def test_demo_survives_a_broker_pause_and_a_killed_worker() -> None:
         match, seen = out.wait_for(r"logs (\S+)", 60)
         workdir = Path(match[1])
         broker_pid = int(out.wait_for(r"broker \S+ \(pid (\d+)\)", 5)[0][1])
+        store = out.wait_for(r"record store (\S+) \(PostgreSQL pid \d+\)", 5)[0][1]
+        # The public disclosure site's address is printed next to the board's, and answers.
+        site = out.wait_for(r"public site (http://127\.0\.0\.1:\d+/) \(no login", 5)[0][1]
+        wait_for(lambda: "信用信息公示" in page_text(site), 60, "the public site's home page")
         worker_pid = int(out.wait_for(r"worker pid (\d+)", 5)[0][1])
         processed, seen = out.processed(90, after=seen)
         assert "simulator sends 2% bad records on purpose" in out.lines[seen - 1]
+        # The archive sink keeps what flows through in the record store it names.
+        wait_for(lambda: stored_records(store) > 0, 90, "records in the store")
 
         # The broker stops answering for longer than the summary waits for it.
         os.kill(broker_pid, signal.SIGSTOP)
@@ -162,6 +180,15 @@ def test_demo_survives_a_broker_pause_and_a_killed_worker() -> None:
                 process.wait()
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stored_records(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM enforcement_events").fetchone()
+        except psycopg.errors.UndefinedTable:  # the sink has not migrated the store yet
+            return 0
+    return int(row[0]) if row else 0
 
 
 # ------------------------------------------------------------------ the summary itself
@@ -341,3 +368,19 @@ def test_the_first_figures_show_the_input_rate_since_the_demo_began(tmp_path: Pa
     shown = figures.view("header", "00:00:10", 0.005, incidents.recent)
     assert 99 < sum(shown.rates.values()) <= 100  # 1,000 input records in ~10 s
     assert "input 100/s" in compact(shown) or "input 99/s" in compact(shown)
+
+
+def test_the_summary_shows_the_alert_budget_by_kind_over_the_traffic_processed() -> None:
+    counts = Counter({(("rule", "tier_d", "critical"), "board"): 2,
+                      (("rule", "complaint_surge", "medium"), "digests"): 1,
+                      (("rule", "complaint_surge", "medium"), "in digests"): 9})  # fmt: skip
+    # An hour at 300 records/s, one day's digests.
+    budget = AlertBudget(10_000, 1 / 24, counts, records=1_080_000, digest_days=1)
+    screen = render(view(snapshot=snapshot(budget=budget)))
+    line = compact(view(snapshot=snapshot(budget=budget)))
+    # 2 alerts in an hour for 10,000 subjects: 4.8 per 1,000 subjects per day; the
+    # digest is the day's one item, not 24 of them.
+    assert "alert budget    board items 4.9 per 1,000 subjects per day" in screen
+    assert "board items by kind: rule 4.9  (over 1.00 h of traffic processed)" in screen
+    assert "board items 4.9 per 1,000 subjects per day (alerts 4.8, digests 0.1)" in line
+    assert "in digests 21.6" in line

@@ -3,8 +3,9 @@
 A renamed metric or label does not break a dashboard loudly: the panel shows
 "No data" and the alert never fires. So every expression in the dashboards and
 in ``rules.yml`` is checked against the series and labels that
-``streams.metrics`` registers (plus ``up``, and ``job``/``instance`` that
-Prometheus adds to every scraped series).
+``streams.metrics`` and the archive sink's ``streams.archive.sink_metrics``
+register (plus ``up``, and ``job``/``instance`` that Prometheus adds to every
+scraped series).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 
 import streams.metrics
+from streams.archive import sink_metrics
 from tests.dashboards.promql import Usage, usage, variable_usage
 from topics.vocabulary import SHIJIAZHUANG_COUNTIES
 
@@ -51,7 +53,8 @@ def exported_series() -> dict[str, frozenset[str]]:
     # child exists, so read them from the collectors streams.metrics defines.
     declared = {
         collector._name: collector._labelnames
-        for collector in vars(streams.metrics).values()
+        for module in (streams.metrics, sink_metrics)
+        for collector in vars(module).values()
         if isinstance(collector, MetricWrapperBase)
     }
     series: dict[str, frozenset[str]] = {"up": TARGET_LABELS}

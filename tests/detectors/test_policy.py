@@ -19,7 +19,7 @@ from detectors.policy import (
 )
 from detectors.tiers import next_tier
 from streams.settings import load_worker_policy
-from topics.vocabulary import AlertSeverity, Tier
+from topics.vocabulary import AlertSeverity, Disposition, Tier
 
 BUNDLED_TEXT = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 BUNDLED = tomllib.loads(BUNDLED_TEXT)
@@ -232,8 +232,43 @@ def test_every_alert_rule_s_severity_comes_from_the_policy() -> None:
     assert severity.of(AlertRule.TIER_D, strong=True) is AlertSeverity(table["tier_d"])
     # The workflows read their part of the policy, with the same severities.
     assert policy.supervision.alert_severity == severity
-    changed = parse_policy(edited(alerts__severity__penalty_serious="critical"))
+    changed = parse_policy(
+        edited(
+            alerts__severity__penalty_serious="critical",
+            alerts__disposition__penalty_serious="board",
+        )  # fmt: skip
+    )
     assert changed.alerts.severity.of(AlertRule.PENALTY_SERIOUS) is AlertSeverity.CRITICAL
+
+
+def test_each_rule_s_disposition_comes_from_the_policy_graded_like_its_severity() -> None:
+    alerts = load_policy().alerts
+    table = BUNDLED["alerts"]["disposition"]
+    assert set(table) == set(AlertRule)
+    # A graded rule: the ordinary severity gets the first, the strong one the second.
+    ordinary, strong = table["peer_outlier"]
+    assert alerts.disposition_of("peer_outlier", "medium") is Disposition(ordinary)
+    assert alerts.disposition_of("peer_outlier", "high") is Disposition(strong)
+    assert alerts.disposition_of("tier_d", "critical") is Disposition.BOARD
+    # An alert of no rule the policy knows (written before rules had ids) is on the board.
+    assert alerts.disposition_of(None, "low") is Disposition.BOARD
+    changed = parse_policy(edited(alerts__disposition__peer_outlier="case"))
+    assert changed.alerts.disposition_of("peer_outlier", "high") is Disposition.CASE
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        ("alerts__disposition__tier_d", DELETE, "missing 'alerts.disposition.tier_d'"),
+        ("alerts__disposition__tier_e", "board", "unknown alert rule 'alerts.disposition.tier_e'"),
+        ("alerts__disposition__complaint_surge", "inbox", "must be one of board, case, digest"),
+        ("alerts__disposition__peer_outlier", ["board", "case"], "seen at least as much"),
+        ("alerts__disposition__tier_d", "digest", "critical alert must go to the board"),
+        ("alerts__disposition", DELETE, "missing 'alerts.disposition'"),
+    ],
+)
+def test_a_bad_disposition_table_is_named(path: str, value: Any, named: str) -> None:
+    assert named in error_of(edited(**{path: value}))
 
 
 @pytest.mark.parametrize(

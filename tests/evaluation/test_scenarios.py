@@ -17,6 +17,7 @@ from creditwatch.cli import main
 from creditwatch.embedded import embedded_pseudonym_key
 from creditwatch.evaluation import scenario_report as report
 from creditwatch.evaluation import scenario_runner
+from creditwatch.evaluation.alert_budget import AlertTally
 from creditwatch.evaluation.scenario_labels import (
     Control,
     Incident,
@@ -396,12 +397,20 @@ def test_table_and_html_report(scenario: Scenario, tmp_path: Path) -> None:
 def test_cli_writes_the_report_and_json(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    raised: list[ObservedAlert] = []
+
     def fake_run(records: Any, settings: Any, progress: Any) -> scenario_runner.PipelineRun:
         built = build_scenario(ScenarioConfig(seed=5, days=10, subjects=60, background_per_day=100,
                                               incidents_per_kind=1))  # fmt: skip
         assert list(records) == list(built.records)
         _, alerts = _result(built)
-        return scenario_runner.PipelineRun(alerts, len(records), len(records), 1.0)
+        raised.extend(alerts)
+        tally = AlertTally()
+        for seen in alerts:  # each opened on the board
+            tally.add({"alert_id": seen.alert_id, "kind": seen.kind, "severity": "high",
+                       "dedup_key": seen.dedup_key, "subject": seen.subject,
+                       "created_at": seen.created_at.isoformat(), "event": "opened"})  # fmt: skip
+        return scenario_runner.PipelineRun(alerts, len(records), len(records), 1.0, tally=tally)
 
     monkeypatch.setattr(scenario_runner, "run_pipeline", fake_run)
     html, out = tmp_path / "r.html", tmp_path / "r.json"
@@ -411,8 +420,16 @@ def test_cli_writes_the_report_and_json(
     printed = capsys.readouterr().out
     assert "cross_region_surge" in printed and "recall" in printed
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    kinds = {k["kind"]: k for k in json.loads(out.read_text(encoding="utf-8"))["kinds"]}
+    document = json.loads(out.read_text(encoding="utf-8"))
+    kinds = {k["kind"]: k for k in document["kinds"]}
     assert kinds["iot_drift"]["recall"] == 1.0
+    # The alert budget over the scenario's days and every subject, city and scripted.
+    budget = document["budget"]
+    assert budget["days"] == 10 and budget["subjects"] > 60
+    opened = sum(row["counts"]["board"] for row in budget["rows"])
+    assert opened == len({a.alert_id for a in raised}) > 0
+    assert "alert budget: " in printed and "board items" in printed
+    assert "<h2>Alert budget</h2>" in html.read_text(encoding="utf-8")
 
 
 def test_cli_rejects_too_short_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:

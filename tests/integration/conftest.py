@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import pytest
 
 from creditwatch.commands.token import create_token
-from creditwatch.embedded import EmbeddedStack
+from creditwatch.embedded import EmbeddedPostgres, EmbeddedStack
 from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
+from streams.settings import DATABASE_VARIABLE
+from tests.conftest import fresh_store
 from topics.access import Role
 from topics.catalogue import ALL_TOPICS
 
@@ -27,6 +29,7 @@ class Pipeline:
     stack: EmbeddedStack
     worker: WorkerProcess
     token: str = ""  # a supervision-centre token: every API read and action
+    database_url: str | None = None  # the record store the worker reads, if any
 
     @property
     def auth(self) -> dict[str, str]:
@@ -45,22 +48,27 @@ class Pipeline:
 
 
 @contextmanager
-def running_pipeline() -> Iterator[Pipeline]:
-    """A fresh embedded broker and Redis with every topic, and one ready worker."""
-    with EmbeddedStack() as stack:
+def running_pipeline(database_url: str | None = None) -> Iterator[Pipeline]:
+    """A fresh embedded broker and Redis with every topic, and one ready worker; its
+    record search and credit reports read the (migrated) store at ``database_url``."""
+    with EmbeddedStack(postgres=False) as stack:
         assert stack.workdir is not None
         create_topics(stack.bootstrap, ALL_TOPICS, PARTITIONS)
         worker = WorkerProcess(
-            stack.workdir, stack.kafka_url, stack.redis_url, partitions=PARTITIONS
+            stack.workdir,
+            stack.kafka_url,
+            stack.redis_url,
+            partitions=PARTITIONS,
+            env={DATABASE_VARIABLE: database_url} if database_url else None,
         )
         with worker:
             worker.wait_ready(timeout=90)
-            pipeline = Pipeline(stack, worker)
+            pipeline = Pipeline(stack, worker, database_url=database_url)
             pipeline.token = pipeline.issue_token("test-centre", Role.CENTRE)
             yield pipeline
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Iterator[Pipeline]:
-    with running_pipeline() as running:
+def pipeline(embedded_postgres: EmbeddedPostgres) -> Iterator[Pipeline]:
+    with fresh_store(embedded_postgres) as url, running_pipeline(url) as running:
         yield running

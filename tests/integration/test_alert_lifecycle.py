@@ -89,17 +89,25 @@ def test_a_widening_cross_sector_pattern_is_one_alert_with_a_count(pipeline: Pip
 
 def test_an_inspector_acknowledges_then_resolves_an_alert(pipeline: Pipeline):
     subject = make_uscc(7102)
-    send(pipeline, enforcement(subject, "ack-1", "penalty", 20, severity="serious"))
-    alert = the_alert(pipeline, subject, "rule", lambda a: True, "the penalty alert")
+    send(pipeline, enforcement(subject, "ack-1", "court_dishonest_debtor", 20))
+
+    def ruling(check: Any = lambda a: True) -> Any:
+        return lambda a: a["rule"] == "court_dishonest_debtor" and check(a)
+
+    alert = the_alert(pipeline, subject, "rule", ruling(), "the ruling's alert")
+    status, listing = get_json(pipeline, "/api/alerts?limit=500")
+    assert alert["alert_id"] in {a["alert_id"] for a in listing["alerts"]}  # on the board
     status, body = call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/ack", {"note": "seen"})
     assert status == 202 and body["accepted"]
     acked = the_alert(
-        pipeline, subject, "rule", lambda a: a["status"] == "acknowledged", "acknowledged"
+        pipeline, subject, "rule", ruling(lambda a: a["status"] == "acknowledged"), "acknowledged"
     )
     assert acked["note"] == "seen" and acked["actor"] == "test-centre"
     assert call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/resolve", {})[0] == 400
     call(pipeline, "POST", f"/api/alerts/{alert['alert_id']}/resolve", {"note": "fine paid"})
-    resolved = the_alert(pipeline, subject, "rule", lambda a: a["status"] == "resolved", "resolved")
+    resolved = the_alert(
+        pipeline, subject, "rule", ruling(lambda a: a["status"] == "resolved"), "resolved"
+    )
     assert resolved["note"] == "fine paid"
     status, listing = get_json(pipeline, "/api/alerts?limit=500")
     assert alert["alert_id"] not in {a["alert_id"] for a in listing["alerts"]}
@@ -122,12 +130,12 @@ def test_a_silence_mutes_until_it_is_ended(pipeline: Pipeline):
         10, "the silence listed",
     )  # fmt: skip
     time.sleep(SILENCE_REFRESH_S * 1.5)  # the manager reads silences from Redis each second
-    # Finance is no life-safety field: the penalty lists the subject for key attention
-    # (high), which does not inhibit its high alerts as a joint-punishment listing would.
-    send(
-        pipeline, enforcement(subject, "sil-1", "penalty", 20, severity="serious", sector="finance")
-    )
-    muted = the_alert(pipeline, subject, "rule", lambda a: True, "the muted alert")
+
+    def ruling(a: dict[str, Any]) -> bool:
+        return a["rule"] == "court_dishonest_debtor"
+
+    send(pipeline, enforcement(subject, "sil-1", "court_dishonest_debtor", 20))
+    muted = the_alert(pipeline, subject, "rule", ruling, "the muted alert")
     assert muted["muted_by"] == f"silence:{silence['silence_id']}"
     _, listing = get_json(pipeline, f"/api/alerts?region={muted['region']}&limit=500")
     assert muted["alert_id"] not in {a["alert_id"] for a in listing["alerts"]}
@@ -135,17 +143,15 @@ def test_a_silence_mutes_until_it_is_ended(pipeline: Pipeline):
     assert call(pipeline, "DELETE", f"/api/silences/{silence['silence_id']}")[0] == 200
     wait_until(lambda: get_json(pipeline, "/api/silences")[1]["silences"] == [], 10, "ended")
     time.sleep(SILENCE_REFRESH_S * 1.5)  # the manager learns of the end the same way
-    send(
-        pipeline, enforcement(subject, "sil-2", "penalty", 10, severity="serious", sector="finance")
-    )
+    # The subject's next ruling folds into its open alert, which nothing mutes any more.
+    send(pipeline, enforcement(subject, "sil-2", "court_dishonest_debtor", 10))
     heard = the_alert(
-        pipeline,
-        subject,
-        "rule",
-        lambda a: a["dedup_key"].endswith("penalty_serious:sil-2"),
-        "the next penalty alert",
+        pipeline, subject, "rule", lambda a: ruling(a) and a["count"] == 2, "the next ruling"
     )
-    assert heard["muted_by"] is None
+    assert heard["alert_id"] == muted["alert_id"] and heard["muted_by"] is None
+    assert heard["source_event_ids"] == ["sil-1", "sil-2"]
+    _, listing = get_json(pipeline, f"/api/alerts?region={muted['region']}&limit=500")
+    assert muted["alert_id"] in {a["alert_id"] for a in listing["alerts"]}
 
 
 def test_bad_silences_are_refused_with_the_reason(pipeline: Pipeline):
@@ -175,23 +181,25 @@ def test_an_inspector_reconnecting_receives_exactly_the_alerts_routed_meanwhile(
 ):
     inbox = "/api/inbox/changan-food/events"  # 长安区 food and drug (pipeline/routing.toml)
     first, missed = make_uscc(7201), [make_uscc(7202), make_uscc(7203)]
-    # A serious food penalty raises two alerts: its own, and the joint-punishment listing's.
+    # A serious food penalty raises two alerts: its own, kept in the subject's case
+    # ([alerts.disposition]), and the joint-punishment listing's, on the board and routed.
     send(pipeline, enforcement(first, "in-1", "penalty", 20, severity="serious"))
     seen = read_sse(
         pipeline,
         None,
-        lambda events: sum(e[2]["subject"] == first for e in events) == 2,
+        lambda events: sum(e[2]["subject"] == first for e in events) == 1,
         path=inbox,
     )
+    assert seen[-1][2]["kind"] == "list"
     last_id = seen[-1][0]  # the client disconnects here
     for i, subject in enumerate(missed):
         send(pipeline, enforcement(subject, f"in-{i + 2}", "penalty", 20, severity="serious"))
     for subject in missed:
         the_alert(pipeline, subject, "list", lambda a: True, "the listing raised while away")
-    resumed = read_sse(pipeline, last_id, lambda events: len(events) >= 4, path=inbox)
-    assert sorted((e[2]["subject"], e[2]["kind"]) for e in resumed) == sorted(
-        (subject, kind) for subject in missed for kind in ("rule", "list")
-    )
+    resumed = read_sse(pipeline, last_id, lambda events: len(events) >= 2, path=inbox)
+    assert sorted((e[2]["subject"], e[2]["kind"]) for e in resumed) == [
+        (subject, "list") for subject in sorted(missed)
+    ]
     assert all(e[1] == "alert" and e[2]["event"] == "opened" for e in resumed)
     with pytest.raises(TimeoutError):  # nothing else was routed: the stream stays silent
         read_sse(pipeline, resumed[-1][0], lambda events: len(events) > 0, timeout=3, path=inbox)

@@ -19,10 +19,24 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
+from detectors.alert_book import AlertBook
+from detectors.alert_rules import AlertRule
+from pipeline.alert_manager import step
+from pipeline.alert_titles import BOARD_LABELS, WORDS
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, AlertKind, AlertSeverity, Sector, Tier
+from tests.pipeline.test_alert_manager import CONTEXT, candidate_of
+from topics.internal import decode_alert_message
+from topics.risk import Alert
+from topics.vocabulary import (
+    SHIJIAZHUANG_COUNTIES,
+    SHIJIAZHUANG_COUNTIES_EN,
+    AlertKind,
+    AlertSeverity,
+    Sector,
+    Tier,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +75,75 @@ def test_board_vocabulary_matches_the_contracts():
     assert set(vocabulary["severities"]) == {s.value for s in AlertSeverity}
     assert set(vocabulary["kinds"]) == {k.value for k in AlertKind}
     assert vocabulary["tiers"] == [t.value for t in Tier]
+    assert vocabulary["counties_en"] == SHIJIAZHUANG_COUNTIES_EN
+    # Its labels are a copy of the one table of words, not a table of its own.
+    assert vocabulary["labels"] == {
+        group: {code: list(pair) for code, pair in WORDS[group].items()} for group in BOARD_LABELS
+    }
+
+
+def digest_alert() -> dict[str, Any]:
+    """A daily digest of two subjects' complaint surges, as the alert manager makes it."""
+    digest_book, digest = AlertBook(), None
+    for n, subject in enumerate((make_uscc(704), make_uscc(705))):
+        member = candidate_of(AlertRule.COMPLAINT_SURGE, subject, f"e{n}", sector="education")
+        _, outputs = step(AlertBook(), member, CONTEXT)
+        (counted,) = [out for out in outputs if isinstance(out, Alert)]
+        _, (digest,) = step(digest_book, decode_alert_message(counted.dumps()), CONTEXT)
+    assert digest is not None and digest["count"] == 2
+    return digest
+
+
+def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: Any):
+    """A digest is one board item for many alerts: it says how many, in the reader's
+    language only, and each subject it names opens that subject's profile."""
+    from playwright.sync_api import Route, expect
+
+    digest = digest_alert()
+    profile = {"tier": "C", "score": 60.0, "alert_ids": []}
+    bodies = {
+        "/": ("text/html", BOARD.read_bytes()),
+        "/api/alerts": ("application/json",
+                        orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [digest]})),
+        f"/api/alerts/{digest['alert_id']}": ("application/json", orjson.dumps(digest)),
+        f"/api/subjects/{make_uscc(705)}": ("application/json", orjson.dumps(profile)),
+        "/api/tiers": ("application/json", b'{"A": 1, "B": 2, "C": 3, "D": 4}'),
+        "/api/events": ("text/event-stream", b"retry: 60000\n\n"),
+    }  # fmt: skip
+    looked_up: list[str] = []
+
+    def serve(route: Route) -> None:
+        path = route.request.url.removeprefix("http://board.test").split("?")[0]
+        looked_up.append(path)
+        content_type, body = bodies.get(path, ("application/json", b'{"error": "no"}'))
+        route.fulfill(status=200 if path in bodies else 404, content_type=content_type, body=body)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.route("http://board.test/**", serve)
+    page.goto("http://board.test/")
+    row = page.locator(f"#alert-list li[data-alert-id='{digest['alert_id']}']")
+    expect(row).to_contain_text("长安区教育行业投诉举报激增日汇总")
+    expect(row).to_contain_text("汇总 2 条预警")
+    row.locator("button").click()
+    expect(page.locator("#detail-count")).to_have_text("2")
+    expect(page.locator("#evidence tbody tr")).to_have_count(2)
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("预付卡")
+    assert_one_language(page, "zh")
+    page.screenshot(path=str(ARTIFACTS / "board-digest-zh.png"), full_page=True)
+
+    page.locator("#lang-toggle").click()
+    expect(row).to_contain_text("Daily digest of complaint surges: Chang'an District")
+    expect(row).to_contain_text("2 alerts in this digest")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("prepaid card")
+    assert_one_language(page, "en")
+    page.screenshot(path=str(ARTIFACTS / "board-digest-en.png"), full_page=True)
+    page.locator("#evidence tbody tr").nth(1).locator("button.link").click()
+    expect(page.locator("#profile")).to_contain_text(make_uscc(705))
+    assert f"/api/subjects/{make_uscc(705)}" in looked_up
+    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +178,31 @@ def court_ruling(n: int, event_id: str, region: str) -> tuple[str, dict[str, Any
     }
 
 
+#: Where the board shows alerts: the list, the detail, the subject's profile. Identifiers
+#: (USCC, ids, dedup keys, policy versions: class ``mono``) and times are left out.
+ALERT_TEXT = """() => {
+  const texts = [];
+  for (const root of document.querySelectorAll('#alerts, #detail, #profile')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('.mono, time, [hidden]')) continue;
+      texts.push(node.textContent);
+    }
+  }
+  return texts.join(' ');
+}"""
+HAN = re.compile(r"[\u4e00-\u9fff]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def assert_one_language(page: Any, lang: str) -> None:
+    """The board in ``lang`` shows no word of the other language about alerts."""
+    text = page.evaluate(ALERT_TEXT)
+    other = LATIN_WORD.findall(text) if lang == "zh" else HAN.findall(text)
+    assert other == [], f"{lang} board shows {other[:10]} in: {text[:400]}"
+    assert (HAN.search(text) if lang == "zh" else LATIN_WORD.search(text)) is not None
+
+
 def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     pipeline: Pipeline, browser: Any
 ):
@@ -103,7 +211,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     started = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
     # An alert in 桥西区 that is already open when the board loads.
-    elsewhere, record = court_ruling(700, "board-1", "130104")
+    elsewhere, record = court_ruling(700, "b-1", "130104")
     send(pipeline, record)
     wait_until(
         lambda: get_json(pipeline, "/api/alerts?region=130104")[1]["total"] >= 1,
@@ -128,7 +236,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
     # A ruling in 晋州市 raised after the page loaded arrives over SSE, at the top.
-    subject, record = court_ruling(701, "board-2", "130183")
+    subject, record = court_ruling(701, "b-2", "130183")
     send(pipeline, record)
     newest = page.locator("#alert-list li").first
     expect(newest).to_contain_text(subject, timeout=WAIT_MS)
@@ -141,26 +249,29 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.select_option("#f-region", "130183")
     expect(page.locator("#alert-list li", has_text=elsewhere)).to_have_count(0)
     expect(page.locator("#alert-list li", has_text=subject).first).to_be_visible()
-    # The ruling, the drop to D and the joint-punishment listing.
-    expect(page.locator("#alert-total")).to_have_text("显示 3 / 共 3 条")
+    # One record, one item: the ruling; its drop to D and joint-punishment listing are
+    # folded into it (docs/alerts.md), kept in the subject's history.
+    expect(page.locator("#alert-total")).to_have_text("显示 1 / 共 1 条")
     expect(page.locator("#more")).to_be_hidden()
     assert "region=130183" in page.url
 
     # The court ruling's evidence: the fact, its source event, score, tier, policy.
     page.locator("#alert-list li", has_text="法院失信被执行人认定").first.click()
     expect(page.locator("#detail-title")).to_have_text("法院失信被执行人认定")
-    expect(page.locator("#evidence tbody tr").first).to_contain_text("court_dishonest_debtor")
-    expect(page.locator("#evidence tbody tr").first).to_contain_text("event board-2")
-    expect(page.locator("#sources")).to_have_text("board-2")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("失信被执行人")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("事件 b-2")
+    expect(page.locator("#sources")).to_have_text("b-2")
     expect(page.locator("#detail-tier")).to_contain_text("D")
     expect(page.locator("#detail-policy")).not_to_be_empty()
 
     # The subject's profile, from the detail's subject link.
     page.locator("#detail-body button.link", has_text=subject).click()
     expect(page.locator("#profile-facts")).to_contain_text("D")
-    expect(page.locator("#contributions")).to_contain_text("court_dishonest_debtor")
+    expect(page.locator("#contributions")).to_contain_text("失信被执行人")
     expect(page.locator("#profile-alerts li")).to_have_count(3)
+    expect(page.locator("#profile-alerts li", has_text="已静默")).to_have_count(2)
     expect(page.locator("#tier-chart svg g[data-tier='D'] text").first).not_to_have_text("0")
+    assert_one_language(page, "zh")
     page.screenshot(path=str(ARTIFACTS / "board-e2e.png"), full_page=True)
 
     # On a phone: one column, nothing wider than the screen, fingers-sized controls.
@@ -187,6 +298,17 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     expect(
         page.locator("#alert-list li", has_text="Court dishonest-debtor ruling").first
     ).to_be_visible()
+    # The alert still open from before the reload (#alert=…), in English, and its subject.
+    expect(page.locator("#detail-title")).to_have_text("Court dishonest-debtor ruling")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("Court dishonest debtor")
+    expect(page.locator("#evidence tbody tr").first).to_contain_text("event b-2")
+    page.locator("#detail-body button.link", has_text=subject).click()
+    expect(page.locator("#profile-alerts li", has_text="Muted")).to_have_count(0)
+    expect(page.locator("#profile-alerts li", has_text="muted")).to_have_count(2)
+    expect(page.locator("#alert-list li").first).to_contain_text("Jinzhou City")
+    assert_one_language(page, "en")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "board-e2e-en.png"), full_page=True)
     context.close()
 
     assert errors == [], f"script errors on the page: {errors}"
@@ -212,7 +334,18 @@ def test_board_never_renders_data_as_html(browser: Any):
         "region": "130102",
         "sector": "food_drug",
         "title": HOSTILE,
-        "evidence": [{"fact": HOSTILE, "value": 1.0, "threshold": None, "detail": HOSTILE}],
+        "title_zh": HOSTILE,
+        "evidence": [
+            {
+                "fact": HOSTILE,
+                "value": 1.0,
+                "threshold": None,
+                "detail": HOSTILE,
+                "detail_zh": HOSTILE,
+                "label": HOSTILE,
+                "label_zh": HOSTILE,
+            }
+        ],  # fmt: skip
         "source_event_ids": [HOSTILE],
         "created_at": "2026-11-28T02:00:00Z",
         "status": "open",

@@ -28,8 +28,9 @@ def test_spike_after_warm_up_is_reported_with_its_baseline(pipeline: Pipeline):
         producer.flush()
 
     def anomalies() -> list[dict]:
-        found = get_json(pipeline, "/api/alerts?kind=anomaly&limit=50")[1]["alerts"]
-        return [a for a in found if a["subject"] == subject]
+        status, profile = get_json(pipeline, f"/api/subjects/{subject}")
+        found = [get_json(pipeline, f"/api/alerts/{i}")[1] for i in profile.get("alert_ids", [])]
+        return [a for a in found if status == 200 and a["kind"] == "anomaly"]
 
     wait_until(lambda: len(anomalies()) >= 1, 60, "the anomaly alert")
     [alert] = anomalies()
@@ -37,3 +38,14 @@ def test_spike_after_warm_up_is_reported_with_its_baseline(pipeline: Pipeline):
     facts = {e["fact"]: e for e in alert["evidence"]}
     assert facts["value"]["value"] == 9.5
     assert abs(facts["expected"]["value"] - 4.0) < 0.5
+    # An ordinary anomaly is counted in the day's digest of IoT anomalies of its county
+    # and sector ([alerts.disposition]), which names the subject, with the alert's title.
+    assert alert["disposition"] == "digest"
+
+    def digest() -> dict | None:
+        listed = get_json(pipeline, "/api/alerts?kind=anomaly&region=130102&limit=50")[1]
+        return next((a for a in listed["alerts"] if a["dedup_key"] == alert["digest_key"]), None)
+
+    wait_until(lambda: digest() is not None, 30, "the day's digest on the board")
+    named = {e["fact"]: e for e in digest()["evidence"]}  # type: ignore[index]
+    assert named[f"subject {subject}"]["detail"] == alert["title"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json, send
+from tests.public import store_seed
+from tests.public.store_seed import seed
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +42,9 @@ OPERATIONS = [
     ("GET", "/api/silences"),
     ("POST", "/api/silences"),
     ("DELETE", "/api/silences/{silence_id}"),
+    ("GET", "/api/subjects/{subject}/records"),
+    ("POST", "/api/subjects/{subject}/reports"),
+    ("GET", "/api/reports/{number}"),
 ]
 
 
@@ -138,3 +144,47 @@ def test_a_listed_subject_s_answers_are_as_documented(
     # Not an empty answer, which would match the document trivially.
     assert answer["supervision"]["lists"] if "supervision" in answer else answer["measures"]
     case.validate_response(response, headers=pipeline.auth)
+
+
+def test_a_subject_s_records_and_reports_are_as_documented(
+    operations: dict[tuple[str, str], Any], pipeline: Pipeline
+):
+    """Records seeded into the worker's store as the sink writes them: the search's
+    answer, an issued report (a PDF) and the report read back, JSON and HTML."""
+    assert pipeline.database_url is not None
+    subject = make_uscc(7650)
+    seed(
+        pipeline.database_url,
+        [
+            store_seed.enforcement(subject=subject, event_id="oa-rec-1", legal_rep_id="LR1"),
+            store_seed.publication(subject, "oa-rec-1", datetime.now(UTC) - timedelta(days=1)),
+            store_seed.enforcement(subject=subject, event_id="oa-rec-2", kind="honour"),
+        ],
+    )
+    base_url = f"http://127.0.0.1:{pipeline.worker.web_port}"
+
+    def call(method: str, path: str, **parts: Any) -> Any:
+        case = operations[(method, path)].Case(**parts)
+        response = case.call(base_url=base_url, headers=pipeline.auth)
+        case.validate_response(response, headers=pipeline.auth)
+        return response
+
+    search = call("GET", "/api/subjects/{subject}/records", path_parameters={"subject": subject})
+    assert [r["event_id"] for r in search.json()["records"]] == ["oa-rec-2", "oa-rec-1"]
+    issued = call(
+        "POST",
+        "/api/subjects/{subject}/reports",
+        path_parameters={"subject": subject},
+        body={},
+        media_type="application/json",
+    )
+    assert issued.status_code == 201 and issued.content.startswith(b"%PDF")
+    (number,) = issued.headers["x-report-number"]  # schemathesis: lower-case names, lists
+    for output in ("json", "html"):
+        read = call(
+            "GET",
+            "/api/reports/{number}",
+            path_parameters={"number": number},
+            query={"format": output},
+        )
+        assert read.status_code == 200

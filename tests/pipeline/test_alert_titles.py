@@ -1,4 +1,4 @@
-"""Alert titles: one table, every rule in Chinese and English, the English as it always was."""
+"""Alert words: one table, every title, label and explanation in Chinese and in English."""
 
 from __future__ import annotations
 
@@ -8,12 +8,34 @@ from typing import Any
 import pytest
 
 from detectors.alert_rules import AlertRule
+from detectors.peers import FEATURES
 from detectors.policy import load_policy
 from detectors.rules import RuleHit
-from pipeline.alert_titles import CHINESE, TITLES, titles
-from topics.vocabulary import AlertKind, AlertSeverity, ComplaintCategory, Metric, Sector
+from detectors.scoring import Fact
+from pipeline.alert_titles import (
+    DETAILS,
+    FACT_LABELS,
+    RULE_NAMES,
+    TITLES,
+    WORDS,
+    digest_titles,
+    fact_words,
+    titles,
+)
+from topics.vocabulary import (
+    SHIJIAZHUANG_COUNTIES,
+    AlertKind,
+    AlertSeverity,
+    ComplaintCategory,
+    Department,
+    Metric,
+    NoticeKind,
+    Sector,
+)
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+#: An English word in a Chinese text (codes and ids in these examples have digits).
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 #: What each rule's hits say about themselves, and the titles that makes.
 EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
@@ -23,14 +45,14 @@ EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
     AlertRule.COMPLAINT_SURGE: (
         {"category": "food_safety"},
         "12315 投诉举报激增：食品安全",
-        "Surge of 12315 complaints: food_safety",
+        "Surge of 12315 complaints: food safety",
     ),
     AlertRule.IOT_EXCEEDANCES: ({}, "物联网监测多次超标", "Repeated IoT limit exceedances"),
     AlertRule.TIER_D: ({}, "信用等级降至 D 级", "Dropped to credit tier D"),
     AlertRule.IOT_ANOMALY: (
         {"metric": "cold_chain_temperature", "device": "fridge-7"},
         "设备 fridge-7 的冷链温度读数异常",
-        "Anomalous cold_chain_temperature readings on device fridge-7",
+        "Anomalous cold-chain temperature readings on device fridge-7",
     ),
     AlertRule.JOINT_PUNISHMENT_LIST: (
         {},
@@ -57,7 +79,8 @@ EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
             "features": ("score", "complaints_30d"),
         },
         "远高于桥西区食品药品行业的 233 个同业主体：信用风险分、30 日投诉举报",
-        "Far above its 233 peers (food_drug, 桥西区) on score, complaints_30d",
+        "Far above its 233 peers (food and drugs, Qiaoxi District) on risk score, "
+        "complaints in 30 days",
     ),  # fmt: skip
     AlertRule.CROSS_SECTOR: (
         {"sources": 2, "source_kind": "sectors", "subjects": 1},
@@ -72,7 +95,7 @@ EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
     AlertRule.LINKED_LISTING: (
         {"list": "joint_punishment"},
         "同一法定代表人的其他主体列入失信联合惩戒对象名单",
-        "A subject of the same legal representative entered the joint_punishment list",
+        "A subject of the same legal representative entered the joint-punishment list",
     ),
     AlertRule.CROSS_REGION: (
         {"category": "price", "counties": 4, "day": "2026-03-12"},
@@ -86,19 +109,81 @@ def hit(rule: AlertRule, about: dict[str, Any]) -> RuleHit:
     return RuleHit(rule, rule.value, AlertKind.RULE, AlertSeverity.LOW, (), about=about)
 
 
-def test_every_rule_has_a_title_in_both_languages_and_a_severity_in_the_policy() -> None:
-    assert set(TITLES) == set(AlertRule) == set(EXAMPLES)
-    assert set(load_policy().alerts.severity.of_rule) == set(AlertRule)
-    assert all(HAN.search(chinese) for chinese, _ in TITLES.values())
+def test_every_rule_has_a_title_and_a_name_in_both_languages_and_a_policy() -> None:
+    assert set(TITLES) == set(RULE_NAMES) == set(AlertRule) == set(EXAMPLES)
+    alerts = load_policy().alerts
+    assert set(alerts.severity.of_rule) == set(alerts.disposition.of_rule) == set(AlertRule)
+    for chinese, english in [*TITLES.values(), *RULE_NAMES.values()]:
+        assert HAN.search(chinese) and not HAN.search(english)
 
 
 @pytest.mark.parametrize("rule", list(AlertRule))
 def test_a_title_names_what_its_hit_says_chinese_first(rule: AlertRule) -> None:
     about, chinese, english = EXAMPLES[rule]
     assert titles(hit(rule, about)) == (chinese, english)
+    assert not LATIN_WORD.search(chinese.replace("fridge-7", "")) and not HAN.search(english)
 
 
-def test_every_code_a_title_names_has_its_chinese() -> None:
-    assert set(CHINESE["category"]) == {c.value for c in ComplaintCategory}
-    assert set(CHINESE["sector"]) == {s.value for s in Sector}
-    assert set(CHINESE["metric"]) == {m.value for m in Metric}
+def test_every_code_a_title_or_explanation_names_has_both_languages() -> None:
+    assert set(WORDS["category"]) == {c.value for c in ComplaintCategory}
+    assert set(WORDS["sector"]) == {s.value for s in Sector}
+    assert set(WORDS["metric"]) == {m.value for m in Metric}
+    assert set(WORDS["department"]) == {d.value for d in Department}
+    assert set(WORDS["county"]) == set(SHIJIAZHUANG_COUNTIES)
+    assert set(WORDS["features"]) == set(FEATURES)
+    for table in WORDS.values():
+        for _, english in table.values():
+            assert not HAN.search(english), english
+
+
+def test_every_fact_an_alert_names_has_a_label_in_both_languages() -> None:
+    codes = {*load_policy().signals, *FEATURES, *(k.value for k in NoticeKind)}
+    codes -= {"repair_approved", "repair_rejected"}  # notices, never an alert's evidence
+    assert codes <= set(FACT_LABELS), codes - set(FACT_LABELS)
+    for chinese, english in FACT_LABELS.values():
+        assert HAN.search(chinese) and not HAN.search(english)
+    assert fact_words(Fact("complaints_7d:price", 9.0))[0] == (
+        "7 日投诉举报：价格", "Complaints, 7 days: price")  # fmt: skip
+    assert fact_words(Fact("subject 91130102MA0EXAMPL1", 1.0))[0][1] == (
+        "Subject 91130102MA0EXAMPL1")  # fmt: skip
+
+
+#: An example of what each explanation names; ids have digits, as real ones do.
+SAID: dict[str, dict[str, Any]] = {
+    "event": {"event": "e1"},
+    "event_on": {"event": "e2", "record": "e1"},
+    "event_department": {"event": "e1", "department": "taxation"},
+    "event_day_department": {"event": "e1", "day": "2026-03-02", "department": "court"},
+    "previous_tier": {"previous": "none"},
+    "weighted": {"count": 1.5},
+    "records": {"count": 3},
+    "expected_from_baseline": {"expected": 1.2, "days": 7, "before": 21},
+    "decided_by": {"evidence": "shift"},
+    "unit": {"unit": "celsius"},
+    "predictor": {"predictor": "season", "spread": 0.41},
+    "spreads_from_expected": {},
+    "baseline": {"std": 0.3, "points": 480, "window": 6},
+    "entered": {"day": "2026-03-02"},
+    "above_peers": {"spreads": 5.2, "spread": 2.0},
+    "departments": {"departments": ("taxation", "health")},
+    "sectors": {"sectors": ("food_drug", "education")},
+    "adverse_record": {"subject": "S1", "department": "health", "sector": "education",
+                       "county": "130104", "event": "e1", "at": "2026-03-02T08:00:00Z"},
+    "county_surge": {"expected": 1.5},
+    "linked_subject": {"subject": "S1", "day": "2026-03-02"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("says", list(DETAILS))
+def test_every_explanation_is_worded_in_each_language_only(says: str) -> None:
+    _, (chinese, english) = fact_words(Fact("score", 1.0, says=says, about=SAID[says]))
+    assert chinese is not None and not HAN.search(english)
+    # Ids, times and the PM2.5 metric aside, the Chinese has no English word in it.
+    bare = re.sub(r"\b(e\d|S1|\d{4}-\d\d-\d\dT[\d:]+Z)\b", "", chinese)
+    assert not LATIN_WORD.search(bare), chinese
+
+
+def test_a_digest_is_titled_in_each_language() -> None:
+    chinese, english = digest_titles(AlertRule.PEER_OUTLIER, "130183", "education", "2026-03-02")
+    assert chinese == "2026-03-02 晋州市教育行业远超同业日汇总"
+    assert english == "Daily digest of peer outliers: Jinzhou City, education, 2026-03-02"

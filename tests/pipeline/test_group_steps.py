@@ -66,7 +66,9 @@ def test_a_peer_outlier_is_strong_from_the_policy_s_high_spreads() -> None:
     (strong,) = peer_alerts(dataclasses.replace(POLICY, peers=at_the_bound), 16.0)
     (ordinary,) = peer_alerts(dataclasses.replace(POLICY, peers=above_it), 16.0)
     assert (strong.severity, ordinary.severity) == (AlertSeverity.HIGH, AlertSeverity.MEDIUM)
-    assert strong.title == "Far above its 12 peers (food_drug, 长安区) on complaints_30d"
+    assert strong.title == (
+        "Far above its 12 peers (food and drugs, Chang'an District) on complaints in 30 days"
+    )
     (evidence,) = strong.evidence  # the explanation the board shows: value, mean, spread
     assert (evidence.fact, evidence.value, evidence.threshold) == ("complaints_30d", 16.0, 0.0)
     assert evidence.detail == "8.0 spreads above the peers' mean (spread 2)"  # zeros: no law

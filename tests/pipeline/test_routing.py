@@ -47,6 +47,15 @@ def test_only_new_or_escalated_unmuted_alerts_are_pushed() -> None:
     assert ROUTING.inspectors_for(alert(muted_by="silence:s1")) == []
 
 
+def test_only_alerts_on_the_board_are_pushed_and_a_digest_goes_to_its_county() -> None:
+    assert ROUTING.inspectors_for(alert(disposition="board")) == ["li"]
+    assert ROUTING.inspectors_for(alert(disposition="case")) == []
+    assert ROUTING.inspectors_for(alert(disposition="digest")) == []
+    digest = alert(subject=None, dedup_key="digest:complaint_surge:130102:food_drug:2026-03-02",
+                   evidence=[{"fact": "subject 91130102MA0EXAMPL1"}])  # fmt: skip
+    assert ROUTING.inspectors_for(digest) == ["li"]
+
+
 def test_an_area_wide_alert_reaches_the_inspectors_of_the_counties_it_names() -> None:
     area = alert(subject=None, region="130100", evidence=[{"fact": "county 130102"}])
     assert ROUTING.inspectors_for(area) == ["li"]

@@ -167,8 +167,8 @@ def test_a_new_event_id_with_the_same_content_counts() -> None:
 def test_alerts_carry_evidence_policy_version_and_source() -> None:
     _, outputs = run(script())
     alerts = {a.dedup_key: a for a in outputs[4].alerts}
-    assert set(alerts) == {f"{SUBJECT}:court_dishonest_debtor:s-5", f"{SUBJECT}:tier_d"}
-    ruling = alerts[f"{SUBJECT}:court_dishonest_debtor:s-5"]
+    assert set(alerts) == {f"{SUBJECT}:court_dishonest_debtor", f"{SUBJECT}:tier_d"}
+    ruling = alerts[f"{SUBJECT}:court_dishonest_debtor"]
     assert ruling.severity == "critical" and ruling.status == "open"
     assert ruling.source_event_ids == ["s-5"]
     assert ruling.policy_version == POLICY.version

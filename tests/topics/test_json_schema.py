@@ -27,13 +27,17 @@ from topics.lists import (
     MeasureCategory,
     list_change_key,
 )
+from topics.publications import Publication
 from topics.risk import Alert, Evidence, TierChange
 from topics.vocabulary import (
     AlertKind,
     AlertSeverity,
     AlertStatus,
     Department,
+    EnforcementKind,
     NoticeKind,
+    PublicationReason,
+    PublicationStatus,
     Sector,
     Tier,
 )
@@ -148,6 +152,29 @@ def rejected_repair() -> WorkflowNotice:
     )
 
 
+def repaired_publication() -> Publication:
+    return Publication(
+        event_id="e-12",
+        subject=SUBJECT,
+        kind=EnforcementKind.PENALTY,
+        signal="penalty_general",
+        severity="general",
+        department=Department.MARKET_REGULATION,
+        sector=Sector.FOOD_DRUG,
+        region="130102",
+        status=PublicationStatus.REPAIRED,
+        published_from=T,
+        published_until=T + timedelta(days=365),
+        repairable_from=T + timedelta(days=90),
+        disputed=False,
+        reason=PublicationReason.REPAIRED,
+        cause_event_id="e-40",
+        changed_at=T + timedelta(days=100),
+        version=2,
+        policy_version="2026.11-4",
+    )
+
+
 def test_committed_schema_files_are_what_the_records_generate() -> None:
     committed = {path.name: path.read_text("utf-8") for path in SCHEMA_DIR.glob("*.schema.json")}
     assert committed == generated_files()
@@ -156,6 +183,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.list-changes.schema.json",
         "risk.alerts.schema.json",
         "risk.workflow.schema.json",
+        "risk.publications.schema.json",
         "risk.dlq.schema.json",
     }
 
@@ -167,6 +195,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         ("risk.alerts", area_alert()),
         ("risk.list-changes", list_exit()),
         ("risk.workflow", rejected_repair()),
+        ("risk.publications", repaired_publication()),
     ],
 )
 def test_real_records_validate(topic: str, record: faust.Record) -> None:

@@ -609,8 +609,10 @@ def test_alert_wire_format_uses_codes_and_iso_times() -> None:
     assert wire["status"] == "open" and wire["sector"] == "food_drug"
     assert datetime.fromisoformat(wire["created_at"]) == T0
     assert wire["evidence"] == [
-        {"fact": "penalty_serious", "value": 1.0, "threshold": None, "detail": "event e1"}
-    ]
+        {"fact": "penalty_serious", "value": 1.0, "threshold": None, "detail": "event e1",
+         "detail_zh": None, "label": None, "label_zh": None}
+    ]  # fmt: skip
+    assert (wire["disposition"], wire["rule"], wire["digest_key"]) == ("board", None, None)
 
 
 def test_tier_change_wire_format() -> None:
