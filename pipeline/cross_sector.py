@@ -23,11 +23,12 @@ from detectors.cross_sector import CrossSectorFinding, LinkedSignals
 from detectors.department_mix import DepartmentMix, MixAssessment
 from detectors.policy import Policy
 from detectors.rules import RuleHit
-from detectors.scoring import Fact
+from detectors.scoring import Fact, TitleValue
 from pipeline.alerts import AlertSubject, make_alert
 from pipeline.context import StepContext
 from topics.internal import (
     AdverseReport,
+    AdverseSignal,
     CrossSectorCandidate,
     LinkageMessage,
     LinkedListing,
@@ -108,19 +109,12 @@ def cross_sector_alert(
                 "departments",
                 len(departments),
                 policy.cross_sector.min_sources,
-                detail=", ".join(departments),
+                says="departments",
+                about={"departments": departments},
             ),
-            Fact("sectors", len(sectors), detail=", ".join(sectors)),
+            Fact("sectors", len(sectors), says="sectors", about={"sectors": sectors}),
             *_mix_facts(mix, trigger.sector),
-            *(
-                Fact(
-                    s.signal,
-                    1.0,
-                    detail=f"{s.subject} · {s.department} · {s.sector} · {s.region} · "
-                    f"event {s.event_id} at {iso(s.at_s)}",
-                )
-                for s in candidate.signals
-            ),
+            *(_record_fact(s) for s in candidate.signals),
         ),
         about={
             "sources": len(departments) if by_department else len(sectors),
@@ -137,19 +131,32 @@ def cross_sector_alert(
     )
 
 
+def _record_fact(signal: AdverseSignal) -> Fact:
+    """One contributing record: who, which department and sector, where, which event, when."""
+    about: dict[str, TitleValue] = {
+        "subject": signal.subject,
+        "department": signal.department,
+        "sector": signal.sector,
+        "county": signal.region,
+        "event": signal.event_id,
+        "at": iso(signal.at_s),
+    }
+    return Fact(signal.signal, 1.0, says="adverse_record", about=about)
+
+
 def _mix_facts(mix: MixAssessment | None, sector: str) -> tuple[Fact, ...]:
     """The combination's judgement: its rarest pair's expected share of the sector's findings."""
     if mix is None:
         return ()
-    pair = " + ".join(mix.pair)
-    usual = "an unusual" if mix.unusual else "a usual"
+    about: dict[str, TitleValue] = {
+        "departments": mix.pair,
+        "combination": "unusual" if mix.unusual else "usual",
+        "sector": sector,
+        "seen": mix.seen,
+        "findings": mix.findings,
+    }
     return (
-        Fact(
-            "department_pair_share",
-            round(mix.share, 4),
-            detail=f"{pair}: {usual} combination in {sector}, met in {mix.seen} of its "
-            f"{mix.findings} earlier cross-sector findings",
-        ),
+        Fact("department_pair_share", round(mix.share, 4), says="department_pair", about=about),
     )
 
 
@@ -157,15 +164,15 @@ def linked_listing_alerts(
     listing: LinkedListing, members: list[Member], policy: Policy
 ) -> list[Alert]:
     """Seed 十一: every other subject of the representative hears of the listing."""
-    day = iso(listing.at_s)[:10]
+    listed: dict[str, TitleValue] = {"subject": listing.subject, "day": iso(listing.at_s)[:10]}
     hit = RuleHit(
         rule=AlertRule.LINKED_LISTING,
         rule_key=f"linked_listing:{listing.subject}:{listing.list}:v{listing.version}",
         kind=AlertKind.LIST,
         severity=policy.alerts.severity.of(AlertRule.LINKED_LISTING),
         evidence=(
-            Fact("linked_subject", 1.0, detail=f"{listing.subject} listed on {day}"),
-            *(Fact("listing_basis", 1.0, detail=line) for line in listing.basis),
+            Fact("linked_subject", 1.0, says="linked_subject", about=listed),
+            *(Fact(f.fact, f.value, says=f.says, about=f.about) for f in listing.basis),
         ),
         cooldown=False,
         about={"list": listing.list},

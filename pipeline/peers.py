@@ -15,7 +15,7 @@ from detectors.alert_rules import AlertRule
 from detectors.peers import PeerDeviation, PeerFinding, PeerGroup
 from detectors.policy import Policy
 from detectors.rules import RuleHit
-from detectors.scoring import Fact
+from detectors.scoring import Fact, TitleValue
 from pipeline.alerts import AlertSubject, make_alert
 from pipeline.context import StepContext
 from topics.internal import PeerUpdate
@@ -45,10 +45,7 @@ def peer_outlier_alert(update: PeerUpdate, finding: PeerFinding, policy: Policy)
         rule_key="peer_outlier",
         kind=AlertKind.ANOMALY,
         severity=policy.alerts.severity.of(AlertRule.PEER_OUTLIER, strong),
-        evidence=tuple(
-            Fact(d.feature, d.value, d.peer_mean, detail=_deviation_detail(d))
-            for d in finding.deviations
-        ),
+        evidence=tuple(_deviation_fact(d) for d in finding.deviations),
         about={
             "peers": finding.peers,
             "sector": update.sector,
@@ -61,9 +58,11 @@ def peer_outlier_alert(update: PeerUpdate, finding: PeerFinding, policy: Policy)
     return make_alert(dedup_key, hit, about, [update.event_id], update.at_s, policy)
 
 
-def _deviation_detail(d: PeerDeviation) -> str:
+def _deviation_fact(d: PeerDeviation) -> Fact:
     """How far above, in the peers' spreads, and for a count how improbable under their law."""
-    detail = f"{d.spreads:.1f} spreads above the peers' mean (spread {d.spread:g})"
+    about: dict[str, TitleValue] = {"spreads": d.spreads, "spread": d.spread}
+    says = "above_peers"
     if d.surprise is not None and math.isfinite(d.surprise):
-        detail += f"; a chance of 1 in 10^{d.surprise:.1f} among them"
-    return detail
+        about["surprise"] = d.surprise
+        says = "above_peers_improbable"
+    return Fact(d.feature, d.value, d.peer_mean, says=says, about=about)

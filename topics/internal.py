@@ -25,7 +25,7 @@ message a worker cannot read raises ``ValueError``, ``TypeError`` or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, astuple, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -108,6 +108,35 @@ class Member:
     score: float
 
 
+#: What a fact's explanation names: codes and numbers (``detectors.scoring.TitleValue``).
+Named = str | int | float | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BasisFact:
+    """One record a listing rests on, as its fact (``detectors.scoring.Fact``): the
+    alerts that pass the listing on word it in each language from ``says`` and
+    ``about`` (pipeline/alert_titles.py), as the subject's own listing does."""
+
+    fact: str
+    value: float
+    says: str | None = None
+    about: dict[str, Named] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, document: Any) -> BasisFact:
+        if isinstance(document, str):  # a line of the previous version: "code: English"
+            return cls(document.split(":", 1)[0], 1.0)
+        row = _object(document, "a basis fact")
+        about = _object(row.get("about", {}), "a basis fact's about")
+        return cls(
+            fact=str(row["fact"]),
+            value=float(row["value"]),
+            says=row.get("says"),
+            about={k: tuple(v) if isinstance(v, list) else v for k, v in about.items()},
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class LinkedListing:
     """A subject of the group entered a credit list (seed 十一: its representative's
@@ -118,7 +147,7 @@ class LinkedListing:
     version: int
     at_s: float
     event_id: str  # the record that caused the entry
-    basis: tuple[str, ...]  # what it rests on, one line per record
+    basis: tuple[BasisFact, ...]  # what it rests on, one fact per record
 
 
 LinkageMessage = AdverseReport | Member | LinkedListing
@@ -144,7 +173,8 @@ def decode_linkage_message(value: bytes) -> LinkageMessage:
         return Member(*document["member"])
     if kind == LISTED:
         listing = document["listing"]
-        return LinkedListing(**{**listing, "basis": tuple(listing["basis"])})
+        basis = tuple(BasisFact.from_json(f) for f in _array(listing["basis"], "a basis"))
+        return LinkedListing(**{**listing, "basis": basis})
     return _adverse_report(document)
 
 

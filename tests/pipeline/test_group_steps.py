@@ -72,6 +72,7 @@ def test_a_peer_outlier_is_strong_from_the_policy_s_high_spreads() -> None:
     (evidence,) = strong.evidence  # the explanation the board shows: value, mean, spread
     assert (evidence.fact, evidence.value, evidence.threshold) == ("complaints_30d", 16.0, 0.0)
     assert evidence.detail == "8.0 spreads above the peers' mean (spread 2)"  # zeros: no law
+    assert evidence.detail_zh == "高于同业均值 8.0 个离散度（离散度 2）"
     assert strong.title_zh == "远高于长安区食品药品行业的 12 个同业主体：30 日投诉举报"
 
 
@@ -129,12 +130,17 @@ def test_the_sector_s_model_grades_a_usual_combination_ordinary_and_a_rare_one_s
         mix, alert = two_hops(("market_regulation", "taxation"), mix)
     assert alert.severity == AlertSeverity.MEDIUM
     facts = {e.fact: e for e in alert.evidence}
-    assert facts["department_pair_share"].detail.startswith(
-        "market_regulation + taxation: a usual combination in food_drug, met in 39 of its 39"
+    assert (facts["department_pair_share"].detail_zh, facts["department_pair_share"].detail) == (
+        "市场监管部门、税务部门：食品药品行业中常见的部门组合，此前 39 次跨部门发现中出现 39 次",
+        "market regulation, taxation: a usual combination in food and drugs, "
+        "met in 39 of its 39 earlier cross-sector findings",
     )
     mix, rare = two_hops(("market_regulation", "court"), mix)
     assert rare.severity == AlertSeverity.HIGH
-    assert "an unusual combination in food_drug, met in 0 of its 40" in rare.evidence[2].detail
+    assert "an unusual combination in food and drugs, met in 0 of its 40" in (
+        rare.evidence[2].detail or ""
+    )
+    assert "罕见" in (rare.evidence[2].detail_zh or "")
     # Same alert otherwise: key, titles, the records that made it.
     assert (rare.dedup_key, rare.title, rare.title_zh) == (
         alert.dedup_key,
@@ -194,3 +200,10 @@ def test_a_surge_is_widespread_from_the_policy_s_high_counties() -> None:
     day = ordinary.dedup_key.rsplit(":", 1)[1]
     assert ordinary.title == f"price complaints surging in 3 counties on {day}"
     assert ordinary.title_zh == f"{day} 3 个区县价格类投诉举报激增"
+    # Each county: today's count against its forecast, and how improbable that is.
+    county = ordinary.evidence[1]
+    assert (county.label_zh, county.value) == ("长安区", 8.0) and county.threshold is not None
+    assert county.detail_zh is not None and county.detail is not None
+    assert county.detail_zh.startswith(f"今日投诉举报，预期每日 {county.threshold:g} 件；")
+    assert "达到此数或更多的概率为 10^-" in county.detail_zh
+    assert "that many or more: a chance of 1 in 10^" in county.detail

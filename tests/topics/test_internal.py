@@ -13,6 +13,7 @@ from topics.internal import (
     Action,
     AdverseReport,
     AdverseSignal,
+    BasisFact,
     Command,
     ComplaintCount,
     CrossSectorCandidate,
@@ -32,6 +33,11 @@ from topics.internal import (
 )
 
 SIGNAL = AdverseSignal("e1", 1.0e9, "S1", "tax_violation", "taxation", "finance", "130102")
+BASIS = (
+    BasisFact("court_dishonest_debtor", 1.0, "event_day_department",
+              {"event": "e1", "day": "2026-03-02", "department": "court"}),
+    BasisFact("penalty_serious", 1.0, "departments", {"departments": ("taxation", "health")}),
+)  # fmt: skip
 
 
 def test_every_message_comes_back_as_it_was_sent() -> None:
@@ -45,7 +51,7 @@ def test_every_message_comes_back_as_it_was_sent() -> None:
     for message in (
         AdverseReport("rep:ab", SIGNAL, "C", 56.0),
         Member("S2", "130104", "food_drug", "B", 31.0),
-        LinkedListing("S1", "joint_punishment", 1, 1.0e9, "S1|joint_punishment|v1", ("a", "b")),
+        LinkedListing("S1", "joint_punishment", 1, 1.0e9, "S1|joint_punishment|v1", BASIS),
     ):
         assert decode_linkage_message(encode_linkage_message(message)) == message
     earlier = AdverseSignal("e0", 9.9e8, "S2", "interview", "education", "education", "130104")
@@ -69,6 +75,16 @@ def test_the_wire_format_of_the_linkage_topic_is_kept() -> None:
     assert member == {"type": "member", "member": ["S2", "130104", "food_drug", "B", 31.0]}
     report = orjson.loads(encode_linkage_message(AdverseReport("rep:ab", SIGNAL, "C", 56.0)))
     assert "type" not in report and report["signal"]["department"] == "taxation"
+
+
+def test_a_listing_of_the_previous_version_keeps_the_codes_of_its_basis() -> None:
+    """Its basis was English lines ("code: detail"): their codes are still worded."""
+    listing = {"subject": "S1", "list": "joint_punishment", "version": 1, "at_s": 1.0e9,
+               "event_id": "S1|joint_punishment|v1",
+               "basis": ["court_dishonest_debtor: event e1"]}  # fmt: skip
+    decoded = decode_linkage_message(orjson.dumps({"type": "listed", "listing": listing}))
+    assert isinstance(decoded, LinkedListing)
+    assert decoded.basis == (BasisFact("court_dishonest_debtor", 1.0),)
 
 
 DECODERS: list[Callable[[bytes], Any]] = [
