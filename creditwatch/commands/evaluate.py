@@ -103,6 +103,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
     seeds: list[int] = args.seeds or [args.seed]
     evaluations: list[Evaluation] = []
     budgets: list[AlertBudget] = []
+    dead_letters = bad_records = 0
     for seed in seeds:
         try:
             config = ScenarioConfig(
@@ -135,6 +136,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
         if len(seeds) > 1:
             print(f"seed {seed}:")
         print(report.format_table(evaluation))
+        dead_letters, bad_records = dead_letters + ran.dead_letters, bad_records + bad
         verdict = "every one" if ran.dead_letters == bad else "NOT every one"
         print(f"dead letters: {ran.dead_letters} of the {bad} bad records ({verdict})")
         print()
@@ -150,8 +152,13 @@ def run_scenarios(args: argparse.Namespace) -> int:
                 args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), "utf-8")
                 print(f"json: {args.json}")
     if len(seeds) > 1:
+        combined = combine(evaluations)
         print(f"all {len(seeds)} seeds ({_seed_list(seeds)}):")
-        print(report.format_table(combine(evaluations)).split("\n\n", 1)[0])
+        print(report.format_table(combined).split("\n\n", 1)[0])
+        print(
+            f"alerts on controls: {combined.control_false_positives}; dead letters: "
+            f"{dead_letters} of the {bad_records} bad records"
+        )
         print()
         print(combine_budgets(budgets).report())
     return 0

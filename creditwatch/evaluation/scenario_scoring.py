@@ -140,6 +140,18 @@ class KindScore:
         return self.matching_alerts / self.alerts_in_scope if self.alerts_in_scope else None
 
     @property
+    def f1(self) -> float | None:
+        """The harmonic mean of recall and precision; ``None`` when either is.
+
+        >>> KindScore(IncidentKind.PEER_OUTLIER, 10, 9, 10, 10, 0, None).f1
+        0.9473684210526316
+        """
+        recall, precision = self.recall, self.precision
+        if recall is None or precision is None:
+            return None
+        return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+
+    @property
     def false_positives(self) -> int:
         return self.alerts_in_scope - self.matching_alerts
 

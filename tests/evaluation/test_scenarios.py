@@ -456,6 +456,13 @@ def test_the_offline_run_meets_the_targets_and_dead_letters_every_bad_record(
     assert {a.dedup_key for a in judged.alerts if a.kind in kinds} == {
         a.dedup_key for a in run.alerts if a.kind in kinds
     }
+    # The budget counts what the manager made of them: digests opened for the alerts
+    # the policy rolls into one, each alert opened once.
+    subjects = scenario.city_subjects + scenario.cast_subjects
+    budget = run.tally.budget(subjects, days=scenario.config.days)
+    assert 0 < budget.total(("digests",)) <= budget.total(("in digests",))
+    opened = budget.total(("board", "in digests", "case", "muted"))
+    assert opened + budget.total(("digests",)) == len({a.alert_id for a in run.alerts})
 
 
 def test_evaluations_of_several_seeds_combine_by_kind() -> None:
@@ -478,4 +485,6 @@ def test_cli_runs_several_seeds_offline_and_prints_one_table_over_all(
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "seed 3:" in printed and "seed 4:" in printed and "all 2 seeds (3, 4):" in printed
-    assert printed.count("dead letters:") == 2 and "NOT every one" not in printed
+    assert printed.count("dead letters:") == 3 and "NOT every one" not in printed
+    # A budget per seed, and one over both seeds' days.
+    assert printed.count("alert budget:") == 3 and "20.00 days of event time" in printed
