@@ -215,10 +215,11 @@ def _add_scenarios(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
             "(IoT spikes, level shifts and drifts; peer outliers; cross-sector cases, also via a "
             "shared legal representative; multi-county complaint surges) plus clean and "
             "near-miss controls, run the real pipeline on the embedded broker, and print "
-            "recall, precision and median detection delay (event time) per kind and the "
-            "alerts on controls. Writes an HTML report with plots. Targets (recall >= 0.95, "
-            "precision >= 0.90) are printed, not enforced: the exit code is 0 whenever the "
-            "run completes. Progress goes to stderr. See docs/anomaly-detection.md."
+            "recall, precision, F1 and median detection delay (event time) per kind, the "
+            "alerts on controls and the alert budget. Writes an HTML report with plots. "
+            "Targets (recall >= 0.95, precision >= 0.90) are printed, not enforced: the exit "
+            "code is 0 whenever the run completes. Progress goes to stderr. "
+            "See docs/anomaly-detection.md."
         ),
     )
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
