@@ -21,6 +21,7 @@ from pipeline.alerts import AlertSubject, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
 from topics.enforcement import EnforcementEvent
+from topics.internal import BasisFact
 from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
 from topics.publications import Publication
 from topics.risk import Alert, TierChange
@@ -164,7 +165,7 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
         version=listing.version,
         at_s=listing.entered_at_s,
         event_id=f"{subject}|{listing.kind}|v{listing.version}",
-        basis=tuple(f"{e.fact}: {e.detail}" for e in evidence_of(move.basis)),
+        basis=tuple(BasisFact(f.fact, f.value, f.says, dict(f.about)) for f in move.basis),
     )
 
 

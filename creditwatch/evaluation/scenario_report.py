@@ -62,7 +62,9 @@ def _verdict(score: KindScore) -> str:
 
 # ------------------------------------------------------------------------- text
 
-COLUMNS = ("kind", "incidents", "detected", "recall", "precision", "median delay", "alerts", "FP")
+COLUMNS = (
+    "kind", "incidents", "detected", "recall", "precision", "F1", "median delay", "alerts", "FP",
+)  # fmt: skip
 
 
 def _row(score: KindScore) -> tuple[str, ...]:
@@ -72,6 +74,7 @@ def _row(score: KindScore) -> tuple[str, ...]:
         str(score.detected),
         _ratio(score.recall),
         _ratio(score.precision),
+        _ratio(score.f1),
         format_delay(score.median_delay),
         str(score.alerts_in_scope),
         str(score.false_positives),
@@ -166,6 +169,7 @@ def to_json(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> dict[s
                 "detected": s.detected,
                 "recall": s.recall,
                 "precision": s.precision,
+                "f1": s.f1,
                 "median_delay_s": _seconds(s.median_delay),
                 "alerts_in_scope": s.alerts_in_scope,
                 "matching_alerts": s.matching_alerts,
@@ -372,6 +376,7 @@ def _kind_rows(evaluation: Evaluation) -> list[list[str]]:
             str(s.detected),
             _ratio(s.recall),
             _ratio(s.precision),
+            _ratio(s.f1),
             format_delay(s.median_delay),
             str(s.alerts_in_scope),
             str(s.false_positives),
@@ -423,7 +428,7 @@ def render_html(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> st
         f"alerts in {run.seconds:.0f} s."
     )
     kind_headers = (
-        "kind", "incidents", "detected", "recall", "precision", "median delay",
+        "kind", "incidents", "detected", "recall", "precision", "F1", "median delay",
         "alerts in scope", "false positives", "on controls", "targets",
     )  # fmt: skip
     parts = [

@@ -250,7 +250,11 @@ def test_bench_detectors_times_every_detector_on_simulated_inputs(
         "IoT anomaly detector",
         "peer outliers",
         "cross-sector",
+        "department mix",
         "cross-region",
+        "peer group state",
+        "cross-region state",
+        "department-mix state",
     ]
     assert [name for name in detectors if not (values.get(name) or 0) > 0] == []
     assert "IoT target" in capsys.readouterr().out

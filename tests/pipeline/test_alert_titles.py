@@ -165,11 +165,14 @@ SAID: dict[str, dict[str, Any]] = {
     "baseline": {"std": 0.3, "points": 480, "window": 6},
     "entered": {"day": "2026-03-02"},
     "above_peers": {"spreads": 5.2, "spread": 2.0},
+    "above_peers_improbable": {"spreads": 5.2, "spread": 2.0, "surprise": 3.4},
     "departments": {"departments": ("taxation", "health")},
     "sectors": {"sectors": ("food_drug", "education")},
     "adverse_record": {"subject": "S1", "department": "health", "sector": "education",
                        "county": "130104", "event": "e1", "at": "2026-03-02T08:00:00Z"},
-    "county_surge": {"expected": 1.5},
+    "county_surge": {"expected": 1.5, "surprise": 2.6},
+    "department_pair": {"departments": ("taxation", "court"), "combination": "unusual",
+                        "sector": "food_drug", "seen": 0, "findings": 40},
     "linked_subject": {"subject": "S1", "day": "2026-03-02"},
 }  # fmt: skip
 
