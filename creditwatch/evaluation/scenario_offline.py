@@ -40,7 +40,7 @@ from detectors.state import SubjectState
 from pipeline import alert_manager, cross_region, cross_sector, peers, subject
 from pipeline.context import StepContext
 from pipeline.subject import Outputs
-from topics.decode import Rejected, decode_input
+from topics.decode import InputRecord, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.internal import ComplaintCount, CrossSectorCandidate, LinkageMessage
 from topics.iot import IotReading
@@ -136,12 +136,17 @@ class OfflinePipeline:
         return self.run
 
     def one(self, record: InputMessage) -> None:
-        self.run.consumed += 1
         decoded = decode_input(record.topic, record.key, record.value)
         if isinstance(decoded, Rejected):
+            self.run.consumed += 1
             reasons = self.run.dead_letters
             reasons[decoded.reason] = reasons.get(decoded.reason, 0) + 1
             return
+        self.decoded(decoded)
+
+    def decoded(self, decoded: InputRecord) -> None:
+        """One record the decoder accepted (several pipelines may share a decoding)."""
+        self.run.consumed += 1
         states = self.states
         if isinstance(decoded, EnforcementEvent):
             self._wake(decoded.occurred_at.timestamp())
