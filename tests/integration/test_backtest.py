@@ -31,8 +31,9 @@ from topics.vocabulary import Tier
 
 pytestmark = pytest.mark.integration
 
-CITY = CityHistory(datetime(2026, 11, 1, tzinfo=SHANGHAI), days=4, subjects=400,
-                   per_subject_per_day=6)  # fmt: skip
+CITY = CityHistory(
+    datetime(2026, 11, 1, tzinfo=SHANGHAI), days=4, subjects=400, per_subject_per_day=6
+)
 
 
 @pytest.fixture
