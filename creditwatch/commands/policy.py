@@ -12,11 +12,8 @@ import argparse
 import json
 import sys
 import time
-from datetime import date, datetime
-from datetime import time as clock
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from creditwatch.commands import options
 
@@ -81,29 +78,6 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def event_time(text: str, zone: ZoneInfo) -> datetime:
-    """A ``--since``/``--until`` value: a date (its midnight in ``zone``) or an ISO time
-    with its offset.
-
-    >>> zone = ZoneInfo("Asia/Shanghai")
-    >>> event_time("2026-11-01", zone).isoformat()
-    '2026-11-01T00:00:00+08:00'
-    >>> event_time("2026-11-01T08:00:00Z", zone).isoformat()
-    '2026-11-01T08:00:00+00:00'
-    """
-    try:
-        return datetime.combine(date.fromisoformat(text), clock(), zone)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"not a date or an ISO 8601 time: {text!r}") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset: give one (e.g. +08:00) or a date")
-    return moment
-
-
 class _Progress:
     """A line on stderr every few seconds: records replayed, of how many, how fast."""
 
@@ -138,6 +112,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     from detectors.policy import PolicyError, load_policy
     from pipeline.context import StepContext
     from streams.settings import Settings, pseudonym_secret
+    from topics.wire_time import moment
 
     settings = Settings.from_env()
     current_path = args.current or settings.policy or None
@@ -147,11 +122,15 @@ def run_backtest(args: argparse.Namespace) -> int:
     except (PolicyError, OSError, UnicodeDecodeError) as exc:
         return _fail(str(exc), 2)
     zone = current.supervision.calendar.timezone
+    bounds = {}
+    for name in ("since", "until"):
+        text = getattr(args, name)
+        try:
+            bounds[name] = moment(text, zone) if text else None
+        except ValueError as exc:
+            return _fail(f"--{name} {exc}", 2)
     try:
-        window = Window(
-            event_time(args.since, zone) if args.since else None,
-            event_time(args.until, zone) if args.until else None,
-        )
+        window = Window(**bounds)
     except ValueError as exc:
         return _fail(str(exc), 2)
     # Pseudonyms only group a legal representative's subjects: any key groups them

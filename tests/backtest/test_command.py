@@ -31,6 +31,8 @@ def test_a_window_bound_without_its_utc_offset_is_refused(
 ) -> None:
     args = ["policy", "backtest", "--policy", str(DEFAULT_POLICY_PATH)]
     assert main([*args, "--since", "2026-11-01T08:00"]) == 2
-    assert "has no UTC offset" in capsys.readouterr().err
+    assert "--since needs a time zone (e.g. +08:00 or Z)" in capsys.readouterr().err
     assert main([*args, "--until", "November"]) == 2
-    assert "not a date or an ISO 8601 time" in capsys.readouterr().err
+    assert "--until must be a date (2026-03-01) or an ISO 8601 time" in capsys.readouterr().err
+    assert main([*args, "--since", "2026-11-02", "--until", "2026-11-01"]) == 2
+    assert "the window ends before it starts" in capsys.readouterr().err
