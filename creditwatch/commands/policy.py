@@ -157,12 +157,16 @@ def run_backtest(args: argparse.Namespace) -> int:
         done, str(current_path or "the bundled detectors/policy.toml"), str(args.policy), zone
     )
     print(render_text(comparison))
-    args.html.write_text(render_page(comparison, done.rate, done.seconds), encoding="utf-8")
-    print(f"page: {args.html}")
+    documents = [(args.html, "page", render_page(comparison, done.rate, done.seconds))]
     if args.json is not None:
-        document = json.dumps(to_json(comparison), indent=2, ensure_ascii=False)
-        args.json.write_text(document, encoding="utf-8")
-        print(f"json: {args.json}")
+        text = json.dumps(to_json(comparison), indent=2, ensure_ascii=False)
+        documents.append((args.json, "json", text))
+    for path, what, content in documents:
+        try:
+            path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write the {what} to {path}: {exc.strerror or exc}")
+        print(f"{what}: {path}")
     print(
         f"replayed {done.records:,} records at {done.rate:,.0f} records/s "
         f"(both policies) in {done.seconds:,.1f} s",

@@ -104,6 +104,10 @@ def test_backtest_reports_no_change_for_the_same_policy_and_the_predicted_moves_
         assert by_county[region][1] >= count  # riskier
     assert f"{sum(predicted.values())} subjects end in another tier" in out
 
+    unwritable = ["--policy", str(same), "--html", str(tmp_path / "no" / "such" / "dir.html")]
+    assert main([*common, *unwritable]) == 1
+    assert "cannot write the page to" in capsys.readouterr().err
+
 
 def predicted_moves(
     database: str, current_policy: Policy, new_policy: Policy
