@@ -63,10 +63,11 @@ LABELS: dict[str, Words] = {
         "No changes: the new policy moves no tier, list or alert over this history.",
     ),
     "changed": (
-        "{moves:,} 个主体期末等级不同（调高 {riskier:,}，调低 {safer:,}）；名单变动 {lists:+,}；"
-        "预警 {alerts:+,}（看板 {board:+,}）",
+        "{moves:,} 个主体期末等级不同（调高 {riskier:,}，调低 {safer:,}）；"
+        "名单列入 {entered:+,}，移出 {exited:+,}；预警 {alerts:+,}（看板事项 {board:+,}）",
         "{moves:,} subjects end in another tier ({riskier:,} riskier, {safer:,} safer); "
-        "list changes {lists:+,}; alerts opened {alerts:+,} (board {board:+,})",
+        "list entries {entered:+,}, exits {exited:+,}; alerts opened {alerts:+,} "
+        "(board items {board:+,})",
     ),
     "rejected": (
         "{count:,} 条存储记录已不符合当前契约，未回放：{reasons}",

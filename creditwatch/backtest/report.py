@@ -12,10 +12,10 @@ from typing import Any
 
 from creditwatch.backtest.compare import Comparison, Outcome
 from creditwatch.backtest.labels import EN, label, word
-from creditwatch.evaluation.alert_budget import BOARD_ITEMS
+from creditwatch.evaluation.alert_budget import BOARD_ITEMS, OUTCOMES
 
 #: The alert outcomes that are alerts opened (a repeat folds into an open one).
-OPENED = ("board", "digests", "in digests", "case", "muted")
+OPENED = tuple(outcome for outcome in OUTCOMES if outcome != "repeats")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,9 @@ def summary(comparison: Comparison, lang: int) -> list[str]:
     if c.unchanged:
         return [budget, label("unchanged", lang)]
     riskier = sum(1 for m in c.moves if m.riskier)
-    lists = sum(m - n for *_, n, m in c.list_changes())
+    lists = {"entered": 0, "exited": 0}
+    for _, action, n, m in c.list_changes():
+        lists[action] += m - n
     alerts = [(o, n, m) for _, o, n, m in c.alerts() if o in OPENED]
     verdict = label(
         "changed",
@@ -167,7 +169,7 @@ def summary(comparison: Comparison, lang: int) -> list[str]:
         moves=len(c.moves),
         riskier=riskier,
         safer=len(c.moves) - riskier,
-        lists=lists,
+        **lists,
         alerts=sum(m - n for _, n, m in alerts),
         board=sum(m - n for o, n, m in alerts if o in BOARD_ITEMS),
     )

@@ -43,10 +43,6 @@ class CityHistory:
     def records(self) -> int:
         return max(1, round(self.subjects * self.days * self.per_subject_per_day))
 
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(days=self.days)
-
     def messages(self) -> Iterator[OutboundRecord]:
         """The city's messages in the order they are produced (event-time order)."""
         step = timedelta(days=self.days) / self.records

@@ -22,8 +22,7 @@ code { font-size: 0.85em; word-break: break-all; }
 td.text { overflow-wrap: anywhere; }
 """
 
-LABEL_W = 200  # left column of a chart's row names
-PLOT_W = 440
+PLOT_W = 440  # width of a chart's plot area
 
 
 def svg(width: int, height: int, body: list[str], title: str) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 from creditwatch.evaluation.alert_budget import OUTCOMES, AlertBudget
 from creditwatch.evaluation.page_parts import (
-    LABEL_W,
     PLOT_W,
     STYLE,
     rect,
@@ -227,6 +226,7 @@ def to_json(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> dict[s
 
 # ------------------------------------------------------------------------- SVG
 
+LABEL_W = 200  # left column of kind names
 RECALL_COLOUR = "#2f6db5"
 PRECISION_COLOUR = "#e08a1e"
 MISS_COLOUR = "#b8322a"

@@ -139,7 +139,7 @@ def test_a_looser_list_rule_lists_the_subject_it_now_covers(tmp_path: Path) -> N
     assert comparison.listed() == [("key_attention", 0, 1, 1, 0)]
     list_alerts = [row for row in comparison.alerts() if row[0] == "list"]
     assert list_alerts == [("list", "board", 0, 1)]
-    assert "list changes +1; alerts opened +1 (board +1)" in render_text(comparison)
+    assert "list entries +1, exits +0; alerts opened +1 (board items +1)" in render_text(comparison)
 
 
 def test_the_page_stands_alone_in_both_languages(tmp_path: Path) -> None:
