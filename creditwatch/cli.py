@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "subscribe",
     "spotcheck",
     "archive",
+    "policy",
     "public-site",
 )
 

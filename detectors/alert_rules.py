@@ -49,8 +49,8 @@ class Severities:
     """Each rule's severity: ``(ordinary, strong)``.
 
     A graded rule is stronger past a bound of its own in the policy
-    (``iot.anomaly_high``, ``peers.high_spreads``, ``cross_region.high_counties``);
-    for the others both are the same.
+    (``iot.anomaly_high``, ``peers.high_spreads``, ``cross_region.high_counties``,
+    ``cross_sector.unusual_share``); for the others both are the same.
     """
 
     of_rule: Mapping[str, tuple[AlertSeverity, AlertSeverity]] = field(default_factory=dict)

@@ -31,6 +31,8 @@ from topics.vocabulary import SEVERITY_RANK, Disposition, Tier
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 SECONDS_PER_DAY = 86_400.0
+#: Longest window of days or weeks a detector keeps (a year of days).
+MAX_WINDOW = 366
 #: Days of complaints a subject's state keeps (detectors/state.py): a surge's
 #: baseline cannot reach further back.
 COMPLAINT_WINDOW_DAYS = 30
@@ -87,6 +89,8 @@ class PeerPolicy:
     report_spreads: float
     spread_floor: dict[str, float]  # feature name -> least spread
     high_spreads: float  # this many spreads above the peers' mean: a strong outlier
+    alert_surprise: float  # a count's -log10 tail chance under the peers' law, to flag it
+    max_held_share: float  # of a group's members, held out of its statistics while flagged
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +98,17 @@ class CrossSectorPolicy:
     window_s: float
     min_sources: int
     max_signals: int
+    unusual_share: float  # a pair of departments expected in fewer findings is unusual
 
 
 @dataclass(frozen=True, slots=True)
 class CrossRegionPolicy:
-    half_life_days: float
+    baseline_days: int  # a county's usual count (and the dispersion, and the season) is
+    season_prior_complaints: float  # over this many days; a weekday's share is shrunk to 1
     warmup_days: int
     surge_min: int
-    surge_ratio: float
+    surge_surprise: float  # -log10 of the chance of today's count under the forecast
+    min_expected: float  # a county's expected daily count is never taken below this
     min_counties: int
     high_counties: int  # this many surging counties: a widespread surge
 
@@ -183,11 +190,17 @@ def _peers(table: dict[str, Any]) -> PeerPolicy:
         report_spreads=_get(table, "report_spreads", float, "peers."),
         spread_floor={name: _get(floors, name, float, "peers.spread_floor.") for name in floors},
         high_spreads=_get(table, "high_spreads", float, "peers."),
+        alert_surprise=_get(table, "alert_surprise", float, "peers."),
+        max_held_share=_get(table, "max_held_share", float, "peers."),
     )
     if peers.min_peers < 2 or not 0 < peers.report_spreads <= peers.alert_spreads:
         raise PolicyError("policy: need peers.min_peers >= 2, 0 < report_spreads <= alert_spreads")
     if peers.high_spreads < peers.alert_spreads:
         raise PolicyError("policy: need peers.high_spreads >= alert_spreads")
+    if peers.alert_surprise < 0:
+        raise PolicyError("policy: need peers.alert_surprise >= 0")
+    if not 0 <= peers.max_held_share < 0.5:
+        raise PolicyError("policy: need 0 <= peers.max_held_share < 0.5")
     if any(floor <= 0 for floor in peers.spread_floor.values()):
         raise PolicyError("policy: every peers.spread_floor must be positive")
     return peers
@@ -199,31 +212,40 @@ def _cross_sector(table: dict[str, Any]) -> CrossSectorPolicy:
         window_s=_get(table, "window_days", float, where) * SECONDS_PER_DAY,
         min_sources=_get(table, "min_sources", int, where),
         max_signals=_get(table, "max_signals", int, where),
+        unusual_share=_get(table, "unusual_share", float, where),
     )
     if policy.window_s <= 0 or policy.min_sources < 2 or policy.max_signals < policy.min_sources:
         raise PolicyError(
             "policy: need cross_sector.window_days > 0, min_sources >= 2 "
             "and max_signals >= min_sources"
         )
+    if not 0 < policy.unusual_share < 1:
+        raise PolicyError("policy: need 0 < cross_sector.unusual_share < 1")
     return policy
 
 
 def _cross_region(table: dict[str, Any]) -> CrossRegionPolicy:
     where = "cross_region."
     policy = CrossRegionPolicy(
-        half_life_days=_get(table, "half_life_days", float, where),
+        baseline_days=_get(table, "baseline_days", int, where),
+        season_prior_complaints=_get(table, "season_prior_complaints", float, where),
         warmup_days=_get(table, "warmup_days", int, where),
         surge_min=_get(table, "surge_min", int, where),
-        surge_ratio=_get(table, "surge_ratio", float, where),
+        surge_surprise=_get(table, "surge_surprise", float, where),
+        min_expected=_get(table, "min_expected", float, where),
         min_counties=_get(table, "min_counties", int, where),
         high_counties=_get(table, "high_counties", int, where),
     )
-    if policy.half_life_days <= 0 or policy.warmup_days < 0 or policy.surge_min < 1:
+    if not 1 <= policy.baseline_days <= MAX_WINDOW:
+        raise PolicyError(f"policy: need 1 <= cross_region.baseline_days <= {MAX_WINDOW}")
+    if policy.warmup_days < 0 or policy.surge_min < 1:
+        raise PolicyError("policy: need cross_region.warmup_days >= 0 and surge_min >= 1")
+    if policy.season_prior_complaints < 0 or policy.min_expected <= 0:
         raise PolicyError(
-            "policy: need cross_region.half_life_days > 0, warmup_days >= 0, surge_min >= 1"
+            "policy: need cross_region.season_prior_complaints >= 0 and min_expected > 0"
         )
-    if policy.surge_ratio <= 1 or policy.min_counties < 2:
-        raise PolicyError("policy: need cross_region.surge_ratio > 1 and min_counties >= 2")
+    if policy.surge_surprise <= 0 or policy.min_counties < 2:
+        raise PolicyError("policy: need cross_region.surge_surprise > 0 and min_counties >= 2")
     if policy.high_counties < policy.min_counties:
         raise PolicyError("policy: need cross_region.high_counties >= min_counties")
     return policy

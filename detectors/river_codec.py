@@ -1,4 +1,4 @@
-"""JSON for the River objects the IoT detector keeps: allow-listed, exact, never pickle.
+"""JSON for the River objects the detectors keep: allow-listed, exact, never pickle.
 
 River's estimators pickle, and unpickling runs whatever code the bytes name,
 so a model table that anyone can write to would be a way into every worker.
@@ -13,9 +13,11 @@ JSON has no infinities and orjson writes them as ``null``; a forecaster fed
 huge values can overflow to one. Non-finite floats are therefore written as
 the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
 
-Only what the detector uses is allowed: :class:`~river.time_series.HoltWinters`
-(with or without trend and season), :class:`~river.stats.Mean` and
-:class:`~river.utils.Rolling` around a ``Mean``. River's Rust-backed
+Only what the detectors use is allowed: :class:`~river.time_series.HoltWinters`
+(with or without trend and season), :class:`~river.stats.Mean`,
+:class:`~river.utils.Rolling` around a ``Mean`` (the IoT model),
+:class:`~river.stats.Var` (peer groups) and :class:`~river.proba.Multinomial`
+over short text events (the departments of cross-sector findings). River's Rust-backed
 statistics (``stats.EWMean``, ``stats.EWVar``, ``drift.ADWIN``, quantiles)
 expose no state to write, so they cannot be saved this way.
 
@@ -40,7 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from river import stats, time_series, utils
+from river import proba, stats, time_series, utils
 
 T = TypeVar("T")
 Data = dict[str, Any]
@@ -48,6 +50,9 @@ Data = dict[str, Any]
 _SPECIAL = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 #: Longest list the codec accepts (a daily season of one-minute data fits).
 MAX_LIST = 1_441
+#: Most events a Multinomial may hold, and the longest event name.
+MAX_EVENTS = 1_024
+MAX_EVENT_CHARS = 200
 
 
 class CodecError(ValueError):
@@ -222,6 +227,53 @@ def _decode_holt_winters(
     return model
 
 
+def _var_params(var: stats.Var) -> Data:
+    return {"ddof": var.ddof}
+
+
+def _encode_var(var: stats.Var) -> Data:
+    return {"mean": _encode_mean(var.mean), "S": number(var._S)}
+
+
+def _decode_var(params: Mapping[str, Any], state: Mapping[str, Any]) -> stats.Var:
+    params = _fields(params, "Var params", {"ddof"})
+    state = _fields(state, "Var state", {"mean", "S"})
+    var = stats.Var(ddof=_int(params["ddof"], "Var.ddof"))
+    var.mean = _decode_mean({}, state["mean"])
+    var._S = to_float(state["S"], "Var.S")
+    return var
+
+
+def _multinomial_params(_: proba.Multinomial) -> Data:
+    return {}
+
+
+def _encode_multinomial(dist: proba.Multinomial) -> Data:
+    if not all(isinstance(event, str) for event in dist.counts):
+        raise CodecError("only a Multinomial of text events is supported")
+    return {"counts": dict(dist.counts), "n": dist.n_samples}
+
+
+def _decode_multinomial(params: Mapping[str, Any], state: Mapping[str, Any]) -> proba.Multinomial:
+    _fields(params, "Multinomial params", set())
+    state = _fields(state, "Multinomial state", {"counts", "n"})
+    counts = state["counts"]
+    if not isinstance(counts, Mapping) or len(counts) > MAX_EVENTS:
+        raise CodecError(f"Multinomial.counts must map at most {MAX_EVENTS} events to counts")
+    checked: dict[str, int] = {}
+    for event, count in counts.items():
+        if not isinstance(event, str) or len(event) > MAX_EVENT_CHARS:
+            raise CodecError(f"Multinomial events are text of at most {MAX_EVENT_CHARS} characters")
+        checked[event] = _int(count, f"Multinomial.counts[{event!r}]")
+    n = _int(state["n"], "Multinomial.n")
+    if n != sum(checked.values()):
+        raise CodecError("Multinomial.n must be the sum of its counts")
+    dist = proba.Multinomial()
+    dist.counts.update(checked)
+    dist._n = n
+    return dist
+
+
 @dataclass(frozen=True)
 class _Codec:
     cls: type
@@ -234,6 +286,10 @@ class _Codec:
 CODECS: dict[str, _Codec] = {
     "river.stats.Mean": _Codec(stats.Mean, _mean_params, _encode_mean, _decode_mean),
     "river.utils.Rolling": _Codec(utils.Rolling, _rolling_params, _encode_rolling, _decode_rolling),
+    "river.stats.Var": _Codec(stats.Var, _var_params, _encode_var, _decode_var),
+    "river.proba.Multinomial": _Codec(
+        proba.Multinomial, _multinomial_params, _encode_multinomial, _decode_multinomial
+    ),
     "river.time_series.HoltWinters": _Codec(
         time_series.HoltWinters, _holt_winters_params, _encode_holt_winters, _decode_holt_winters
     ),

@@ -157,8 +157,8 @@ FACT_LABELS: dict[str, Title] = {
     "counties": ("激增区县数", "Surging counties"),
     "departments": ("部门数", "Departments"),
     "sectors": ("行业数", "Sectors"),
+    "department_pair_share": ("部门组合在本行业的占比", "Department pair's share in the sector"),
     "linked_subject": ("关联主体", "Linked subject"),
-    "listing_basis": ("列入依据", "Basis of the listing"),
     # the supervision workflows
     "interview_due": ("逾期未整改待约谈", "Interview due"),
     "objection_overdue": ("异议逾期未处理", "Objection overdue"),
@@ -206,12 +206,24 @@ DETAILS: dict[str, Title] = {
     # the cross-subject detectors (pipeline/peers.py, cross_sector.py, cross_region.py)
     "above_peers": ("高于同业均值 {spreads:.1f} 个离散度（离散度 {spread:g}）",
                     "{spreads:.1f} spreads above the peers' mean (spread {spread:g})"),
+    "above_peers_improbable": (
+        "高于同业均值 {spreads:.1f} 个离散度（离散度 {spread:g}）；"
+        "同业中达到此数或更多的概率为 10^-{surprise:.1f}",
+        "{spreads:.1f} spreads above the peers' mean (spread {spread:g}); "
+        "that many or more among them: a chance of 1 in 10^{surprise:.1f}"),
     "departments": ("{departments}", "{departments}"),
     "sectors": ("{sectors}", "{sectors}"),
     "adverse_record": ("{subject} · {department} · {sector} · {county} · 事件 {event}，{at}",
                        "{subject} · {department} · {sector} · {county} · event {event} at {at}"),
-    "county_surge": ("今日投诉举报，预期每日 {expected:g} 件",
-                     "complaints today against an expected {expected:g} a day"),
+    "county_surge": ("今日投诉举报，预期每日 {expected:g} 件；"
+                     "达到此数或更多的概率为 10^-{surprise:.1f}",
+                     "complaints today against an expected {expected:g} a day; "
+                     "that many or more: a chance of 1 in 10^{surprise:.1f}"),
+    "department_pair": (
+        "{departments}：{sector}行业中{combination}的部门组合，"
+        "此前 {findings} 次跨部门发现中出现 {seen} 次",
+        "{departments}: {combination} combination in {sector}, "
+        "met in {seen} of its {findings} earlier cross-sector findings"),
     "linked_subject": ("{subject} 于 {day} 列入名单", "{subject} listed on {day}"),
     # why a notice was given (risk.workflow): a repair application's unmet conditions (seed 十三)
     "record_not_on_file": ("记录 {record} 不在档案中", "record {record} is not on file"),
@@ -375,6 +387,7 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "actual_controller": ("实际控制人", "actual controller"),
     },
     "source_kind": {"departments": ("部门", "departments"), "sectors": ("行业", "sectors")},
+    "combination": {"usual": ("常见", "a usual"), "unusual": ("罕见", "an unusual")},
     "county": COUNTIES,
     "department": DEPARTMENTS,
     "departments": DEPARTMENTS,
@@ -518,8 +531,9 @@ def fact_words(fact: Fact) -> tuple[Title, tuple[str | None, str] | None]:
 
     >>> fact_words(Fact("penalty_serious", 1.0, says="event", about={"event": "e1"}))
     (('严重行政处罚', 'Serious penalty'), ('事件 e1', 'event e1'))
-    >>> fact_words(Fact("county 130104", 7.0, 2.0, says="county_surge", about={"expected": 2.0}))
-    (('桥西区', 'Qiaoxi District'), ('今日投诉举报，预期每日 2 件', 'complaints today against an expected 2 a day'))
+    >>> fact_words(Fact("county 130104", 7.0, 2.0, says="county_surge",
+    ...                 about={"expected": 2.0, "surprise": 2.4}))
+    (('桥西区', 'Qiaoxi District'), ('今日投诉举报，预期每日 2 件；达到此数或更多的概率为 10^-2.4', 'complaints today against an expected 2 a day; that many or more: a chance of 1 in 10^2.4'))
     """  # noqa: E501
     label = _label(fact.fact)
     if fact.says is not None:

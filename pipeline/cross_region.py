@@ -19,7 +19,7 @@ from pipeline.alerts import AlertSubject, make_alert
 from pipeline.context import StepContext
 from topics.internal import ComplaintCount
 from topics.risk import Alert, county_fact
-from topics.vocabulary import SHIJIAZHUANG_CITY, SHIJIAZHUANG_COUNTIES, AlertKind
+from topics.vocabulary import SHIJIAZHUANG_CITY, AlertKind
 
 
 def step(
@@ -61,8 +61,8 @@ def cross_region_alert(finding: CrossRegionFinding, at_s: float, policy: Policy)
                     county_fact(s.county),
                     s.count,
                     s.expected,
-                    detail=f"{SHIJIAZHUANG_COUNTIES.get(s.county, s.county)}: complaints "
-                    f"today against an expected {s.expected:g} a day",
+                    says="county_surge",
+                    about={"expected": s.expected, "surprise": s.surprise},
                 )
                 for s in finding.surges
             ),

@@ -5,18 +5,35 @@ group is one legal representative's subjects (or one subject): its
 :class:`~detectors.cross_sector.LinkedSignals` pools their adverse records, and
 an alert names every record of a pattern that spans departments or sectors.
 When one of its subjects enters a credit list, the others are told.
+
+The pattern is a rule; whether its combination of departments is unusual for
+the sector is a River model, keyed by sector
+(:class:`~detectors.department_mix.DepartmentMix`). That takes two hops:
+:func:`group_step` (keyed by linkage group) turns a pattern into a
+:class:`~topics.internal.CrossSectorCandidate`, and :func:`mix_step` (keyed by
+the candidate's sector) judges the combination, learns it and raises the alert
+with that judgement. :func:`step` is the one hop the agents run today: the
+candidate becomes its alert at once, unjudged (docs/early-warning.md).
 """
 
 from __future__ import annotations
 
 from detectors.alert_rules import AlertRule
 from detectors.cross_sector import CrossSectorFinding, LinkedSignals
+from detectors.department_mix import DepartmentMix, MixAssessment
 from detectors.policy import Policy
 from detectors.rules import RuleHit
-from detectors.scoring import Fact
+from detectors.scoring import Fact, TitleValue
 from pipeline.alerts import AlertSubject, make_alert
 from pipeline.context import StepContext
-from topics.internal import AdverseReport, LinkageMessage, LinkedListing, Member
+from topics.internal import (
+    AdverseReport,
+    AdverseSignal,
+    CrossSectorCandidate,
+    LinkageMessage,
+    LinkedListing,
+    Member,
+)
 from topics.risk import Alert
 from topics.vocabulary import AlertKind
 from topics.wire_time import iso
@@ -25,74 +42,137 @@ from topics.wire_time import iso
 def step(
     linked: LinkedSignals | None, message: LinkageMessage, context: StepContext
 ) -> tuple[LinkedSignals, list[Alert]]:
-    """A member joins, a listing is passed on, or an adverse record joins the pool."""
+    """A member joins, a listing is passed on, or an adverse record joins the pool; a pattern
+    becomes its alert at once, its combination of departments not judged."""
+    linked, outputs = group_step(linked, message, context)
+    return linked, [
+        cross_sector_alert(o, None, context.policy) if isinstance(o, CrossSectorCandidate) else o
+        for o in outputs
+    ]
+
+
+def group_step(
+    linked: LinkedSignals | None, message: LinkageMessage, context: StepContext
+) -> tuple[LinkedSignals, list[Alert | CrossSectorCandidate]]:
+    """The linkage group's hop: a pattern becomes a candidate for its sector's model."""
     policy = context.policy
     linked = linked if linked is not None else LinkedSignals()
     if isinstance(message, Member):
         linked.join(message)
         return linked, []
     if isinstance(message, LinkedListing):
-        return linked, linked_listing_alerts(message, linked.others(message.subject), policy)
+        return linked, [*linked_listing_alerts(message, linked.others(message.subject), policy)]
     signal = message.signal
     linked.join(Member(signal.subject, signal.region, signal.sector, message.tier, message.score))
     finding = linked.add(signal, policy.cross_sector)
-    return linked, [] if finding is None else [cross_sector_alert(message, finding, policy)]
+    return linked, [] if finding is None else [candidate_of(message, finding)]
 
 
-def cross_sector_alert(report: AdverseReport, finding: CrossSectorFinding, policy: Policy) -> Alert:
-    """An alert naming every contributing record: who, which department, what, when."""
-    subjects = finding.subjects
-    by_department = len(finding.departments) >= len(finding.sectors)
+def mix_step(
+    mix: DepartmentMix | None, candidate: CrossSectorCandidate, context: StepContext
+) -> tuple[DepartmentMix, list[Alert]]:
+    """The sector's hop: judge the candidate's combination of departments, learn it unless it
+    is unusual, and raise the alert with the judgement."""
+    policy = context.policy
+    mix = mix if mix is not None else DepartmentMix()
+    assessment = mix.observe(candidate.departments, policy.cross_sector)
+    return mix, [cross_sector_alert(candidate, assessment, policy)]
+
+
+def candidate_of(report: AdverseReport, finding: CrossSectorFinding) -> CrossSectorCandidate:
+    return CrossSectorCandidate(
+        report.group, report, finding.signals, finding.departments, finding.sectors
+    )
+
+
+def cross_sector_alert(
+    candidate: CrossSectorCandidate, mix: MixAssessment | None, policy: Policy
+) -> Alert:
+    """An alert naming every contributing record: who, which department, what, when; and,
+    when the sector's model judged it, how usual the combination of departments is there.
+
+    Severity: the rule's strong one for an unusual combination, and while none is judged
+    (as before the model); its ordinary one for a combination usual for the sector.
+    """
+    subjects = tuple(dict.fromkeys(s.subject for s in candidate.signals))
+    departments, sectors = candidate.departments, candidate.sectors
+    by_department = len(departments) >= len(sectors)
     rule = AlertRule.CROSS_SECTOR_LINKED if len(subjects) > 1 else AlertRule.CROSS_SECTOR
+    trigger = candidate.report.signal
     hit = RuleHit(
         rule=rule,
         rule_key="cross_sector",
         kind=AlertKind.CROSS_SECTOR,
-        severity=policy.alerts.severity.of(rule),
+        severity=policy.alerts.severity.of(rule, mix is None or mix.unusual),
         evidence=(
             Fact(
                 "departments",
-                len(finding.departments),
+                len(departments),
                 policy.cross_sector.min_sources,
-                detail=", ".join(finding.departments),
+                says="departments",
+                about={"departments": departments},
             ),
-            Fact("sectors", len(finding.sectors), detail=", ".join(finding.sectors)),
-            *(
-                Fact(
-                    s.signal,
-                    1.0,
-                    detail=f"{s.subject} · {s.department} · {s.sector} · {s.region} · "
-                    f"event {s.event_id} at {iso(s.at_s)}",
-                )
-                for s in finding.signals
-            ),
+            Fact("sectors", len(sectors), says="sectors", about={"sectors": sectors}),
+            *_mix_facts(mix, trigger.sector),
+            *(_record_fact(s) for s in candidate.signals),
         ),
         about={
-            "sources": len(finding.departments) if by_department else len(finding.sectors),
+            "sources": len(departments) if by_department else len(sectors),
             "source_kind": "departments" if by_department else "sectors",
             "subjects": len(subjects),
         },
     )
-    trigger = report.signal
+    report = candidate.report
     about = AlertSubject(trigger.subject, report.tier, report.score, trigger.region, trigger.sector)
-    others = [s.event_id for s in finding.signals if s.event_id != trigger.event_id]
+    others = [s.event_id for s in candidate.signals if s.event_id != trigger.event_id]
     event_ids = [*others, trigger.event_id]  # the trigger last: it identifies the alert
-    return make_alert(f"cross_sector:{report.group}", hit, about, event_ids, trigger.at_s, policy)
+    return make_alert(
+        f"cross_sector:{candidate.group}", hit, about, event_ids, trigger.at_s, policy
+    )
+
+
+def _record_fact(signal: AdverseSignal) -> Fact:
+    """One contributing record: who, which department and sector, where, which event, when."""
+    about: dict[str, TitleValue] = {
+        "subject": signal.subject,
+        "department": signal.department,
+        "sector": signal.sector,
+        "county": signal.region,
+        "event": signal.event_id,
+        "at": iso(signal.at_s),
+    }
+    return Fact(signal.signal, 1.0, says="adverse_record", about=about)
+
+
+def _mix_facts(mix: MixAssessment | None, sector: str) -> tuple[Fact, ...]:
+    """The combination's judgement: its rarest pair's expected share of the sector's findings."""
+    if mix is None:
+        return ()
+    about: dict[str, TitleValue] = {
+        "departments": mix.pair,
+        "combination": "unusual" if mix.unusual else "usual",
+        "sector": sector,
+        "seen": mix.seen,
+        "findings": mix.findings,
+    }
+    return (
+        Fact("department_pair_share", round(mix.share, 4), says="department_pair", about=about),
+    )
 
 
 def linked_listing_alerts(
     listing: LinkedListing, members: list[Member], policy: Policy
 ) -> list[Alert]:
     """Seed 十一: every other subject of the representative hears of the listing."""
-    day = iso(listing.at_s)[:10]
+    listed: dict[str, TitleValue] = {"subject": listing.subject, "day": iso(listing.at_s)[:10]}
     hit = RuleHit(
         rule=AlertRule.LINKED_LISTING,
         rule_key=f"linked_listing:{listing.subject}:{listing.list}:v{listing.version}",
         kind=AlertKind.LIST,
         severity=policy.alerts.severity.of(AlertRule.LINKED_LISTING),
         evidence=(
-            Fact("linked_subject", 1.0, detail=f"{listing.subject} listed on {day}"),
-            *(Fact("listing_basis", 1.0, detail=line) for line in listing.basis),
+            Fact("linked_subject", 1.0, says="linked_subject", about=listed),
+            *(Fact(f.fact, f.value, says=f.says, about=f.about) for f in listing.basis),
         ),
         cooldown=False,
         about={"list": listing.list},

@@ -1,19 +1,21 @@
 """Peer outliers (seed 十六): a peer group's updates, one message at a time.
 
 The step of the peer-outlier agent (streams/agents/peers.py): the group
-(:class:`~detectors.peers.PeerGroup`) takes each subject's new features and
-judges the subject against the others; a subject far above them is an alert.
+(:class:`~detectors.peers.PeerGroup`, River statistics per feature) judges each
+subject's new features against the others, then learns them unless they are
+flagged; a subject far above its peers is an alert.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from detectors.alert_rules import AlertRule
-from detectors.peers import PeerFinding, PeerGroup
+from detectors.peers import PeerDeviation, PeerFinding, PeerGroup
 from detectors.policy import Policy
 from detectors.rules import RuleHit
-from detectors.scoring import Fact
+from detectors.scoring import Fact, TitleValue
 from pipeline.alerts import AlertSubject, make_alert
 from pipeline.context import StepContext
 from topics.internal import PeerUpdate
@@ -29,12 +31,7 @@ def step(
     group = group if group is not None else PeerGroup()
     raised: list[Alert] = []
     for update in updates:
-        group.update(update.old, update.new)
-        if update.new is None:
-            continue
-        finding = group.assess(
-            update.subject, update.new, update.at_s, policy.peers, policy.alert_cooldown_s
-        )
+        finding = group.apply(update, policy.peers, policy.alert_cooldown_s)
         if finding is not None:
             raised.append(peer_outlier_alert(update, finding, policy))
     return group, raised
@@ -48,15 +45,7 @@ def peer_outlier_alert(update: PeerUpdate, finding: PeerFinding, policy: Policy)
         rule_key="peer_outlier",
         kind=AlertKind.ANOMALY,
         severity=policy.alerts.severity.of(AlertRule.PEER_OUTLIER, strong),
-        evidence=tuple(
-            Fact(
-                d.feature,
-                d.value,
-                d.peer_mean,
-                detail=f"{d.spreads:.1f} spreads above the peers' mean (spread {d.spread:g})",
-            )
-            for d in finding.deviations
-        ),
+        evidence=tuple(_deviation_fact(d) for d in finding.deviations),
         about={
             "peers": finding.peers,
             "sector": update.sector,
@@ -67,3 +56,13 @@ def peer_outlier_alert(update: PeerUpdate, finding: PeerFinding, policy: Policy)
     about = AlertSubject(update.subject, update.tier, update.score, update.region, update.sector)
     dedup_key = f"{update.subject}:{hit.rule_key}"
     return make_alert(dedup_key, hit, about, [update.event_id], update.at_s, policy)
+
+
+def _deviation_fact(d: PeerDeviation) -> Fact:
+    """How far above, in the peers' spreads, and for a count how improbable under their law."""
+    about: dict[str, TitleValue] = {"spreads": d.spreads, "spread": d.spread}
+    says = "above_peers"
+    if d.surprise is not None and math.isfinite(d.surprise):
+        about["surprise"] = d.surprise
+        says = "above_peers_improbable"
+    return Fact(d.feature, d.value, d.peer_mean, says=says, about=about)

@@ -20,6 +20,7 @@ message a worker cannot read raises ``ValueError``, ``TypeError`` or
 | ``risk.internal.peer-features`` | peer group | a list of :class:`PeerUpdate` |
 | ``risk.internal.adverse-signals`` | linkage group | an :class:`AdverseReport`, a :class:`Member` or a :class:`LinkedListing` |
 | ``risk.internal.complaint-counts`` | complaint category | a list of :class:`ComplaintCount` |
+| ``risk.internal.department-mix`` (not yet wired) | sector | a :class:`CrossSectorCandidate` |
 | ``risk.internal.person-facts`` | person pseudonym | a :class:`RoleFact` or a :class:`ListingFact` |
 | ``risk.internal.alert-candidates`` | like ``risk.alerts`` | an alert (the ``risk.alerts`` record, ``topics.risk.Alert``) or a :class:`Command` |
 """  # noqa: E501
@@ -27,7 +28,7 @@ message a worker cannot read raises ``ValueError``, ``TypeError`` or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, astuple, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -110,6 +111,35 @@ class Member:
     score: float
 
 
+#: What a fact's explanation names: codes and numbers (``detectors.scoring.TitleValue``).
+Named = str | int | float | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BasisFact:
+    """One record a listing rests on, as its fact (``detectors.scoring.Fact``): the
+    alerts that pass the listing on word it in each language from ``says`` and
+    ``about`` (pipeline/alert_titles.py), as the subject's own listing does."""
+
+    fact: str
+    value: float
+    says: str | None = None
+    about: dict[str, Named] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, document: Any) -> BasisFact:
+        if isinstance(document, str):  # a line of the previous version: "code: English"
+            return cls(document.split(":", 1)[0], 1.0)
+        row = _object(document, "a basis fact")
+        about = _object(row.get("about", {}), "a basis fact's about")
+        return cls(
+            fact=str(row["fact"]),
+            value=float(row["value"]),
+            says=row.get("says"),
+            about={k: tuple(v) if isinstance(v, list) else v for k, v in about.items()},
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class LinkedListing:
     """A subject of the group entered a credit list (seed 十一: its representative's
@@ -120,7 +150,7 @@ class LinkedListing:
     version: int
     at_s: float
     event_id: str  # the record that caused the entry
-    basis: tuple[str, ...]  # what it rests on, one line per record
+    basis: tuple[BasisFact, ...]  # what it rests on, one fact per record
 
 
 LinkageMessage = AdverseReport | Member | LinkedListing
@@ -146,12 +176,53 @@ def decode_linkage_message(value: bytes) -> LinkageMessage:
         return Member(*document["member"])
     if kind == LISTED:
         listing = document["listing"]
-        return LinkedListing(**{**listing, "basis": tuple(listing["basis"])})
+        basis = tuple(BasisFact.from_json(f) for f in _array(listing["basis"], "a basis"))
+        return LinkedListing(**{**listing, "basis": basis})
+    return _adverse_report(document)
+
+
+def _adverse_report(document: dict[str, Any]) -> AdverseReport:
     return AdverseReport(
         group=document["group"],
         signal=AdverseSignal(**document["signal"]),
         tier=document["tier"],
         score=float(document["score"]),
+    )
+
+
+# ------------------------------------------------------ risk.internal.department-mix
+
+
+@dataclass(frozen=True, slots=True)
+class CrossSectorCandidate:
+    """A linkage group's cross-sector pattern, for the department-mix model of the sector of
+    the record that completed it (``detectors.department_mix``), which judges how usual the
+    combination of departments is there and raises the alert."""
+
+    group: str
+    report: AdverseReport  # the record that completed or widened the pattern
+    signals: tuple[AdverseSignal, ...]  # every contributing record, oldest first
+    departments: tuple[str, ...]
+    sectors: tuple[str, ...]
+
+    @property
+    def sector(self) -> str:
+        """The key of its department-mix model."""
+        return self.report.signal.sector
+
+
+def encode_cross_sector_candidate(candidate: CrossSectorCandidate) -> bytes:
+    return orjson.dumps(candidate)
+
+
+def decode_cross_sector_candidate(value: bytes) -> CrossSectorCandidate:
+    document = _object(orjson.loads(value), "a cross-sector candidate")
+    return CrossSectorCandidate(
+        group=document["group"],
+        report=_adverse_report(_object(document["report"], "a cross-sector candidate's report")),
+        signals=tuple(AdverseSignal(**row) for row in _array(document["signals"], "signals")),
+        departments=tuple(_array(document["departments"], "departments")),
+        sectors=tuple(_array(document["sectors"], "sectors")),
     )
 
 

@@ -2,35 +2,40 @@
 
 No broker: simulated records are decoded once, then each detector is timed on
 the inputs the pipeline would hand it (the IoT model on readings, the peer
-groups on feature changes, the cross-sector detector on adverse records, the
-cross-region detector on complaints), each with fresh state, repeated until the
-measurement lasts long enough to mean something.
+groups on feature changes, the cross-sector rule on adverse records and its
+sector's department-mix model on the rule's findings, the cross-region model on
+complaints), each with fresh state, repeated until the measurement lasts long
+enough to mean something. Then the size of each group model's state after the
+whole simulated run: bytes per group, as its changelog stores it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from creditwatch.bench.report import Row, rate
 from creditwatch.simulation.traffic import SHANGHAI, Simulator, SteppingClock
 from detectors.cross_region import CategorySeries
 from detectors.cross_sector import LinkedSignals
+from detectors.department_mix import DepartmentMix
 from detectors.iot import StreamAnomalyDetector
 from detectors.peers import PeerGroup
 from detectors.policy import Policy, default_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
+from pipeline.cross_sector import candidate_of
 from pipeline.subject import CountedComplaint, device_key, process
 from streams.settings import Settings
 from topics.decode import InputRecord, Rejected, decode_input
-from topics.internal import AdverseReport, PeerUpdate
+from topics.internal import AdverseReport, CrossSectorCandidate, PeerUpdate
 from topics.iot import IotReading
 
 T = TypeVar("T")
+S = TypeVar("S")
 #: Each detector is timed for at least this long (repeating its inputs).
 MIN_SECONDS = 0.5
 #: Target of issue 3: the IoT detector on one core.
@@ -47,6 +52,18 @@ class DetectorInputs:
     peer_updates: list[PeerUpdate] = field(default_factory=list)
     adverse_reports: list[AdverseReport] = field(default_factory=list)
     complaints: list[CountedComplaint] = field(default_factory=list)
+
+    def candidates(self, policy: Policy) -> list[CrossSectorCandidate]:
+        """The cross-sector rule's findings on these reports: the department-mix input."""
+        groups: dict[str, LinkedSignals] = {}
+        found = []
+        for report in self.adverse_reports:
+            finding = _state(groups, report.group, LinkedSignals).add(
+                report.signal, policy.cross_sector
+            )
+            if finding is not None:
+                found.append(candidate_of(report, finding))
+        return found
 
 
 def simulate_inputs(events: int, subjects: int, seed: int, policy: Policy) -> DetectorInputs:
@@ -72,6 +89,15 @@ def simulate_inputs(events: int, subjects: int, seed: int, policy: Policy) -> De
         if outputs.counted_complaint is not None:
             inputs.complaints.append(outputs.counted_complaint)
     return inputs
+
+
+def _state(states: dict[str, S], key: str, make: Callable[[], S]) -> S:
+    """The group's state, made only for a new group (``setdefault`` would build one each time
+    and time its constructor with the detector)."""
+    state = states.get(key)
+    if state is None:
+        state = states[key] = make()
+    return state
 
 
 def measure(name: str, items: Sequence[T], run_once: Callable[[Sequence[T]], None]) -> Row:
@@ -110,12 +136,9 @@ def _peers(policy: Policy) -> Callable[[Sequence[PeerUpdate]], None]:
     def run(updates: Sequence[PeerUpdate]) -> None:
         groups: dict[str, PeerGroup] = {}
         for update in updates:
-            group = groups.setdefault(update.group, PeerGroup())
-            group.update(update.old, update.new)
-            if update.new is not None:
-                group.assess(
-                    update.subject, update.new, update.at_s, policy.peers, policy.alert_cooldown_s
-                )
+            _state(groups, update.group, PeerGroup).apply(
+                update, policy.peers, policy.alert_cooldown_s
+            )
 
     return run
 
@@ -124,7 +147,17 @@ def _cross_sector(policy: Policy) -> Callable[[Sequence[AdverseReport]], None]:
     def run(reports: Sequence[AdverseReport]) -> None:
         groups: dict[str, LinkedSignals] = {}
         for report in reports:
-            groups.setdefault(report.group, LinkedSignals()).add(report.signal, policy.cross_sector)
+            _state(groups, report.group, LinkedSignals).add(report.signal, policy.cross_sector)
+
+    return run
+
+
+def _department_mix(policy: Policy) -> Callable[[Sequence[CrossSectorCandidate]], None]:
+    def run(candidates: Sequence[CrossSectorCandidate]) -> None:
+        mixes: dict[str, DepartmentMix] = {}
+        for candidate in candidates:
+            mix = _state(mixes, candidate.sector, DepartmentMix)
+            mix.observe(candidate.departments, policy.cross_sector)
 
     return run
 
@@ -133,11 +166,46 @@ def _cross_region(policy: Policy) -> Callable[[Sequence[CountedComplaint]], None
     def run(complaints: Sequence[CountedComplaint]) -> None:
         series: dict[str, CategorySeries] = {}
         for c in complaints:
-            series.setdefault(c.category, CategorySeries()).add(
+            _state(series, c.category, CategorySeries).add(
                 c.category, c.county, c.sector, c.at_s, 1, c.event_id, policy.cross_region
             )
 
     return run
+
+
+class _Sized(Protocol):
+    def to_bytes(self) -> bytes: ...
+
+
+def state_sizes(inputs: DetectorInputs, policy: Policy) -> list[Row]:
+    """Bytes per group of each group model, as stored, after the whole simulated run."""
+    peers: dict[str, PeerGroup] = {}
+    for update in inputs.peer_updates:
+        _state(peers, update.group, PeerGroup).apply(update, policy.peers, 0.0)
+    categories: dict[str, CategorySeries] = {}
+    for c in inputs.complaints:
+        _state(categories, c.category, CategorySeries).add(
+            c.category, c.county, c.sector, c.at_s, 1, c.event_id, policy.cross_region
+        )
+    mixes: dict[str, DepartmentMix] = {}
+    for candidate in inputs.candidates(policy):
+        _state(mixes, candidate.sector, DepartmentMix).observe(
+            candidate.departments, policy.cross_sector
+        )
+    return [
+        _size_row("peer group state", peers, "per sector|county"),
+        _size_row("cross-region state", categories, "per complaint category"),
+        _size_row("department-mix state", mixes, "per sector"),
+    ]
+
+
+def _size_row(name: str, states: Mapping[str, _Sized], per: str) -> Row:
+    sizes = [len(state.to_bytes()) for state in states.values()]
+    if not sizes:
+        return Row(name, None, "bytes", "no groups in the simulated traffic")
+    return Row(
+        name, sum(sizes) / len(sizes), "bytes", f"mean {per} over {len(sizes)}, max {max(sizes)}"
+    )
 
 
 def bench_detectors(events: int, subjects: int, seed: int) -> list[Row]:
@@ -148,10 +216,11 @@ def bench_detectors(events: int, subjects: int, seed: int) -> list[Row]:
         measure("IoT anomaly detector", inputs.readings, _iot),
         measure("peer outliers", inputs.peer_updates, _peers(policy)),
         measure("cross-sector", inputs.adverse_reports, _cross_sector(policy)),
+        measure("department mix", inputs.candidates(policy), _department_mix(policy)),
         measure("cross-region", inputs.complaints, _cross_region(policy)),
     ]
     iot = rows[1].value
     if iot is not None:
         verdict = "met" if iot >= IOT_TARGET else "NOT met"
         rows.append(Row("IoT target", IOT_TARGET, "events/s", f"{verdict} ({iot:,.0f} measured)"))
-    return rows
+    return rows + state_sizes(inputs, policy)

@@ -119,21 +119,7 @@ def _unreachable() -> tuple[type[BaseException], ...]:
 
 
 def _database_down(url: str, exc: BaseException) -> int:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return _fail(f"record store {_redacted(url)} unreachable: {first}")
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password.
-
-    >>> _redacted("postgresql://creditwatch:s3cret@postgres:5432/creditwatch")
-    'postgresql://creditwatch:***@postgres:5432/creditwatch'
-    """
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return _fail(options.unreachable(url, exc))
 
 
 def run_migrate(args: argparse.Namespace) -> int:

@@ -61,17 +61,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("pipeline", "detectors", "sends"),
+        choices=("pipeline", "detectors", "sends", "backtest"),
         default="pipeline",
         help="pipeline (default): the broker-backed run; detectors: each detector's "
         "events/s on one core, no broker; sends: microseconds per record for each way "
-        "a worker writes to Kafka",
+        "a worker writes to Kafka; backtest: records/s of `creditwatch policy backtest` "
+        "on a simulated city's history in an embedded PostgreSQL",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, every row")
     parser.add_argument("--events", type=_positive_int, help="pre-loaded input records")
     parser.add_argument("--subjects", type=_positive_int, help="simulated city size")
     parser.add_argument("--partitions", type=_positive_int, help="partitions per topic")
     parser.add_argument("--seed", type=int, help="simulator seed")
+    parser.add_argument(
+        "--days", type=_positive_float, help="days of history (backtest; default 30)"
+    )
+    parser.add_argument(
+        "--per-day",
+        type=_positive_float,
+        help="records per subject per day (backtest; default 4)",
+    )
     parser.add_argument("--rates", type=_rates, help="offered rates for latency, e.g. 1000,5000")
     parser.add_argument(
         "--latency-duration", type=_positive_float, help="seconds of live traffic per rate"
@@ -162,6 +171,24 @@ def run_sends(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_backtest(args: argparse.Namespace) -> int:
+    from creditwatch.bench.backtest import bench_backtest
+    from creditwatch.bench.report import format_table, write_json
+    from creditwatch.bench.runner import say
+
+    subjects = args.subjects or (1_000 if args.quick else 10_000)
+    days = args.days or (3.0 if args.quick else 30.0)
+    per_day = args.per_day or 4.0
+    seed = 1 if args.seed is None else args.seed
+    rows = bench_backtest(subjects, days, per_day, seed)
+    config = {"subjects": subjects, "days": days, "per_day": per_day, "seed": seed}
+    print(format_table(rows))
+    path = args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("bench-backtest.json")
+    write_json(path, rows, config)
+    say(f"results written to {path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from creditwatch.embedded import embedded_pseudonym_key
     from streams.settings import PSEUDONYM_KEY_VARIABLE
@@ -173,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         return run_detectors(args)
     if args.suite == "sends":
         return run_sends(args)
+    if args.suite == "backtest":
+        return run_backtest(args)
     # Imported late: the bench pulls in aiokafka and the simulator.
     from creditwatch.bench.profile import format_summary, py_spy_path, summarise
     from creditwatch.bench.report import format_table, write_json

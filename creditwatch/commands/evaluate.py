@@ -12,9 +12,15 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from creditwatch.evaluation import nab
 from detectors.iot import StreamAnomalyDetector
+
+if TYPE_CHECKING:
+    from creditwatch.evaluation.alert_budget import AlertBudget, AlertTally
+    from creditwatch.evaluation.scenario_scoring import Evaluation, ObservedAlert
+    from creditwatch.evaluation.scenarios import Scenario
 
 # The NAB subset ships next to the repository checkout in this workspace; the
 # absolute path covers running from elsewhere.
@@ -68,54 +74,136 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"3"``, ``"1,4,9"`` or ``"101-110"`` (or a mix) as a list of seeds.
+
+    >>> parse_seeds("1-3,7")
+    [1, 2, 3, 7]
+    """
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        seeds += range(int(first), int(last or first) + 1)
+    if not seeds:
+        raise argparse.ArgumentTypeError("no seed given")
+    return seeds
+
+
 def run_scenarios(args: argparse.Namespace) -> int:
     # Imported here: they pull in the embedded stack and Kafka clients, which
     # `eval nab` and `--help` do not need.
     from creditwatch.embedded import EmbeddedError
     from creditwatch.evaluation import scenario_report as report
-    from creditwatch.evaluation.scenario_runner import PipelineError, RunSettings, run_pipeline
-    from creditwatch.evaluation.scenario_scoring import evaluate
+    from creditwatch.evaluation.alert_budget import combine_budgets
+    from creditwatch.evaluation.scenario_offline import expected_dead_letters
+    from creditwatch.evaluation.scenario_runner import PipelineError
+    from creditwatch.evaluation.scenario_scoring import combine
     from creditwatch.evaluation.scenarios import ScenarioConfig, build_scenario
 
-    try:
-        config = ScenarioConfig(
-            seed=args.seed,
-            days=args.days,
-            subjects=args.subjects,
-            background_per_day=args.per_day,
-            incidents_per_kind=args.incidents,
+    seeds: list[int] = args.seeds or [args.seed]
+    evaluations: list[Evaluation] = []
+    budgets: list[AlertBudget] = []
+    dead_letters = bad_records = 0
+    for seed in seeds:
+        try:
+            config = ScenarioConfig(
+                seed=seed,
+                days=args.days,
+                subjects=args.subjects,
+                background_per_day=args.per_day,
+                incidents_per_kind=args.incidents,
+            )
+            scenario = build_scenario(config)
+        except ValueError as exc:
+            print(f"creditwatch eval scenarios: {exc}", file=sys.stderr)
+            return 2
+        _stderr(
+            f"scenario seed {seed}: {len(scenario.records):,} records over {config.days} days "
+            f"({scenario.background_records:,} background), {len(scenario.incidents)} incidents, "
+            f"{len(scenario.controls)} controls, {scenario.cast_subjects} scripted subjects"
         )
-        scenario = build_scenario(config)
-    except ValueError as exc:
-        print(f"creditwatch eval scenarios: {exc}", file=sys.stderr)
-        return 2
-    _stderr(
-        f"scenario: {len(scenario.records):,} records over {config.days} days "
-        f"({scenario.background_records:,} background), {len(scenario.incidents)} incidents, "
-        f"{len(scenario.controls)} controls, {scenario.cast_subjects} scripted subjects"
-    )
-    settings = RunSettings(partitions=args.partitions, timeout=args.timeout)
-    try:
-        run = run_pipeline(scenario.records, settings, progress=_stderr)
-    except (PipelineError, EmbeddedError) as exc:
-        print(f"creditwatch eval scenarios: {exc}", file=sys.stderr)
-        return 1
-    evaluation = evaluate(
-        scenario.incidents, scenario.controls, run.alerts, fp_budget=args.fp_budget
-    )
-    subjects = scenario.city_subjects + scenario.cast_subjects
-    budget = run.tally.budget(subjects, days=config.days, records=run.produced)
-    facts = report.RunFacts(run.produced, run.seconds, evaluation.total_alerts, budget)
-    print(report.format_table(evaluation))
-    print()
-    print(budget.report())
-    args.report.write_text(report.render_html(scenario, evaluation, facts), encoding="utf-8")
-    print(f"report: {args.report}")
-    if args.json is not None:
-        document = report.to_json(scenario, evaluation, facts)
-        args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"json: {args.json}")
+        try:
+            ran = _run(scenario, args)
+        except (PipelineError, EmbeddedError) as exc:
+            print(f"creditwatch eval scenarios: {exc}", file=sys.stderr)
+            return 1
+        evaluation = evaluate_run(scenario, ran.alerts, args.fp_budget)
+        evaluations.append(evaluation)
+        subjects = scenario.city_subjects + scenario.cast_subjects
+        budget = ran.tally.budget(subjects, days=config.days, records=len(scenario.records))
+        budgets.append(budget)
+        bad = expected_dead_letters(scenario.records)
+        if len(seeds) > 1:
+            print(f"seed {seed}:")
+        print(report.format_table(evaluation))
+        dead_letters, bad_records = dead_letters + ran.dead_letters, bad_records + bad
+        verdict = "every one" if ran.dead_letters == bad else "NOT every one"
+        print(f"dead letters: {ran.dead_letters} of the {bad} bad records ({verdict})")
+        print()
+        print(budget.report())
+        if len(seeds) == 1:
+            facts = report.RunFacts(
+                len(scenario.records), ran.seconds, evaluation.total_alerts, budget
+            )
+            args.report.write_text(report.render_html(scenario, evaluation, facts), "utf-8")
+            print(f"report: {args.report}")
+            if args.json is not None:
+                document = report.to_json(scenario, evaluation, facts)
+                args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), "utf-8")
+                print(f"json: {args.json}")
+    if len(seeds) > 1:
+        combined = combine(evaluations)
+        print(f"all {len(seeds)} seeds ({_seed_list(seeds)}):")
+        print(report.format_table(combined).split("\n\n", 1)[0])
+        print(
+            f"alerts on controls: {combined.control_false_positives}; dead letters: "
+            f"{dead_letters} of the {bad_records} bad records"
+        )
+        print()
+        print(combine_budgets(budgets).report())
     return 0
+
+
+class _Ran(NamedTuple):
+    """What one run of a scenario gave: the alerts it opened, its dead letters, its
+    seconds, and every alert snapshot counted for the budget."""
+
+    alerts: list[ObservedAlert]
+    dead_letters: int
+    seconds: float
+    tally: AlertTally
+
+
+def _run(scenario: Scenario, args: argparse.Namespace) -> _Ran:
+    """The run of a scenario through the real pipeline, or with ``--offline`` through
+    the pure steps in this process."""
+    if args.offline:
+        from creditwatch.embedded import embedded_pseudonym_key
+        from creditwatch.evaluation.scenario_offline import run_offline
+        from detectors.policy import default_policy
+        from pipeline.context import StepContext
+        from streams.settings import pseudonym_secret
+
+        context = StepContext(default_policy(), pseudonym_secret(embedded_pseudonym_key()))
+        started = time.perf_counter()
+        offline = run_offline(scenario.records, context, department_mix=args.department_mix)
+        dead = sum(offline.dead_letters.values())
+        return _Ran(offline.alerts, dead, time.perf_counter() - started, offline.tally)
+    from creditwatch.evaluation.scenario_runner import RunSettings, run_pipeline
+
+    settings = RunSettings(partitions=args.partitions, timeout=args.timeout)
+    run = run_pipeline(scenario.records, settings, progress=_stderr)
+    return _Ran(run.alerts, run.dead_letters, run.seconds, run.tally)
+
+
+def evaluate_run(scenario: Scenario, alerts: list[ObservedAlert], fp_budget: int) -> Evaluation:
+    from creditwatch.evaluation.scenario_scoring import evaluate
+
+    return evaluate(scenario.incidents, scenario.controls, alerts, fp_budget=fp_budget)
+
+
+def _seed_list(seeds: list[int]) -> str:
+    return ", ".join(str(s) for s in seeds)
 
 
 def _add_scenarios(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -127,13 +215,33 @@ def _add_scenarios(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
             "(IoT spikes, level shifts and drifts; peer outliers; cross-sector cases, also via a "
             "shared legal representative; multi-county complaint surges) plus clean and "
             "near-miss controls, run the real pipeline on the embedded broker, and print "
-            "recall, precision and median detection delay (event time) per kind and the "
-            "alerts on controls. Writes an HTML report with plots. Targets (recall >= 0.95, "
-            "precision >= 0.90) are printed, not enforced: the exit code is 0 whenever the "
-            "run completes. Progress goes to stderr. See docs/anomaly-detection.md."
+            "recall, precision, F1 and median detection delay (event time) per kind, the "
+            "alerts on controls and the alert budget. Writes an HTML report with plots. "
+            "Targets (recall >= 0.95, precision >= 0.90) are printed, not enforced: the exit "
+            "code is 0 whenever the run completes. Progress goes to stderr. "
+            "See docs/anomaly-detection.md."
         ),
     )
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
+    parser.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        help="several seeds, e.g. 101-110 or 1,4,9: a table per seed and one over all "
+        "(no HTML or JSON report); overrides --seed",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="run the pipeline's pure steps in this process instead of a worker on the "
+        "embedded broker: seconds instead of minutes, one record at a time (no batches, "
+        "partitions or changelogs); for tuning and many seeds, not the figure to report",
+    )
+    parser.add_argument(
+        "--department-mix",
+        action="store_true",
+        help="with --offline, run the cross-sector warning in two hops, its sector's "
+        "department-mix model included (the agents run one hop until it is wired)",
+    )
     parser.add_argument("--days", type=int, default=14, help="simulated days (default 14, min 10)")
     parser.add_argument(
         "--subjects", type=int, default=300, help="subjects of the simulated city (default 300)"

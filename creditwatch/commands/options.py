@@ -44,3 +44,23 @@ def add_database(parser: argparse.ArgumentParser) -> None:
 
 def database_url(args: argparse.Namespace) -> str:
     return str(args.database or Settings.from_env().database)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password.
+
+    >>> redacted("postgresql://creditwatch:s3cret@postgres:5432/creditwatch")
+    'postgresql://creditwatch:***@postgres:5432/creditwatch'
+    """
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def unreachable(url: str, exc: BaseException) -> str:
+    """What to say when the record store at ``url`` cannot be reached: its address
+    (without the password) and the first line of the error."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"record store {redacted(url)} unreachable: {first}"

@@ -241,3 +241,23 @@ class AlertBudget:
                 for row in self.rows()
             ],
         }
+
+
+def combine_budgets(budgets: Sequence[AlertBudget]) -> AlertBudget:
+    """Several runs' budgets as one (``eval scenarios --seeds``): their counts, days and
+    records added up, over the runs' mean number of subjects weighted by their days.
+
+    >>> one = AlertBudget(1_000, 2.0, Counter({(("rule", "tier_d", "critical"), "board"): 4}))
+    >>> two = AlertBudget(1_000, 2.0, Counter({(("rule", "tier_d", "critical"), "board"): 8}))
+    >>> combine_budgets([one, two]).board_items
+    3.0
+    """
+    days = sum(b.days for b in budgets)
+    subject_days = sum(b.subjects * b.days for b in budgets)
+    return AlertBudget(
+        subjects=round(subject_days / days) if days else 0,
+        days=days,
+        counts=sum((b.counts for b in budgets), Counter()),
+        records=sum(b.records for b in budgets),
+        digest_days=sum(b.digest_days for b in budgets),
+    )

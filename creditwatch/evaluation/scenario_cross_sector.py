@@ -4,14 +4,15 @@ two subjects in different sectors that share a legal representative (seed 十一
 Incidents:
 
 * ``cross_sector_subject``: a penalty, failed spot check or interview from the
-  subject's own supervising department, then 1–5 days later a tax violation, a
-  court dishonest-debtor ruling or an abnormal-operation listing from another
-  department. Every other incident leaves the legal representative out of the
-  records, as departments that do not collect it do, so the subject is its own
-  linkage group; the others carry a representative nobody else has.
+  subject's own supervising department and, the same day up to ten days apart
+  (in either order), a tax violation, a court dishonest-debtor ruling or an
+  abnormal-operation listing from another department. Every other incident
+  leaves the legal representative out of the records, as departments that do
+  not collect it do, so the subject is its own linkage group; the others carry
+  a representative nobody else has.
 * ``cross_sector_legal_rep``: two subjects of one representative (shared with
   nobody else), in sectors supervised by different departments, each with one
-  adverse record from its own department, 1–5 days apart.
+  adverse record from its own department, the same day up to ten days apart.
 
 Controls: one subject with three adverse records all from one department; one
 adverse record plus positive records from other departments; positive records
@@ -60,7 +61,8 @@ OTHER_DEPARTMENT: tuple[tuple[EnforcementKind, dict[str, Any]], ...] = (
     (_K.COURT_DISHONEST_DEBTOR, {"amount": 350_000.0}),
     (_K.ABNORMAL_OPERATION_LISTED, {}),
 )
-GAP_DAYS = (1, 5)
+GAP_DAYS = (0, 10)  # between the two records: the same day up to ten days
+OTHER_FIRST_SHARE = 0.3  # the other department's record comes first
 
 
 def cross_sector_key(subject: str, legal_rep_id: str | None) -> str:
@@ -79,11 +81,12 @@ def _keys(subject: Subject) -> tuple[str, ...]:
 
 
 def _window(cast: Cast, timeline: Timeline) -> tuple[datetime, datetime]:
-    """Two office-hour moments 1–5 days apart, both inside the scenario."""
+    """Two office-hour moments 0–10 days apart, in order, both inside the scenario."""
     rng = cast.rng
-    gap = rng.randint(*GAP_DAYS)
+    gap = rng.randint(GAP_DAYS[0], min(GAP_DAYS[1], timeline.days - 2))
     first = rng.randint(1, max(1, timeline.days - 1 - gap))
-    return timeline.office_hours(rng, first), timeline.office_hours(rng, first + gap)
+    moments = sorted((timeline.office_hours(rng, first), timeline.office_hours(rng, first + gap)))
+    return moments[0], moments[1]
 
 
 def _adverse(
@@ -116,20 +119,25 @@ def _subject_incident(
     sector = cast.rng.choice(list(Sector))
     subject = cast.subject(sector, cast.county(sector))
     first, second = _window(cast, timeline)
+    if cast.rng.random() < OTHER_FIRST_SHARE:
+        first, second = second, first
     own = _adverse(cast, subject, first, OWN_DEPARTMENT, label=label, with_rep=with_rep)
     other = _adverse(
         cast, subject, second, OTHER_DEPARTMENT, label=label, with_rep=with_rep,
         exclude=_department(own),
     )  # fmt: skip
+    start = min(own.at, other.at)
+    earlier, later = sorted((own, other), key=lambda r: r.at)
     incident = Incident(
         label=label,
         kind=SUBJECT,
         dedup_key=cross_sector_key(subject.uscc, subject.legal_rep_id if with_rep else None),
-        start=own.at,
-        end=own.at + timedelta(seconds=policy.window_s),
+        start=start,
+        end=start + timedelta(seconds=policy.window_s),
         subjects=(subject.uscc,),
         detail=(
-            f"{_department(own)} then {_department(other)} {_hours(second - first)} later"
+            f"{_department(earlier)} then {_department(later)} "
+            f"{_hours(later.at - earlier.at)} later"
             + ("" if with_rep else "; no legal representative in the records")
         ),
     )

@@ -15,6 +15,15 @@ from html import escape
 from typing import Any
 
 from creditwatch.evaluation.alert_budget import OUTCOMES, AlertBudget
+from creditwatch.evaluation.page_parts import (
+    PLOT_W,
+    STYLE,
+    rect,
+    svg,
+    table,
+    text,
+    vline,
+)
 from creditwatch.evaluation.scenario_scoring import (
     PRECISION_TARGET,
     RECALL_TARGET,
@@ -62,7 +71,9 @@ def _verdict(score: KindScore) -> str:
 
 # ------------------------------------------------------------------------- text
 
-COLUMNS = ("kind", "incidents", "detected", "recall", "precision", "median delay", "alerts", "FP")
+COLUMNS = (
+    "kind", "incidents", "detected", "recall", "precision", "F1", "median delay", "alerts", "FP",
+)  # fmt: skip
 
 
 def _row(score: KindScore) -> tuple[str, ...]:
@@ -72,6 +83,7 @@ def _row(score: KindScore) -> tuple[str, ...]:
         str(score.detected),
         _ratio(score.recall),
         _ratio(score.precision),
+        _ratio(score.f1),
         format_delay(score.median_delay),
         str(score.alerts_in_scope),
         str(score.false_positives),
@@ -166,6 +178,7 @@ def to_json(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> dict[s
                 "detected": s.detected,
                 "recall": s.recall,
                 "precision": s.precision,
+                "f1": s.f1,
                 "median_delay_s": _seconds(s.median_delay),
                 "alerts_in_scope": s.alerts_in_scope,
                 "matching_alerts": s.matching_alerts,
@@ -214,32 +227,9 @@ def to_json(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> dict[s
 # ------------------------------------------------------------------------- SVG
 
 LABEL_W = 200  # left column of kind names
-PLOT_W = 440
 RECALL_COLOUR = "#2f6db5"
 PRECISION_COLOUR = "#e08a1e"
 MISS_COLOUR = "#b8322a"
-
-
-def _svg(width: int, height: int, body: list[str], title: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        f'font-family="sans-serif" font-size="12">' + "".join(body) + "</svg>"
-    )
-
-
-def _text(x: float, y: float, text: str, anchor: str = "start", fill: str = "#222") -> str:
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}">{escape(text)}</text>'
-    )
-
-
-def _vline(x: float, top: float, bottom: float, colour: str, dash: str = "") -> str:
-    dashed = f' stroke-dasharray="{dash}"' if dash else ""
-    return (
-        f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" '
-        f'stroke="{colour}"{dashed}/>'
-    )
 
 
 def rates_chart(kinds: Sequence[KindScore]) -> str:
@@ -249,34 +239,31 @@ def rates_chart(kinds: Sequence[KindScore]) -> str:
     width = LABEL_W + PLOT_W + 60
     x = lambda value: LABEL_W + value * PLOT_W  # noqa: E731
     body = [
-        _text(LABEL_W, 14, "recall", fill=RECALL_COLOUR),
-        _text(LABEL_W + 60, 14, "precision", fill=PRECISION_COLOUR),
-        _text(LABEL_W + 140, 14, f"dashed: targets {RECALL_TARGET:.2f} / {PRECISION_TARGET:.2f}"),
+        text(LABEL_W, 14, "recall", fill=RECALL_COLOUR),
+        text(LABEL_W + 60, 14, "precision", fill=PRECISION_COLOUR),
+        text(LABEL_W + 140, 14, f"dashed: targets {RECALL_TARGET:.2f} / {PRECISION_TARGET:.2f}"),
     ]
     for i, score in enumerate(kinds):
         y = top + i * row
-        body.append(_text(LABEL_W - 8, y + 19, score.kind.value, anchor="end"))
+        body.append(text(LABEL_W - 8, y + 19, score.kind.value, anchor="end"))
         for offset, value, colour in (
             (2, score.recall, RECALL_COLOUR),
             (18, score.precision, PRECISION_COLOUR),
         ):
             if value is None:
-                body.append(_text(x(0) + 4, y + offset + 11, "n/a (no alert in scope)"))
+                body.append(text(x(0) + 4, y + offset + 11, "n/a (no alert in scope)"))
                 continue
-            body.append(
-                f'<rect x="{x(0):.1f}" y="{y + offset}" width="{value * PLOT_W:.1f}" '
-                f'height="14" fill="{colour}"/>'
-            )
-            body.append(_text(x(value) + 4, y + offset + 11, f"{value:.2f}"))
+            body.append(rect(x(0), y + offset, value * PLOT_W, 14, colour))
+            body.append(text(x(value) + 4, y + offset + 11, f"{value:.2f}"))
     bottom = top + row * len(kinds)
     body += [
-        _vline(x(RECALL_TARGET), top - 4, bottom, RECALL_COLOUR, "4 3"),
-        _vline(x(PRECISION_TARGET), top - 4, bottom, PRECISION_COLOUR, "4 3"),
-        _vline(x(0), top - 4, bottom, "#888"),
+        vline(x(RECALL_TARGET), top - 4, bottom, RECALL_COLOUR, "4 3"),
+        vline(x(PRECISION_TARGET), top - 4, bottom, PRECISION_COLOUR, "4 3"),
+        vline(x(0), top - 4, bottom, "#888"),
     ]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        body.append(_text(x(tick), bottom + 16, f"{tick:g}", anchor="middle", fill="#666"))
-    return _svg(width, height, body, "recall and precision per incident kind")
+        body.append(text(x(tick), bottom + 16, f"{tick:g}", anchor="middle", fill="#666"))
+    return svg(width, height, body, "recall and precision per incident kind")
 
 
 DELAY_TICKS = (
@@ -303,15 +290,15 @@ def delay_chart(evaluation: Evaluation) -> str:
         return LABEL_W + (math.log10(clamped) - low) / (high - low) * PLOT_W
 
     body = [
-        _text(LABEL_W, 14, "event time from first injected record to first alert (≤ 1 min at left)")
+        text(LABEL_W, 14, "event time from first injected record to first alert (≤ 1 min at left)")
     ]
     bottom = top + row * len(kinds)
     for seconds, label in DELAY_TICKS:
-        body.append(_vline(x(seconds), top - 4, bottom, "#ddd"))
-        body.append(_text(x(seconds), bottom + 16, label, anchor="middle", fill="#666"))
+        body.append(vline(x(seconds), top - 4, bottom, "#ddd"))
+        body.append(text(x(seconds), bottom + 16, label, anchor="middle", fill="#666"))
     for i, score in enumerate(kinds):
         y = top + i * row + row / 2
-        body.append(_text(LABEL_W - 8, y + 4, score.kind.value, anchor="end"))
+        body.append(text(LABEL_W - 8, y + 4, score.kind.value, anchor="end"))
         results = [r for r in evaluation.incidents if r.incident.kind is score.kind]
         for result in results:
             if result.delay is not None:
@@ -323,45 +310,21 @@ def delay_chart(evaluation: Evaluation) -> str:
                 )
         if score.median_delay is not None:
             mx = x(score.median_delay.total_seconds())
-            body.append(_vline(mx, y - 9, y + 9, "#222"))
+            body.append(vline(mx, y - 9, y + 9, "#222"))
         missed = sum(1 for r in results if r.detected_at is None)
         if missed:
-            body.append(_text(LABEL_W + PLOT_W + 10, y + 4, f"missed {missed}", fill=MISS_COLOUR))
-    return _svg(width, height, body, "detection delay per incident")
+            body.append(text(LABEL_W + PLOT_W + 10, y + 4, f"missed {missed}", fill=MISS_COLOUR))
+    return svg(width, height, body, "detection delay per incident")
 
 
 # ------------------------------------------------------------------------- HTML
-
-STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; max-width: 70em; }
-table { border-collapse: collapse; margin: 1em 0; width: 100%; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
-th.text, td.text { text-align: left; }
-.missed, .over { color: #b8322a; font-weight: bold; }
-.met { color: #2e7d32; }
-code { font-size: 0.85em; word-break: break-all; }
-td.text { overflow-wrap: anywhere; }
-"""
 
 
 def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], text: Collection[int] = (0,)
 ) -> str:
-    """An HTML table of already escaped cells; columns in ``text`` align left."""
-    head = "".join(
-        f'<th class="text">{escape(h)}</th>' if i in text else f"<th>{escape(h)}</th>"
-        for i, h in enumerate(headers)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="text">{cell}</td>' if i in text else f"<td>{cell}</td>"
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    """An HTML table of plain headers and already escaped cells."""
+    return table([escape(h) for h in headers], rows, text)
 
 
 def _kind_rows(evaluation: Evaluation) -> list[list[str]]:
@@ -372,6 +335,7 @@ def _kind_rows(evaluation: Evaluation) -> list[list[str]]:
             str(s.detected),
             _ratio(s.recall),
             _ratio(s.precision),
+            _ratio(s.f1),
             format_delay(s.median_delay),
             str(s.alerts_in_scope),
             str(s.false_positives),
@@ -423,7 +387,7 @@ def render_html(scenario: Scenario, evaluation: Evaluation, run: RunFacts) -> st
         f"alerts in {run.seconds:.0f} s."
     )
     kind_headers = (
-        "kind", "incidents", "detected", "recall", "precision", "median delay",
+        "kind", "incidents", "detected", "recall", "precision", "F1", "median delay",
         "alerts in scope", "false positives", "on controls", "targets",
     )  # fmt: skip
     parts = [

@@ -17,7 +17,8 @@ against that margin.
 
 After the last record is consumed, the run waits until the worker has also
 committed everything on the internal topics (the cross-subject detectors' input)
-and ``risk.alerts`` has been quiet for a few seconds, then reads every alert.
+and ``risk.alerts`` has been quiet for a few seconds, then reads every alert
+and counts the dead letters on ``risk.dlq``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from creditwatch.processes import WorkerProcess
 from creditwatch.topic_admin import create_topics
 from streams.runtime.end_offsets import true_end_offsets
 from streams.settings import Settings
-from topics.catalogue import ALL_TOPICS, INPUT_TOPICS, INTERNAL_TOPICS, RISK_ALERTS
+from topics.catalogue import ALL_TOPICS, INPUT_TOPICS, INTERNAL_TOPICS, RISK_ALERTS, RISK_DLQ
 
 Progress = Callable[[str], None]
 CONSUMED_METRIC = "creditwatch_events_consumed_total{"
@@ -69,6 +70,7 @@ class PipelineRun:
     produced: int
     consumed: int
     seconds: float  # from the first record produced to the last alert read
+    dead_letters: int = 0  # records on risk.dlq
     tally: AlertTally = field(default_factory=AlertTally)  # every snapshot, for the budget
 
 
@@ -228,6 +230,11 @@ class _Run:
         finally:
             offsets.close()
 
+    def dead_letters(self) -> int:
+        """Records on the dead-letter topic: it is only ever appended to, from offset 0."""
+        reported = self.reader.end_offsets([RISK_DLQ.name])
+        return sum(asyncio.run(true_end_offsets(self.stack.bootstrap, reported)).values())
+
     def _caught_up(self, offsets: GroupOffsets, group: str, topics: list[str]) -> bool:
         committed = offsets.committed(group, topics)
         # The embedded broker reports a partition's end as its last batch's base
@@ -290,6 +297,7 @@ def run_pipeline(
                 produced=run.sent,
                 consumed=run.consumed,
                 seconds=time.monotonic() - run.started,
+                dead_letters=run.dead_letters(),
                 tally=reader.tally,
             )
         finally:

@@ -140,6 +140,18 @@ class KindScore:
         return self.matching_alerts / self.alerts_in_scope if self.alerts_in_scope else None
 
     @property
+    def f1(self) -> float | None:
+        """The harmonic mean of recall and precision; ``None`` when either is.
+
+        >>> KindScore(IncidentKind.PEER_OUTLIER, 10, 9, 10, 10, 0, None).f1
+        0.9473684210526316
+        """
+        recall, precision = self.recall, self.precision
+        if recall is None or precision is None:
+            return None
+        return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+
+    @property
     def false_positives(self) -> int:
         return self.alerts_in_scope - self.matching_alerts
 
@@ -295,3 +307,46 @@ def _other_on_labelled(
             and not (a.kind in SCORED_ALERT_KINDS and scope_of(a.dedup_key) in scopes)
         )
     )
+
+
+def combine(evaluations: Sequence[Evaluation]) -> Evaluation:
+    """Several seeds' evaluations as one: counts summed per kind, the median delay over every
+    detected incident of the kind, incidents and controls side by side."""
+    kinds = []
+    for kind in IncidentKind:
+        scores = [s for e in evaluations for s in e.kinds if s.kind is kind]
+        if not scores:
+            continue
+        delays = [
+            r.delay
+            for e in evaluations
+            for r in e.incidents
+            if r.incident.kind is kind and r.delay is not None
+        ]
+        kinds.append(
+            KindScore(
+                kind=kind,
+                incidents=sum(s.incidents for s in scores),
+                detected=sum(s.detected for s in scores),
+                alerts_in_scope=sum(s.alerts_in_scope for s in scores),
+                matching_alerts=sum(s.matching_alerts for s in scores),
+                control_alerts=sum(s.control_alerts for s in scores),
+                median_delay=_median(delays),
+            )
+        )
+    return Evaluation(
+        kinds=tuple(kinds),
+        incidents=tuple(r for e in evaluations for r in e.incidents),
+        controls=tuple(c for e in evaluations for c in e.controls),
+        fp_budget=sum(e.fp_budget for e in evaluations),
+        total_alerts=sum(e.total_alerts for e in evaluations),
+        unlabelled=_summed(e.unlabelled for e in evaluations),
+        other_on_labelled=_summed(e.other_on_labelled for e in evaluations),
+    )
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    return dict(total)

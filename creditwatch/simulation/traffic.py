@@ -155,8 +155,9 @@ def _profile_weight(weights: Mapping[RiskProfile, float]) -> Callable[[Subject],
     return lambda subject: weights[subject.profile]
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
-    """Knuth's method; means here are small (camera events per hour)."""
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson count by Knuth's method: for the small means of simulated traffic (camera
+    events per hour, a day's complaints in one county)."""
     threshold, count, product = math.exp(-mean), 0, rng.random()
     while product > threshold:
         count += 1
@@ -233,7 +234,7 @@ class _IotStream:
         spec, rng = device.spec, self._rng
         target = self._target(subject, device)
         if spec.metric is Metric.CAMERA_AI_EVENT:
-            return float(_poisson(rng, target))
+            return float(poisson(rng, target))
         previous = self._level.get(device.device_id, spec.normal)
         innovation = spec.noise * math.sqrt(1 - PERSISTENCE**2) * rng.gauss(0.0, 1.0)
         level = target + PERSISTENCE * (previous - target) + innovation

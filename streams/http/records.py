@@ -26,7 +26,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,7 @@ from topics import validation
 from topics.access import Role
 from topics.audit import AuditAction
 from topics.vocabulary import Department, EnforcementKind
+from topics.wire_time import moment
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +94,9 @@ class RecordFilters:
 def _moment(value: str, name: str, zone: ZoneInfo) -> datetime:
     """A date (the start of that day in the city's zone) or a time with its zone."""
     try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), zone)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a date (2026-03-01) or an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise BadRequest(f"{name} needs a time zone (e.g. +08:00 or Z)")
-    return moment
+        return moment(value, zone)
+    except ValueError as exc:
+        raise BadRequest(f"{name} {exc}") from None
 
 
 def _values(query: Mapping[str, str], name: str, allowed: set[str]) -> tuple[str, ...]:

@@ -250,7 +250,11 @@ def test_bench_detectors_times_every_detector_on_simulated_inputs(
         "IoT anomaly detector",
         "peer outliers",
         "cross-sector",
+        "department mix",
         "cross-region",
+        "peer group state",
+        "cross-region state",
+        "department-mix state",
     ]
     assert [name for name in detectors if not (values.get(name) or 0) > 0] == []
     assert "IoT target" in capsys.readouterr().out
@@ -267,3 +271,17 @@ def test_bench_sends_times_every_way_a_worker_writes(
     assert [w for w in ways if not (values.get(f"sends.{w}") or 0) > 0] == []
     printed = capsys.readouterr().out
     assert all(f"sends.{way}" in printed for way in ways)
+
+
+@pytest.mark.integration
+def test_bench_backtest_stores_reads_and_replays_a_simulated_city(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "backtest.json"
+    args = ["backtest", "--subjects", "300", "--days", "2", "--per-day", "3", "--json", str(out)]
+    assert bench_command.run(parse(args)) == 0
+    values = {row["name"]: row["value"] for row in json.loads(out.read_text())["rows"]}
+    rates = ["backtest.store", "backtest.read", "backtest.replay"]
+    assert [name for name in rates if not (values.get(name) or 0) > 0] == []
+    assert values["backtest.moved"] is not None
+    assert "records/s" in capsys.readouterr().out

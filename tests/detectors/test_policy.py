@@ -303,6 +303,25 @@ def test_the_bounds_of_strong_alerts_and_surge_windows_are_checked(
     assert named in error_of(edited(**changes))
 
 
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"peers__alert_surprise": -1.0}, "peers.alert_surprise >= 0"),
+        ({"peers__max_held_share": 0.5}, "0 <= peers.max_held_share < 0.5"),
+        ({"peers__max_held_share": DELETE}, "missing 'peers.max_held_share'"),
+        ({"cross_region__baseline_days": 0}, "1 <= cross_region.baseline_days <= 366"),
+        ({"cross_region__baseline_days": 400}, "1 <= cross_region.baseline_days <= 366"),
+        ({"cross_region__surge_surprise": 0.0}, "cross_region.surge_surprise > 0"),
+        ({"cross_region__min_expected": 0.0}, "min_expected > 0"),
+        ({"cross_region__season_prior_complaints": -1.0}, "season_prior_complaints >= 0"),
+        ({"cross_region__surge_surprise": DELETE}, "missing 'cross_region.surge_surprise'"),
+        ({"cross_sector__unusual_share": 1.0}, "0 < cross_sector.unusual_share < 1"),
+    ],
+)
+def test_the_river_models_numbers_are_checked(changes: dict[str, Any], named: str) -> None:
+    assert named in error_of(edited(**changes))
+
+
 def test_the_numbers_once_in_code_keep_their_values() -> None:
     """Moved to the policy file, they decide exactly what they decided before."""
     policy = load_policy()

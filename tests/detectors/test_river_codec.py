@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from river import stats, time_series, utils
+from river import proba, stats, time_series, utils
 
 from detectors.river_codec import CodecError, decode, encode, number, to_float
 
@@ -61,6 +61,37 @@ def test_a_rolling_mean_continues_identically_after_a_round_trip(cut: int) -> No
         assert restored.get() == rolling.get()
 
 
+@pytest.mark.parametrize("cut", [0, 1, 7, 40])
+def test_a_variance_with_reverts_continues_identically_after_a_round_trip(cut: int) -> None:
+    xs = series(60, seed=cut)
+    var = stats.Var()
+    for x in xs[:cut]:
+        var.update(x)
+    restored = through_json(var, stats.Var)
+
+    for i, x in enumerate(xs[cut:]):
+        var.update(x)
+        restored.update(x)
+        if i % 3 == 0:  # a peer group takes members' old values back
+            var.revert(x)
+            restored.revert(x)
+        assert restored.get() == var.get() and restored.mean.get() == var.mean.get()
+
+
+def test_a_multinomial_of_text_events_round_trips_exactly() -> None:
+    dist = proba.Multinomial()
+    for event in ["market_regulation+taxation"] * 3 + ["court+taxation"]:
+        dist.update(event)
+    restored = through_json(dist, proba.Multinomial)
+
+    assert restored("court+taxation") == dist("court+taxation") == 0.25
+    restored.update("court+taxation")
+    dist.update("court+taxation")
+    assert encode(restored) == encode(dist)
+    with pytest.raises(CodecError, match="text events"):
+        encode(proba.Multinomial([1, 2]))
+
+
 def test_non_finite_floats_survive_as_strings() -> None:
     mean = stats.Mean()
     mean.update(math.inf)
@@ -85,6 +116,10 @@ def good_rolling() -> dict[str, Any]:
     for x in (1.0, 2.0):
         rolling.update(x)
     return encode(rolling)
+
+
+def good_multinomial() -> dict[str, Any]:
+    return encode(proba.Multinomial(["a+b", "a+b", "c+d"]))
 
 
 def good_holt_winters() -> dict[str, Any]:
@@ -138,6 +173,26 @@ def good_holt_winters() -> dict[str, Any]:
             "alpha",
         ),
         ("river.stats.Mean", stats.Mean, "exactly the fields"),
+        (
+            {**good_multinomial(), "state": {"counts": {"a+b": 2}, "n": 3}},
+            proba.Multinomial,
+            "sum of its counts",
+        ),
+        (
+            {**good_multinomial(), "state": {"counts": {"a+b": -1}, "n": -1}},
+            proba.Multinomial,
+            "integer >= 0",
+        ),
+        (
+            {**good_multinomial(), "state": {"counts": {"x" * 201: 1}, "n": 1}},
+            proba.Multinomial,
+            "at most 200",
+        ),
+        (
+            {**encode(stats.Var()), "params": {"ddof": -1}},
+            stats.Var,
+            "ddof",
+        ),
     ],
 )
 def test_anything_but_an_allowed_encoding_is_refused(

@@ -14,7 +14,14 @@ from detectors.policy import Policy, load_policy
 from pipeline import cross_region, cross_sector, peers
 from pipeline.context import StepContext
 from tests.factories import DAY, T0_S, make_uscc
-from topics.internal import AdverseReport, AdverseSignal, ComplaintCount, Member, PeerUpdate
+from topics.internal import (
+    AdverseReport,
+    AdverseSignal,
+    ComplaintCount,
+    CrossSectorCandidate,
+    Member,
+    PeerUpdate,
+)
 from topics.risk import Alert
 from topics.vocabulary import AlertSeverity
 
@@ -62,6 +69,10 @@ def test_a_peer_outlier_is_strong_from_the_policy_s_high_spreads() -> None:
     assert strong.title == (
         "Far above its 12 peers (food and drugs, Chang'an District) on complaints in 30 days"
     )
+    (evidence,) = strong.evidence  # the explanation the board shows: value, mean, spread
+    assert (evidence.fact, evidence.value, evidence.threshold) == ("complaints_30d", 16.0, 0.0)
+    assert evidence.detail == "8.0 spreads above the peers' mean (spread 2)"  # zeros: no law
+    assert evidence.detail_zh == "高于同业均值 8.0 个离散度（离散度 2）"
     assert strong.title_zh == "远高于长安区食品药品行业的 12 个同业主体：30 日投诉举报"
 
 
@@ -97,6 +108,59 @@ def test_a_pattern_across_one_representative_s_subjects_is_its_own_rule() -> Non
         "Adverse records from 2 departments across 2 subjects of one legal representative"
     )
     assert alert.title_zh == "同一法定代表人的 2 个主体有来自 2 个部门的不良信用记录"
+
+
+def two_hops(departments: tuple[str, str], mix=None) -> tuple[object, Alert]:
+    """One subject's pattern through the linkage group's hop and its sector's hop."""
+    subject = make_uscc(1)
+    state, none = cross_sector.group_step(
+        None, adverse("p1", subject, departments[0], T0_S), context()
+    )
+    _, (candidate,) = cross_sector.group_step(
+        state, adverse("t1", subject, departments[1], T0_S + DAY_S), context()
+    )
+    assert none == [] and isinstance(candidate, CrossSectorCandidate)
+    mix, (alert,) = cross_sector.mix_step(mix, candidate, context())
+    return mix, alert
+
+
+def test_the_sector_s_model_grades_a_usual_combination_ordinary_and_a_rare_one_strong() -> None:
+    mix = None
+    for _ in range(40):  # the sector's usual pattern
+        mix, alert = two_hops(("market_regulation", "taxation"), mix)
+    assert alert.severity == AlertSeverity.MEDIUM
+    facts = {e.fact: e for e in alert.evidence}
+    assert (facts["department_pair_share"].detail_zh, facts["department_pair_share"].detail) == (
+        "市场监管部门、税务部门：食品药品行业中常见的部门组合，此前 39 次跨部门发现中出现 39 次",
+        "market regulation, taxation: a usual combination in food and drugs, "
+        "met in 39 of its 39 earlier cross-sector findings",
+    )
+    mix, rare = two_hops(("market_regulation", "court"), mix)
+    assert rare.severity == AlertSeverity.HIGH
+    assert "an unusual combination in food and drugs, met in 0 of its 40" in (
+        rare.evidence[2].detail or ""
+    )
+    assert "罕见" in (rare.evidence[2].detail_zh or "")
+    # Same alert otherwise: key, titles, the records that made it.
+    assert (rare.dedup_key, rare.title, rare.title_zh) == (
+        alert.dedup_key,
+        alert.title,
+        alert.title_zh,
+    )
+    assert [e.fact for e in rare.evidence[3:]] == ["penalty_general", "penalty_general"]
+
+
+def test_one_hop_raises_the_same_alert_unjudged_at_the_rule_s_strong_severity() -> None:
+    _, judged = two_hops(("market_regulation", "taxation"))
+    subject = make_uscc(1)
+    state, _ = cross_sector.step(None, adverse("p1", subject, "market_regulation", T0_S),
+                                 context())  # fmt: skip
+    _, (unjudged,) = cross_sector.step(
+        state, adverse("t1", subject, "taxation", T0_S + DAY_S), context()
+    )
+    assert unjudged.severity == AlertSeverity.HIGH
+    assert "department_pair_share" not in {e.fact for e in unjudged.evidence}
+    assert (unjudged.alert_id, unjudged.title) == (judged.alert_id, judged.title)
 
 
 def test_a_member_joins_without_an_alert() -> None:
@@ -136,3 +200,10 @@ def test_a_surge_is_widespread_from_the_policy_s_high_counties() -> None:
     day = ordinary.dedup_key.rsplit(":", 1)[1]
     assert ordinary.title == f"price complaints surging in 3 counties on {day}"
     assert ordinary.title_zh == f"{day} 3 个区县价格类投诉举报激增"
+    # Each county: today's count against its forecast, and how improbable that is.
+    county = ordinary.evidence[1]
+    assert (county.label_zh, county.value) == ("长安区", 8.0) and county.threshold is not None
+    assert county.detail_zh is not None and county.detail is not None
+    assert county.detail_zh.startswith(f"今日投诉举报，预期每日 {county.threshold:g} 件；")
+    assert "达到此数或更多的概率为 10^-" in county.detail_zh
+    assert "that many or more: a chance of 1 in 10^" in county.detail

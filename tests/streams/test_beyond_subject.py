@@ -221,6 +221,11 @@ def test_a_joint_punishment_listing_alerts_the_representative_s_other_subjects()
     assert sorted(a.subject for a in alerts) == sorted([sister, cousin])  # not the listed one
     assert {a.kind for a in alerts} == {"list"}
     assert all(listed in a.evidence[0].detail for a in alerts)
+    # What the listing rests on, as the listed subject's own listing words it.
+    assert {(e.fact, e.label_zh) for a in alerts for e in a.evidence[1:]} == {
+        ("court_dishonest_debtor", "失信被执行人")
+    }
+    assert all(ruling.event_id in (a.evidence[1].detail_zh or "") for a in alerts)
     # Redelivered, the listing yields the same alert ids (the alert manager dedups them).
     _, again = handle_linkage_message(state, orjson.dumps(message))
     assert {a.alert_id for a in again} == {a.alert_id for a in alerts}

@@ -10,7 +10,14 @@ import pytest
 from faust.transport.consumer import Consumer
 from mode import Service
 
-import streams.app  # noqa: F401 (installs the inline delivery)
+from streams.runtime import inline_delivery
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed() -> None:
+    """The worker installs the inline delivery when it is built; these tests install it
+    themselves rather than count on another test module having built a worker first."""
+    inline_delivery.install()
 
 
 class FakeConsumer(Service):

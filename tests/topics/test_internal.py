@@ -13,22 +13,31 @@ from topics.internal import (
     Action,
     AdverseReport,
     AdverseSignal,
+    BasisFact,
     Command,
     ComplaintCount,
+    CrossSectorCandidate,
     LinkedListing,
     Member,
     PeerUpdate,
     decode_alert_message,
     decode_complaint_counts,
+    decode_cross_sector_candidate,
     decode_linkage_message,
     decode_peer_updates,
     encode_command,
     encode_complaint_counts,
+    encode_cross_sector_candidate,
     encode_linkage_message,
     encode_peer_updates,
 )
 
 SIGNAL = AdverseSignal("e1", 1.0e9, "S1", "tax_violation", "taxation", "finance", "130102")
+BASIS = (
+    BasisFact("court_dishonest_debtor", 1.0, "event_day_department",
+              {"event": "e1", "day": "2026-03-02", "department": "court"}),
+    BasisFact("penalty_serious", 1.0, "departments", {"departments": ("taxation", "health")}),
+)  # fmt: skip
 
 
 def test_every_message_comes_back_as_it_was_sent() -> None:
@@ -42,9 +51,16 @@ def test_every_message_comes_back_as_it_was_sent() -> None:
     for message in (
         AdverseReport("rep:ab", SIGNAL, "C", 56.0),
         Member("S2", "130104", "food_drug", "B", 31.0),
-        LinkedListing("S1", "joint_punishment", 1, 1.0e9, "S1|joint_punishment|v1", ("a", "b")),
+        LinkedListing("S1", "joint_punishment", 1, 1.0e9, "S1|joint_punishment|v1", BASIS),
     ):
         assert decode_linkage_message(encode_linkage_message(message)) == message
+    earlier = AdverseSignal("e0", 9.9e8, "S2", "interview", "education", "education", "130104")
+    candidate = CrossSectorCandidate(
+        "rep:ab", AdverseReport("rep:ab", SIGNAL, "C", 56.0), (earlier, SIGNAL),
+        ("education", "taxation"), ("education", "finance"),
+    )  # fmt: skip
+    assert decode_cross_sector_candidate(encode_cross_sector_candidate(candidate)) == candidate
+    assert candidate.sector == "finance"  # the completing record's: its model's key
     counts = [ComplaintCount("price", "130102", "food_drug", 1.0e9, "e9", 3)]
     assert decode_complaint_counts(encode_complaint_counts(counts)) == counts
     command = Command(Action.ACK, "a1", "centre-wang", "seen", 1.0e9)
@@ -61,11 +77,22 @@ def test_the_wire_format_of_the_linkage_topic_is_kept() -> None:
     assert "type" not in report and report["signal"]["department"] == "taxation"
 
 
+def test_a_listing_of_the_previous_version_keeps_the_codes_of_its_basis() -> None:
+    """Its basis was English lines ("code: detail"): their codes are still worded."""
+    listing = {"subject": "S1", "list": "joint_punishment", "version": 1, "at_s": 1.0e9,
+               "event_id": "S1|joint_punishment|v1",
+               "basis": ["court_dishonest_debtor: event e1"]}  # fmt: skip
+    decoded = decode_linkage_message(orjson.dumps({"type": "listed", "listing": listing}))
+    assert isinstance(decoded, LinkedListing)
+    assert decoded.basis == (BasisFact("court_dishonest_debtor", 1.0),)
+
+
 DECODERS: list[Callable[[bytes], Any]] = [
     decode_peer_updates,
     decode_linkage_message,
     decode_complaint_counts,
     decode_alert_message,
+    decode_cross_sector_candidate,
 ]
 UNREADABLE = [
     b"not json", b"5", b'"text"', b"[1]", b"[[]]", b"{}", b'{"command": 5}',
