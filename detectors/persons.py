@@ -17,11 +17,11 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
-from topics.internal import ListingFact, RoleFact
+from topics.internal import BasisFact, ListingFact, RoleFact
 
 FILE_FORMAT = 1
 MAX_ROLES = 64
@@ -52,7 +52,7 @@ class Entry:
     expires_at_s: float | None
     exited_at_s: float | None
     exit_reason: str | None
-    basis: builtins.list[str]
+    basis: builtins.list[BasisFact]  # worded per language where the record is built
     region: str
     sector: str
 
@@ -127,10 +127,14 @@ class PersonFile:
             person_id=raw["person_id"],
             person_name=raw["person_name"],
             roles={k: HeldRole(**v) for k, v in raw["roles"].items()},
-            entries={k: Entry(**v) for k, v in raw["entries"].items()},
+            entries={k: _entry(v) for k, v in raw["entries"].items()},
             version=int(raw["version"]),
             changed_at_s=float(raw["changed_at_s"]),
         )
+
+
+def _entry(raw: dict[str, Any]) -> Entry:
+    return Entry(**{**raw, "basis": [BasisFact.from_json(fact) for fact in raw["basis"]]})
 
 
 T = TypeVar("T")

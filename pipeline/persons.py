@@ -34,10 +34,10 @@ from detectors.listing import ListMove, record_fact
 from detectors.persons import Entry, PersonFile
 from detectors.policy import Policy
 from detectors.supervision_policy import SupervisionPolicy
-from pipeline.alerts import basis_lines
+from pipeline.alerts import basis_fact, carried_basis, evidence_of
 from pipeline.context import StepContext
 from pipeline.measures import measure_record
-from topics.internal import ListingFact, PersonFact, RoleFact
+from topics.internal import BasisFact, ListingFact, PersonFact, RoleFact
 from topics.lists import ExitReason, ListKind
 from topics.persons import HeldRole, PersonCreditRecord, PersonEntry
 from topics.roles import RoleAssignment
@@ -85,7 +85,7 @@ def on_role(
             s.person == person for s in case.holders(listing.entered_at_s, frozenset({span.role}))
         )
         records = (case.record(event_id) for event_id in listing.basis)
-        basis = basis_lines(tuple(record_fact(r, rules) for r in records if r is not None))
+        basis = carried_basis(tuple(record_fact(r, rules) for r in records if r is not None))
         facts.append((person, _listing_fact(subject, case, span, listing, basis, at_s, held)))
     return facts
 
@@ -101,7 +101,7 @@ def listing_facts(
         reach = _reach(rules, listing.kind)
         if not reach:
             continue
-        basis = basis_lines(move.basis)
+        basis = carried_basis(move.basis)
         at_s = listing.exited_at_s if listing.exited_at_s is not None else listing.entered_at_s
         seen: set[tuple[str, str]] = set()
         for span in case.holders(listing.entered_at_s, reach):
@@ -123,7 +123,7 @@ def _listing_fact(
     case: CaseFile,
     span: RoleSpan,
     listing: Listing,
-    basis: tuple[str, ...],
+    basis: tuple[BasisFact, ...],
     at_s: float,
     held: bool,
 ) -> ListingFact:
@@ -216,7 +216,7 @@ def _entry(latest: Entry, group: list[Entry], policy: Policy) -> PersonEntry:
         expires_at=utc(latest.expires_at_s),
         exited_at=utc(latest.exited_at_s),
         exit_reason=ExitReason(latest.exit_reason) if latest.exit_reason else None,
-        basis=list(latest.basis),
+        basis=evidence_of(tuple(basis_fact(f) for f in latest.basis)),
         measures=[measure_record(m) for m in measures],
         region=latest.region,
         sector=Sector(latest.sector),

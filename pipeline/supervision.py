@@ -20,7 +20,7 @@ from detectors.scoring import Fact
 from detectors.state import Observation, SubjectState
 from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice, PublicationMove
 from pipeline.alert_titles import fact_words
-from pipeline.alerts import AlertSubject, evidence_of, make_alert
+from pipeline.alerts import AlertSubject, carried_basis, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
 from pipeline.measures import measure_record
@@ -28,7 +28,7 @@ from pipeline.persons import listing_facts
 from pipeline.public_sector import public_sector_reports
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
-from topics.internal import BasisFact, PersonFact
+from topics.internal import PersonFact
 from topics.lists import ExitReason, ListAction, ListChange, ListKind
 from topics.publications import Publication
 from topics.risk import Alert, TierChange
@@ -188,7 +188,7 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
         version=listing.version,
         at_s=listing.entered_at_s,
         event_id=f"{subject}|{listing.kind}|v{listing.version}",
-        basis=tuple(BasisFact(f.fact, f.value, f.says, dict(f.about)) for f in move.basis),
+        basis=carried_basis(move.basis),
     )
 
 

@@ -294,7 +294,7 @@ class ListingFact:
     expires_at_s: float | None  # None: no end (a permanent ban)
     exited_at_s: float | None
     exit_reason: str | None
-    basis: tuple[str, ...]  # one line per fact it rests on
+    basis: tuple[BasisFact, ...]  # what it rests on, one fact per record
     region: str
     sector: str
     at_s: float  # event time of the change
@@ -317,7 +317,8 @@ def decode_person_fact(value: bytes) -> PersonFact:
     if document.get("type") == ROLE:
         return RoleFact(**fields)
     if document.get("type") == LISTING:
-        return ListingFact(**{**fields, "basis": tuple(fields["basis"])})
+        basis = tuple(BasisFact.from_json(f) for f in _array(fields["basis"], "a basis"))
+        return ListingFact(**{**fields, "basis": basis})
     raise ValueError(f"unknown person fact type {document.get('type')!r}")
 
 

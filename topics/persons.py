@@ -26,6 +26,7 @@ from datetime import datetime
 import faust
 
 from topics.lists import ExitReason, ListKind, Measure
+from topics.risk import Evidence
 from topics.vocabulary import PersonRole, Sector, SubjectType
 
 
@@ -57,7 +58,9 @@ class PersonEntry(faust.Record, serializer="json", include_metadata=False):
     expires_at: datetime | None
     exited_at: datetime | None
     exit_reason: ExitReason | None
-    basis: builtins.list[str]
+    #: what the listing rests on, one fact per record, labelled and explained in
+    #: Chinese and English as an alert's evidence is
+    basis: builtins.list[Evidence]
     measures: builtins.list[Measure]
     region: str
     sector: Sector

@@ -90,10 +90,11 @@ def court_ruling(subject: str = SUBJECT, days: float = 0, **fields: Any) -> Inpu
 
 def test_a_listing_reaches_the_people_who_held_a_role_then() -> None:
     city = City()
+    ruling = court_ruling(days=1)
     city.feed(
         role(person_id=ZHANG, role="legal_representative", person_name="张三"),
         role(person_id=LI, role="actual_controller"),
-        court_ruling(days=1),
+        ruling,
     )
     record = city.record_of(ZHANG)
     assert (record.person, record.person_id, record.person_name) == (
@@ -108,7 +109,17 @@ def test_a_listing_reaches_the_people_who_held_a_role_then() -> None:
     }
     joint = next(e for e in record.entries if e.list == "joint_punishment")
     assert {m.code for m in joint.measures} == {"no_officer_posts", "no_luxury_spending"}
-    assert joint.basis and joint.basis[0].startswith("court_dishonest_debtor: event ")
+    # What it rests on, labelled and explained in each language, as an alert's evidence.
+    day = CONTEXT.policy.supervision.calendar.iso_date(ruling.occurred_at.timestamp())
+    assert [(e.fact, e.label_zh, e.label, e.detail_zh, e.detail) for e in joint.basis] == [
+        (
+            "court_dishonest_debtor",
+            "失信被执行人",
+            "Court dishonest debtor",
+            f"{day} 法院，事件 {ruling.event_id}",
+            f"event {ruling.event_id} on {day} by court",
+        )
+    ]
     assert {e.list for e in city.record_of(LI).entries} == {"joint_punishment", "market_ban"}
 
 
