@@ -47,6 +47,15 @@ from topics.wire_time import utc
 # ------------------------------------------------------------------ the subject's side
 
 
+def representative(record: RoleAssignment) -> str | None:
+    """The legal representative a role record names, if still in office when recorded:
+    whom the subject's linkage group is keyed by (seed 十一), as a record's own
+    ``legal_rep_id`` does."""
+    at_s = record.recorded_at.timestamp()
+    current = record.held_until is None or record.held_until.timestamp() > at_s
+    return record.person_id if record.role is PersonRole.LEGAL_REPRESENTATIVE and current else None
+
+
 def on_role(
     subject: str, case: CaseFile, record: RoleAssignment, context: StepContext
 ) -> list[tuple[str, PersonFact]]:
@@ -57,6 +66,8 @@ def on_role(
     span = RoleSpan(person, record.role.value, record.held_from.timestamp(), until, record.event_id)
     case.hold(span)
     case.region, case.sector = record.region, record.sector.value
+    # The representative's other subjects hear of a listing (pipeline/supervision.py).
+    case.legal_rep_id = representative(record) or case.legal_rep_id
     at_s = record.recorded_at.timestamp()
     facts: list[tuple[str, PersonFact]] = [
         (

@@ -33,7 +33,7 @@ from detectors.workflow import Effects
 from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
-from pipeline.persons import on_role
+from pipeline.persons import on_role, representative
 from pipeline.supervision import (
     SupervisionOutputs,
     apply_effects,
@@ -48,7 +48,7 @@ from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
 from topics.risk import Alert, TierChange
 from topics.roles import RoleAssignment
-from topics.vocabulary import ComplaintKind, EnforcementKind, PersonRole, Tier
+from topics.vocabulary import ComplaintKind, EnforcementKind, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,16 +202,12 @@ def observation_of(record: InputRecord) -> Observation:
             subject_type=record.subject_type.value if record.subject_type else None,
         )
     if isinstance(record, RoleAssignment):
-        at_s = record.recorded_at.timestamp()
-        represents = record.role is PersonRole.LEGAL_REPRESENTATIVE and (
-            record.held_until is None or record.held_until.timestamp() > at_s
-        )
         return Observation(
             event_id=record.event_id,
-            at_s=at_s,
+            at_s=record.recorded_at.timestamp(),
             region=record.region,
             sector=record.sector.value,
-            legal_rep_id=record.person_id if represents else None,
+            legal_rep_id=representative(record),
             subject_type=record.subject_type.value if record.subject_type else None,
         )
     if isinstance(record, Complaint):
