@@ -32,6 +32,7 @@ class AlertRule(StrEnum):
     # the supervision workflows (detectors/workflow.py)
     JOINT_PUNISHMENT_LIST = "joint_punishment_list"
     KEY_ATTENTION_LIST = "key_attention_list"
+    MARKET_BAN_LIST = "market_ban_list"
     INTERVIEW_DUE = "interview_due"
     OBJECTION_OVERDUE = "objection_overdue"
     COMMITMENT_BREACHED = "commitment_breached"

@@ -15,9 +15,13 @@ from typing import Any, TypeVar
 
 import orjson
 
+from topics.vocabulary import DEFAULT_SUBJECT_TYPE
+
 CASE_FORMAT = 1
 #: Event ids remembered per case file (a replayed batch is at most this long per subject).
 FILED_MEMORY = 64
+#: Roles remembered per subject: every current one, and the latest ended ones up to this.
+MAX_ROLES = 32
 
 
 class RecordStatus(StrEnum):
@@ -58,6 +62,8 @@ class CreditRecord:
     disputed: bool = False
     #: Rises by one on each change of its publication (``risk.publications``).
     version: int = 0
+    #: The decision found major losses or serious consequences (a ground for a ban).
+    major_loss: bool = False
 
     @property
     def published(self) -> bool:
@@ -105,7 +111,7 @@ class Listing:
     version: int
     active: bool
     entered_at_s: float
-    expires_at_s: float
+    expires_at_s: float | None  # None: no end (a permanent market ban)
     basis: list[str]  # record event ids
     exited_at_s: float | None = None
     exit_reason: str | None = None  # ExitReason value
@@ -119,6 +125,23 @@ class RepairDecision:
     approved: bool
     reasons: list[str]
     earliest_s: float | None  # when the period-bound conditions will hold
+    # The credit-repair commitment an approval rested on: breaking it voids the repair.
+    commitment_id: str | None = None
+    voided: bool = False
+
+
+@dataclass(slots=True)
+class RoleSpan:
+    """Seed 十一: a person held ``role`` in the subject from ``from_s`` until ``until_s``."""
+
+    person: str  # the keyed pseudonym of the person's id (never the id itself)
+    role: str  # PersonRole value
+    from_s: float
+    until_s: float | None  # None: still held
+    event_id: str  # of the latest registry.roles record about it
+
+    def covers(self, at_s: float) -> bool:
+        return self.from_s <= at_s and (self.until_s is None or at_s < self.until_s)
 
 
 @dataclass(slots=True)
@@ -126,12 +149,14 @@ class CaseFile:
     region: str = ""
     sector: str = ""
     legal_rep_id: str | None = None
+    subject_type: str = DEFAULT_SUBJECT_TYPE.value
     records: list[CreditRecord] = field(default_factory=list)
     commitments: list[Commitment] = field(default_factory=list)
     rectifications: list[Rectification] = field(default_factory=list)
     objections: list[Objection] = field(default_factory=list)
     listings: dict[str, Listing] = field(default_factory=dict)
     repairs: list[RepairDecision] = field(default_factory=list)
+    roles: list[RoleSpan] = field(default_factory=list)
     # The last records filed, so a batch replayed after a crash is not filed twice.
     filed: list[str] = field(default_factory=list)
 
@@ -152,8 +177,30 @@ class CaseFile:
         due += [r.due_s for r in self.rectifications if r.status is ItemStatus.OPEN]
         due += [o.due_s for o in self.objections if o.status is ItemStatus.OPEN]
         due += [r.publish_until_s for r in self.records if r.published]
-        due += [m.expires_at_s for m in self.listings.values() if m.active]
+        due += [
+            m.expires_at_s
+            for m in self.listings.values()
+            if m.active and m.expires_at_s is not None
+        ]
         return min(due, default=None)
+
+    def holders(self, at_s: float, roles: frozenset[str]) -> list[RoleSpan]:
+        """The roles of ``roles`` held at ``at_s``, one per person and role."""
+        return [span for span in self.roles if span.role in roles and span.covers(at_s)]
+
+    def hold(self, span: RoleSpan) -> None:
+        """Remember a role (replacing the same person's same role from the same day),
+        bounded: every current role and the latest ended ones up to :data:`MAX_ROLES`."""
+        self.roles = [
+            r
+            for r in self.roles
+            if (r.person, r.role, r.from_s) != (span.person, span.role, span.from_s)
+        ]
+        self.roles.append(span)
+        ended = [r for r in self.roles if r.until_s is not None]
+        ended.sort(key=lambda r: r.until_s or 0.0)
+        dropped = {id(r) for r in ended[: max(0, len(self.roles) - MAX_ROLES)]}
+        self.roles = [r for r in self.roles if id(r) not in dropped]
 
     def prune(self, max_closed: int) -> None:
         """Bound the file: keep every open item and the newest ``max_closed`` closed ones."""
@@ -177,12 +224,14 @@ class CaseFile:
             region=raw["region"],
             sector=raw["sector"],
             legal_rep_id=raw["legal_rep_id"],
+            subject_type=raw.get("subject_type", DEFAULT_SUBJECT_TYPE.value),
             records=[_load(CreditRecord, item) for item in raw["records"]],
             commitments=[_load(Commitment, item) for item in raw["commitments"]],
             rectifications=[_load(Rectification, item) for item in raw["rectifications"]],
             objections=[_load(Objection, item) for item in raw["objections"]],
             listings={k: Listing(**v) for k, v in raw["listings"].items()},
             repairs=[RepairDecision(**item) for item in raw["repairs"]],
+            roles=[RoleSpan(**item) for item in raw.get("roles", [])],
             filed=raw["filed"],
         )
 

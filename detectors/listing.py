@@ -1,11 +1,15 @@
-"""Credit lists (seed 八–十一): entry by the policy's criteria, extension, and exits.
+"""Credit lists (seed 一, 八–十一): entry by the policy's criteria, extension, and exits.
 
-A subject enters the joint-punishment list (失信联合惩戒对象) or the
-key-attention list (重点关注对象) when its counting records meet one of the
-list's entry rules; a further qualifying record extends the listing. It
-leaves when the period ends, or when the records it rests on no longer meet
-any rule because they were repaired, corrected on objection, or expired.
-Each change carries the measures (seed 九/十) that apply to the subject's sector.
+A subject enters the joint-punishment list (失信联合惩戒对象), the
+key-attention list (重点关注对象), a market ban (市场和行业禁入, seed 十) or
+strict licensing after a broken approval-substitution commitment when its
+counting records meet one of the list's entry rules; a further qualifying
+record extends the listing. An entry lasts the longest period of the rules it
+meets (a ban may have no end). It leaves when the period ends, or when the
+records it rests on no longer meet any rule because they were repaired,
+corrected on objection, or expired, where the list lets those end it
+(``exits_on``: a ban ends only when its basis is corrected). Each change
+carries the measures (seed 九/十) that apply to the subject's sector.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from detectors.casefile import CaseFile, CreditRecord, Listing
 from detectors.scoring import Fact
-from detectors.supervision_policy import ListPolicy, MeasureSpec, SupervisionPolicy
+from detectors.supervision_policy import EntryRule, ListPolicy, MeasureSpec, SupervisionPolicy
 
 
 def counts(record: CreditRecord, rules: SupervisionPolicy) -> bool:
@@ -38,34 +42,39 @@ class ListMove:
     fresh: bool = False  # a new entry, not an extension or an exit
 
 
-def _rule_basis(spec: ListPolicy, records: list[CreditRecord], at_s: float) -> list[CreditRecord]:
-    """The records that put a subject on the list at ``at_s`` (empty: none do)."""
+def _matches(rule: EntryRule, record: CreditRecord) -> bool:
+    return rule.matches(record.signal, record.sector, record.major_loss)
+
+
+def _rule_basis(
+    spec: ListPolicy, records: list[CreditRecord], at_s: float
+) -> tuple[list[CreditRecord], list[EntryRule]]:
+    """The records that put a subject on the list at ``at_s``, and the rules they
+    meet (both empty: none do)."""
     basis: dict[str, CreditRecord] = {}
+    met = []
     for rule in spec.entry:
-        matching = [
-            r
-            for r in records
-            if r.signal == rule.signal
-            and (rule.sectors is None or r.sector in rule.sectors)
-            and 0 <= at_s - r.at_s <= rule.within_s
-        ]
+        matching = [r for r in records if _matches(rule, r) and 0 <= at_s - r.at_s <= rule.within_s]
         if len(matching) >= rule.count:
             basis.update((r.event_id, r) for r in matching)
-    return sorted(basis.values(), key=lambda r: (r.at_s, r.event_id))
+            met.append(rule)
+    return sorted(basis.values(), key=lambda r: (r.at_s, r.event_id)), met
 
 
 def _still_holds(spec: ListPolicy, remaining: list[CreditRecord]) -> bool:
-    return any(
-        sum(
-            r.signal == rule.signal and (rule.sectors is None or r.sector in rule.sectors)
-            for r in remaining
-        )
-        >= rule.count
-        for rule in spec.entry
-    )
+    return any(sum(_matches(rule, r) for r in remaining) >= rule.count for rule in spec.entry)
 
 
-def _record_fact(record: CreditRecord, rules: SupervisionPolicy) -> Fact:
+def _until(at_s: float, period_s: float | None) -> float | None:
+    return None if period_s is None else at_s + period_s
+
+
+def _later(a: float | None, b: float | None) -> float | None:
+    """The later of two ends, None (no end) the latest of all."""
+    return None if a is None or b is None else max(a, b)
+
+
+def record_fact(record: CreditRecord, rules: SupervisionPolicy) -> Fact:
     day = rules.calendar.iso_date(record.at_s)
     about = {"event": record.event_id, "day": day, "department": record.department}
     return Fact(record.signal, 1.0, says="event_day_department", about=about)
@@ -92,15 +101,16 @@ def evaluate_lists(
     moves: list[ListMove] = []
     for spec in rules.lists:
         current = case.listings.get(spec.kind)
-        basis = _rule_basis(spec, counting, at_s)
+        basis, met = _rule_basis(spec, counting, at_s)
         if current is not None and current.active:
             remaining = [r for r in counting if r.event_id in current.basis]
             added = [r for r in basis if r.event_id not in current.basis]
             if added:
                 current.basis = sorted({*current.basis, *(r.event_id for r in added)})
-                current.expires_at_s = max(current.expires_at_s, at_s + spec.period_s)
+                until = _until(at_s, spec.entry_period_s(met))
+                current.expires_at_s = _later(current.expires_at_s, until)
                 moves.append(_entered(case, current, spec, basis, rules))
-            elif cause is not None and not _still_holds(spec, remaining):
+            elif cause in spec.exits_on and not _still_holds(spec, remaining):
                 facts = (cause_fact,) if cause_fact else ()
                 moves.append(exit_listing(case, current, spec, at_s, cause, facts))
         elif basis and not any(
@@ -112,7 +122,7 @@ def evaluate_lists(
                 version=version - 1,  # _entered bumps it
                 active=True,
                 entered_at_s=at_s,
-                expires_at_s=at_s + spec.period_s,
+                expires_at_s=_until(at_s, spec.entry_period_s(met)),
                 basis=[r.event_id for r in basis],
             )
             case.listings[spec.kind] = listing
@@ -128,7 +138,7 @@ def _entered(
     rules: SupervisionPolicy,
 ) -> ListMove:
     listing.version += 1
-    facts = tuple(_record_fact(r, rules) for r in basis)
+    facts = tuple(record_fact(r, rules) for r in basis)
     return ListMove(
         replace(listing, basis=list(listing.basis)), facts, _measures(spec, case.sector)
     )

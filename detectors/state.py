@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from detectors.codec import Reader, Writer
 from detectors.policy import Policy
 from detectors.windows import DAY_S, HOUR_S, BucketCounts
+from topics.vocabulary import DEFAULT_SUBJECT_TYPE
 
-STATE_FORMAT = 3
-#: Older formats this code still reads (format 2 lacks the peer features).
-READABLE_FORMATS = (2, 3)
+STATE_FORMAT = 4
+#: Older formats this code still reads (format 2 lacks the peer features, 3 the subject type).
+READABLE_FORMATS = (2, 3, 4)
 #: 48 bits: with a few dozen ids remembered per subject, the chance that a new
 #: event is mistaken for a duplicate is ~1e-13, at 6 bytes an id.
 FINGERPRINT_BYTES = 6
@@ -44,6 +45,7 @@ class Observation:
     iot_exceedance: bool = False
     legal_rep_id: str | None = None
     department: str | None = None  # that issued an enforcement record
+    subject_type: str | None = None  # SubjectType value, if the record says
 
 
 def _complaint_window() -> BucketCounts:
@@ -62,6 +64,7 @@ class SubjectState:
     region: str = ""
     sector: str = ""
     legal_rep_id: str | None = None
+    subject_type: str = DEFAULT_SUBJECT_TYPE.value  # as the latest record that said it
     signals: dict[str, float] = field(default_factory=dict)  # decayed counts as of clock
     last_seen: dict[str, float] = field(default_factory=dict)  # for tier floors
     complaints: BucketCounts = field(default_factory=_complaint_window)
@@ -117,6 +120,8 @@ class SubjectState:
         self.region, self.sector = obs.region, obs.sector
         if obs.legal_rep_id:
             self.legal_rep_id = obs.legal_rep_id
+        if obs.subject_type:
+            self.subject_type = obs.subject_type
         if obs.signal is not None:
             spec = policy.signals[obs.signal]
             self.signals[obs.signal] = self.signals.get(obs.signal, 0.0) + spec.decay(
@@ -192,6 +197,7 @@ class SubjectState:
         out.uint(len(features))
         for value in features:
             out.double(value)
+        out.text(self.subject_type)
         return out.getvalue()
 
     @classmethod
@@ -219,6 +225,8 @@ class SubjectState:
         if version >= 3:
             features = tuple(source.double() for _ in range(source.uint()))
             state.peer_features = features or None
+        if version >= 4:
+            state.subject_type = source.text()
         if not source.at_end():
             raise ValueError("subject state has trailing bytes")
         return state

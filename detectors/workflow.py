@@ -26,9 +26,10 @@ from detectors.casefile import (
     Rectification,
     RepairDecision,
 )
+from detectors.commitments import Consequence, breach_signal
 from detectors.listing import ListMove, counts, evaluate_lists, exit_listing
 from detectors.policy import Policy
-from detectors.repair import assess_repair
+from detectors.repair import assess_repair, reason, repair_commitment
 from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.supervision_policy import SupervisionPolicy
@@ -36,8 +37,6 @@ from topics.vocabulary import AlertKind, EnforcementKind, NoticeKind, Publicatio
 
 _K = EnforcementKind
 T = TypeVar("T")
-#: The policy signal of a commitment breached (found by its deadline, or reported).
-BREACH_SIGNAL = "commitment_breached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,7 @@ class Filing:
     concerns: str | None = None  # the event id of the record or item it is about
     outcome: str | None = None  # of an objection: "upheld" or "rejected"
     legal_rep_id: str | None = None
+    major_loss: bool = False  # a penalty decision found major losses (seed 十)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +66,11 @@ class Notice:
     at_s: float
     concerns: str  # event id of the commitment, order, objection or application
     due_s: float | None = None
-    reasons: tuple[tuple[str, str], ...] = ()  # (code, explanation)
+    #: Each reason's code (``fact``) and its explanation (``says``, ``about``), worded
+    #: in Chinese and English by pipeline/alert_titles.py.
+    reasons: tuple[Fact, ...] = ()
     earliest_s: float | None = None
+    person: str | None = None  # the pseudonym of the person it is about, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ class Effects:
     derived: list[DerivedRecord] = field(default_factory=list)  # add to the score
     withdrawn: list[CreditRecord] = field(default_factory=list)  # take out of the score
     restored: list[CreditRecord] = field(default_factory=list)  # put back into the score
+    retracted: list[DerivedRecord] = field(default_factory=list)  # derived, now void
     publications: list[PublicationMove] = field(default_factory=list)  # what the public sees
 
     def __bool__(self) -> bool:
@@ -116,7 +120,13 @@ class Effects:
 
 
 def _credit_record(
-    event_id: str, signal: str, at_s: float, department: str, sector: str, rules: SupervisionPolicy
+    event_id: str,
+    signal: str,
+    at_s: float,
+    department: str,
+    sector: str,
+    rules: SupervisionPolicy,
+    major_loss: bool = False,
 ) -> CreditRecord | None:
     period = rules.publication_of(signal)
     if period is None:
@@ -130,6 +140,7 @@ def _credit_record(
         sector=sector,
         publish_until_s=calendar.days_after_s(at_s, period.max_days),
         repairable_from_s=calendar.days_after_s(at_s, period.min_days),
+        major_loss=major_loss,
     )
 
 
@@ -148,6 +159,7 @@ def _published(
 LIST_ALERTS = {
     "joint_punishment": AlertRule.JOINT_PUNISHMENT_LIST,
     "key_attention": AlertRule.KEY_ATTENTION_LIST,
+    "market_ban": AlertRule.MARKET_BAN_LIST,
 }
 
 
@@ -184,23 +196,35 @@ def on_filing(case: CaseFile, filing: Filing, policy: Policy) -> Effects:
     if filing.legal_rep_id:
         case.legal_rep_id = filing.legal_rep_id
     effects = Effects()
+    # Asked before the handler closes the commitment: was this breach on the record already?
+    counted = filing.kind is _K.COMMITMENT_BREACHED and _already_breached(case, filing)
     handler = _HANDLERS.get(filing.kind)
     if handler is not None:
         handler(case, filing, rules, effects)
     if filing.signal is not None:
-        _add_record(case, filing, rules, effects)
+        _add_record(case, filing, rules, effects, counted)
     case.prune(rules.max_closed_items)
     return effects
 
 
-def _add_record(case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects) -> None:
+def _add_record(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects, counted: bool
+) -> None:
+    """Put the filing's credit record on file and in publication; ``counted``: a
+    breach the deadline already put there, which the score must not count twice."""
     assert filing.signal is not None
     record = _credit_record(
-        filing.event_id, filing.signal, filing.at_s, filing.department, filing.sector, rules
+        filing.event_id,
+        filing.signal,
+        filing.at_s,
+        filing.department,
+        filing.sector,
+        rules,
+        filing.major_loss,
     )
     if record is None:
         return
-    if filing.kind is _K.COMMITMENT_BREACHED and _already_breached(case, filing):
+    if counted:
         effects.withdrawn.append(record)  # the deadline already recorded this breach
         return
     case.records.append(record)
@@ -253,13 +277,134 @@ def _commitment_made(case: CaseFile, filing: Filing, rules: SupervisionPolicy, _
     )
 
 
-def _commitment_closed(case: CaseFile, filing: Filing, _: SupervisionPolicy, __: Effects) -> None:
+def _commitment_closed(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
     commitment = _commitment_for(case, filing)
-    if commitment is None or commitment.status is not ItemStatus.OPEN:
-        return  # unknown here, or already closed (a breach by the deadline stands)
     kept = filing.kind is _K.COMMITMENT_FULFILLED
+    if commitment is None:
+        if not kept:  # a breach of a commitment made before this file: its kind still counts
+            assert filing.commitment_kind is not None
+            unknown = Commitment(
+                filing.concerns or filing.event_id,
+                filing.commitment_kind,
+                filing.department,
+                filing.at_s,
+                filing.at_s,
+                ItemStatus.BREACHED,
+                filing.at_s,
+            )
+            _breach_consequences(case, unknown, filing.at_s, filing.event_id, rules, effects)
+        return
+    if commitment.status is not ItemStatus.OPEN:
+        return  # already closed (a breach by the deadline stands)
     commitment.status = ItemStatus.FULFILLED if kept else ItemStatus.BREACHED
     commitment.closed_at_s = filing.at_s
+    if not kept:
+        _breach_consequences(case, commitment, filing.at_s, filing.event_id, rules, effects)
+
+
+def _breach_consequences(
+    case: CaseFile,
+    commitment: Commitment,
+    at_s: float,
+    cause: str,
+    rules: SupervisionPolicy,
+    effects: Effects,
+) -> None:
+    """Seed 一: what breaking a commitment of its kind sets off (``[commitments.<kind>]``).
+
+    The breach record itself (its kind's signal, published, counting towards the
+    lists) is added by the caller; here are the kind's consequences.
+    """
+    consequences = rules.commitments.of(commitment.kind)
+    broken = {
+        "commitment_kind": commitment.kind,
+        "commitment": commitment.event_id,
+        "day": rules.calendar.iso_date(at_s),
+    }
+    if Consequence.REVOKE_APPROVAL in consequences:
+        why = reason("revoke_approval", "revoke_approval", broken)
+        effects.notices.append(_consequence(NoticeKind.APPROVAL_REVOCATION, commitment, at_s, why))
+    if Consequence.NOTIFY_ASSOCIATION in consequences:
+        why = reason("self_discipline", "self_discipline_breached", broken)
+        notice = _consequence(NoticeKind.SELF_DISCIPLINE_BREACHED, commitment, at_s, why)
+        effects.notices.append(replace(notice, department=ASSOCIATION))
+    if Consequence.VOID_REPAIR in consequences:
+        _void_repairs(case, commitment, at_s, cause, rules, effects)
+
+
+#: Who hears of a broken self-discipline commitment (seed 十八).
+ASSOCIATION = "industry_association"
+
+
+def _consequence(kind: NoticeKind, commitment: Commitment, at_s: float, why: Fact) -> Notice:
+    return Notice(
+        notice_id=f"{commitment.event_id}:{kind.value}",
+        kind=kind,
+        department=commitment.department,
+        at_s=at_s,
+        concerns=commitment.event_id,
+        reasons=(why,),
+    )
+
+
+def _void_repairs(
+    case: CaseFile,
+    commitment: Commitment,
+    at_s: float,
+    cause: str,
+    rules: SupervisionPolicy,
+    effects: Effects,
+) -> None:
+    """Seed 一/十三: the repairs approved on a broken credit-repair commitment are void.
+
+    The repaired record is published again (until its own period's end) and
+    counts again, the repair's own credit is taken back, and the lists are
+    re-evaluated, so a listing the repair ended comes back.
+    """
+    voided = False
+    for decision in case.repairs:
+        if (
+            not decision.approved
+            or decision.voided
+            or decision.commitment_id != commitment.event_id
+        ):
+            continue
+        decision.voided = True
+        voided = True
+        effects.retracted.append(
+            DerivedRecord(
+                f"{decision.event_id}:completed",
+                "repair_completed",
+                decision.applied_at_s,
+                commitment.department,
+            )
+        )
+        about = {
+            "record": decision.record_id,
+            "commitment": commitment.event_id,
+            "day": rules.calendar.iso_date(at_s),
+        }
+        effects.notices.append(
+            Notice(
+                notice_id=f"{decision.event_id}:{NoticeKind.REPAIR_VOIDED.value}",
+                kind=NoticeKind.REPAIR_VOIDED,
+                department=commitment.department,
+                at_s=at_s,
+                concerns=decision.event_id,
+                reasons=(reason("commitment_breached", "repair_voided", about),),
+            )
+        )
+        record = case.record(decision.record_id)
+        if record is None or record.status is not RecordStatus.REPAIRED:
+            continue
+        record.status = RecordStatus.PUBLISHED
+        _published(effects, record, PublicationReason.REPAIR_VOIDED, at_s, cause)
+        if counts(record, rules):
+            effects.restored.append(record)
+    if voided:
+        _reevaluate(case, at_s, rules, effects, None, None, cause)
 
 
 def _rectification_ordered(
@@ -372,14 +517,16 @@ def _repair_applied(
     assert filing.concerns is not None
     reasons, earliest_s = assess_repair(case, filing.concerns, filing.at_s, rules)
     approved = not reasons
+    commitment = repair_commitment(case, filing.at_s, rules) if approved else None
     case.repairs.append(
         RepairDecision(
             filing.event_id,
             filing.concerns,
             filing.at_s,
             approved,
-            [c for c, _ in reasons],
+            [r.fact for r in reasons],
             earliest_s,
+            commitment.event_id if commitment is not None else None,
         )
     )
     effects.notices.append(
@@ -514,13 +661,15 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
 def _deadline_missed(
     case: CaseFile, commitment: Commitment, rules: SupervisionPolicy, effects: Effects
 ) -> None:
-    """Seed 一/四: a commitment not fulfilled by its deadline is a breach on the record."""
+    """Seed 一/四: a commitment not fulfilled by its deadline is a breach on the record,
+    with its kind's consequences."""
     commitment.status = ItemStatus.BREACHED
     commitment.closed_at_s = commitment.due_s
     breach_id = f"{commitment.event_id}:breach"
+    signal = breach_signal(commitment.kind)
     record = _credit_record(
         breach_id,
-        BREACH_SIGNAL,
+        signal,
         commitment.due_s,
         commitment.department,
         case.sector,
@@ -535,8 +684,9 @@ def _deadline_missed(
         None,
         rules,
     )
+    _breach_consequences(case, commitment, commitment.due_s, breach_id, rules, effects)
     effects.derived.append(
-        DerivedRecord(breach_id, BREACH_SIGNAL, commitment.due_s, commitment.department)
+        DerivedRecord(breach_id, signal, commitment.due_s, commitment.department)
     )
     if record is not None:  # published under its class, so it counts towards the lists
         case.records.append(record)

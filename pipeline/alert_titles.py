@@ -48,6 +48,7 @@ TITLES: dict[AlertRule, Title] = {
         "Entered the joint-punishment list",
     ),
     AlertRule.KEY_ATTENTION_LIST: ("列入重点关注对象名单", "Entered the key-attention list"),
+    AlertRule.MARKET_BAN_LIST: ("实施市场和行业禁入", "Banned from the market and the industry"),
     AlertRule.INTERVIEW_DUE: (
         "逾期未整改，待约谈",
         "Rectification deadline missed: interview due",
@@ -91,6 +92,7 @@ RULE_NAMES: dict[AlertRule, Title] = {
     AlertRule.IOT_ANOMALY: ("物联网读数异常", "IoT anomalies"),
     AlertRule.JOINT_PUNISHMENT_LIST: ("列入失信联合惩戒对象名单", "joint-punishment listings"),
     AlertRule.KEY_ATTENTION_LIST: ("列入重点关注对象名单", "key-attention listings"),
+    AlertRule.MARKET_BAN_LIST: ("市场和行业禁入", "market bans"),
     AlertRule.INTERVIEW_DUE: ("逾期未整改待约谈", "interviews due"),
     AlertRule.OBJECTION_OVERDUE: ("异议逾期未处理", "overdue objections"),
     AlertRule.COMMITMENT_BREACHED: ("信用承诺逾期未履行", "unfulfilled commitments"),
@@ -121,6 +123,20 @@ FACT_LABELS: dict[str, Title] = {
     "spot_check_problems": ("抽查发现问题", "Spot check: problems found"),
     "spot_check_passed": ("抽查合格", "Spot check passed"),
     "commitment_breached": ("违背信用承诺", "Commitment breached"),
+    "commitment_breached_approval_substitution": (
+        "违背审批替代型信用承诺",
+        "Approval-substitution commitment breached",
+    ),
+    "commitment_breached_voluntary": ("违背主动型信用承诺", "Voluntary commitment breached"),
+    "commitment_breached_industry_self_discipline": (
+        "违背行业自律型信用承诺",
+        "Self-discipline commitment breached",
+    ),
+    "commitment_breached_credit_repair": (
+        "违背信用修复型信用承诺",
+        "Credit-repair commitment breached",
+    ),
+    "decision_refused": ("拒不履行行政处罚决定", "Penalty decision refused"),
     "commitment_fulfilled": ("履行信用承诺", "Commitment fulfilled"),
     "interview": ("约谈", "Interview"),
     "honour": ("表彰奖励", "Honour"),
@@ -150,6 +166,12 @@ FACT_LABELS: dict[str, Title] = {
     "publication_ended": ("公示期满", "Publication ended"),
     "list_period_ended": ("名单期满", "List period ended"),
     "policy_changed": ("策略变更", "Policy changed"),
+    # a broken commitment's consequence (seed 一), the public sector's reports (seed 十一)
+    "approval_revocation": ("撤销依承诺作出的审批", "Approval to revoke"),
+    "self_discipline_breached": ("违背行业自律承诺，告知行业协会", "Association told of a breach"),
+    "repair_voided": ("信用修复失效", "Credit repair void"),
+    "public_sector_report": ("公共部门违法违规情况通报", "Public-sector violation reported"),
+    "staff_report": ("公职人员相关责任通报", "Responsible official reported"),
 }
 
 #: Labels of codes with a part of their own: (pattern, label over its named groups).
@@ -203,6 +225,45 @@ DETAILS: dict[str, Title] = {
         "{departments}: {combination} combination in {sector}, "
         "met in {seen} of its {findings} earlier cross-sector findings"),
     "linked_subject": ("{subject} 于 {day} 列入名单", "{subject} listed on {day}"),
+    # why a notice was given (risk.workflow): a repair application's unmet conditions (seed 十三)
+    "record_not_on_file": ("记录 {record} 不在档案中", "record {record} is not on file"),
+    "record_not_published": ("记录 {record} 已不在公示中：{publication}",
+                             "record {record} is already {publication}"),
+    "not_repairable": ("{signal}记录随作出它的决定终止，不适用信用修复",
+                       "{signal} records end with the decision that made them, not by repair"),
+    "minimum_period": ("{penalty_severity}失信信息最短公示 {days} 天：{day} 起可申请修复",
+                       "a {penalty_severity} record is published at least {days} days: "
+                       "repairable from {day}"),
+    "no_repair_commitment": ("近期未作出信用修复承诺，或承诺未履行",
+                             "no credit-repair commitment made recently and kept"),
+    "rectification_outstanding": ("整改尚未完成：{orders}",
+                                  "rectification not completed: {orders}"),
+    "recent_record": ("{day} 有新的{signal}记录（事件 {event}）：申请前 {days} 天内不得有新记录，"
+                      "{clean_from} 前不能申请",
+                      "record {event} ({signal}) on {day}: no new record may be made for {days} "
+                      "days before applying, so not before {clean_from}"),
+    # a broken commitment's consequence (seed 一)
+    "revoke_approval": ("{commitment_kind}信用承诺 {commitment} 于 {day} 被违背："
+                        "撤销依此承诺作出的审批，不再适用告知承诺审批",
+                        "{commitment_kind} commitment {commitment} broken on {day}: revoke the "
+                        "approval granted on it; no approvals on commitment now"),
+    "self_discipline_breached": ("{commitment_kind}信用承诺 {commitment} 于 {day} 被违背："
+                                 "会员违背行业自律承诺",
+                                 "{commitment_kind} commitment {commitment} broken on {day}: "
+                                 "a member broke its industry self-discipline commitment"),
+    "repair_voided": ("记录 {record} 的信用修复以信用修复型承诺 {commitment} 为前提，"
+                      "该承诺于 {day} 被违背，修复失效",
+                      "the repair of record {record} rested on credit-repair commitment "
+                      "{commitment}, broken on {day}"),
+    # a public-sector subject's violations, to its superior unit and the audit body (seed 十一)
+    "public_sector_record": ("{subject_type}：{department}于 {day} "
+                             "作出{signal}记录（事件 {event}）",
+                             "{subject_type}: {signal} record {event} on {day} by {department}"),
+    "public_sector_listing": ("{subject_type}：于 {day} 列入{list}名单",
+                              "{subject_type}: entered the {list} list on {day}"),
+    "staff_listing": ("{subject_type}：于 {day} 列入{list}名单；此人时任{role}",
+                      "{subject_type}: entered the {list} list on {day}; "
+                      "the person was its {role} then"),
 }  # fmt: skip
 
 #: The words for the codes a title or an explanation names, by the name it has in
@@ -230,6 +291,10 @@ DEPARTMENTS: dict[str, Title] = {
     "health": ("卫生健康部门", "health"),
     "financial_regulation": ("金融监管部门", "financial regulation"),
     "industry_association": ("行业协会", "industry association"),
+    "superior_unit": ("上级主管单位", "superior unit"),
+    "audit": ("审计部门", "audit"),
+    "discipline_inspection": ("纪检监察机关", "discipline inspection"),
+    "organisation_personnel": ("组织人事部门", "organisation and personnel"),
 }
 COUNTIES: dict[str, Title] = {
     code: (name, SHIJIAZHUANG_COUNTIES_EN[code]) for code, name in SHIJIAZHUANG_COUNTIES.items()
@@ -267,6 +332,59 @@ WORDS: dict[str, Mapping[str, Title]] = {
     "list": {
         "joint_punishment": ("失信联合惩戒对象", "joint-punishment"),
         "key_attention": ("重点关注对象", "key-attention"),
+        "market_ban": ("市场和行业禁入", "market-ban"),
+        "approval_commitment_breach": ("审批替代型承诺失信", "approval-commitment breach"),
+    },
+    # the policy's credit signals, as a record, a list's basis or a notice names them
+    "signal": {
+        "penalty_minor": ("轻微行政处罚", "minor penalty"),
+        "penalty_general": ("一般行政处罚", "general penalty"),
+        "penalty_serious": ("严重行政处罚", "serious penalty"),
+        "licence_suspended": ("暂扣许可证", "licence suspended"),
+        "licence_revoked": ("吊销许可证", "licence revoked"),
+        "court_dishonest_debtor": ("失信被执行人", "court dishonest debtor"),
+        "tax_violation": ("税收违法", "tax violation"),
+        "abnormal_operation": ("列入经营异常名录", "abnormal operation"),
+        "spot_check_problems": ("抽查发现问题", "spot check with problems"),
+        "spot_check_passed": ("抽查合格", "spot check passed"),
+        "commitment_breached_approval_substitution": (
+            "违背审批替代型信用承诺",
+            "approval-substitution commitment breached",
+        ),
+        "commitment_breached_voluntary": ("违背主动型信用承诺", "voluntary commitment breached"),
+        "commitment_breached_industry_self_discipline": (
+            "违背行业自律型信用承诺",
+            "self-discipline commitment breached",
+        ),
+        "commitment_breached_credit_repair": (
+            "违背信用修复型信用承诺",
+            "credit-repair commitment breached",
+        ),
+        "decision_refused": ("拒不履行行政处罚决定", "penalty decision refused"),
+        "commitment_fulfilled": ("履行信用承诺", "commitment fulfilled"),
+        "interview": ("信用约谈", "interview"),
+        "honour": ("表彰奖励", "honour"),
+        "voluntary_registration": ("自愿注册信用信息", "voluntary registration"),
+        "repair_completed": ("信用修复完成", "credit repair completed"),
+    },  # fmt: skip
+    "commitment_kind": {
+        "approval_substitution": ("审批替代型", "approval-substitution"),
+        "voluntary": ("主动型", "voluntary"),
+        "industry_self_discipline": ("行业自律型", "industry self-discipline"),
+        "credit_repair": ("信用修复型", "credit-repair"),
+    },
+    # who a subject is, and who answers for it (seed 十一)
+    "subject_type": {
+        "enterprise": ("企业", "enterprise"),
+        "individual_business": ("个体工商户", "individual business"),
+        "state_owned": ("国有企业", "state-owned enterprise"),
+        "public_institution": ("事业单位", "public institution"),
+        "social_organisation": ("社会组织", "social organisation"),
+    },
+    "role": {
+        "legal_representative": ("法定代表人", "legal representative"),
+        "principal_officer": ("主要负责人", "principal officer"),
+        "actual_controller": ("实际控制人", "actual controller"),
     },
     "source_kind": {"departments": ("部门", "departments"), "sectors": ("行业", "sectors")},
     "combination": {"usual": ("常见", "a usual"), "unusual": ("罕见", "an unusual")},
@@ -346,6 +464,7 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "honour": ("表彰奖励", "honour"),
         "objection_filed": ("提出异议", "objection filed"),
         "objection_decided": ("异议处理决定", "objection decided"),
+        "decision_refused": ("拒不履行行政处罚决定", "penalty decision refused"),
     },
     "penalty_severity": {
         "minor": ("轻微", "minor"),

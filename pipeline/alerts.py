@@ -23,6 +23,7 @@ from detectors.rules import RuleHit
 from detectors.scoring import Fact
 from detectors.state import SubjectState
 from pipeline.alert_titles import fact_words, titles
+from topics.internal import BasisFact
 from topics.risk import Alert, Evidence
 from topics.vocabulary import AlertKind, AlertSeverity, AlertStatus, Disposition, Sector, Tier
 
@@ -44,6 +45,17 @@ def evidence(fact: Fact) -> Evidence:
         label=label,
         label_zh=label_zh,
     )
+
+
+def carried_basis(facts: tuple[Fact, ...]) -> tuple[BasisFact, ...]:
+    """A listing's basis as the messages that carry it on hold it (to a representative's
+    other subjects, to a person's record): each fact's code, value and wording."""
+    return tuple(BasisFact(f.fact, f.value, f.says, dict(f.about)) for f in facts)
+
+
+def basis_fact(carried: BasisFact) -> Fact:
+    """A carried basis fact, to word where it arrives."""
+    return Fact(carried.fact, carried.value, says=carried.says, about=carried.about)
 
 
 def alert_id(dedup_key: str, event_id: str) -> str:

@@ -151,6 +151,15 @@ def local_date(moment: datetime | None, zone: ZoneInfo) -> str:
     return "—" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d}"
 
 
+#: A listing without an end: a permanent market ban (seed 十: 直至永远逐出市场).
+NO_END = "永久"
+
+
+def list_end(moment: datetime | None, zone: ZoneInfo) -> str:
+    """When a listing ends: its day, or :data:`NO_END` for one without end."""
+    return NO_END if moment is None else local_date(moment, zone)
+
+
 def county_name(code: str | None) -> str:
     if code is None:
         return "—"
@@ -254,7 +263,7 @@ def build_report(
                 (
                     zh.label(zh.LIST_KIND, row.list),
                     local_date(row.entered_at, zone),
-                    local_date(row.expires_at, zone),
+                    list_end(row.expires_at, zone),
                     "\n".join(basis_text(fact.signal, fact.detail) for fact in row.basis) or "—",
                     "\n".join(
                         f"{zh.label(zh.MEASURE_CATEGORY, m.category)}：{m.description}"

@@ -24,7 +24,7 @@ from detectors.department_mix import DepartmentMix, MixAssessment
 from detectors.policy import Policy
 from detectors.rules import RuleHit
 from detectors.scoring import Fact, TitleValue
-from pipeline.alerts import AlertSubject, make_alert
+from pipeline.alerts import AlertSubject, basis_fact, make_alert
 from pipeline.context import StepContext
 from topics.internal import (
     AdverseReport,
@@ -172,7 +172,7 @@ def linked_listing_alerts(
         severity=policy.alerts.severity.of(AlertRule.LINKED_LISTING),
         evidence=(
             Fact("linked_subject", 1.0, says="linked_subject", about=listed),
-            *(Fact(f.fact, f.value, says=f.says, about=f.about) for f in listing.basis),
+            *(basis_fact(f) for f in listing.basis),
         ),
         cooldown=False,
         about={"list": listing.list},

@@ -33,29 +33,16 @@ DEPARTMENT = {
     "health": "卫生健康委员会",
     "financial_regulation": "金融监督管理局",
     "industry_association": "行业协会",
+    "superior_unit": "上级主管单位",
+    "audit": "审计部门",
+    "discipline_inspection": "纪检监察机关",
+    "organisation_personnel": "组织人事部门",
 }
 
 ENFORCEMENT_KIND = _chinese("enforcement")
 
 #: The policy's credit signals (``detectors/policy.toml``), as a list's basis names them.
-SIGNAL = {
-    "penalty_minor": "轻微行政处罚",
-    "penalty_general": "一般行政处罚",
-    "penalty_serious": "严重行政处罚",
-    "licence_suspended": "暂扣许可证",
-    "licence_revoked": "吊销许可证",
-    "court_dishonest_debtor": "失信被执行人",
-    "tax_violation": "税收违法",
-    "abnormal_operation": "列入经营异常名录",
-    "spot_check_problems": "抽查发现问题",
-    "spot_check_passed": "抽查合格",
-    "commitment_breached": "违背信用承诺",
-    "commitment_fulfilled": "履行信用承诺",
-    "interview": "信用约谈",
-    "honour": "表彰奖励",
-    "voluntary_registration": "自愿注册信用信息",
-    "repair_completed": "信用修复完成",
-}
+SIGNAL = _chinese("signal")
 
 SEVERITY = _chinese("penalty_severity")
 
@@ -65,16 +52,11 @@ SPOT_CHECK_RESULT = {
     "not_found_at_address": "通过登记的住所无法联系",
 }
 
-COMMITMENT_KIND = {
-    "approval_substitution": "审批替代型",
-    "voluntary": "主动型",
-    "industry_self_discipline": "行业自律型",
-    "credit_repair": "信用修复型",
-}
+COMMITMENT_KIND = _chinese("commitment_kind")
 
 OBJECTION_OUTCOME = {"upheld": "异议成立，记录已更正", "rejected": "异议不成立，维持原记录"}
 
-LIST_KIND = {"joint_punishment": "失信联合惩戒对象名单", "key_attention": "重点关注对象名单"}
+LIST_KIND = {code: f"{name}名单" for code, name in _chinese("list").items()}
 
 MEASURE_CATEGORY = {
     "administrative": "行政性措施",

@@ -7,6 +7,11 @@ the subject's profile in the serving view, whose ``supervision`` field
 (:func:`pipeline.supervision.case_view`) lists the active list memberships with
 their measures. Pure functions: the web view (``GET
 /api/subjects/{uscc}/measures``) loads the profile and checks access.
+
+Seed 十/十一 puts measures on people too (the responsible people of a listed or
+banned subject): ``GET /api/persons/{pseudonym}/measures`` answers from the
+person's record (``risk.person-records``) with :func:`person_measures_answer`,
+e.g. before a department appoints someone legal representative.
 """
 
 from __future__ import annotations
@@ -16,6 +21,18 @@ from datetime import datetime
 from typing import Any
 
 from detectors.policy import Policy
+from detectors.supervision_policy import MeasureSpec
+from topics.lists import Measure, MeasureCategory
+
+
+def measure_record(spec: MeasureSpec) -> Measure:
+    """A policy measure as ``risk.list-changes`` and ``risk.person-records`` carry it."""
+    return Measure(
+        code=spec.code,
+        category=MeasureCategory(spec.category),
+        description=spec.description,
+        actions=sorted(spec.actions),
+    )
 
 
 class UnknownAction(ValueError):
@@ -27,7 +44,7 @@ def known_actions(policy: Policy) -> frozenset[str]:
     return frozenset(
         action
         for spec in policy.supervision.lists
-        for measure in spec.measures
+        for measure in (*spec.measures, *spec.person_measures)
         for action in measure.actions
     )
 
@@ -87,4 +104,28 @@ def measures_answer(
         "restricted": bool(found),
         "measures": found,
         "policy_version": profile.get("policy_version"),
+    }
+
+
+def person_measures_answer(
+    record: Mapping[str, Any], action: str | None, now: datetime
+) -> dict[str, Any]:
+    """The measures on a person in force at ``now`` (restricting ``action``, if given),
+    each with the subject whose listing put it there and the roles it came through.
+
+    ``record`` is the person's record as ``risk.person-records`` carries it; an
+    entry counts while it is active and its period (if any) has not ended.
+    """
+    found = [
+        {"subject": entry["subject"], "roles": list(entry["roles"]), **measure}
+        for entry in record.get("entries", ())
+        if entry["active"]
+        for measure in measures_in_force({"lists": [entry]}, action, now)
+    ]
+    return {
+        "person": record["person"],
+        "action": action,
+        "restricted": bool(found),
+        "measures": found,
+        "policy_version": record.get("policy_version"),
     }

@@ -33,6 +33,7 @@ from detectors.workflow import Effects
 from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
+from pipeline.persons import on_role, representative
 from pipeline.supervision import (
     SupervisionOutputs,
     apply_effects,
@@ -46,6 +47,7 @@ from topics.enforcement import EnforcementEvent
 from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
 from topics.risk import Alert, TierChange
+from topics.roles import RoleAssignment
 from topics.vocabulary import ComplaintKind, EnforcementKind, Tier
 
 
@@ -121,10 +123,24 @@ def step(
                 outputs.alerts.append(anomaly)
                 outputs.model_flagged = True
     elif isinstance(record, EnforcementEvent) and needs_case_file(record, context.policy):
-        case = case if case is not None else CaseFile()
+        case = _case_of(state, case)
         effects = workflow.on_filing(case, filing_of(record), context.policy)
         _settle(record.subject, state, case, effects, watermark_s, context, outputs)
+    elif isinstance(record, RoleAssignment):
+        # Seed 十一: the subject's roles live in its case file, beside its listings.
+        case = _case_of(state, case)
+        facts = on_role(record.subject, case, record, context)
+        outputs.casework.append(SupervisionOutputs(person_facts=facts))
+        _settle(record.subject, state, case, workflow.Effects(), watermark_s, context, outputs)
     return state, case, outputs
+
+
+def _case_of(state: SubjectState, case: CaseFile | None) -> CaseFile:
+    """The subject's case file (a new one if it has none), with the subject's type as
+    the latest record that said it gave it (seed 十一: the public sector is reported)."""
+    case = case if case is not None else CaseFile()
+    case.subject_type = state.subject_type
+    return case
 
 
 def on_time(
@@ -183,6 +199,16 @@ def observation_of(record: InputRecord) -> Observation:
             clears="abnormal_operation" if removed else None,
             legal_rep_id=record.legal_rep_id,
             department=record.department.value,
+            subject_type=record.subject_type.value if record.subject_type else None,
+        )
+    if isinstance(record, RoleAssignment):
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.recorded_at.timestamp(),
+            region=record.region,
+            sector=record.sector.value,
+            legal_rep_id=representative(record),
+            subject_type=record.subject_type.value if record.subject_type else None,
         )
     if isinstance(record, Complaint):
         counts = record.kind is not ComplaintKind.ENQUIRY

@@ -12,19 +12,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.casefile import CaseFile, ItemStatus
+from detectors.commitments import BREACH_SIGNALS, breach_signal
 from detectors.cross_sector import LinkedListing, linkage_group
 from detectors.listing import ListMove, counts, latest_counting
 from detectors.policy import Policy
+from detectors.scoring import Fact
 from detectors.state import Observation, SubjectState
 from detectors.workflow import WORKFLOW_KINDS, Effects, Filing, Notice, PublicationMove
-from pipeline.alerts import AlertSubject, evidence_of, make_alert
+from pipeline.alert_titles import fact_words
+from pipeline.alerts import AlertSubject, carried_basis, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
+from pipeline.measures import measure_record
+from pipeline.persons import listing_facts
+from pipeline.public_sector import public_sector_reports
+from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
-from topics.internal import BasisFact
-from topics.lists import ExitReason, ListAction, ListChange, ListKind, Measure, MeasureCategory
+from topics.internal import PersonFact
+from topics.lists import ExitReason, ListAction, ListChange, ListKind
 from topics.publications import Publication
 from topics.risk import Alert, TierChange
+from topics.roles import RoleAssignment
 from topics.vocabulary import (
     Department,
     EnforcementKind,
@@ -43,8 +51,8 @@ SIGNAL_OF_KIND: dict[EnforcementKind, str] = {
     EnforcementKind.COURT_DISHONEST_DEBTOR: "court_dishonest_debtor",
     EnforcementKind.TAX_VIOLATION: "tax_violation",
     EnforcementKind.ABNORMAL_OPERATION_LISTED: "abnormal_operation",
-    EnforcementKind.COMMITMENT_BREACHED: "commitment_breached",
     EnforcementKind.COMMITMENT_FULFILLED: "commitment_fulfilled",
+    EnforcementKind.DECISION_REFUSED: "decision_refused",
     EnforcementKind.INTERVIEW: "interview",
     EnforcementKind.HONOUR: "honour",
     EnforcementKind.VOLUNTARY_REGISTRATION: "voluntary_registration",
@@ -60,15 +68,23 @@ def enforcement_signal(event: EnforcementEvent) -> str | None:
     if event.kind is EnforcementKind.SPOT_CHECK:
         passed = event.result is SpotCheckResult.PASSED
         return "spot_check_passed" if passed else "spot_check_problems"
+    if event.kind is EnforcementKind.COMMITMENT_BREACHED:
+        assert event.commitment_kind is not None, "the contract requires it"
+        return breach_signal(event.commitment_kind.value)  # each kind its own score effect
     return SIGNAL_OF_KIND.get(event.kind)
 
 
-def needs_case_file(event: EnforcementEvent, policy: Policy) -> bool:
-    """Whether the workflows act on ``event``: it opens, closes or publishes something.
+def needs_case_file(event: InputRecord, policy: Policy) -> bool:
+    """Whether the workflows act on ``event``: it opens, closes or publishes something,
+    or it is a role record (seed 十一: roles are kept beside the listings).
 
     Most enforcement records do not, and complaints and readings never do, so
     most subjects have no case file and most records never load one.
     """
+    if isinstance(event, RoleAssignment):
+        return True
+    if not isinstance(event, EnforcementEvent):
+        return False
     if event.kind in WORKFLOW_KINDS:
         return True
     signal = enforcement_signal(event)
@@ -84,6 +100,8 @@ class SupervisionOutputs:
     publications: list[Publication] = field(default_factory=list)
     # (linkage group, listing) for the representative's other subjects (seed 十一)
     linked_listings: list[tuple[str, LinkedListing]] = field(default_factory=list)
+    # (person pseudonym, fact) for the person-record agent (seed 十, 十一)
+    person_facts: list[tuple[str, PersonFact]] = field(default_factory=list)
 
 
 def filing_of(event: EnforcementEvent) -> Filing:
@@ -100,6 +118,7 @@ def filing_of(event: EnforcementEvent) -> Filing:
         concerns=event.concerns_event_id,
         outcome=event.outcome.value if event.outcome is not None else None,
         legal_rep_id=event.legal_rep_id,
+        major_loss=bool(event.major_loss),
     )
 
 
@@ -127,8 +146,10 @@ def apply_effects(
     for record in effects.restored:
         if counts(record, rules):
             state.restore(record.signal, record.at_s, policy)
+    for void in effects.retracted:
+        state.withdraw(void.signal, void.at_s, policy, None)
     outputs = SupervisionOutputs()
-    if effects.derived or effects.withdrawn or effects.restored:
+    if effects.derived or effects.withdrawn or effects.restored or effects.retracted:
         _, outputs.tier_change = retier(subject, state, policy)
     assert state.tier is not None, "a subject with a case file has been scored"
     about = AlertSubject(subject, state.tier, state.score, case.region, case.sector)
@@ -139,7 +160,8 @@ def apply_effects(
     outputs.list_changes = [
         _list_change(subject, case, move, policy) for move in effects.list_moves
     ]
-    outputs.notices = [_notice(subject, case, notice, policy) for notice in effects.notices]
+    notices = effects.notices + public_sector_reports(case, effects, rules)
+    outputs.notices = [_notice(subject, case, notice, policy) for notice in notices]
     outputs.publications = [
         _publication(subject, case, move, policy) for move in effects.publications
     ]
@@ -150,6 +172,7 @@ def apply_effects(
             for move in effects.list_moves
             if move.fresh and move.listing.kind in LINKED_LISTS
         ]
+    outputs.person_facts = listing_facts(subject, case, effects.list_moves, rules)
     return outputs
 
 
@@ -165,7 +188,7 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
         version=listing.version,
         at_s=listing.entered_at_s,
         event_id=f"{subject}|{listing.kind}|v{listing.version}",
-        basis=tuple(BasisFact(f.fact, f.value, f.says, dict(f.about)) for f in move.basis),
+        basis=carried_basis(move.basis),
     )
 
 
@@ -180,15 +203,7 @@ def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -
         expires_at=utc(listing.expires_at_s),
         exited_at=utc(listing.exited_at_s),
         exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
-        measures=[
-            Measure(
-                code=m.code,
-                category=MeasureCategory(m.category),
-                description=m.description,
-                actions=sorted(m.actions),
-            )
-            for m in move.measures
-        ],
+        measures=[measure_record(m) for m in move.measures],
         legal_rep_id=case.legal_rep_id,
         version=listing.version,
         policy_version=policy.version,
@@ -200,6 +215,7 @@ def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -
 #: The enforcement kind behind each credit signal that is not named after its kind.
 KIND_OF_SIGNAL: dict[str, EnforcementKind] = {
     **{signal: kind for kind, signal in SIGNAL_OF_KIND.items()},
+    **dict.fromkeys(BREACH_SIGNALS, EnforcementKind.COMMITMENT_BREACHED),
     "abnormal_operation": EnforcementKind.ABNORMAL_OPERATION_LISTED,
     "spot_check_passed": EnforcementKind.SPOT_CHECK,
     "spot_check_problems": EnforcementKind.SPOT_CHECK,
@@ -250,6 +266,14 @@ def _publication(
     )
 
 
+def _reason(fact: Fact) -> NoticeReason:
+    """A reason as a notice carries it: its code, explained in English and in Chinese."""
+    _, explained = fact_words(fact)
+    assert explained is not None, "every reason a notice gives says why"
+    detail_zh, detail = explained
+    return NoticeReason(code=fact.fact, detail=detail, detail_zh=detail_zh)
+
+
 def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> WorkflowNotice:
     return WorkflowNotice(
         notice_id=notice.notice_id,
@@ -259,11 +283,12 @@ def _notice(subject: str, case: CaseFile, notice: Notice, policy: Policy) -> Wor
         issued_at=utc(notice.at_s),
         concerns_event_id=notice.concerns,
         due_at=utc(notice.due_s),
-        reasons=[NoticeReason(code=code, detail=detail) for code, detail in notice.reasons],
+        reasons=[_reason(fact) for fact in notice.reasons],
         earliest_eligible_at=utc(notice.earliest_s),
         policy_version=policy.version,
         region=case.region,
         sector=Sector(case.sector),
+        person=notice.person,
     )
 
 
@@ -283,7 +308,7 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
             {
                 "list": listing.kind,
                 "entered_at": iso(listing.entered_at_s),
-                "expires_at": iso(listing.expires_at_s),
+                "expires_at": None if listing.expires_at_s is None else iso(listing.expires_at_s),
                 "basis": listing.basis,
                 "version": listing.version,
                 "measures": [
@@ -299,6 +324,17 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
             }
         )
     return {
+        "subject_type": case.subject_type,
+        # Seed 十一: who answers for the subject, by pseudonym (/api/persons/{person}).
+        "roles": [
+            {
+                "person": r.person,
+                "role": r.role,
+                "held_from": iso(r.from_s),
+                "held_until": None if r.until_s is None else iso(r.until_s),
+            }
+            for r in case.roles
+        ],
         "lists": lists,
         "published_records": [
             {
@@ -351,6 +387,7 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
                 "record": d.record_id,
                 "applied_at": iso(d.applied_at_s),
                 "approved": d.approved,
+                "voided": d.voided,
                 "reasons": d.reasons,
                 "earliest_eligible_at": iso(d.earliest_s) if d.earliest_s else None,
             }

@@ -18,6 +18,7 @@ from streams.agents import (
     cross_sector,
     ingest,
     peers,
+    persons,
     policy_audit,
     regrade,
 )
@@ -37,6 +38,7 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     peers.register,
     cross_sector.register,
     cross_region.register,
+    persons.register,
     alert_manager.register,
     view.register,
     tokens.register,

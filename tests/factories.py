@@ -19,6 +19,7 @@ from streams.settings import Settings
 from topics.complaints import Complaint, parse_complaint
 from topics.enforcement import EnforcementEvent, parse_enforcement
 from topics.iot import IotReading, parse_iot
+from topics.roles import RoleAssignment, parse_role
 
 #: A fixed event time safely in the past (inputs may not lie in the future).
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -30,6 +31,7 @@ REGION = "130102"  # 长安区
 ENFORCEMENT_TOPIC = "enforcement.events"
 COMPLAINTS_TOPIC = "complaints.12315"
 IOT_TOPIC = "iot.readings"
+ROLES_TOPIC = "registry.roles"
 
 
 def pseudonym_key() -> bytes:
@@ -110,10 +112,26 @@ def iot_data(**overrides: Any) -> dict[str, Any]:
     return _build(defaults, overrides)
 
 
+def role_data(**overrides: Any) -> dict[str, Any]:
+    """A legal representative since a year before ``T0``, still in office, recorded at ``T0``."""
+    defaults = {
+        "event_id": new_id("role"),
+        "subject": SUBJECT,
+        "person_id": "LR000000001",
+        "role": "legal_representative",
+        "held_from": T0 - 365 * DAY,
+        "recorded_at": T0,
+        "region": REGION,
+        "sector": "food_drug",
+    }
+    return _build(defaults, overrides)
+
+
 DATA_OF_TOPIC = {
     ENFORCEMENT_TOPIC: enforcement_data,
     COMPLAINTS_TOPIC: complaint_data,
     IOT_TOPIC: iot_data,
+    ROLES_TOPIC: role_data,
 }
 
 #: The event-time field of each input topic.
@@ -121,6 +139,7 @@ TIME_FIELD = {
     ENFORCEMENT_TOPIC: "occurred_at",
     COMPLAINTS_TOPIC: "received_at",
     IOT_TOPIC: "measured_at",
+    ROLES_TOPIC: "recorded_at",
 }
 
 
@@ -138,6 +157,10 @@ def complaint(**overrides: Any) -> Complaint:
 
 def reading(**overrides: Any) -> IotReading:
     return parse_iot(iot_data(**overrides))
+
+
+def role(**overrides: Any) -> RoleAssignment:
+    return parse_role(role_data(**overrides))
 
 
 def observation(at_s: float = T0_S, **fields: Any) -> Observation:

@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     POLICY_CHANGE = "policy.change"
     RECORDS_READ = "records.read"  # an official read a subject's records (personal data)
     REPORT_ISSUE = "report.issue"  # a credit report was issued
+    PERSONS_READ = "persons.read"  # an official read a person's record or measures (seed 十一)
 
 
 class AuditRequest(faust.Record, serializer="json", include_metadata=False):

@@ -41,6 +41,12 @@ COMPLAINTS_12315 = TopicSpec(
     "complaints.12315", "12315 complaints, reports and enquiries", retention_ms=None
 )
 IOT_READINGS = TopicSpec("iot.readings", "IoT and camera-AI readings", retention_ms=7 * DAY_MS)
+REGISTRY_ROLES = TopicSpec(
+    "registry.roles",
+    "who holds which role in a subject (legal representative, principal officer, actual "
+    "controller), from when to when, and the subject's type",
+    retention_ms=None,
+)
 RISK_ALERTS = TopicSpec("risk.alerts", "alerts and their lifecycle", retention_ms=365 * DAY_MS)
 RISK_TIER_CHANGES = TopicSpec(
     "risk.tier-changes",
@@ -105,6 +111,13 @@ ALERT_CANDIDATES = TopicSpec(
     "for the alert manager",
     retention_ms=7 * DAY_MS,
 )
+RISK_PERSON_RECORDS = TopicSpec(
+    "risk.person-records",
+    "personal credit records of responsible people (seed 十一): their roles, the list "
+    "entries of their subjects and the measures on them, latest per person pseudonym",
+    compacted=True,
+    retention_ms=None,
+)
 ACCESS_TOKENS = TopicSpec(
     "risk.access-tokens",
     "API tokens (hashed) with role and scope, latest per token",
@@ -113,7 +126,7 @@ ACCESS_TOKENS = TopicSpec(
 )
 
 # Internal: the ingest agent re-keys what the detectors beyond one subject need
-# (by legal representative, complaint category, peer group), so each of those
+# (by legal representative, complaint category, peer group, person), so each of those
 # detectors sees its whole group in one partition. Not a public contract.
 ADVERSE_SIGNALS = TopicSpec(
     "risk.internal.adverse-signals",
@@ -125,19 +138,25 @@ COMPLAINT_COUNTS = TopicSpec(
     "complaint counts per batch keyed by category (cross-region detector)",
     retention_ms=7 * DAY_MS,
 )
+PERSON_FACTS = TopicSpec(
+    "risk.internal.person-facts",
+    "roles and list entries for people, keyed by person pseudonym (person-record agent)",
+    retention_ms=7 * DAY_MS,
+)
 PEER_FEATURES = TopicSpec(
     "risk.internal.peer-features",
     "subject feature changes keyed by peer group (peer-outlier detector)",
     retention_ms=7 * DAY_MS,
 )
 
-INPUT_TOPICS = (ENFORCEMENT_EVENTS, COMPLAINTS_12315, IOT_READINGS)
+INPUT_TOPICS = (ENFORCEMENT_EVENTS, COMPLAINTS_12315, IOT_READINGS, REGISTRY_ROLES)
 OUTPUT_TOPICS = (
     RISK_ALERTS,
     RISK_TIER_CHANGES,
     RISK_LIST_CHANGES,
     RISK_WORKFLOW,
     RISK_PUBLICATIONS,
+    RISK_PERSON_RECORDS,
     RISK_CREDIT_REPORTS,
     SPOTCHECK_PLANS,
     RISK_DLQ,
@@ -149,6 +168,7 @@ INTERNAL_TOPICS = (
     ADVERSE_SIGNALS,
     COMPLAINT_COUNTS,
     PEER_FEATURES,
+    PERSON_FACTS,
     AUDIT_REQUESTS,
     ALERT_CANDIDATES,
 )

@@ -18,9 +18,11 @@ from typing import Any
 import faust
 
 from topics.catalogue import (
+    REGISTRY_ROLES,
     RISK_ALERTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PERSON_RECORDS,
     RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -28,8 +30,10 @@ from topics.catalogue import (
 )
 from topics.json_schema import record_schema
 from topics.lists import ListChange
+from topics.persons import PersonCreditRecord
 from topics.publications import Publication
 from topics.risk import Alert, DeadLetter, TierChange
+from topics.roles import RoleAssignment
 from topics.workflow import WorkflowNotice
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -78,8 +82,16 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
     ContractSchema(
         RISK_PUBLICATIONS,
         Publication,
-        'the subject\'s USCC and the record\'s event id, "{subject}|{event_id}"',
+        "the subject's USCC and the record's event id, \"{subject}|{event_id}\"",
     ),
+    # Seed 十一: departments check a person's measures (e.g. before appointing an officer).
+    ContractSchema(
+        RISK_PERSON_RECORDS,
+        PersonCreditRecord,
+        "the person's pseudonym (32 hex digits, a keyed HMAC of the person's id)",
+    ),
+    # The one input contract new producers (the register) write against a schema.
+    ContractSchema(REGISTRY_ROLES, RoleAssignment, "the subject's USCC"),
     # Departments read why a record of theirs was rejected.
     ContractSchema(
         RISK_DLQ,

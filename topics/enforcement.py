@@ -22,6 +22,7 @@ from topics.vocabulary import (
     Sector,
     Severity,
     SpotCheckResult,
+    SubjectType,
 )
 
 KINDS_NEEDING_SEVERITY = frozenset({EnforcementKind.PENALTY})
@@ -66,6 +67,11 @@ class EnforcementEvent(faust.Record, serializer="json", include_metadata=False):
     legal_rep_id: str | None = None
     reference: str | None = None
     description: str | None = None
+    # Added with issue 18 (older records lack them): the subject's type (None: an
+    # enterprise), and on a penalty whether the decision finds the violation caused
+    # major losses or serious consequences (造成重大损失, a ground for a market ban).
+    subject_type: SubjectType | None = None
+    major_loss: bool | None = None
 
 
 MAX_AMOUNT = 1e12
@@ -114,4 +120,6 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
         legal_rep_id=v.text(data, "legal_rep_id", required=False, max_length=v.MAX_ID_LENGTH),
         reference=v.text(data, "reference", required=False, max_length=v.MAX_ID_LENGTH),
         description=v.text(data, "description", required=False),
+        subject_type=v.choice(data, "subject_type", SubjectType, required=False),
+        major_loss=v.flag(data, "major_loss"),
     )

@@ -3,7 +3,9 @@
 The ingest agent's partitions are keyed by subject; the detectors that look
 across subjects need their whole group in one place, so an ingest batch sends
 them their inputs re-keyed (streams/agents/fanout.py), and detectors, people
-and the escalation timer send the alert manager its candidates and commands.
+and the escalation timer send the alert manager its candidates and commands;
+a subject's step tells the person-record agent about people's roles and the
+listings that reach them.
 These are the typed records of those messages, with the one encoder and
 decoder of each topic.
 
@@ -19,6 +21,7 @@ message a worker cannot read raises ``ValueError``, ``TypeError`` or
 | ``risk.internal.adverse-signals`` | linkage group | an :class:`AdverseReport`, a :class:`Member` or a :class:`LinkedListing` |
 | ``risk.internal.complaint-counts`` | complaint category | a list of :class:`ComplaintCount` |
 | ``risk.internal.department-mix`` (not yet wired) | sector | a :class:`CrossSectorCandidate` |
+| ``risk.internal.person-facts`` | person pseudonym | a :class:`RoleFact` or a :class:`ListingFact` |
 | ``risk.internal.alert-candidates`` | like ``risk.alerts`` | an alert (the ``risk.alerts`` record, ``topics.risk.Alert``) or a :class:`Command` |
 """  # noqa: E501
 
@@ -248,6 +251,75 @@ def encode_complaint_counts(counts: Sequence[ComplaintCount]) -> bytes:
 def decode_complaint_counts(value: bytes) -> list[ComplaintCount]:
     rows = _array(orjson.loads(value), "a complaint-counts message")
     return [ComplaintCount(**row) for row in rows]
+
+
+# ---------------------------------------------------------- risk.internal.person-facts
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFact:
+    """A person's role in a subject, as a ``registry.roles`` record gave it.
+
+    ``person_id`` and ``person_name`` are personal data; ``person`` is the keyed
+    pseudonym of ``person_id`` (the message's key).
+    """
+
+    person: str
+    subject: str
+    role: str  # PersonRole value
+    held_from_s: float
+    held_until_s: float | None  # None: still held
+    subject_type: str
+    region: str
+    sector: str
+    person_id: str
+    person_name: str | None
+    at_s: float  # event time of the role record
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFact:
+    """A listing of a subject, as it stands now, that reaches a person: the person
+    held ``role`` in the subject when it was entered (``held`` False: a corrected
+    role record shows the role did not cover the entry after all)."""
+
+    person: str
+    subject: str
+    role: str
+    list: str  # ListKind value
+    version: int  # of the subject's listing
+    active: bool
+    entered_at_s: float
+    expires_at_s: float | None  # None: no end (a permanent ban)
+    exited_at_s: float | None
+    exit_reason: str | None
+    basis: tuple[BasisFact, ...]  # what it rests on, one fact per record
+    region: str
+    sector: str
+    at_s: float  # event time of the change
+    held: bool = True
+
+
+PersonFact = RoleFact | ListingFact
+ROLE = "role"
+LISTING = "listing"
+
+
+def encode_person_fact(fact: PersonFact) -> bytes:
+    kind = ROLE if isinstance(fact, RoleFact) else LISTING
+    return orjson.dumps({"type": kind, "fact": fact})
+
+
+def decode_person_fact(value: bytes) -> PersonFact:
+    document = _object(orjson.loads(value), "a person fact")
+    fields = _object(document["fact"], "a person fact's fields")
+    if document.get("type") == ROLE:
+        return RoleFact(**fields)
+    if document.get("type") == LISTING:
+        basis = tuple(BasisFact.from_json(f) for f in _array(fields["basis"], "a basis"))
+        return ListingFact(**{**fields, "basis": basis})
+    raise ValueError(f"unknown person fact type {document.get('type')!r}")
 
 
 # ----------------------------------------------------- risk.internal.alert-candidates

@@ -34,10 +34,15 @@ KEY_SEPARATOR = "|"
 
 
 class ListKind(StrEnum):
-    """The two lists of seed 八."""
+    """The two lists of seed 八, the market bans of seed 十, and the strict licensing
+    that follows a broken approval-substitution commitment (seed 一)."""
 
     JOINT_PUNISHMENT = "joint_punishment"  # 失信联合惩戒对象名单
     KEY_ATTENTION = "key_attention"  # 重点关注对象名单
+    # 市场和行业禁入: only on seed 十's grounds; ``expires_at`` null is a permanent ban
+    MARKET_BAN = "market_ban"
+    # 审批替代型承诺失信: approvals no longer on a written commitment (告知承诺)
+    APPROVAL_COMMITMENT_BREACH = "approval_commitment_breach"
 
 
 class ListAction(StrEnum):
@@ -77,7 +82,8 @@ class ListChange(faust.Record, serializer="json", include_metadata=False):
     ``basis`` cites the facts behind the change (the ruling or penalty for an
     entry, the repair or objection decision for an exit). ``exited_at`` and
     ``exit_reason`` are set exactly when ``action`` is ``exited``; an exit
-    carries the measures that end with it. ``legal_rep_id`` is personal data
+    carries the measures that end with it. ``expires_at`` null: the listing has
+    no end (a permanent market ban, seed 十). ``legal_rep_id`` is personal data
     (seed 十一): store and show it only where the law provides for it.
     """
 

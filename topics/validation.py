@@ -170,6 +170,14 @@ def number(
     return value
 
 
+def flag(data: Mapping[str, Any], field: str) -> bool | None:
+    """An optional JSON boolean (``1`` and ``"true"`` are not booleans)."""
+    value = data.get(field)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidRecord(Reason.WRONG_TYPE, f"'{field}' must be true or false", field)
+
+
 def timestamp(
     data: Mapping[str, Any],
     field: str,

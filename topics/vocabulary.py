@@ -36,6 +36,47 @@ class Department(StrEnum):
     HEALTH = "health"
     FINANCIAL_REGULATION = "financial_regulation"
     INDUSTRY_ASSOCIATION = "industry_association"
+    # Seed 十一: who hears of a public-sector subject's or its staff's violations.
+    # They receive notices (``risk.workflow``); they may also send records.
+    SUPERIOR_UNIT = "superior_unit"  # 上级主管单位
+    AUDIT = "audit"  # 审计部门
+    DISCIPLINE_INSPECTION = "discipline_inspection"  # 纪检监察机关
+    ORGANISATION_PERSONNEL = "organisation_personnel"  # 组织人事部门
+
+
+class SubjectType(StrEnum):
+    """What kind of market subject a USCC names (seed 十一 treats the public sector apart).
+
+    Optional on records; a record without it means an enterprise, as every
+    record did before subject types existed.
+    """
+
+    ENTERPRISE = "enterprise"  # 企业
+    INDIVIDUAL_BUSINESS = "individual_business"  # 个体工商户
+    STATE_OWNED = "state_owned"  # 国有企业
+    PUBLIC_INSTITUTION = "public_institution"  # 事业单位
+    SOCIAL_ORGANISATION = "social_organisation"  # 社会组织
+
+
+#: The type of a subject no record has typed.
+DEFAULT_SUBJECT_TYPE = SubjectType.ENTERPRISE
+
+
+class PersonRole(StrEnum):
+    """Seed 十一: the people answerable for a subject (registry.roles)."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"  # 法定代表人
+    PRINCIPAL_OFFICER = "principal_officer"  # 主要负责人
+    ACTUAL_CONTROLLER = "actual_controller"  # 实际控制人
+
+
+class BanGround(StrEnum):
+    """Seed 十: the only grounds for a market and industry ban (市场和行业禁入)."""
+
+    REFUSED_RULING = "refused_ruling"  # 拒不履行司法裁判
+    REFUSED_DECISION = "refused_decision"  # 拒不履行行政处罚决定
+    REPEAT_OFFENCES = "repeat_offences"  # 屡犯不改
+    MAJOR_LOSS = "major_loss"  # 造成重大损失
 
 
 #: The city's own division code: the region of alerts about the whole city.
@@ -121,6 +162,9 @@ class EnforcementKind(StrEnum):
     HONOUR = "honour"
     OBJECTION_FILED = "objection_filed"
     OBJECTION_DECIDED = "objection_decided"
+    # 拒不履行行政处罚决定: the department that decided a penalty records that the
+    # subject did not carry it out (a ground for a market ban, seed 十).
+    DECISION_REFUSED = "decision_refused"
 
 
 class Severity(StrEnum):
@@ -265,6 +309,14 @@ class NoticeKind(StrEnum):
     OBJECTION_OVERDUE = "objection_overdue"  # to the department that must decide
     REPAIR_APPROVED = "repair_approved"
     REPAIR_REJECTED = "repair_rejected"  # with the reasons and the earliest date
+    # Seed 一: what a breach of each kind of commitment sets off (detectors/commitments.py).
+    APPROVAL_REVOCATION = "approval_revocation"  # 审批替代型: revoke what was approved on it
+    SELF_DISCIPLINE_BREACHED = "self_discipline_breached"  # 行业自律型: to the association
+    REPAIR_VOIDED = "repair_voided"  # 信用修复型: the repairs it supported are void
+    # Seed 十一: 机关事业单位、国有企业 violations to the superior unit and the audit
+    # body; their responsible people's to discipline inspection and personnel.
+    PUBLIC_SECTOR_REPORT = "public_sector_report"
+    STAFF_REPORT = "staff_report"
 
 
 class PublicationStatus(StrEnum):
@@ -286,3 +338,6 @@ class PublicationReason(StrEnum):
     OBJECTION_UPHELD = "objection_upheld"  # corrected: publication stops
     REPAIRED = "repaired"  # credit repaired: publication stops
     EXPIRED = "expired"  # event time passed the period's end: publication stops
+    # seed 一: the credit-repair commitment the repair rested on was broken, so the
+    # repair is void and publication resumes
+    REPAIR_VOIDED = "repair_voided"

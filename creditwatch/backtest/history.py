@@ -7,8 +7,9 @@ validated record (``streams.archive.rows.input_row``) and parses back into the
 same record (``tests/backtest/test_history.py``); the replay decodes it with
 the workers' own parser, ``topics.decode.decode_input``.
 
-The order is event time (the record's ``occurred_at``, ``received_at`` or
-``measured_at``), ties in the order the rows' messages had on their topic. A
+The order is event time (the record's ``occurred_at``, ``received_at``,
+``measured_at`` or, for a role record, ``recorded_at``), ties in the order the
+rows' messages had on their topic. A
 record the pipeline saw twice (a redelivery) is stored once, under its
 subject and event id, which is also what the pipeline's de-duplication keeps.
 """
@@ -24,13 +25,16 @@ import psycopg
 from psycopg import sql
 
 from streams.archive import tables
-from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS
+from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS, REGISTRY_ROLES
 
 #: Each input topic, the table its records are stored in, and their event-time column.
 SOURCES: tuple[tuple[str, tables.Table, str], ...] = (
     (ENFORCEMENT_EVENTS.name, tables.ENFORCEMENT_EVENTS, "occurred_at"),
     (COMPLAINTS_12315.name, tables.COMPLAINTS, "received_at"),
     (IOT_READINGS.name, tables.IOT_READINGS, "measured_at"),
+    # Who answers for a subject, and its type (seed 十一): the representative links its
+    # subjects for the cross-sector warning, the type decides the public sector's reports.
+    (REGISTRY_ROLES.name, tables.PERSON_ROLES, "recorded_at"),
 )
 
 

@@ -44,10 +44,12 @@ class CityHistory:
         return max(1, round(self.subjects * self.days * self.per_subject_per_day))
 
     def messages(self) -> Iterator[OutboundRecord]:
-        """The city's messages in the order they are produced (event-time order)."""
+        """The city's messages in the order they are produced (event-time order): the
+        register's role records first, as ``creditwatch simulate`` sends them, then
+        ``records`` records of traffic."""
         step = timedelta(days=self.days) / self.records
         simulator = Simulator(self.seed, self.subjects, clock=SteppingClock(self.start, step))
-        return itertools.islice(simulator, self.records)
+        return itertools.chain(simulator.registrations(), itertools.islice(simulator, self.records))
 
 
 def store_history(

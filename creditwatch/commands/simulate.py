@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Produce synthetic enforcement events, 12315 complaints and IoT readings for a "
             "seeded city of market subjects, including a small share of deliberately bad "
-            "records and exact duplicate re-sends. Runs until Ctrl-C unless --duration or "
-            "--count is given."
+            "records and exact duplicate re-sends, after the register's records of every "
+            "subject's responsible people and type (registry.roles, sent at once). Runs until "
+            "Ctrl-C unless --duration or --count is given."
         ),
     )
     parser.add_argument(
@@ -72,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="share of exact duplicate re-sends (%(default)s)",
     )
     parser.add_argument(
+        "--register",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="first send the register's role records, unpaced (default: yes)",
+    )
+    parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -98,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
         duplicate_ratio=args.duplicate_ratio,
     )
     try:
+        if args.register:
+            registered = produce(args.bootstrap, simulator.registrations(), rate=0, progress=False)
+            print(
+                f"registered the people of {len(simulator.subjects):,} subjects: "
+                + (registered.summary().splitlines()[0])
+            )
         stats = produce(
             args.bootstrap,
             simulator,

@@ -5,20 +5,25 @@ has a valid unified social credit code (GB 32100-2015), a sector among the key
 fields of seed 六, a county of Shijiazhuang, a pseudonymous legal
 representative (some run several subjects, which seed 十一's personal liability
 is about) and a hidden risk profile that drives how often bad things happen to
-it. Nothing here is written to a topic except through the records built from it.
+it. Seed 十一's people and subject types come from a random stream of their
+own (:func:`assign_people`), so adding them left every other draw as it was:
+the type follows the USCC's registration code (个体工商户, 民办非企业单位) and a
+few companies are state-owned; some companies have an actual controller, who
+often controls several, and public-sector subjects a principal officer.
+Nothing here is written to a topic except through the records built from it.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Metric, Sector
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Metric, PersonRole, Sector, SubjectType
 
 DEFAULT_SIZE = 10_000
 T = TypeVar("T")
@@ -133,6 +138,9 @@ class Subject:
     legal_rep_id: str
     profile: RiskProfile
     devices: tuple[Device, ...] = ()
+    subject_type: SubjectType = SubjectType.ENTERPRISE
+    # Seed 十一: people besides the legal representative, (person id, role).
+    officers: tuple[tuple[str, PersonRole], ...] = ()
 
     @property
     def key(self) -> bytes:
@@ -236,7 +244,45 @@ def build_population(seed: int = 1, size: int = DEFAULT_SIZE) -> list[Subject]:
             profile = _weighted(rng, PROFILE_WEIGHTS)
         devices = _devices(rng, sector, uscc)
         subjects.append(Subject(uscc, sector, region, rep_id, profile, devices))
-    return subjects
+    return assign_people(subjects, seed)
+
+
+#: Registration codes (GB 32100 table 1) that say the subject's type.
+TYPE_OF_CODE = {"92": SubjectType.INDIVIDUAL_BUSINESS, "52": SubjectType.SOCIAL_ORGANISATION}
+#: Share of companies that are state-owned: utilities (城市运行) far more often.
+STATE_OWNED_SHARE = 0.02
+STATE_OWNED_SHARE_URBAN = 0.30
+#: Share of companies with an actual controller other than the representative, and
+#: the chance that controller already controls another subject.
+CONTROLLER_SHARE = 0.15
+CONTROLLER_REUSE = 0.3
+
+
+def assign_people(subjects: list[Subject], seed: int) -> list[Subject]:
+    """Subject types and the people besides the legal representatives (seed 十一),
+    from their own random stream: the rest of the city is drawn as before."""
+    rng = random.Random(f"creditwatch-people-{seed}")
+    controllers: list[str] = []
+    typed = []
+    for subject in subjects:
+        kind = TYPE_OF_CODE.get(subject.uscc[:2], SubjectType.ENTERPRISE)
+        urban = subject.sector is Sector.URBAN_OPERATIONS
+        if kind is SubjectType.ENTERPRISE and rng.random() < (
+            STATE_OWNED_SHARE_URBAN if urban else STATE_OWNED_SHARE
+        ):
+            kind = SubjectType.STATE_OWNED
+        officers: tuple[tuple[str, PersonRole], ...] = ()
+        if kind in (SubjectType.STATE_OWNED, SubjectType.SOCIAL_ORGANISATION):
+            officers = ((f"PO{rng.randrange(10**9):09d}", PersonRole.PRINCIPAL_OFFICER),)
+        elif kind is SubjectType.ENTERPRISE and rng.random() < CONTROLLER_SHARE:
+            if controllers and rng.random() < CONTROLLER_REUSE:
+                controller = rng.choice(controllers)
+            else:
+                controller = f"AC{rng.randrange(10**9):09d}"
+                controllers.append(controller)
+            officers = ((controller, PersonRole.ACTUAL_CONTROLLER),)
+        typed.append(replace(subject, subject_type=kind, officers=officers))
+    return typed
 
 
 def all_devices(subjects: Sequence[Subject]) -> list[tuple[int, Device]]:

@@ -10,7 +10,9 @@ enforcement events. Adverse events concentrate on the hidden high-risk
 subjects: complaint surges in one category, IoT excursions above the limit,
 serious penalties, court rulings and revocations. Good subjects collect honours
 and voluntary registrations (seed 五). Event times come from an injected clock
-so tests get byte-identical output.
+so tests get byte-identical output. :meth:`Simulator.registrations` is the
+register's side (``registry.roles``): every subject's legal representative and
+other responsible people, and its type, sent once before the traffic.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from creditwatch.simulation.population import (
     all_devices,
     build_population,
 )
-from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS
+from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS, REGISTRY_ROLES
 from topics.vocabulary import (
     METRIC_UNITS,
     Channel,
@@ -50,9 +52,11 @@ from topics.vocabulary import (
     EnforcementKind,
     Metric,
     ObjectionOutcome,
+    PersonRole,
     Sector,
     Severity,
     SpotCheckResult,
+    SubjectType,
 )
 
 T = TypeVar("T")
@@ -579,10 +583,41 @@ def enforcement_draft(
         "legal_rep_id": subject.legal_rep_id,
         "reference": reference,
         "description": DESCRIPTIONS.get(kind),
+        "subject_type": _typed(subject),
         **fields,
     }
     payload = {k: v for k, v in payload.items() if v is not None}
     return Draft(ENFORCEMENT_EVENTS.name, subject, payload)
+
+
+def _typed(subject: Subject) -> str | None:
+    """The subject's type as records carry it: left out for an enterprise (the default)."""
+    kind = subject.subject_type
+    return None if kind is SubjectType.ENTERPRISE else kind.value
+
+
+#: When the simulated register says a subject's people took up their roles.
+REGISTERED_SINCE = datetime(2019, 8, 1, tzinfo=SHANGHAI)
+
+
+def role_drafts(subject: Subject, now: datetime, event_ids: Iterator[str]) -> list[Draft]:
+    """The register's records of ``subject``'s responsible people (seed 十一)."""
+    people = ((subject.legal_rep_id, PersonRole.LEGAL_REPRESENTATIVE), *subject.officers)
+    drafts = []
+    for person_id, role in people:
+        payload = {
+            "event_id": next(event_ids),
+            "subject": subject.uscc,
+            "person_id": person_id,
+            "role": role.value,
+            "held_from": timestamp(REGISTERED_SINCE),
+            "recorded_at": timestamp(now),
+            "region": subject.region,
+            "sector": subject.sector.value,
+            "subject_type": subject.subject_type.value,
+        }
+        drafts.append(Draft(REGISTRY_ROLES.name, subject, payload))
+    return drafts
 
 
 class _Chain(Enum):
@@ -850,6 +885,7 @@ class Simulator:
         if not population:
             raise ValueError("the simulator needs at least one subject")
         self.subjects: Sequence[Subject] = population
+        self.seed = seed
         self.bad_ratio = bad_ratio
         self.duplicate_ratio = duplicate_ratio
         self._clock = clock
@@ -870,6 +906,19 @@ class Simulator:
     def __iter__(self) -> Iterator[OutboundRecord]:
         while True:
             yield self.next_record()
+
+    def registrations(self) -> list[OutboundRecord]:
+        """The register's records of every subject's responsible people and type
+        (``registry.roles``), to send once before the traffic. Their event ids come
+        from a random stream of their own: the traffic is the same with or without."""
+        ids = random.Random(f"creditwatch-registry-{self.seed}")
+        event_ids = (str(uuid.UUID(int=ids.getrandbits(128), version=4)) for _ in itertools.count())
+        now = self._now()
+        return [
+            OutboundRecord(draft.topic, draft.key, draft.encode())
+            for subject in self.subjects
+            for draft in role_drafts(subject, now, event_ids)
+        ]
 
     def take(self, count: int) -> list[OutboundRecord]:
         """The next ``count`` records."""

@@ -58,10 +58,10 @@ async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
     case, model, model_key, watermark_s = None, None, b"", 0.0
     if isinstance(record, EnforcementEvent):
         await wake_due(event, record.occurred_at.timestamp(), batch)
-        if needs_case_file(record, context.policy):
-            watermark_s = batch.agenda.watermark(message.partition)
-            case = batch.cases.get(key)
-    elif isinstance(record, IotReading):
+    if needs_case_file(record, context.policy):  # enforcement records, and role records
+        watermark_s = batch.agenda.watermark(message.partition)
+        case = batch.cases.get(key)
+    if isinstance(record, IotReading):
         model_key = device_key(record)
         model = batch.models.get(model_key)
     state, case, outputs = step(batch.states.get(key), case, record, context, model, watermark_s)

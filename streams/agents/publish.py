@@ -19,12 +19,15 @@ from topics.internal import (
     ComplaintCount,
     LinkageMessage,
     PeerUpdate,
+    PersonFact,
     encode_command,
     encode_complaint_counts,
     encode_linkage_message,
     encode_peer_updates,
+    encode_person_fact,
 )
 from topics.lists import ListChange, list_change_key
+from topics.persons import PersonCreditRecord
 from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
@@ -114,6 +117,15 @@ class Publisher:
         """A decision made public (seed 十五 双公示), for the record store and the public site."""
         key = publication_key(publication.subject, publication.event_id).encode()
         await self.outbox.send(self.channels.publications, key, publication.dumps())
+
+    async def person_fact(self, person: str, fact: PersonFact) -> None:
+        """To the person-record agent that owns the person (``person``: the pseudonym)."""
+        value = encode_person_fact(fact)
+        await self.outbox.send(self.channels.person_facts, person.encode(), value)
+
+    async def person_record(self, record: PersonCreditRecord) -> None:
+        """A responsible person's credit record, changed (seed 十一), keyed by pseudonym."""
+        await self.outbox.send(self.channels.person_records, record.person.encode(), record.dumps())
 
     async def linkage(self, group: str, message: LinkageMessage) -> None:
         """To the cross-sector agent that owns linkage group ``group``."""

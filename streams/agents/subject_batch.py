@@ -72,6 +72,8 @@ class SubjectBatch:
                 await publish.publication(publication)
             for group, listing in decided.linked_listings:
                 await publish.linkage(group, listing)
+            for person, fact in decided.person_facts:
+                await publish.person_fact(person, fact)
         self.fanout.add(outputs)
 
     async def flush(self) -> None:

@@ -488,3 +488,26 @@ def subject_notices(
     return _paged(
         "SELECT * FROM workflow_notices", filters, order, order, _build(Notice), limit, after
     )
+
+
+# ------------------------------------------------------------------ people (seed 十一)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonStanding:
+    """A responsible person's latest credit record (``person_state``): personal data."""
+
+    person: str  # the pseudonym
+    version: int
+    person_id: str | None
+    person_name: str | None
+    changed_at: datetime
+    active_entries: int
+    policy_version: str
+    body: dict[str, Any]  # the record as on risk.person-records: roles, entries, measures
+
+
+def person_record(person: str) -> Query[PersonStanding]:
+    """A person's latest record by pseudonym (none if no role of theirs was ever recorded)."""
+    statement = sql.SQL("SELECT * FROM person_state WHERE person = %(person)s")
+    return Query(statement, {"person": person}, _build(PersonStanding))

@@ -24,9 +24,11 @@ from topics.catalogue import (
     COMPLAINTS_12315,
     ENFORCEMENT_EVENTS,
     IOT_READINGS,
+    REGISTRY_ROLES,
     RISK_ALERTS,
     RISK_CREDIT_REPORTS,
     RISK_LIST_CHANGES,
+    RISK_PERSON_RECORDS,
     RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -36,6 +38,7 @@ from topics.complaints import Complaint
 from topics.decode import InputRecord, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
+from topics.roles import RoleAssignment
 
 #: Reasons of the dead letters the sink writes (``risk.dlq``'s ``reason``).
 STORE_UNREADABLE = "store_unreadable"  # a derived record the sink cannot map to rows
@@ -115,6 +118,21 @@ def input_row(record: InputRecord) -> tuple[t.Table, Row]:
             "unit": record.unit,
             "measured_at": record.measured_at,
             "limit_value": record.limit,
+            "body": body,
+        }
+    if isinstance(record, RoleAssignment):
+        return t.PERSON_ROLES, {
+            "subject": record.subject,
+            "event_id": record.event_id,
+            "person_id": record.person_id,
+            "person_name": record.person_name,
+            "role": record.role.value,
+            "held_from": record.held_from,
+            "held_until": record.held_until,
+            "recorded_at": record.recorded_at,
+            "region": record.region,
+            "sector": record.sector.value,
+            "subject_type": _value(record.subject_type),
             "body": body,
         }
     raise TypeError(f"not an input record: {type(record).__name__}")
@@ -256,6 +274,21 @@ def credit_report_row(data: Mapping[str, Any]) -> Row:
     }
 
 
+def person_record_row(data: Mapping[str, Any]) -> Row:
+    entries = data["entries"]
+    if not isinstance(entries, list):
+        raise ValueError("'entries' is not a list")
+    return {
+        "person": data["person"],
+        "version": int(data["version"]),
+        "person_id": data.get("person_id"),
+        "person_name": data.get("person_name"),
+        "changed_at": _time(data, "changed_at"),
+        "active_entries": sum(1 for entry in entries if entry["active"]),
+        "policy_version": data["policy_version"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class DerivedTopic:
     """How a derived topic's records become rows: the mapping and the tables they go to."""
@@ -274,8 +307,14 @@ DERIVED: dict[str, DerivedTopic] = {
     ),
     SPOTCHECK_PLANS.name: DerivedTopic(spotcheck_plan_row, (t.SPOTCHECK_PLANS,)),
     RISK_CREDIT_REPORTS.name: DerivedTopic(credit_report_row, (t.CREDIT_REPORTS,)),
+    RISK_PERSON_RECORDS.name: DerivedTopic(person_record_row, (t.PERSON_RECORDS, t.PERSON_STATE)),
 }
-INPUT_TOPICS = (ENFORCEMENT_EVENTS.name, COMPLAINTS_12315.name, IOT_READINGS.name)
+INPUT_TOPICS = (
+    ENFORCEMENT_EVENTS.name,
+    COMPLAINTS_12315.name,
+    IOT_READINGS.name,
+    REGISTRY_ROLES.name,
+)
 #: Every topic the sink reads.
 ARCHIVED_TOPICS: tuple[str, ...] = INPUT_TOPICS + tuple(DERIVED)
 

@@ -280,6 +280,40 @@ CREDIT_REPORTS = Table(
     key=("number",),
 )
 
+# ------------------------------------------------------------------ people (migration 0003)
+
+PERSON_ROLES = Table(
+    "person_roles",
+    (
+        required("subject"),
+        required("event_id"),
+        required("person_id"),
+        optional("person_name"),
+        required("role"),
+        required("held_from", TIME),
+        optional("held_until", TIME),
+        required("recorded_at", TIME),
+        required("region"),
+        required("sector"),
+        optional("subject_type"),
+        BODY,
+    ),
+    key=("subject", "event_id"),
+)
+
+_PERSON_COLUMNS = (
+    required("person"),  # the pseudonym
+    required("version", INT),
+    optional("person_id"),
+    optional("person_name"),
+    required("changed_at", TIME),
+    required("active_entries", INT),
+    required("policy_version"),
+    BODY,
+)
+PERSON_RECORDS = Table("person_records", _PERSON_COLUMNS, key=("person", "version"))
+PERSON_STATE = Table("person_state", _PERSON_COLUMNS, key=("person",), latest="version")
+
 ALL_TABLES: tuple[Table, ...] = (
     ENFORCEMENT_EVENTS,
     COMPLAINTS,
@@ -294,5 +328,8 @@ ALL_TABLES: tuple[Table, ...] = (
     PUBLICATION_STATE,
     SPOTCHECK_PLANS,
     CREDIT_REPORTS,
+    PERSON_ROLES,
+    PERSON_RECORDS,
+    PERSON_STATE,
 )
 TABLES_BY_NAME = {table.name: table for table in ALL_TABLES}

@@ -28,7 +28,7 @@ from topics.access import AccessToken, Role
 from topics.risk import alert_counties
 
 #: Field names whose values are personal data, wherever they occur in a document.
-PERSONAL_FIELDS = frozenset({"legal_rep_id", "phone"})
+PERSONAL_FIELDS = frozenset({"legal_rep_id", "phone", "person_id", "person_name"})
 MASK = "*****"
 #: What a department may read of a subject's profile: its tier and where that comes from.
 DEPARTMENT_PROFILE_FIELDS = (
@@ -39,6 +39,7 @@ DEPARTMENT_PROFILE_FIELDS = (
     "as_of",
     "region",
     "sector",
+    "subject_type",  # seed 十一: a department treats the public sector apart
     "policy_version",
 )
 #: Longer "Authorization" values are not ours (new_token() makes 43 characters).

@@ -19,6 +19,7 @@ from pipeline.measures import known_actions
 from streams.http.web_access import page
 from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
+from topics.persons import PersonCreditRecord
 from topics.risk import Alert
 from topics.silences import MATCHER_CHECKS, Silence
 from topics.vocabulary import (
@@ -26,6 +27,7 @@ from topics.vocabulary import (
     AlertSeverity,
     Department,
     EnforcementKind,
+    PersonRole,
     Sector,
     Tier,
 )
@@ -37,6 +39,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"}
 COUNTY = {"type": "string", "pattern": "^[0-9]{6}$"}
 REPORT = "^CR-[0-9]{8}-[A-Z2-7]{12}$"
+PSEUDONYM = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 #: Redis stream ids: each part is also below 2**64 (``streams.http.web.stream_position``).
 STREAM_ID = {"type": "string", "pattern": "^[0-9]{1,20}(-[0-9]{1,20})?$"}
 
@@ -161,6 +164,75 @@ def _measures_answer(measure: dict[str, str]) -> dict[str, Any]:
             "policy_version": {"type": ["string", "null"]},
         },
         "required": ["subject", "action", "restricted", "measures", "policy_version"],
+    }
+
+
+def _person_paths(
+    record: dict[str, str], measure: dict[str, str], actions: list[str]
+) -> dict[str, Any]:
+    """People's records and measures (``streams/http/persons.py``, seed 十/十一)."""
+    person = _path_param(
+        "person", "a person's pseudonym (a subject profile's supervision.roles)", PSEUDONYM
+    )
+    applied = {
+        "allOf": [
+            measure,
+            {
+                "type": "object",
+                "properties": {
+                    "subject": {"type": "string"},
+                    "roles": {"type": "array", "items": _enum(PersonRole)},
+                    "list": _enum(ListKind),
+                    "listed_until": {"type": ["string", "null"], "format": "date-time"},
+                },
+                "required": ["subject", "roles", "list", "listed_until"],
+            },
+        ]
+    }
+    answer = {
+        "type": "object",
+        "properties": {
+            "person": {"type": "string"},
+            "action": {"type": ["string", "null"]},
+            "restricted": {"type": "boolean"},
+            "measures": {"type": "array", "items": applied},
+            "policy_version": {"type": ["string", "null"]},
+        },
+        "required": ["person", "action", "restricted", "measures", "policy_version"],
+    }
+    return {
+        "/api/persons/{person}": {
+            "get": {
+                "summary": "A responsible person's credit record: roles, and the listings of "
+                "their subjects that reached them (centres; inspectors in scope; audited; id "
+                "and name masked but for centres)",
+                "parameters": [person],
+                "responses": {
+                    "200": _json(record, "the person's record (risk.person-records)"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/persons/{person}/measures": {
+            "get": {
+                "summary": "Measures in force on a responsible person (a market ban, limits on "
+                "serving as an officer, …), optionally only those restricting one action "
+                "(seed 十, 十一; audited)",
+                "parameters": [
+                    person,
+                    {
+                        "name": "action",
+                        "in": "query",
+                        "description": "an approval action; without it, every measure in force",
+                        "schema": {"type": "string", "enum": actions},
+                    },
+                ],
+                "responses": {
+                    "200": _json(answer, "the measures"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
     }
 
 
@@ -312,6 +384,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
     alert = _component(Alert, components)
     silence = _component(Silence, components)
     measure = _component(Measure, components)
+    person_record = _component(PersonCreditRecord, components)
     uscc = _path_param("subject", "a USCC (check digit verified)", USCC)
     text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
     note = {"type": "object", "properties": {"note": text}}
@@ -452,6 +525,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
             }
         },
         **_record_paths(uscc),
+        **_person_paths(person_record, measure, sorted(known_actions(policy))),
         "/api/tiers": {
             "get": {
                 "summary": "Subjects per credit tier",

@@ -1,4 +1,5 @@
-"""The record search and credit reports on the worker's web server (``streams/http/records.py``).
+"""The record search, credit reports and people's records on the worker's web server
+(``streams/http/records.py``, ``streams/http/persons.py``).
 
 A component like the other web modules (``register`` in ``streams/worker.py``):
 it builds what the handlers need from the worker's wiring and adds their routes.
@@ -11,6 +12,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from pipeline.measures import known_actions
+from streams.http import persons
 from streams.http.access import Principal, authenticate
 from streams.http.records import RecordsApi
 from streams.http.records import register as add_routes
@@ -30,20 +33,21 @@ def register(w: Wiring) -> None:
     async def authenticated(header: str | None) -> Principal:
         return await authenticate(header, redis)
 
-    add_routes(
-        w.app.web.web_app,  # type: ignore[attr-defined]  # the aiohttp driver's
-        RecordsApi(
+    api = RecordsApi(
+        store=store,
+        authenticate=authenticated,
+        audit=w.publish.audit,
+        issuer=ReportIssuer(
             store=store,
-            authenticate=authenticated,
-            audit=w.publish.audit,
-            issuer=ReportIssuer(
-                store=store,
-                font=functools.cache(lambda: find_cjk_font(settings.report_font)),
-                zone=zone,
-                policy=settings.load_disclosure(),
-                public_url=settings.public_address,
-                publish=w.publish.credit_report,
-            ),
+            font=functools.cache(lambda: find_cjk_font(settings.report_font)),
             zone=zone,
+            policy=settings.load_disclosure(),
+            public_url=settings.public_address,
+            publish=w.publish.credit_report,
         ),
+        zone=zone,
     )
+    web_app = w.app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's
+    add_routes(web_app, api)
+    # Seed 十一: people's records and measures, on the same store, guard and audit.
+    persons.register(web_app, api, known_actions(w.context.policy))

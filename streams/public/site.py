@@ -10,7 +10,7 @@ with one stylesheet and no script: the Content-Security-Policy allows
 nothing else. See docs/public-site.md.
 
 Pages: ``/`` (search by USCC, latest penalties and licences), ``/subjects/{uscc}``,
-``/penalties``, ``/licences``, ``/lists/{joint_punishment|key_attention}``,
+``/penalties``, ``/licences``, ``/lists/{joint_punishment|key_attention|market_ban}``,
 ``/spot-checks``, ``/reports`` and ``/reports/{number}`` (verification of a
 credit report: upload the PDF or give its SHA-256), ``/health``.
 """
@@ -70,6 +70,7 @@ NAV = (
     ("/licences", "行政许可公示"),
     ("/lists/joint_punishment", "失信联合惩戒名单"),
     ("/lists/key_attention", "重点关注名单"),
+    ("/lists/market_ban", "市场禁入名单"),
     ("/spot-checks", "抽查结果公示"),
     ("/reports", "信用报告核验"),
 )
@@ -81,9 +82,9 @@ UPLOAD_COST = 5.0
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 #: Fetched by the browser with every page: not page views.
 UNCOUNTED = frozenset({"/site.css", "/favicon.ico"})
+#: The lists the public sees, each on its page, headed with the list's name.
 LIST_PAGES = {
-    "joint_punishment": "失信联合惩戒对象名单",
-    "key_attention": "重点关注对象名单",
+    kind: zh.LIST_KIND[kind] for kind in ("joint_punishment", "key_attention", "market_ban")
 }
 
 
@@ -123,6 +124,7 @@ def _environment(zone: ZoneInfo) -> jinja2.Environment:
 
     env.filters.update(
         date=lambda moment: cr.local_date(moment, zone),
+        list_end=lambda moment: cr.list_end(moment, zone),
         datetime=lambda moment: cr.local_time(moment, zone),
         county=cr.county_name,
         amount=cr.amount_text,
@@ -261,7 +263,7 @@ class PublicSite:
                     entry.subject,
                     (
                         cr.local_date(row.entered_at, self.config.zone),
-                        cr.local_date(row.expires_at, self.config.zone),
+                        cr.list_end(row.expires_at, self.config.zone),
                         "\n".join(_basis(row.basis)) or "—",
                         "\n".join(
                             f"{zh.label(zh.MEASURE_CATEGORY, m.category)}：{m.description}"
@@ -453,10 +455,18 @@ class RecordListing:
     cells: Callable[[Shown, ZoneInfo], tuple[str, ...]]
 
 
+LIST_EXPLANATIONS = {
+    "market_ban": "因拒不履行司法裁判或行政处罚决定、屡犯不改、造成重大损失，"
+    "依法实施市场和行业禁入的主体、禁入依据、期限及措施；其相关责任人同时禁入。"
+    "期满或异议成立后解除，永久禁入无期限。",
+}
 LIST_LISTING = {
     kind: Listing(
         heading,
-        "列入名单的主体、列入依据、期限及惩戒措施。期满、信用修复或异议成立后移出名单，不再公示。",
+        LIST_EXPLANATIONS.get(
+            kind,
+            "列入名单的主体、列入依据、期限及惩戒措施。期满、信用修复或异议成立后移出名单，不再公示。",
+        ),
         ("列入日期", "期限至", "列入依据", "惩戒措施"),
         "目前名单上没有主体。",
     )

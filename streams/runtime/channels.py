@@ -47,11 +47,13 @@ from topics.catalogue import (
     COMPLAINT_COUNTS,
     INPUT_TOPICS,
     PEER_FEATURES,
+    PERSON_FACTS,
     RISK_ALERTS,
     RISK_AUDIT,
     RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
+    RISK_PERSON_RECORDS,
     RISK_PUBLICATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
@@ -110,6 +112,8 @@ class Channels:
     adverse_signals: faust.TopicT = _of(ADVERSE_SIGNALS)
     complaint_counts: faust.TopicT = _of(COMPLAINT_COUNTS)
     peer_feature_changes: faust.TopicT = _of(PEER_FEATURES)
+    person_facts: faust.TopicT = _of(PERSON_FACTS)  # seed 十一: to the person-record agent
+    person_records: faust.TopicT = _of(RISK_PERSON_RECORDS)
 
     @classmethod
     def declare(cls, app: faust.App, partitions: int) -> Channels:

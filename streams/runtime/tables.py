@@ -115,6 +115,11 @@ class Tables:
     alert_books: TableT = _table(
         "alert-books", "Open alerts per subject with counts and status (detectors.alert_book)."
     )
+    person_files: TableT = _table(
+        "person-files",
+        "Credit record per responsible person, keyed by pseudonym (detectors.persons.PersonFile, "
+        "JSON): roles held and the listings that reached the person (seed 十一).",
+    )
     graded_under: TableT = _table(
         "policy-graded",
         "Per input partition: the policy (version and digest) its subjects were last graded "

@@ -362,6 +362,7 @@ def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None, polic
             "region": state.region,
             "sector": state.sector,
             "legal_rep_id": state.legal_rep_id,
+            "subject_type": state.subject_type,
             "as_of": keys.iso(state.clock),
             "events": state.events,
             "complaints_30d": complaints_30d(state),

@@ -191,6 +191,15 @@ def test_restored_state_behaves_like_the_original() -> None:
     assert restored.events == state.events
 
 
+def test_a_state_stored_before_subject_types_is_read_as_an_enterprise() -> None:
+    state = busy_state()
+    state.subject_type = "state_owned"
+    assert SubjectState.from_bytes(state.to_bytes()).subject_type == "state_owned"
+    # Format 3 is format 4 without the type at the end (a changelog written before it).
+    old = bytes([3]) + state.to_bytes()[1 : -len(b"state_owned") - 1]
+    assert SubjectState.from_bytes(old).subject_type == "enterprise"
+
+
 def test_state_of_an_unknown_format_is_refused() -> None:
     encoded = bytes([99]) + SubjectState().to_bytes()[1:]  # the leading format number
     with pytest.raises(ValueError, match="format"):

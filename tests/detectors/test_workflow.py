@@ -76,13 +76,14 @@ def test_a_commitment_missed_by_its_deadline_is_a_breach_on_the_record() -> None
     file(case, made)
     assert not on_time(case, at(2026, 10, 8, 23, 59), POLICY)  # still the postponed day
     effects = on_time(case, at(2026, 10, 9, 0, 1), POLICY)
-    (notice,) = effects.notices
-    assert (notice.kind, notice.department) == (
-        NoticeKind.COMMITMENT_BREACHED,
-        "government_services",
-    )
+    # The accepting department hears of the breach, and (审批替代型) must revoke the approval.
+    assert [(n.kind, n.department) for n in effects.notices] == [
+        (NoticeKind.COMMITMENT_BREACHED, "government_services"),
+        (NoticeKind.APPROVAL_REVOCATION, "government_services"),
+    ]
     (record,) = effects.derived
-    assert (record.signal, record.at_s) == ("commitment_breached", at(2026, 10, 9))
+    breach = "commitment_breached_approval_substitution"
+    assert (record.signal, record.at_s) == (breach, at(2026, 10, 9))
     assert [a.hit.kind for a in effects.alerts] == [AlertKind.DEADLINE]
     # The department reports the same breach later: it is not counted twice.
     late = file(
@@ -90,13 +91,14 @@ def test_a_commitment_missed_by_its_deadline_is_a_breach_on_the_record() -> None
         filing(
             K.COMMITMENT_BREACHED,
             at(2026, 10, 12, 9),
-            signal="commitment_breached",
+            signal=breach,
             commitment_kind="approval_substitution",
             concerns=made.event_id,
         ),
     )
-    assert [r.signal for r in late.withdrawn] == ["commitment_breached"]
-    assert sum(r.signal == "commitment_breached" for r in case.records) == 1
+    assert [r.signal for r in late.withdrawn] == [breach]
+    assert late.notices == []  # nor are its consequences
+    assert sum(r.signal == breach for r in case.records) == 1
 
 
 # --- rectification and interviews (seed 十二) ---------------------------------------
@@ -166,12 +168,14 @@ def test_penalties_spread_beyond_the_window_do_not_list() -> None:
         assert not file(case, penalty(day(T0, offset), "general")).list_moves
 
 
-def test_a_serious_penalty_in_a_life_safety_field_lists_for_joint_punishment_with_a_ban() -> None:
+def test_a_serious_penalty_in_a_life_safety_field_lists_for_joint_punishment_not_a_ban() -> None:
+    """Seed 十 keeps market bans for its own grounds (detectors/test_bans.py): one serious
+    food penalty is joint punishment, not a ban."""
     case = CaseFile()
     effects = file(case, penalty(T0, "serious", sector="food_drug"))
     # Joint punishment takes precedence: not also on the key-attention list.
     assert list_moves(effects) == [("joint_punishment", True, None)]
-    assert "market_ban" in {m.code for m in effects.list_moves[0].measures}
+    assert "market_ban" not in {m.code for m in effects.list_moves[0].measures}
     elsewhere = file(CaseFile(), penalty(T0, "serious", sector="finance"))
     assert list_moves(elsewhere) == [("key_attention", True, None)]
 
@@ -257,7 +261,7 @@ def test_repair_one_day_before_the_minimum_period_is_refused_with_the_date() -> 
     effects = file(case, filing(K.REPAIR_APPLIED, at(2026, 5, 30, 16), concerns=general.event_id))
     (notice,) = effects.notices
     assert notice.kind is NoticeKind.REPAIR_REJECTED
-    assert [code for code, _ in notice.reasons] == ["minimum_period"]
+    assert [r.fact for r in notice.reasons] == ["minimum_period"]
     assert notice.earliest_s == at(2026, 5, 31)
     assert not effects.withdrawn
     effects = file(case, filing(K.REPAIR_APPLIED, at(2026, 5, 31, 9), concerns=general.event_id))
@@ -304,7 +308,7 @@ def test_an_ineligible_repair_names_each_unmet_condition(setup: str, code: str) 
     effects = file(case, filing(K.REPAIR_APPLIED, applied, concerns=concerns))
     (notice,) = effects.notices
     assert notice.kind is NoticeKind.REPAIR_REJECTED
-    assert [c for c, _ in notice.reasons] == [code]
+    assert [r.fact for r in notice.reasons] == [code]
     if code == "recent_record":
         assert notice.earliest_s == RULES.calendar.days_after_s(day(when, 150), 90)
 

@@ -64,4 +64,4 @@ def test_missed_deadlines_fall_due_when_other_records_move_event_time_past_them(
         f"{PROMISER}:commitment_breached",
         f"{PROMISER}:list:key_attention:v1",
     ]
-    assert woken.states.subjects[PROMISER].signals["commitment_breached"] > 0
+    assert woken.states.subjects[PROMISER].signals["commitment_breached_voluntary"] > 0

@@ -64,6 +64,8 @@ def test_the_store_gives_back_every_valid_record_in_event_time_order(city_store:
         stored = list(read_history(conn, Window()))
     times = [r.at for r in stored]
     assert times == sorted(times)
+    # The register's role records too: who represents a subject links its subjects.
+    assert {r.topic for r in stored} >= {"registry.roles", "enforcement.events"}
     replayed = {}
     for row in stored:
         record = decode_input(row.topic, row.key, row.value)

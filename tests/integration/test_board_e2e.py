@@ -249,8 +249,8 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.select_option("#f-region", "130183")
     expect(page.locator("#alert-list li", has_text=elsewhere)).to_have_count(0)
     expect(page.locator("#alert-list li", has_text=subject).first).to_be_visible()
-    # One record, one item: the ruling; its drop to D and joint-punishment listing are
-    # folded into it (docs/alerts.md), kept in the subject's history.
+    # One record, one item: the ruling; its drop to D, joint-punishment listing and market
+    # ban are folded into it (docs/alerts.md), kept in the subject's history.
     expect(page.locator("#alert-total")).to_have_text("显示 1 / 共 1 条")
     expect(page.locator("#more")).to_be_hidden()
     assert "region=130183" in page.url
@@ -268,8 +268,9 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     page.locator("#detail-body button.link", has_text=subject).click()
     expect(page.locator("#profile-facts")).to_contain_text("D")
     expect(page.locator("#contributions")).to_contain_text("失信被执行人")
-    expect(page.locator("#profile-alerts li")).to_have_count(3)
-    expect(page.locator("#profile-alerts li", has_text="已静默")).to_have_count(2)
+    # The ruling, and muted by it: the drop to D, the listing and the market ban (seed 十).
+    expect(page.locator("#profile-alerts li")).to_have_count(4)
+    expect(page.locator("#profile-alerts li", has_text="已静默")).to_have_count(3)
     expect(page.locator("#tier-chart svg g[data-tier='D'] text").first).not_to_have_text("0")
     assert_one_language(page, "zh")
     page.screenshot(path=str(ARTIFACTS / "board-e2e.png"), full_page=True)
@@ -303,7 +304,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     expect(page.locator("#evidence tbody tr").first).to_contain_text("Court dishonest debtor")
     expect(page.locator("#evidence tbody tr").first).to_contain_text("event b-2")
     page.locator("#detail-body button.link", has_text=subject).click()
-    expect(page.locator("#profile-alerts li", has_text="muted")).to_have_count(2)
+    expect(page.locator("#profile-alerts li", has_text="muted")).to_have_count(3)
     # A string in has_text matches case-insensitively; the label is lower case mid-line.
     expect(page.locator("#profile-alerts li", has_text=re.compile("Muted"))).to_have_count(0)
     expect(page.locator("#alert-list li").first).to_contain_text("Jinzhou City")

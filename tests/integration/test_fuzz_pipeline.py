@@ -28,6 +28,7 @@ from topics.complaints import Complaint
 from topics.decode import MAX_RECORD_BYTES, PARSERS, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
+from topics.roles import RoleAssignment
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,7 @@ CONTRACT_FIELDS = {
         ("enforcement.events", EnforcementEvent),
         ("complaints.12315", Complaint),
         ("iot.readings", IotReading),
+        ("registry.roles", RoleAssignment),
     )
 }
 

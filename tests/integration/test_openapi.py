@@ -19,6 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.integration.conftest import Pipeline
+from tests.integration.test_persons_api import seed_person
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
 from tests.integration.test_web_api import get_json, send
 from tests.public import store_seed
@@ -45,6 +46,8 @@ OPERATIONS = [
     ("GET", "/api/subjects/{subject}/records"),
     ("POST", "/api/subjects/{subject}/reports"),
     ("GET", "/api/reports/{number}"),
+    ("GET", "/api/persons/{person}"),
+    ("GET", "/api/persons/{person}/measures"),
 ]
 
 
@@ -188,3 +191,22 @@ def test_a_subject_s_records_and_reports_are_as_documented(
             query={"format": output},
         )
         assert read.status_code == 200
+
+
+def test_a_person_s_record_and_measures_are_as_documented(
+    operations: dict[tuple[str, str], Any], pipeline: Pipeline
+):
+    """A responsible person's record, seeded as the sink stores risk.person-records, and
+    the measures on them: both answers as the document declares them."""
+    pseudonym = seed_person(pipeline)
+    base_url = f"http://127.0.0.1:{pipeline.worker.web_port}"
+    for path, query in (
+        ("/api/persons/{person}", {}),
+        ("/api/persons/{person}/measures", {"action": "market_entry"}),
+    ):
+        case = operations[("GET", path)].Case(path_parameters={"person": pseudonym}, query=query)
+        response = case.call(base_url=base_url, headers=pipeline.auth)
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["entries"] if "entries" in answer else answer["measures"]
+        case.validate_response(response, headers=pipeline.auth)

@@ -1,13 +1,17 @@
 """A scripted year of supervision through the embedded broker, replayed twice.
 
-Four subjects, September 2025 to August 2026, enforcement records only. The
-script says what must come out: list entries and exits, department tasks and
-repair decisions, tier changes. Each replay starts a fresh broker, Redis and
-worker; both must produce exactly the script's outcome (issue 5's acceptance).
+Nine subjects, September 2025 to August 2026. The script says what must come
+out: list entries and exits, department tasks and repair decisions, tier
+changes, the publication of the commitment breaches, and the personal credit
+records of two people. Each replay starts a fresh broker, Redis and worker;
+both must produce exactly the script's outcome (issue 5's and issue 18's
+acceptance).
 
-The records are sent in event-time order, as departments would send them.
-Deadlines fire when a partition's event time passes them, so the script
-gives every subject with a due item a later record of its own.
+The register's role records go first (``registry.roles``; another topic, so
+the test waits until they are in before the departments' records, which are
+sent in event-time order, as departments would send them). Deadlines fire
+when a partition's event time passes them, so the script gives every subject
+with a due item a later record of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from tests.integration.conftest import running_pipeline
 from tests.integration.test_pipeline import wait_until
 from topics.catalogue import (
     ENFORCEMENT_EVENTS,
+    REGISTRY_ROLES,
     RISK_LIST_CHANGES,
+    RISK_PERSON_RECORDS,
+    RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
 )
@@ -47,12 +54,31 @@ S3 = make_uscc(5103)
 # A court dishonest-debtor ruling: joint punishment; an objection nobody
 # decides is escalated to the court; repair is refused (the court decides).
 S4 = make_uscc(5104)
+# Issue 18. A self-discipline commitment broken: the industry association is told.
+S5 = make_uscc(5105)
+# A voluntary commitment broken: its own (smaller) signal on the record, nothing more.
+S6 = make_uscc(5106)
+# A credit-repair commitment broken after the repair it supported: the repair is
+# void, the record published again, the key-attention listing back.
+S7 = make_uscc(5107)
+# A state-owned enterprise: a serious food penalty (joint punishment) is reported
+# to its superior unit and the audit body, and about its legal representative,
+# Zhang, to discipline inspection and personnel. Wang's office ended before.
+S8 = make_uscc(5108)
+# Zhang also controls S9, whose serious penalty with major losses bans it for good.
+S9 = make_uscc(5109)
+ZHANG, WANG = "P-ZHANG-0001", "P-WANG-0002"
 
 PLACES = {
     S1: ("food_drug", "130102"),
     S2: ("finance", "130104"),
     S3: ("environment", "130108"),
     S4: ("construction", "130102"),
+    S5: ("food_drug", "130105"),
+    S6: ("other", "130108"),
+    S7: ("food_drug", "130104"),
+    S8: ("food_drug", "130102"),
+    S9: ("construction", "130102"),
 }
 
 
@@ -73,6 +99,29 @@ def record(subject: str, event_id: str, kind: str, at: str, **fields: Any) -> di
         **fields,
     }
 
+
+def role(subject: str, event_id: str, person: str, held: str, **fields: Any) -> dict[str, Any]:
+    sector, region = PLACES[subject]
+    return {
+        "event_id": event_id,
+        "subject": subject,
+        "person_id": person,
+        "held_from": held,
+        "recorded_at": when(2025, 9, 5, 9),
+        "sector": sector,
+        "region": region,
+        **fields,
+    }
+
+
+ROLES = [
+    role(S8, "s8-rep", ZHANG, when(2020, 1, 6), role="legal_representative",
+         subject_type="state_owned", person_name="张明"),
+    role(S8, "s8-former", WANG, when(2018, 1, 8), role="principal_officer",
+         held_until=when(2025, 10, 31), subject_type="state_owned", person_name="王芳"),
+    role(S9, "s9-controller", ZHANG, when(2021, 6, 1), role="actual_controller",
+         person_name="张明"),
+]  # fmt: skip
 
 SCRIPT = sorted(
     [
@@ -165,6 +214,89 @@ SCRIPT = sorted(
             concerns_event_id="s3-promise:breach",
             department="government_services",
         ),
+        # --- issue 18 ---------------------------------------------------------
+        record(
+            S5,
+            "s5-promise",
+            "commitment_made",
+            when(2025, 11, 10, 10),
+            commitment_kind="industry_self_discipline",
+            deadline=when(2026, 11, 30, 17),
+            department="industry_association",
+        ),
+        record(
+            S5,
+            "s5-broken",
+            "commitment_breached",
+            when(2026, 2, 10, 10),
+            commitment_kind="industry_self_discipline",
+            concerns_event_id="s5-promise",
+            department="industry_association",
+        ),
+        record(
+            S6,
+            "s6-promise",
+            "commitment_made",
+            when(2025, 12, 1, 10),
+            commitment_kind="voluntary",
+            deadline=when(2026, 12, 1, 17),
+            department="government_services",
+        ),
+        record(
+            S6,
+            "s6-broken",
+            "commitment_breached",
+            when(2026, 3, 2, 10),
+            commitment_kind="voluntary",
+            concerns_event_id="s6-promise",
+            department="government_services",
+        ),
+        record(S7, "s7-p1", "penalty", when(2025, 10, 13, 10), severity="general"),
+        record(S7, "s7-p2", "penalty", when(2025, 12, 15, 10), severity="general"),
+        record(S7, "s7-p3", "penalty", when(2026, 1, 20, 10), severity="general"),
+        record(
+            S7,
+            "s7-promise",
+            "commitment_made",
+            when(2026, 3, 10, 10),
+            commitment_kind="credit_repair",
+            deadline=when(2026, 12, 31, 17),
+            department="government_services",
+        ),
+        record(
+            S7,
+            "s7-repair",
+            "repair_applied",
+            when(2026, 4, 27, 10),
+            concerns_event_id="s7-p1",
+            department="government_services",
+        ),
+        record(
+            S7,
+            "s7-broken",
+            "commitment_breached",
+            when(2026, 5, 20, 10),
+            commitment_kind="credit_repair",
+            concerns_event_id="s7-promise",
+            department="government_services",
+        ),
+        record(
+            S8,
+            "s8-penalty",
+            "penalty",
+            when(2026, 2, 5, 10),
+            severity="serious",
+            subject_type="state_owned",
+        ),
+        record(
+            S9,
+            "s9-penalty",
+            "penalty",
+            when(2026, 4, 8, 10),
+            severity="serious",
+            major_loss=True,
+            department="housing_construction",
+        ),
     ],
     key=lambda r: r["occurred_at"],
 )
@@ -177,6 +309,16 @@ LIST_CHANGES = {
     (S4, "joint_punishment", 1, "entered", None, when(2025, 9, 20, 11)),
     (S2, "key_attention", 1, "entered", None, when(2026, 3, 20, 10)),
     (S2, "key_attention", 2, "exited", "repaired", when(2026, 6, 29, 10)),
+    # Issue 18: refusing a court ruling in construction bans (seed 十, refused_ruling).
+    (S4, "market_ban", 1, "entered", None, when(2025, 9, 20, 11)),
+    # The broken approval-substitution commitment brings strict licensing.
+    (S3, "approval_commitment_breach", 1, "entered", None, when(2026, 1, 1)),
+    (S7, "key_attention", 1, "entered", None, when(2026, 1, 20, 10)),
+    (S7, "key_attention", 2, "exited", "repaired", when(2026, 4, 27, 10)),
+    (S7, "key_attention", 3, "entered", None, when(2026, 5, 20, 10)),  # the repair void
+    (S8, "joint_punishment", 1, "entered", None, when(2026, 2, 5, 10)),
+    (S9, "joint_punishment", 1, "entered", None, when(2026, 4, 8, 10)),
+    (S9, "market_ban", 1, "entered", None, when(2026, 4, 8, 10)),  # major losses: for good
 }
 NOTICES = {
     # (subject, kind, department, concerns, due or earliest date, reason codes)
@@ -193,7 +335,21 @@ NOTICES = {
         ("minimum_period", "no_repair_commitment"),
     ),
     (S4, "repair_rejected", "government_services", "s4-repair", None, ("not_repairable",)),
-}
+    # Issue 18: each commitment kind's consequence.
+    (S3, "approval_revocation", "government_services", "s3-promise", None, ("revoke_approval",)),
+    (S5, "self_discipline_breached", "industry_association", "s5-promise", None,
+     ("self_discipline",)),
+    (S7, "repair_approved", "government_services", "s7-repair", None, ()),
+    (S7, "repair_voided", "government_services", "s7-repair", None, ("commitment_breached",)),
+    # The state-owned S8: its record and its listing to the superior unit and audit...
+    (S8, "public_sector_report", "superior_unit", "s8-penalty", None, ("penalty_serious",)),
+    (S8, "public_sector_report", "audit", "s8-penalty", None, ("penalty_serious",)),
+    (S8, "public_sector_report", "superior_unit", "s8-penalty", None, ("joint_punishment",)),
+    (S8, "public_sector_report", "audit", "s8-penalty", None, ("joint_punishment",)),
+    # ... and its legal representative's to discipline inspection and personnel.
+    (S8, "staff_report", "discipline_inspection", "s8-penalty", None, ("legal_representative",)),
+    (S8, "staff_report", "organisation_personnel", "s8-penalty", None, ("legal_representative",)),
+}  # fmt: skip
 TIER_CHANGES = {
     # (subject, version, previous tier, tier)
     (S1, 1, None, "C"),  # a serious penalty holds the subject at C at least
@@ -203,6 +359,41 @@ TIER_CHANGES = {
     (S2, 2, "B", "C"),  # the third general penalty
     (S2, 3, "C", "B"),  # the first penalty repaired
     (S3, 1, None, "B"),  # the breach adds points but not enough for C
+    (S5, 1, None, "B"),  # a self-discipline breach (10 points) keeps it at B
+    (S6, 1, None, "B"),  # a voluntary breach (6 points) too
+    (S7, 1, None, "B"),
+    (S7, 2, "B", "C"),  # the third general penalty
+    (S7, 3, "C", "B"),  # the first one repaired
+    (S7, 4, "B", "C"),  # the repair void, and the breach on top
+    (S8, 1, None, "B"),  # registered
+    (S8, 2, "B", "C"),  # a serious penalty holds it at C at least
+    (S9, 1, None, "B"),
+    (S9, 2, "B", "C"),
+}
+#: The publications of the breaches and of the repaired, then voided, record.
+PUBLICATIONS = {
+    # (subject, record, version, status, reason)
+    (S5, "s5-broken", 1, "published", "filed"),
+    (S6, "s6-broken", 1, "published", "filed"),
+    (S7, "s7-p1", 1, "published", "filed"),
+    (S7, "s7-p1", 2, "repaired", "repaired"),
+    (S7, "s7-p1", 3, "published", "repair_voided"),
+    (S7, "s7-p2", 1, "published", "filed"),
+    (S7, "s7-p3", 1, "published", "filed"),
+    (S7, "s7-broken", 1, "published", "filed"),
+}
+#: Each person's record as it last stands: their roles, and the listings that reached them
+#: (subject, list, active, end; None: no end). Wang left S8 before its listing.
+PEOPLE = {
+    ZHANG: (
+        ((S8, "legal_representative"), (S9, "actual_controller")),
+        (
+            (S8, "joint_punishment", True, when(2029, 2, 4, 10)),  # 1095 days: 2028 is a leap year
+            (S9, "joint_punishment", True, when(2029, 4, 7, 10)),
+            (S9, "market_ban", True, None),
+        ),
+    ),
+    WANG: (((S8, "principal_officer"),), ()),
 }
 
 
@@ -210,7 +401,35 @@ def utc_iso(text: str | None) -> str | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(CST).isoformat()
 
 
-def outcome(bootstrap: str) -> tuple[set[tuple[Any, ...]], ...]:
+#: Lists, notices, tiers, publications (sets of tuples) and people (by person id).
+Outcome = tuple[Any, ...]
+
+
+def people(bootstrap: str) -> dict[str, Any]:
+    """The latest record of each of the script's people, as comparable tuples."""
+    latest: dict[str, dict[str, Any]] = {}
+    for message in read_topic(bootstrap, RISK_PERSON_RECORDS.name):
+        value = orjson.loads(message.value)
+        person_id = value["person_id"]
+        if person_id in (ZHANG, WANG) and value["version"] > latest.get(person_id, {}).get(
+            "version", 0
+        ):
+            latest[person_id] = value
+    return {
+        person_id: (
+            tuple(sorted((r["subject"], r["role"]) for r in value["roles"])),
+            tuple(
+                sorted(
+                    (e["subject"], e["list"], e["active"], utc_iso(e["expires_at"]))
+                    for e in value["entries"]
+                )
+            ),
+        )
+        for person_id, value in latest.items()
+    }
+
+
+def outcome(bootstrap: str) -> Outcome:
     """What the worker published about the script's subjects, as comparable tuples."""
 
     def values(topic: str) -> list[dict[str, Any]]:
@@ -243,30 +462,50 @@ def outcome(bootstrap: str) -> tuple[set[tuple[Any, ...]], ...]:
         (v["subject"], v["version"], v["previous_tier"], v["tier"])
         for v in values(RISK_TIER_CHANGES.name)
     }
-    return lists, notices, tiers
+    publications = {
+        (v["subject"], v["event_id"], v["version"], v["status"], v["reason"])
+        for v in values(RISK_PUBLICATIONS.name)
+        if v["subject"] in (S5, S6, S7)
+    }
+    return lists, notices, tiers, publications, people(bootstrap)
 
 
-def replay_script() -> tuple[set[tuple[Any, ...]], ...]:
+def send(bootstrap: str, topic: str, items: list[dict[str, Any]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for item in items:
+        producer.send(topic, key=item["subject"].encode(), value=orjson.dumps(item))
+    producer.flush()
+    producer.close()
+
+
+def replay_script() -> Outcome:
     with running_pipeline() as pipeline:
         bootstrap = pipeline.stack.bootstrap
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        for item in SCRIPT:
-            producer.send(
-                ENFORCEMENT_EVENTS.name, key=item["subject"].encode(), value=orjson.dumps(item)
-            )
-        producer.flush()
-        producer.close()
-        expected = (len(LIST_CHANGES), len(NOTICES), len(TIER_CHANGES))
-        wait_until(
-            lambda: tuple(map(len, outcome(bootstrap))) >= expected, 60, "the script's outcome"
+        send(bootstrap, REGISTRY_ROLES.name, ROLES)
+        wait_until(lambda: set(people(bootstrap)) == set(PEOPLE), 60, "the people registered")
+        send(bootstrap, ENFORCEMENT_EVENTS.name, SCRIPT)
+        expected = (
+            len(LIST_CHANGES),
+            len(NOTICES),
+            len(TIER_CHANGES),
+            len(PUBLICATIONS),
+            len(PEOPLE),
         )
+
+        def arrived() -> bool:
+            found = outcome(bootstrap)
+            return tuple(map(len, found)) >= expected and found[4] == PEOPLE
+
+        wait_until(arrived, 60, "the script's outcome")
         time.sleep(2)  # anything beyond the script would show up now
         return outcome(bootstrap)
 
 
 def test_a_scripted_year_yields_exactly_its_outcome_twice_in_a_row() -> None:
     for replay in (1, 2):
-        lists, notices, tiers = replay_script()
+        lists, notices, tiers, publications, persons = replay_script()
         assert lists == LIST_CHANGES, f"replay {replay}"
         assert notices == NOTICES, f"replay {replay}"
         assert tiers == TIER_CHANGES, f"replay {replay}"
+        assert publications == PUBLICATIONS, f"replay {replay}"
+        assert persons == PEOPLE, f"replay {replay}"

@@ -136,20 +136,22 @@ def test_alert_query_filters_and_subject_profile(pipeline: Pipeline):
 
     wait_until(lambda: get_json(pipeline, f"/api/subjects/{subject}")[0] == 200, 30, "profile")
     wait_until(
-        lambda: len(get_json(pipeline, f"/api/subjects/{subject}")[1]["alert_ids"]) == 3,
+        lambda: len(get_json(pipeline, f"/api/subjects/{subject}")[1]["alert_ids"]) == 4,
         30,
-        "the ruling's three alerts in the subject's history",
+        "the ruling's four alerts in the subject's history",
     )
     profile = get_json(pipeline, f"/api/subjects/{subject}")[1]
     assert profile["tier"] == "D" and profile["floor"] == "D"
     alerts = {a["title"]: a for a in (get_json(pipeline, f"/api/alerts/{i}")[1]
                                       for i in profile["alert_ids"])}  # fmt: skip
+    # A refused ruling in a life-safety field is a ground for a market ban (seed 十).
     assert set(alerts) == {
         "Court dishonest-debtor ruling",
         "Dropped to credit tier D",
         "Entered the joint-punishment list",
+        "Banned from the market and the industry",
     }
-    # One record, one item on the board: the drop to D and the listing it caused are
+    # One record, one item on the board: the drop to D and the listings it caused are
     # folded into the ruling (docs/alerts.md), kept in the history.
     ruling = alerts["Court dishonest-debtor ruling"]
     assert [a["alert_id"] for a in alerts_in_region()] == [ruling["alert_id"]]
@@ -191,7 +193,10 @@ def test_measures_tell_an_approval_workflow_whether_a_listed_subject_may_bid(pip
         supervision = profile.get("supervision") if status == 200 else None
         return [m["list"] for m in supervision["lists"]] if supervision else []
 
-    wait_until(lambda: lists() == ["joint_punishment"], 30, "the listing in the profile")
+    # The ruling lists it for joint punishment and, in a life-safety field, bans it (seed 十).
+    wait_until(
+        lambda: lists() == ["joint_punishment", "market_ban"], 30, "the listings in the profile"
+    )
     measures = f"/api/subjects/{subject}/measures"
 
     status, answer = get_json(pipeline, f"{measures}?action=bidding")

@@ -22,15 +22,20 @@ from pipeline.alert_titles import (
     fact_words,
     titles,
 )
+from topics.lists import ListKind
 from topics.vocabulary import (
     SHIJIAZHUANG_COUNTIES,
     AlertKind,
     AlertSeverity,
+    CommitmentKind,
     ComplaintCategory,
     Department,
     Metric,
     NoticeKind,
+    PersonRole,
+    PublicationStatus,
     Sector,
+    SubjectType,
 )
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -60,6 +65,11 @@ EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
         "Entered the joint-punishment list",
     ),
     AlertRule.KEY_ATTENTION_LIST: ({}, "列入重点关注对象名单", "Entered the key-attention list"),
+    AlertRule.MARKET_BAN_LIST: (
+        {},
+        "实施市场和行业禁入",
+        "Banned from the market and the industry",
+    ),
     AlertRule.INTERVIEW_DUE: (
         {},
         "逾期未整改，待约谈",
@@ -131,6 +141,13 @@ def test_every_code_a_title_or_explanation_names_has_both_languages() -> None:
     assert set(WORDS["department"]) == {d.value for d in Department}
     assert set(WORDS["county"]) == set(SHIJIAZHUANG_COUNTIES)
     assert set(WORDS["features"]) == set(FEATURES)
+    # what a notice's reasons name (seed 一, 十, 十一, 十三)
+    assert set(WORDS["signal"]) == set(load_policy().signals)
+    assert set(WORDS["list"]) == {k.value for k in ListKind}
+    assert set(WORDS["commitment_kind"]) == {k.value for k in CommitmentKind}
+    assert set(WORDS["subject_type"]) == {t.value for t in SubjectType}
+    assert set(WORDS["role"]) == {r.value for r in PersonRole}
+    assert set(WORDS["publication"]) == {p.value for p in PublicationStatus}
     for table in WORDS.values():
         for _, english in table.values():
             assert not HAN.search(english), english
@@ -174,6 +191,25 @@ SAID: dict[str, dict[str, Any]] = {
     "department_pair": {"departments": ("taxation", "court"), "combination": "unusual",
                         "sector": "food_drug", "seen": 0, "findings": 40},
     "linked_subject": {"subject": "S1", "day": "2026-03-02"},
+    "record_not_on_file": {"record": "e1"},
+    "record_not_published": {"record": "e1", "publication": "repaired"},
+    "not_repairable": {"signal": "court_dishonest_debtor"},
+    "minimum_period": {"penalty_severity": "general", "days": 90, "day": "2026-06-01"},
+    "no_repair_commitment": {},
+    "rectification_outstanding": {"orders": ("e3", "e4")},
+    "recent_record": {"event": "e2", "signal": "penalty_general", "day": "2026-03-02",
+                      "days": 30, "clean_from": "2026-04-01"},
+    "revoke_approval": {"commitment_kind": "approval_substitution", "commitment": "e1",
+                        "day": "2026-03-02"},
+    "self_discipline_breached": {"commitment_kind": "industry_self_discipline",
+                                 "commitment": "e1", "day": "2026-03-02"},
+    "repair_voided": {"record": "e1", "commitment": "e2", "day": "2026-03-02"},
+    "public_sector_record": {"subject_type": "state_owned", "signal": "penalty_serious",
+                             "event": "e1", "day": "2026-03-02", "department": "taxation"},
+    "public_sector_listing": {"subject_type": "public_institution", "list": "market_ban",
+                              "day": "2026-03-02"},
+    "staff_listing": {"subject_type": "state_owned", "list": "joint_punishment",
+                      "day": "2026-03-02", "role": "actual_controller"},
 }  # fmt: skip
 
 

@@ -66,9 +66,9 @@ def test_a_deadline_passed_by_the_partition_s_event_time_fires_in_on_time() -> N
     state, case, due = on_time(SUBJECT, state, case, (T0 + 20 * DAY).timestamp(), CONTEXT)
 
     (fired,) = due.casework
-    assert [n.kind for n in fired.notices] == ["commitment_breached"]
+    assert [n.kind for n in fired.notices] == ["commitment_breached", "approval_revocation"]
     assert [a.kind for a in fired.alerts] == ["deadline"]
-    assert due.case_settled and state.signals["commitment_breached"] > 0
+    assert due.case_settled and state.signals["commitment_breached_approval_substitution"] > 0
 
 
 def test_a_deadline_already_behind_the_watermark_fires_with_its_record() -> None:
@@ -77,7 +77,10 @@ def test_a_deadline_already_behind_the_watermark_fires_with_its_record() -> None
 
     _, _, out = step(None, None, made, CONTEXT, watermark_s=(T0 + 20 * DAY).timestamp())
 
-    assert [n.kind for fired in out.casework for n in fired.notices] == ["commitment_breached"]
+    assert [n.kind for fired in out.casework for n in fired.notices] == [
+        "commitment_breached",
+        "approval_revocation",
+    ]
 
 
 def test_a_reading_is_scored_by_its_series_model_in_the_step() -> None:

@@ -71,6 +71,34 @@ def test_a_repaired_record_leaves_the_score_and_the_tier_follows() -> None:
     ]
 
 
+def test_a_refused_repair_says_each_reason_in_chinese_and_in_english() -> None:
+    """Seed 十三: the department and the subject read why, with the exact dates."""
+    subject = Subject()
+    penalty = enforcement(severity="general")
+    subject.record(event_id=penalty.event_id, severity="general", occurred_at=T0)
+    out = subject.record(
+        kind="repair_applied",
+        department="government_services",
+        occurred_at=T0 + timedelta(days=10),
+        concerns_event_id=penalty.event_id,
+    )
+    (notice,) = out.notices
+    assert notice.kind == "repair_rejected"
+    day = POLICY.supervision.calendar.iso_date((T0 + timedelta(days=90)).timestamp())
+    assert [(r.code, r.detail_zh, r.detail) for r in notice.reasons] == [
+        (
+            "minimum_period",
+            f"一般失信信息最短公示 90 天：{day} 起可申请修复",
+            f"a general record is published at least 90 days: repairable from {day}",
+        ),
+        (
+            "no_repair_commitment",
+            "近期未作出信用修复承诺，或承诺未履行",
+            "no credit-repair commitment made recently and kept",
+        ),
+    ]
+
+
 def test_a_missed_commitment_deadline_adds_a_breach_to_the_score() -> None:
     subject = Subject()
     subject.record(
@@ -82,10 +110,14 @@ def test_a_missed_commitment_deadline_adds_a_breach_to_the_score() -> None:
     assert subject.state is not None
     before = subject.state.score
     out = subject.wake(days=45)
-    assert subject.state.signals["commitment_breached"] > 0
+    assert subject.state.signals["commitment_breached_approval_substitution"] > 0
     assert subject.state.score > before
-    (notice,) = out.notices
+    notice, revocation = out.notices
     assert (notice.kind, notice.department) == ("commitment_breached", "government_services")
+    assert (revocation.kind, revocation.department) == (
+        "approval_revocation",
+        "government_services",
+    )
     (alert,) = out.alerts
     assert (alert.kind, alert.subject) == ("deadline", SUBJECT)
 

@@ -19,6 +19,7 @@ import psycopg
 from streams.archive.rows import rows_of
 from streams.archive.store import PendingRow, Source, StoreWriter
 from tests.factories import complaint_data, enforcement_data
+from topics.persons import PersonCreditRecord
 
 Message = tuple[str, bytes, bytes]
 _offsets = itertools.count()
@@ -110,6 +111,11 @@ def list_change(
         "sector": "food_drug",
     }
     return "risk.list-changes", f"{subject}|{list_kind}".encode(), _json(data)
+
+
+def person_record(record: PersonCreditRecord) -> Message:
+    """A person's record as the person-record agent publishes it (``risk.person-records``)."""
+    return "risk.person-records", record.person.encode(), record.dumps()
 
 
 async def seed_async(url: str, messages: Iterable[Message]) -> None:

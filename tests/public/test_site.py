@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime, timedelta
 
+import orjson
 import psycopg
 import pytest
 from aiohttp import FormData
 
+from tests.factories import make_uscc
 from tests.public import store_seed
 from tests.public.site_support import (
     EXPIRED_REPORT,
@@ -213,3 +216,81 @@ def test_a_store_that_is_away_answers_503_in_chinese():
 
     status, html = with_site("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", body)
     assert status == 503 and "暂时无法访问" in html
+
+
+def test_the_commitments_register_shows_each_kind_and_whether_it_was_kept(module_store: str):
+    subject = make_uscc(581)
+    now = datetime.now(UTC)
+    made = [
+        ("c-approval", "approval_substitution", "commitment_breached"),
+        ("c-voluntary", "voluntary", "commitment_fulfilled"),
+        ("c-association", "industry_self_discipline", None),
+        ("c-repair", "credit_repair", "commitment_breached"),
+    ]
+    messages = []
+    for event_id, kind, closed in made:
+        messages.append(
+            store_seed.enforcement(
+                subject=subject,
+                event_id=event_id,
+                kind="commitment_made",
+                commitment_kind=kind,
+                occurred_at=now - timedelta(days=30),
+                deadline=now + timedelta(days=60),
+            )
+        )
+        if closed:
+            messages.append(
+                store_seed.enforcement(
+                    subject=subject,
+                    event_id=f"{event_id}-closed",
+                    kind=closed,
+                    commitment_kind=kind,
+                    concerns_event_id=event_id,
+                    occurred_at=now - timedelta(days=5),
+                )
+            )
+    store_seed.seed(module_store, messages)
+
+    async def body(site: Site) -> str:
+        status, html, _ = await site.get(f"/subjects/{subject}")
+        assert status == 200
+        return html
+
+    row = r"<tr><td>(审批替代型|主动型|行业自律型|信用修复型)</td>.*?<td>([^<]+)</td></tr>"
+    rows = re.findall(row, with_site(module_store, body))
+    assert sorted(rows) == sorted(
+        [
+            ("审批替代型", "未履行"),
+            ("主动型", "已履行"),
+            ("行业自律型", "履行期内"),
+            ("信用修复型", "未履行"),
+        ]
+    )
+
+
+def test_a_permanent_ban_is_on_the_ban_list_without_end(module_store: str):
+    subject = make_uscc(582)
+    entered = datetime.now(UTC) - timedelta(days=400)
+    ban = store_seed.list_change(
+        subject,
+        "market_ban",
+        entered,
+        measures=[
+            {"code": "market_ban", "category": "industry", "description": "市场和行业禁入",
+             "actions": ["market_entry", "licensing"]}
+        ],
+    )  # fmt: skip
+    topic, key, value = ban
+    permanent = orjson.loads(value)
+    permanent["expires_at"] = None
+    store_seed.seed(module_store, [(topic, key, orjson.dumps(permanent))])
+
+    async def body(site: Site) -> str:
+        status, html, _ = await site.get("/lists/market_ban")
+        assert status == 200
+        return html
+
+    text = visible_text(with_site(module_store, body))
+    assert "市场和行业禁入名单" in text and subject in text
+    assert "永久" in text and "行业性措施：市场和行业禁入" in text

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
+import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
+from creditwatch.simulation import population
 from creditwatch.simulation.population import (
     SECTOR_DEVICES,
     RiskProfile,
@@ -13,7 +16,7 @@ from creditwatch.simulation.population import (
     build_population,
     organisation_code_check,
 )
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Metric, Sector
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Metric, PersonRole, Sector, SubjectType
 
 
 def test_every_uscc_is_valid_unique_and_registered_in_the_subjects_county(
@@ -81,3 +84,36 @@ def test_devices_belong_to_sectors_that_have_them(city: list[Subject]) -> None:
             assert device.spec.normal < device.spec.limit
     assert seen == expected
     assert len(device_ids) == len(set(device_ids)) > 2_000
+
+
+def test_subject_types_follow_the_registration_code_and_a_few_are_state_owned(
+    city: list[Subject],
+) -> None:
+    types = Counter(s.subject_type for s in city)
+    for subject in city:
+        if subject.uscc[:2] == "92":
+            assert subject.subject_type is SubjectType.INDIVIDUAL_BUSINESS
+        if subject.uscc[:2] == "52":
+            assert subject.subject_type is SubjectType.SOCIAL_ORGANISATION
+    assert 0.01 <= types[SubjectType.STATE_OWNED] / len(city) <= 0.06
+    state_owned = [s for s in city if s.subject_type is SubjectType.STATE_OWNED]
+    assert all(s.officers[0][1] is PersonRole.PRINCIPAL_OFFICER for s in state_owned)
+
+
+def test_some_actual_controllers_control_several_subjects(city: list[Subject]) -> None:
+    controlled = Counter(
+        person for s in city for person, role in s.officers if role is PersonRole.ACTUAL_CONTROLLER
+    )
+    assert 0.05 <= sum(controlled.values()) / len(city) <= 0.2
+    assert any(n > 1 for n in controlled.values())  # seed 十一: one person behind several
+
+
+def test_people_and_types_leave_every_other_draw_of_the_city_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """They come from a random stream of their own: without them it is the same city."""
+    with_people = build_population(seed=3, size=500)
+    monkeypatch.setattr(population, "assign_people", lambda subjects, seed: subjects)
+    without = build_population(seed=3, size=500)
+    assert [dataclasses.replace(s, subject_type=SubjectType.ENTERPRISE, officers=()) for s in
+            with_people] == without  # fmt: skip

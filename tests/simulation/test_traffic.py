@@ -11,10 +11,11 @@ from creditwatch.simulation.population import RiskProfile, Subject, build_popula
 from creditwatch.simulation.traffic import OutboundRecord, Simulator
 from tests.simulation.helpers import SAMPLE_SIZE, fake_clock
 from topics.complaints import Complaint
-from topics.decode import InputRecord, Rejected
+from topics.decode import InputRecord, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
-from topics.vocabulary import EnforcementKind, Severity
+from topics.roles import RoleAssignment
+from topics.vocabulary import EnforcementKind, PersonRole, Severity, SubjectType
 
 Decoded = list[tuple[OutboundRecord, InputRecord | Rejected]]
 
@@ -197,3 +198,39 @@ def test_a_naive_clock_is_refused() -> None:
     sim = Simulator(seed=1, subjects=50, clock=lambda: datetime(2026, 3, 2, 9, 0))
     with pytest.raises(ValueError, match="timezone-aware"):
         sim.take(1)
+
+
+def test_the_register_names_every_subject_s_people_once_and_decodes(city: list[Subject]) -> None:
+    simulator = Simulator(seed=1, subjects=city, clock=fake_clock())
+    registered = simulator.registrations()
+    assert registered == Simulator(seed=1, subjects=city, clock=fake_clock()).registrations()
+    decoded = [decode_input(r.topic, r.key, r.value) for r in registered]
+    roles = [d for d in decoded if isinstance(d, RoleAssignment)]
+    assert len(roles) == len(decoded) == len(city) + sum(len(s.officers) for s in city)
+    assert {r.subject for r in roles if r.role is PersonRole.LEGAL_REPRESENTATIVE} == {
+        s.uscc for s in city
+    }
+    assert {r.subject_type for r in roles} >= {SubjectType.STATE_OWNED, SubjectType.ENTERPRISE}
+    assert len({r.event_id for r in roles}) == len(roles)
+
+
+def test_registering_leaves_the_traffic_as_it_was(city: list[Subject]) -> None:
+    plain = Simulator(seed=1, subjects=city, clock=fake_clock()).take(200)
+    registering = Simulator(seed=1, subjects=city, clock=fake_clock())
+    registering.registrations()
+    # The clock moved once for the registrations; every draw after it is the same.
+    assert [(r.topic, r.key) for r in registering.take(200)] == [(r.topic, r.key) for r in plain]
+
+
+def test_enforcement_records_say_the_type_of_a_subject_that_is_not_an_enterprise(
+    decoded: Decoded,
+) -> None:
+    by_uscc = {s.uscc: s for s in build_population(seed=1)}
+    events = [d for _, d in decoded if isinstance(d, EnforcementEvent)]
+    typed = [e for e in events if e.subject_type is not None]
+    assert typed and all(by_uscc[e.subject].subject_type == e.subject_type for e in typed)
+    assert all(
+        by_uscc[e.subject].subject_type is SubjectType.ENTERPRISE
+        for e in events
+        if e.subject_type is None
+    )

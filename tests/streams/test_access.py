@@ -215,3 +215,17 @@ def test_unknown_revoked_or_unreadable_tokens_are_rejected(
         redis_content = {token_hash(raw): b'{"role": "centre"}'}
     with pytest.raises(Unauthenticated, match=message):
         asyncio.run(authenticate(f"Bearer {raw}", FakeRedis(redis_content)))
+
+
+def test_a_person_s_id_and_name_are_masked_wherever_they_are_but_for_the_centre() -> None:
+    record = {
+        "person": "3f" * 16,
+        "person_id": "P-ZHANG-0001",
+        "person_name": "张明",
+        "entries": [{"subject": "X", "roles": ["legal_representative"]}],
+    }
+    for reader in (inspector, department):
+        shown = mask_personal(record, reader)
+        assert (shown["person_id"], shown["person_name"]) == ("P*****1", "*****")
+        assert shown["person"] == record["person"]  # the keyed pseudonym is not masked
+    assert mask_personal(record, centre) == record

@@ -280,12 +280,13 @@ def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
 
     run(worker, scenario())
 
-    (notice,) = sent_values(outputs["notices"])
+    notice, revocation = sent_values(outputs["notices"])
     assert (notice["subject"], notice["kind"], notice["concerns_event_id"]) == (
         promised,
         "commitment_breached",
         made["event_id"],
     )
+    assert revocation["kind"] == "approval_revocation"  # the kind's consequence (seed 一)
     state = stored_state(subjects, promised)
-    assert state is not None and state.signals["commitment_breached"] > 0
+    assert state is not None and state.signals["commitment_breached_approval_substitution"] > 0
     assert [a["kind"] for a in sent_values(outputs["alerts"])] == ["deadline"]

@@ -84,9 +84,11 @@ def test_a_listed_subject_s_profile_shows_the_list_and_its_measures(worker: Wiri
     )
 
     shown = profile(redis, debtor)
-    (listing,) = shown["supervision"]["lists"]
+    # A court ruling refused in food and drugs: joint punishment and (seed 十) a market ban.
+    listing, ban = shown["supervision"]["lists"]
     assert listing["list"] == "joint_punishment" and listing["version"] == 1
     assert "no_bidding" in {m["code"] for m in listing["measures"]}
+    assert (ban["list"], [m["code"] for m in ban["measures"]]) == ("market_ban", ["market_ban"])
     (record,) = shown["supervision"]["published_records"]
     assert record["signal"] == "court_dishonest_debtor"
     # What the measures endpoint answers from this very profile.

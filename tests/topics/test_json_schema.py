@@ -185,6 +185,8 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.workflow.schema.json",
         "risk.publications.schema.json",
         "risk.dlq.schema.json",
+        "risk.person-records.schema.json",
+        "registry.roles.schema.json",
     }
 
 

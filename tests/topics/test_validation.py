@@ -16,9 +16,11 @@ from stdnum.cn.uscc import calc_check_digit
 from tests.factories import (
     COMPLAINTS_TOPIC,
     DATA_OF_TOPIC,
+    DAY,
     ENFORCEMENT_TOPIC,
     IOT_TOPIC,
     OTHER_SUBJECT,
+    ROLES_TOPIC,
     SUBJECT,
     T0,
     TIME_FIELD,
@@ -27,6 +29,7 @@ from tests.factories import (
     enforcement_data,
     iot_data,
     make_uscc,
+    role_data,
 )
 from topics.complaints import Complaint
 from topics.decode import Rejected, decode_input
@@ -42,12 +45,14 @@ from topics.vocabulary import (
     Department,
     EnforcementKind,
     Metric,
+    PersonRole,
     Sector,
     Severity,
+    SubjectType,
     Tier,
 )
 
-TOPICS = [ENFORCEMENT_TOPIC, COMPLAINTS_TOPIC, IOT_TOPIC]
+TOPICS = [ENFORCEMENT_TOPIC, COMPLAINTS_TOPIC, IOT_TOPIC, ROLES_TOPIC]
 #: Characters of the USCC alphabet (GB 32100-2015 leaves out I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -143,6 +148,10 @@ REQUIRED = {
         "event_id", "device_id", "subject", "sector", "region", "metric", "value", "unit",
         "measured_at",
     ],
+    ROLES_TOPIC: [
+        "event_id", "subject", "person_id", "role", "held_from", "recorded_at", "region",
+        "sector",
+    ],
 }  # fmt: skip
 REQUIRED_CASES = [(topic, field) for topic, fields in REQUIRED.items() for field in fields]
 
@@ -233,6 +242,10 @@ def test_deadline_in_the_future_is_fine() -> None:
         (IOT_TOPIC, "value", "4.0"),
         (IOT_TOPIC, "limit", [8.0]),
         (IOT_TOPIC, "device_id", 7),
+        (ENFORCEMENT_TOPIC, "major_loss", "yes"),
+        (ENFORCEMENT_TOPIC, "major_loss", 1),
+        (ROLES_TOPIC, "person_id", 4271358),
+        (ROLES_TOPIC, "person_name", ["张", "三"]),
     ],
 )
 def test_wrong_json_type_is_wrong_type(topic: str, field: str, value: Any) -> None:
@@ -256,6 +269,9 @@ def test_wrong_json_type_is_wrong_type(topic: str, field: str, value: Any) -> No
         (COMPLAINTS_TOPIC, "status", None),
         (IOT_TOPIC, "metric", Metric),
         (IOT_TOPIC, "sector", Sector),
+        (ENFORCEMENT_TOPIC, "subject_type", SubjectType),
+        (ROLES_TOPIC, "role", PersonRole),
+        (ROLES_TOPIC, "subject_type", SubjectType),
     ],
 )
 def test_unknown_code_is_bad_enum_listing_allowed_values(topic: str, field: str, enum: Any) -> None:
@@ -620,3 +636,31 @@ def test_tier_change_wire_format() -> None:
     assert wire["previous_tier"] is None and wire["tier"] == "B" and wire["version"] == 1
     assert datetime.fromisoformat(wire["effective_at"]) == T0
     assert wire["reasons"][0]["fact"] == "penalty_general"
+
+
+# --- registry.roles and the fields issue 18 added ------------------------------
+
+
+def test_a_role_ending_before_it_began_is_inconsistent() -> None:
+    result = rejected(ROLES_TOPIC, role_data(held_until=T0 - 400 * DAY))
+    assert (result.reason, result.field) == ("inconsistent", "held_until")
+
+
+def test_a_role_may_end_in_the_future_and_an_untyped_subject_is_an_enterprise() -> None:
+    record = decode_input(
+        ROLES_TOPIC, SUBJECT.encode(), encode(role_data(held_until=T0 + 900 * DAY))
+    )
+    assert not isinstance(record, Rejected)
+    assert record.subject_type is None and record.held_until == T0 + 900 * DAY
+
+
+def test_older_enforcement_records_without_the_new_fields_stay_valid() -> None:
+    data = enforcement_data()
+    assert "subject_type" not in data and "major_loss" not in data
+    record = decode_input(ENFORCEMENT_TOPIC, SUBJECT.encode(), encode(data))
+    assert isinstance(record, EnforcementEvent)
+    assert (record.subject_type, record.major_loss) == (None, None)
+    typed = enforcement_data(subject_type="public_institution", major_loss=True)
+    record = decode_input(ENFORCEMENT_TOPIC, SUBJECT.encode(), encode(typed))
+    assert isinstance(record, EnforcementEvent)
+    assert (record.subject_type, record.major_loss) == ("public_institution", True)

@@ -27,6 +27,7 @@ from tests.factories import (
     enforcement_data,
     iot_data,
     pseudonym_key,
+    role_data,
 )
 from topics.catalogue import ALL_TOPICS
 from topics.catalogue import INPUT_TOPICS as CATALOGUE_INPUTS
@@ -162,9 +163,41 @@ def test_a_derived_time_without_a_zone_is_unreadable() -> None:
 def test_every_archived_topic_is_in_the_catalogue_and_every_table_is_written() -> None:
     names = {spec.name for spec in ALL_TOPICS}
     assert set(INPUT_TOPICS) | set(DERIVED) <= names
-    written = {t.ENFORCEMENT_EVENTS, t.COMPLAINTS, t.IOT_READINGS}
+    written = {t.ENFORCEMENT_EVENTS, t.COMPLAINTS, t.IOT_READINGS, t.PERSON_ROLES}
     written |= {table for topic in DERIVED.values() for table in topic.tables}
     assert written == set(t.ALL_TABLES)
+
+
+def test_a_role_record_keeps_the_person_and_the_dates() -> None:
+    data = role_data(person_name="张三", subject_type="state_owned", held_until=T0)
+    table, row = only_row("registry.roles", data)
+    assert table is t.PERSON_ROLES
+    assert set(row) == set(table.column_names)
+    assert (row["person_id"], row["person_name"], row["role"], row["subject_type"]) == (
+        "LR000000001",
+        "张三",
+        "legal_representative",
+        "state_owned",
+    )
+    assert row["held_until"] == T0 and row["held_from"] == T0 - timedelta(days=365)
+
+
+def test_a_person_record_is_a_history_row_and_the_latest_state() -> None:
+    record = {
+        "person": "0" * 32,
+        "person_id": "LR000000001",
+        "person_name": None,
+        "roles": [],
+        "entries": [{"active": True}, {"active": False}],
+        "version": 3,
+        "changed_at": "2026-03-02T08:00:00+00:00",
+        "policy_version": "2026.12-1",
+    }
+    mapped = rows_of("risk.person-records", b"0" * 32, orjson.dumps(record))
+    assert isinstance(mapped, list)
+    assert [table for table, _ in mapped] == [t.PERSON_RECORDS, t.PERSON_STATE]
+    _, row = mapped[0]
+    assert (row["person"], row["version"], row["active_entries"]) == ("0" * 32, 3, 1)
 
 
 def test_every_input_feed_is_archived() -> None:
