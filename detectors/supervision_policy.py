@@ -61,12 +61,6 @@ class EntryRule:
             and (major_loss or not self.major_loss)
         )
 
-    def describe(self) -> str:
-        where = f" in {', '.join(sorted(self.sectors))}" if self.sectors else ""
-        days = self.within_s / SECONDS_PER_DAY
-        loss = " with major losses" if self.major_loss else ""
-        return f"{self.count} × {' or '.join(self.signals)}{loss} within {days:g} days{where}"
-
 
 @dataclass(frozen=True, slots=True)
 class MeasureSpec:
