@@ -68,13 +68,8 @@ def parse_membership(data: dict[str, Any]) -> Membership:
             f"'association' must be 1–{MAX_ASSOCIATION_LENGTH} letters, digits, '-' or '_'",
             "association",
         )
-    member_from = v.timestamp(data, "member_from", future_ok=True)  # may be registered ahead
-    member_until = v.timestamp(data, "member_until", required=False, future_ok=True)
-    assert member_from is not None  # required
-    if member_until is not None and member_until <= member_from:
-        raise v.InvalidRecord(
-            v.Reason.INCONSISTENT, "'member_until' is not after 'member_from'", "member_until"
-        )
+    # A membership may be registered ahead of its start.
+    member_from, member_until = v.period(data, "member_from", "member_until", future_start=True)
     return Membership(
         event_id=v.identifier(data, "event_id"),
         association=association,

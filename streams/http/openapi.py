@@ -43,6 +43,8 @@ USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NP
 COUNTY = {"type": "string", "pattern": "^[0-9]{6}$"}
 REPORT = "^CR-[0-9]{8}-[A-Z2-7]{12}$"
 PSEUDONYM = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+#: A note, reason or description: 1–2000 characters, not only spaces.
+TEXT = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
 #: Redis stream ids: each part is also below 2**64 (``streams.http.web.stream_position``).
 STREAM_ID = {"type": "string", "pattern": "^[0-9]{1,20}(-[0-9]{1,20})?$"}
 
@@ -106,7 +108,8 @@ def _sse(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
             ],
             "responses": {
                 "200": {
-                    "description": "server-sent events (`alert`, `tier-change`), kept open",
+                    "description": "server-sent events (`alert`, `tier-change`, "
+                    "`list-change`), kept open",
                     "content": {"text/event-stream": {"schema": {"type": "string"}}},
                 },
                 **_errors(400, 401, 403, 503),
@@ -379,12 +382,11 @@ def _self_service_paths(uscc: dict[str, Any], components: dict[str, Any]) -> dic
     """Subjects' self-service and associations' feed and reports (issue 18,
     ``streams/http/self_service.py``)."""
     registration = _component(Registration, components)
-    text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
     moment = {"type": "string", "format": "date-time"}
     event_id = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
     filing = {
         "type": "object",
-        "properties": {"concerns_event_id": event_id, "description": text},
+        "properties": {"concerns_event_id": event_id, "description": TEXT},
         "required": ["concerns_event_id"],
     }
     filed = _json(
@@ -464,7 +466,7 @@ def _self_service_paths(uscc: dict[str, Any], components: dict[str, Any]) -> dic
             "deadline": moment,
             "concerns_event_id": event_id,
             "reference": event_id,
-            "description": text,
+            "description": TEXT,
             "region": COUNTY,
             "sector": _enum(Sector),
         },
@@ -516,7 +518,7 @@ def _self_service_paths(uscc: dict[str, Any], components: dict[str, Any]) -> dic
             "A voluntary registration (seed 五), pending until an official verifies it",
             {
                 "type": "object",
-                "properties": {"category": _enum(RegistrationCategory), "description": text},
+                "properties": {"category": _enum(RegistrationCategory), "description": TEXT},
                 "required": ["category", "description"],
             },
             {"201": _json(registration, "filed, pending")},
@@ -546,7 +548,7 @@ def _self_service_paths(uscc: dict[str, Any], components: dict[str, Any]) -> dic
                             RegistrationStatus.REJECTED.value,
                         ],
                     },
-                    "note": text,
+                    "note": TEXT,
                 },
                 "required": ["decision"],
             },
@@ -622,7 +624,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
     measure = _component(Measure, components)
     person_record = _component(PersonCreditRecord, components)
     uscc = _path_param("subject", "a USCC (check digit verified)", USCC)
-    text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
+    text = TEXT
     note = {"type": "object", "properties": {"note": text}}
     action_accepted = _json(
         {

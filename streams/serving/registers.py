@@ -24,7 +24,7 @@ import orjson
 from streams.http.access_keys import members
 from streams.serving import redis_keys as keys
 from topics.decode import Rejected
-from topics.memberships import decode_membership
+from topics.memberships import decode_membership, plain_id
 from topics.registrations import RegistrationStatus, decode_registration
 from topics.validation import InvalidRecord
 from topics.vocabulary import NoticeKind
@@ -41,6 +41,16 @@ def apply_membership(value: bytes, client: Any) -> Awaitable[Any]:
     membership = decode_membership(value)
     result: Awaitable[Any] = client.hset(members(membership.association), membership.subject, value)
     return result
+
+
+async def forget_membership(key: bytes | None, client: Any) -> bool:
+    """Apply a compaction tombstone (``"{association}|{subject}"``, no value): the
+    membership is deleted. False when the key is not a membership's."""
+    association, separator, subject = (key or b"").decode("utf-8", "replace").partition("|")
+    if not (separator and plain_id(association) and subject):
+        return False
+    await client.hdel(members(association), subject)
+    return True
 
 
 # A decided registration is never made pending again (a replayed older record).
@@ -103,6 +113,8 @@ def register(w: Wiring) -> None:
     async def serve_memberships(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             try:
+                if event.value is None and await forget_membership(event.key, w.redis):
+                    continue  # a tombstone: the pair is gone from the register
                 await apply_membership(event.value, w.redis)
             except InvalidRecord as exc:
                 rejected = Rejected(exc.reason.value, exc.detail, exc.field)

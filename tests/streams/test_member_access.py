@@ -12,6 +12,7 @@ import pytest
 from streams.http.access import Principal, authenticate, new_token, present_profile, token_hash
 from streams.http.access_keys import TOKENS, members
 from streams.http.self_service import association_record, association_refusal, filing_record
+from streams.serving.registers import apply_membership, forget_membership
 from tests.factories import make_uscc
 from topics.access import AccessToken, Role, parse_access_token, scope_errors
 from topics.enforcement import parse_enforcement
@@ -270,3 +271,30 @@ def test_a_registration_is_verified_or_rejected_with_a_reason() -> None:
         decision_request({"decision": "rejected"})  # the subject is told why
     with pytest.raises(InvalidRecord):
         decision_request({"decision": "pending"})
+
+
+class FakeRegister:
+    """The two calls the register's mirror makes."""
+
+    def __init__(self) -> None:
+        self.hashes: dict[str, dict[str, bytes]] = {}
+
+    async def hset(self, key: str, field: str, value: bytes) -> None:
+        self.hashes.setdefault(key, {})[field] = value
+
+    async def hdel(self, key: str, field: str) -> None:
+        self.hashes.get(key, {}).pop(field, None)
+
+
+def test_the_register_mirror_keeps_the_latest_record_and_forgets_a_tombstone() -> None:
+    client = FakeRegister()
+    joined = orjson.dumps(register_record())
+    left = orjson.dumps(register_record(member_until="2026-01-01T00:00:00+08:00"))
+    asyncio.run(apply_membership(joined, client))
+    asyncio.run(apply_membership(left, client))
+    assert client.hashes[members("food-assoc")] == {MEMBER: left}
+    assert not asyncio.run(forget_membership(b"not a membership key", client))
+    assert asyncio.run(forget_membership(f"food-assoc|{MEMBER}".encode(), client))
+    assert client.hashes[members("food-assoc")] == {}
+    with pytest.raises(InvalidRecord):  # the agent dead-letters it; nothing is stored
+        asyncio.run(apply_membership(orjson.dumps(register_record(subject="x")), client))
