@@ -22,7 +22,7 @@ import faust
 
 from topics import validation as v
 
-#: Separates association and subject in the Kafka key.
+#: Separates association and subject in the Kafka key: ``"{association}|{subject}"``.
 KEY_SEPARATOR = "|"
 MAX_ASSOCIATION_LENGTH = 64
 
@@ -50,13 +50,6 @@ def plain_id(text: str) -> bool:
     return 0 < len(text) <= MAX_ASSOCIATION_LENGTH and all(
         c.isascii() and (c.isalnum() or c in "-_") for c in text
     )
-
-
-def membership_key(association: str, subject: str) -> str:
-    """>>> membership_key("food-assoc", "91130102MA0EXAMPL1")
-    'food-assoc|91130102MA0EXAMPL1'
-    """
-    return f"{association}{KEY_SEPARATOR}{subject}"
 
 
 def parse_membership(data: dict[str, Any]) -> Membership:

@@ -24,7 +24,7 @@ import orjson
 from streams.http.access_keys import members
 from streams.serving import redis_keys as keys
 from topics.decode import Rejected
-from topics.memberships import decode_membership, plain_id
+from topics.memberships import KEY_SEPARATOR, decode_membership, plain_id
 from topics.registrations import RegistrationStatus, decode_registration
 from topics.validation import InvalidRecord
 from topics.vocabulary import NoticeKind
@@ -46,7 +46,9 @@ def apply_membership(value: bytes, client: Any) -> Awaitable[Any]:
 async def forget_membership(key: bytes | None, client: Any) -> bool:
     """Apply a compaction tombstone (``"{association}|{subject}"``, no value): the
     membership is deleted. False when the key is not a membership's."""
-    association, separator, subject = (key or b"").decode("utf-8", "replace").partition("|")
+    association, separator, subject = (
+        (key or b"").decode("utf-8", "replace").partition(KEY_SEPARATOR)
+    )
     if not (separator and plain_id(association) and subject):
         return False
     await client.hdel(members(association), subject)
