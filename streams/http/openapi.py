@@ -291,7 +291,8 @@ def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
         "/api/subjects/{subject}/records": {
             "get": {
                 "summary": "A subject's enforcement records from the record store, with their "
-                "publication, newest first (centres; inspectors in scope; audited)",
+                "publication, newest first (centres; inspectors in scope; the subject itself; "
+                "audited)",
                 "parameters": [
                     uscc,
                     {"name": "from", "in": "query", "schema": moment},
@@ -327,7 +328,8 @@ def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
         "/api/subjects/{subject}/reports": {
             "post": {
                 "summary": "Issue a credit report (公共信用信息报告) as a PDF (centres, "
-                "departments; audited); verifiable at the public site's /reports/{number}",
+                "departments, the subject itself; audited); verifiable at the public site's "
+                "/reports/{number}",
                 "parameters": [uscc],
                 "requestBody": {
                     "content": {"application/json": {"schema": {"type": "object"}}},

@@ -253,13 +253,16 @@ class RecordsHandlers:
 
     async def issue_report(self, request: web.Request, principal: Principal) -> web.Response:
         require(
-            principal.role in (Role.CENTRE, Role.DEPARTMENT),
+            principal.role in (Role.CENTRE, Role.DEPARTMENT, Role.SUBJECT),
             f"{principal.role.value} tokens do not request credit reports",
         )
+        subject = _subject(request.match_info["subject"])
+        # Issue 18: a subject asks for its own report (self-service); any other is 404.
+        if principal.role is Role.SUBJECT and subject != principal.subject:
+            raise NotFound(f"no records for subject {subject}")
         # No fields yet, but a POST takes JSON only, as every POST of the API does:
         # what an HTML form on another site can send is refused (415).
         await json_body(request)  # type: ignore[arg-type]  # aiohttp's request, duck-typed
-        subject = _subject(request.match_info["subject"])
         issued = await self.api.issuer.issue(subject, principal.name, self.api.clock())
         number = issued.report.number
         await self.api.audit(
