@@ -139,6 +139,11 @@ def test_the_feed_shows_a_member_s_changes_and_not_a_non_member_s(
     time.sleep(1)
     # FORMER's penalty came after its membership ended; OUTSIDER never was a member.
     assert feed(pipeline, association) == expected
+    # Asked again from where the last answer ended: nothing new.
+    status, answer = call(pipeline, "/api/association/feed", association)
+    status, later = call(pipeline, f"/api/association/feed?after={answer['next']}", association)
+    assert (status, later["changes"], later["next"]) == (200, [], answer["next"])
+    assert call(pipeline, "/api/association/feed?after=x", association)[0] == 400
 
 
 def test_an_association_reads_members_only_and_no_alerts(
