@@ -305,3 +305,27 @@ def test_a_voluntary_registration_counts_only_once_verified(
         (number, "verified")
     ]
     assert call(pipeline, "/api/registrations", pipeline.token)[1]["registrations"] == []
+
+
+def test_a_subject_disputes_its_record_and_sees_the_objection_open(
+    pipeline: Pipeline, own_token: str
+) -> None:
+    path = f"/api/subjects/{SELF}/objections"
+    body = {"concerns_event_id": "self-p1", "description": "处罚对象认定有误"}
+    status, accepted = send_json(pipeline, path, own_token, body)
+    assert status == 202 and accepted["kind"] == "objection_filed"
+    assert send_json(pipeline, path, own_token, {"description": "no record named"})[0] == 400
+
+    def objections() -> list[tuple[str, str]]:
+        answer = call(pipeline, f"/api/subjects/{SELF}/applications", own_token)[1]
+        return [(o["record"], o["status"]) for o in answer["objections"]]
+
+    wait_until(lambda: objections() == [("self-p1", "open")], 30, "the objection on file")
+    published = (profile(pipeline, SELF) or {})["supervision"]["published_records"]
+    assert [(r["event_id"], r["disputed"]) for r in published] == [("self-p1", True)]
+    audit = [orjson.loads(m.value) for m in read_topic(pipeline.stack.bootstrap, RISK_AUDIT.name)]
+    filed = [a["details"] for a in audit if a["action"] == "self_service.file"]
+    assert [(d["kind"], d["concerns"]) for d in filed] == [
+        ("repair_applied", "self-p1"),
+        ("objection_filed", "self-p1"),
+    ]
