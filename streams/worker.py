@@ -25,10 +25,10 @@ from streams.agents import (
 from streams.agents.publish import Publisher
 from streams.agents.subjects import LIVE_STATES_MAX, Subjects
 from streams.app import create_app
-from streams.http import actions, openapi, records_wiring, web
+from streams.http import actions, openapi, records_wiring, self_service, web
 from streams.runtime.channels import Channels, Outbox
 from streams.runtime.tables import Tables
-from streams.serving import tokens, view
+from streams.serving import registers, tokens, view
 from streams.settings import Settings
 from streams.wiring import Wiring
 
@@ -42,6 +42,7 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     alert_manager.register,
     view.register,
     tokens.register,
+    registers.register,  # issue 18: association members
     audit.register,
     policy_audit.register,
     regrade.register,
@@ -49,6 +50,7 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     actions.register,
     openapi.register,
     records_wiring.register,
+    self_service.register,  # issue 18: subjects' self-service, associations' feed and reports
 )
 
 

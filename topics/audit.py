@@ -42,6 +42,11 @@ class AuditAction(StrEnum):
     RECORDS_READ = "records.read"  # an official read a subject's records (personal data)
     REPORT_ISSUE = "report.issue"  # a credit report was issued
     PERSONS_READ = "persons.read"  # an official read a person's record or measures (seed 十一)
+    # Issue 18: what subjects and associations file through the API.
+    SELF_SERVICE_FILE = "self_service.file"  # a subject's objection or repair application
+    REGISTRATION_FILE = "registration.file"  # a subject's voluntary registration (seed 五)
+    REGISTRATION_DECIDE = "registration.decide"  # an official verified or rejected one
+    ASSOCIATION_REPORT = "association.report"  # an association reported a member's record
 
 
 class AuditRequest(faust.Record, serializer="json", include_metadata=False):

@@ -124,6 +124,21 @@ ACCESS_TOKENS = TopicSpec(
     compacted=True,
     retention_ms=None,
 )
+# Issue 18 (seed 十八): industry associations' members, latest per association and subject.
+REGISTRY_MEMBERSHIPS = TopicSpec(
+    "registry.memberships",
+    "industry association members (association, subject, from, until), latest per pair",
+    compacted=True,
+    retention_ms=None,
+)
+# Issue 18 (seed 五): subjects' voluntary registrations and their verification.
+RISK_REGISTRATIONS = TopicSpec(
+    "risk.registrations",
+    "voluntary registrations filed by subjects (pending, verified, rejected), latest per "
+    "registration",
+    compacted=True,
+    retention_ms=None,
+)
 
 # Internal: the ingest agent re-keys what the detectors beyond one subject need
 # (by legal representative, complaint category, peer group, person), so each of those
@@ -163,6 +178,8 @@ OUTPUT_TOPICS = (
     RISK_AUDIT,
     RISK_SILENCES,
     ACCESS_TOKENS,
+    REGISTRY_MEMBERSHIPS,
+    RISK_REGISTRATIONS,
 )
 INTERNAL_TOPICS = (
     ADVERSE_SIGNALS,

@@ -18,6 +18,7 @@ from typing import Any
 import faust
 
 from topics.catalogue import (
+    REGISTRY_MEMBERSHIPS,
     REGISTRY_ROLES,
     RISK_ALERTS,
     RISK_DLQ,
@@ -30,6 +31,7 @@ from topics.catalogue import (
 )
 from topics.json_schema import record_schema
 from topics.lists import ListChange
+from topics.memberships import Membership
 from topics.persons import PersonCreditRecord
 from topics.publications import Publication
 from topics.risk import Alert, DeadLetter, TierChange
@@ -92,6 +94,12 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
     ),
     # The one input contract new producers (the register) write against a schema.
     ContractSchema(REGISTRY_ROLES, RoleAssignment, "the subject's USCC"),
+    # Seed 十八: associations (or the registry of social organisations) write their members.
+    ContractSchema(
+        REGISTRY_MEMBERSHIPS,
+        Membership,
+        "the association's id and the member's USCC, \"{association}|{subject}\"",
+    ),
     # Departments read why a record of theirs was rejected.
     ContractSchema(
         RISK_DLQ,

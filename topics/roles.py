@@ -43,13 +43,7 @@ class RoleAssignment(faust.Record, serializer="json", include_metadata=False):
 
 def parse_role(data: dict[str, Any]) -> RoleAssignment:
     """Validate a decoded JSON object against the contract."""
-    held_from = v.timestamp(data, "held_from")
-    held_until = v.timestamp(data, "held_until", required=False, future_ok=True)
-    assert held_from is not None  # required
-    if held_until is not None and held_until <= held_from:
-        raise v.InvalidRecord(
-            v.Reason.INCONSISTENT, "'held_until' is not after 'held_from'", "held_until"
-        )
+    held_from, held_until = v.period(data, "held_from", "held_until")
     return RoleAssignment(
         event_id=v.identifier(data, "event_id"),
         subject=v.uscc(data),

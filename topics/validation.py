@@ -221,6 +221,19 @@ def timestamp(
     return parsed
 
 
+def period(
+    data: Mapping[str, Any], start: str, end: str, *, future_start: bool = False
+) -> tuple[datetime, datetime | None]:
+    """A required ``start`` time and an optional ``end`` after it (a role held, a
+    membership): the end may lie ahead, and is exclusive."""
+    begins = timestamp(data, start, future_ok=future_start)
+    ends = timestamp(data, end, required=False, future_ok=True)
+    assert begins is not None  # required
+    if ends is not None and ends <= begins:
+        raise InvalidRecord(Reason.INCONSISTENT, f"'{end}' is not after '{start}'", end)
+    return begins, ends
+
+
 def key_matches(key: bytes | None, subject: str) -> None:
     """Input records are keyed by subject so one partition owns each subject's state."""
     if key is None:

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "token",
         help="create, revoke or list API tokens",
-        description="Manage API tokens (roles: centre, inspector, department). "
+        description="Manage API tokens (roles: centre, inspector, department, association, "
+        "subject). "
         "A new token is printed once; only its hash is stored.",
     )
     actions = parser.add_subparsers(dest="token_action", metavar="ACTION", required=True)
@@ -69,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=[],
         metavar="SECTOR",
         help=f"sector an inspector covers (repeatable; default all): {', '.join(Sector)}",
+    )
+    create.add_argument(
+        "--uscc", default=None, help="the subject a subject token speaks for (its own USCC)"
+    )
+    create.add_argument(
+        "--association", default=None, help="the association id an association token speaks for"
     )
     options.add_bootstrap(create)
     options.add_redis(create)
@@ -119,7 +126,9 @@ def build_token(args: argparse.Namespace, now: datetime) -> tuple[str, AccessTok
     role = Role(args.role)
     counties = sorted(dict.fromkeys(args.counties))
     sectors = sorted(dict.fromkeys(args.sectors))
-    errors = scope_errors(role, counties, sectors)
+    subject = args.uscc.strip().upper() if getattr(args, "uscc", None) else None
+    association = getattr(args, "association", None) or None
+    errors = scope_errors(role, counties, sectors, subject, association)
     if errors:
         raise UsageError("; ".join(errors))
     raw = new_token()
@@ -130,6 +139,8 @@ def build_token(args: argparse.Namespace, now: datetime) -> tuple[str, AccessTok
         counties=counties,
         sectors=[Sector(s) for s in sectors],
         created_at=now,
+        subject=subject,
+        association=association,
     )
     return raw, record
 
@@ -148,6 +159,10 @@ def current_tokens(bootstrap: str) -> list[AccessToken]:
 
 
 def scope_text(token: AccessToken) -> str:
+    if token.subject is not None:
+        return f"subject {token.subject}"
+    if token.association is not None:
+        return f"association {token.association}"
     if Role(token.role) is not Role.INSPECTOR:
         return "all"
     sectors = ",".join(token.sectors) if token.sectors else "all sectors"
@@ -163,6 +178,8 @@ def _publish(args: argparse.Namespace, record: AccessToken, action: AuditAction)
         "role": str(record.role),
         "counties": list(record.counties),
         "sectors": [str(s) for s in record.sectors],
+        "subject": record.subject,
+        "association": record.association,
         "token_hash_prefix": record.token_hash[:SHOWN_HASH],
     }
     request = new_request(cli_actor(), action.value, f"token:{record.name}", details)
@@ -189,6 +206,8 @@ def create_token(
     role: Role,
     counties: list[str] | None = None,
     sectors: list[str] | None = None,
+    subject: str | None = None,
+    association: str | None = None,
 ) -> str:
     """Create a token from code (the demo, tests): published, cached, audited; the raw token."""
     args = argparse.Namespace(
@@ -196,6 +215,8 @@ def create_token(
         role=role.value,
         counties=counties or [],
         sectors=sectors or [],
+        uscc=subject,
+        association=association,
         bootstrap=bootstrap,
         redis=redis_url,
     )

@@ -155,6 +155,22 @@ class Publisher:
         metadata: RecordMetadata = await delivery
         return metadata
 
+    async def filing(self, subject: str, value: bytes) -> RecordMetadata:
+        """A record filed through the API (a subject's objection or repair application, an
+        association's report) to ``enforcement.events``, as a department would send it;
+        returns once the broker has it, so the caller may answer "accepted"."""
+        delivery = await self.channels.filings.send(key=subject.encode(), value=value, force=True)
+        metadata: RecordMetadata = await delivery
+        return metadata
+
+    async def registration(self, registration_id: str, value: bytes) -> RecordMetadata:
+        """A voluntary registration's state, to ``risk.registrations``; returns once durable."""
+        delivery = await self.channels.registrations.send(
+            key=registration_id.encode(), value=value, force=True
+        )
+        metadata: RecordMetadata = await delivery
+        return metadata
+
     async def peer_updates(self, group: str, updates: Sequence[PeerUpdate]) -> None:
         """To the peer-outlier agent that owns peer group ``group``."""
         value = encode_peer_updates(updates)

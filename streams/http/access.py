@@ -7,7 +7,12 @@ protected; issue 4 turns that into three roles (docs/access.md):
 * **inspector**: alerts, subjects and tier changes of their own counties (and
   sectors, when the token names any); may acknowledge and resolve those alerts;
 * **department** (department systems): tiers, lists and measures, read only;
-  no alerts; of a subject's profile only its tier, and the measures it is under.
+  no alerts; of a subject's profile only its tier, and the measures it is under;
+* **association** (issue 18, seed 十八): the tiers, lists and measures of its
+  members, while they are members (``registry.memberships``), and nothing of
+  any other subject;
+* **subject** (issue 18, 信用修复"一网通办"): its own profile, records, lists
+  and measures, and nothing of any other subject.
 
 Everything here but :func:`authenticate` is pure, so web handlers, agents and
 tests share one set of rules. Raw tokens are hashed on arrival and never
@@ -18,14 +23,21 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from streams.http.access_keys import members
 from streams.http.token_store import find_token
 from topics.access import AccessToken, Role
+from topics.memberships import Membership, decode_membership
 from topics.risk import alert_counties
+from topics.validation import InvalidRecord
+
+log = logging.getLogger(__name__)
 
 #: Field names whose values are personal data, wherever they occur in a document.
 PERSONAL_FIELDS = frozenset({"legal_rep_id", "phone", "person_id", "person_name"})
@@ -42,6 +54,8 @@ DEPARTMENT_PROFILE_FIELDS = (
     "subject_type",  # seed 十一: a department treats the public sector apart
     "policy_version",
 )
+#: The time fields that say when a tier or list change took effect, first found wins.
+CHANGE_TIMES = ("effective_at", "exited_at", "entered_at")
 #: Longer "Authorization" values are not ours (new_token() makes 43 characters).
 MAX_TOKEN_LENGTH = 256
 
@@ -66,15 +80,30 @@ class Principal:
     role: Role
     counties: frozenset[str] = frozenset()
     sectors: frozenset[str] = frozenset()  # empty: every sector
+    subject: str | None = None  # a subject token's own USCC
+    association: str | None = None  # an association token's id
+    #: An association's member register, by subject (loaded with the token).
+    memberships: Mapping[str, Membership] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, token: AccessToken) -> Principal:
+    def of(
+        cls, token: AccessToken, memberships: Mapping[str, Membership] | None = None
+    ) -> Principal:
         return cls(
             name=token.name,
             role=Role(token.role),
             counties=frozenset(token.counties),
             sectors=frozenset(str(s) for s in token.sectors),
+            subject=token.subject,
+            association=token.association,
+            memberships=dict(memberships or {}),
         )
+
+    def is_member(self, subject: Any, at: datetime) -> bool:
+        """Whether ``subject`` was a member of this association at ``at`` (seed 十八): a
+        membership that ended, or had not begun, shows nothing."""
+        membership = self.memberships.get(subject) if isinstance(subject, str) else None
+        return membership is not None and membership.member_at(at)
 
     def _in_scope(self, region: Any, sector: Any) -> bool:
         """An inspector's scope: one of their counties and, if they have sectors, one of those."""
@@ -109,17 +138,27 @@ class Principal:
             and self.may_read_alert(alert)
         )
 
-    def may_read_subject(self, profile: Mapping[str, Any]) -> bool:
+    def may_read_subject(self, profile: Mapping[str, Any], at: datetime | None = None) -> bool:
         """A subject's profile: centres all, inspectors in scope, departments all (tier only,
         see :func:`present_profile`): a department applies differentiated supervision
-        (seed 七) per subject and needs to look its tier up."""
+        (seed 七) per subject and needs to look its tier up. A subject reads only its
+        own; an association only its members, members at ``at`` (default: now)."""
         if self.role is Role.INSPECTOR:
             return self._in_scope(profile.get("region"), profile.get("sector"))
+        if self.role is Role.SUBJECT:
+            return self.subject is not None and profile.get("subject") == self.subject
+        if self.role is Role.ASSOCIATION:
+            return self.is_member(profile.get("subject"), at or datetime.now(UTC))
         return True
 
     def may_read_tier_change(self, change: Mapping[str, Any]) -> bool:
-        """Tier changes (the live stream, recent moves): as for subjects."""
-        return self.may_read_subject(change)
+        """Tier and list changes (the live stream, recent moves): as for subjects; an
+        association sees a change made while the subject was its member."""
+        return self.may_read_subject(change, change_time(change))
+
+    def may_read_alerts(self) -> bool:
+        """Alerts are supervision's working material: centres and inspectors only."""
+        return self.role in (Role.CENTRE, Role.INSPECTOR)
 
     def may_manage_silences(self) -> bool:
         """Silencing hides alerts from everyone, so only a centre may."""
@@ -129,8 +168,30 @@ class Principal:
         """Tier distribution, list changes and measures are for every role (seed 七, 十一)."""
         return True
 
+    def may_read_person_measures(self) -> bool:
+        """A person's measures (seed 十一) are for officials and department systems: a
+        subject or an association has no business with other people's records."""
+        return self.role in (Role.CENTRE, Role.INSPECTOR, Role.DEPARTMENT)
+
     def may_see_personal_data(self) -> bool:
         return self.role is Role.CENTRE
+
+
+def change_time(change: Mapping[str, Any]) -> datetime | None:
+    """When a tier change (``effective_at``) or list change (its exit, else its entry)
+    took effect; None for a document without one.
+
+    >>> change_time({"entered_at": "2026-01-20T02:00:00+00:00", "exited_at": None}).isoformat()
+    '2026-01-20T02:00:00+00:00'
+    """
+    for name in CHANGE_TIMES:
+        value = change.get(name)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
 
 
 def require(allowed: bool, message: str) -> None:
@@ -181,6 +242,10 @@ def present_profile(profile: Mapping[str, Any], principal: Principal) -> dict[st
     """A subject profile as ``principal`` may see it: departments get the tier fields only."""
     if principal.role is Role.DEPARTMENT:
         profile = {key: profile[key] for key in DEPARTMENT_PROFILE_FIELDS if key in profile}
+    elif principal.role is Role.ASSOCIATION:
+        lists = (profile.get("supervision") or {}).get("lists", [])
+        profile = {key: profile[key] for key in DEPARTMENT_PROFILE_FIELDS if key in profile}
+        profile["lists"] = lists
     return dict(mask_personal(profile, principal))
 
 
@@ -219,7 +284,22 @@ async def authenticate_token(token: str, redis: Any) -> Principal:
         raise Unauthenticated("unknown token")
     if stored.revoked:
         raise Unauthenticated("token revoked")
-    return Principal.of(stored)
+    if stored.association is None:
+        return Principal.of(stored)
+    return Principal.of(stored, await member_register(redis, stored.association))
+
+
+async def member_register(redis: Any, association: str) -> dict[str, Membership]:
+    """An association's members as the register (Redis ``cw:members:{id}``) holds them."""
+    found: dict[str, Membership] = {}
+    for raw in (await redis.hgetall(members(association))).values():
+        try:
+            membership = decode_membership(raw)
+        except InvalidRecord as exc:  # the mirror stores only valid records
+            log.error("unreadable membership of %s in Redis: %s", association, exc)
+            continue
+        found[membership.subject] = membership
+    return found
 
 
 async def authenticate(authorization_header: str | None, redis: Any) -> Principal:

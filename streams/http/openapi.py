@@ -16,15 +16,18 @@ from faust.web import Request, Response, View
 
 from detectors.policy import Policy
 from pipeline.measures import known_actions
+from streams.http.self_service import ASSOCIATION_KINDS
 from streams.http.web_access import page
 from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
 from topics.persons import PersonCreditRecord
+from topics.registrations import Registration, RegistrationCategory, RegistrationStatus
 from topics.risk import Alert
 from topics.silences import MATCHER_CHECKS, Silence
 from topics.vocabulary import (
     AlertKind,
     AlertSeverity,
+    CommitmentKind,
     Department,
     EnforcementKind,
     PersonRole,
@@ -40,6 +43,8 @@ USCC = {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NP
 COUNTY = {"type": "string", "pattern": "^[0-9]{6}$"}
 REPORT = "^CR-[0-9]{8}-[A-Z2-7]{12}$"
 PSEUDONYM = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+#: A note, reason or description: 1–2000 characters, not only spaces.
+TEXT = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
 #: Redis stream ids: each part is also below 2**64 (``streams.http.web.stream_position``).
 STREAM_ID = {"type": "string", "pattern": "^[0-9]{1,20}(-[0-9]{1,20})?$"}
 
@@ -60,7 +65,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "no valid bearer token",
         403: "the token's role does not cover this",
         404: "not found, or outside the token's scope (the same answer for both)",
-        409: "the alert is already resolved",
+        409: "the alert is already resolved, or the registration already decided",
         415: "the body is not sent as Content-Type: application/json",
         503: "the serving view (Redis) or the record store (PostgreSQL) is unavailable",
     }
@@ -103,7 +108,8 @@ def _sse(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
             ],
             "responses": {
                 "200": {
-                    "description": "server-sent events (`alert`, `tier-change`), kept open",
+                    "description": "server-sent events (`alert`, `tier-change`, "
+                    "`list-change`), kept open",
                     "content": {"text/event-stream": {"schema": {"type": "string"}}},
                 },
                 **_errors(400, 401, 403, 503),
@@ -285,7 +291,8 @@ def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
         "/api/subjects/{subject}/records": {
             "get": {
                 "summary": "A subject's enforcement records from the record store, with their "
-                "publication, newest first (centres; inspectors in scope; audited)",
+                "publication, newest first (centres; inspectors in scope; the subject itself; "
+                "audited)",
                 "parameters": [
                     uscc,
                     {"name": "from", "in": "query", "schema": moment},
@@ -321,7 +328,8 @@ def _record_paths(uscc: dict[str, Any]) -> dict[str, Any]:
         "/api/subjects/{subject}/reports": {
             "post": {
                 "summary": "Issue a credit report (公共信用信息报告) as a PDF (centres, "
-                "departments; audited); verifiable at the public site's /reports/{number}",
+                "departments, the subject itself; audited); verifiable at the public site's "
+                "/reports/{number}",
                 "parameters": [uscc],
                 "requestBody": {
                     "content": {"application/json": {"schema": {"type": "object"}}},
@@ -372,6 +380,238 @@ MATCHER_SCHEMAS = {
 assert set(MATCHER_SCHEMAS) == set(MATCHER_CHECKS), "silence matchers and their schemas differ"
 
 
+def _self_service_paths(uscc: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """Subjects' self-service and associations' feed and reports (issue 18,
+    ``streams/http/self_service.py``)."""
+    registration = _component(Registration, components)
+    moment = {"type": "string", "format": "date-time"}
+    event_id = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
+    filing = {
+        "type": "object",
+        "properties": {"concerns_event_id": event_id, "description": TEXT},
+        "required": ["concerns_event_id"],
+    }
+    filed = _json(
+        {
+            "type": "object",
+            "properties": {
+                "event_id": {"type": "string"},
+                "kind": {"type": "string"},
+                "concerns_event_id": {"type": "string"},
+                "accepted": {"type": "boolean"},
+                "decision": {"type": "string"},
+            },
+            "required": ["event_id", "kind", "accepted", "decision"],
+        },
+        "accepted: on enforcement.events; the decision follows on /applications",
+    )
+    reason = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string"},
+            "detail": {"type": "string"},
+            "detail_zh": {"type": ["string", "null"]},
+        },
+        "required": ["code", "detail"],
+    }
+    decision = {
+        "type": "object",
+        "properties": {
+            "kind": {"type": "string"},
+            "concerns_event_id": {"type": "string"},
+            "issued_at": moment,
+            "reasons": {"type": "array", "items": reason},
+            "earliest_eligible_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+        "required": ["kind", "concerns_event_id", "issued_at", "reasons", "earliest_eligible_at"],
+    }
+    applications = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string"},
+            "objections": {"type": "array", "items": {"type": "object"}},
+            "repairs": {"type": "array", "items": {"type": "object"}},
+            "decisions": {"type": "array", "items": decision},
+            "registrations": {"type": "array", "items": registration},
+        },
+        "required": ["subject", "objections", "repairs", "decisions", "registrations"],
+    }
+    member = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string"},
+            "member_from": moment,
+            "member_until": {"type": ["string", "null"], "format": "date-time"},
+            "member_now": {"type": "boolean"},
+            "tier": {"type": ["string", "null"]},
+            "lists": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["subject", "member_from", "member_until", "member_now", "tier", "lists"],
+    }
+    change = {
+        "type": "object",
+        "properties": {
+            "id": STREAM_ID,
+            "type": {"type": "string", "enum": ["tier-change", "list-change"]},
+            "change": {"type": "object"},
+        },
+        "required": ["id", "type", "change"],
+    }
+    report = {
+        "type": "object",
+        "properties": {
+            "subject": USCC,
+            "event_id": event_id,
+            "kind": {"type": "string", "enum": sorted(k.value for k in ASSOCIATION_KINDS)},
+            "occurred_at": moment,
+            "commitment_kind": _enum(CommitmentKind),
+            "deadline": moment,
+            "concerns_event_id": event_id,
+            "reference": event_id,
+            "description": TEXT,
+            "region": COUNTY,
+            "sector": _enum(Sector),
+        },
+        "required": ["subject", "event_id", "kind", "occurred_at"],
+    }
+
+    def post(summary: str, body: dict[str, Any], answers: dict[str, Any], *params: Any) -> Any:
+        return {
+            "post": {
+                "summary": summary,
+                "parameters": list(params),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": body}},
+                },
+                "responses": {**answers, **_errors(400, 401, 403, 404, 415, 503)},
+            }
+        }
+
+    def get(summary: str, answer: dict[str, Any], *params: Any) -> Any:
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": list(params),
+                "responses": {"200": answer, **_errors(400, 401, 403, 404, 503)},
+            }
+        }
+
+    return {
+        "/api/subjects/{subject}/objections": post(
+            "A subject disputes one of its records (subject tokens, own USCC; audited)",
+            filing,
+            {"202": filed},
+            uscc,
+        ),
+        "/api/subjects/{subject}/repairs": post(
+            "A subject applies to repair one of its records (subject tokens, own USCC; audited)",
+            filing,
+            {"202": filed},
+            uscc,
+        ),
+        "/api/subjects/{subject}/applications": get(
+            "A subject's objections, repair decisions (reasons, earliest date) and voluntary "
+            "registrations (the subject itself, and centres)",
+            _json(applications, "the applications"),
+            uscc,
+        ),
+        "/api/subjects/{subject}/registrations": post(
+            "A voluntary registration (seed 五), pending until an official verifies it",
+            {
+                "type": "object",
+                "properties": {"category": _enum(RegistrationCategory), "description": TEXT},
+                "required": ["category", "description"],
+            },
+            {"201": _json(registration, "filed, pending")},
+            uscc,
+        ),
+        "/api/registrations": get(
+            "Voluntary registrations waiting for verification (centres)",
+            _json(
+                {
+                    "type": "object",
+                    "properties": {"registrations": {"type": "array", "items": registration}},
+                    "required": ["registrations"],
+                },
+                "pending registrations, oldest first",
+            ),
+        ),
+        "/api/registrations/{registration_id}/decision": post(
+            "Verify or reject a pending registration (centres; audited); a verified one "
+            "goes on the record and counts",
+            {
+                "type": "object",
+                "properties": {
+                    "decision": {
+                        "type": "string",
+                        "enum": [
+                            RegistrationStatus.VERIFIED.value,
+                            RegistrationStatus.REJECTED.value,
+                        ],
+                    },
+                    "note": TEXT,
+                },
+                "required": ["decision"],
+            },
+            {
+                "200": _json(registration, "decided"),
+                "409": _errors(409)["409"],
+            },
+            _path_param("registration_id", "a registration id"),
+        ),
+        "/api/association/members": get(
+            "The association's member register, and each current member's tier and lists",
+            _json(
+                {
+                    "type": "object",
+                    "properties": {
+                        "association": {"type": "string"},
+                        "members": {"type": "array", "items": member},
+                    },
+                    "required": ["association", "members"],
+                },
+                "the register",
+            ),
+        ),
+        "/api/association/feed": get(
+            "Tier and list changes of the association's members, made while they were "
+            "members, oldest first",
+            _json(
+                {
+                    "type": "object",
+                    "properties": {
+                        "association": {"type": "string"},
+                        "changes": {"type": "array", "items": change},
+                        "next": {"type": ["string", "null"]},
+                    },
+                    "required": ["association", "changes", "next"],
+                },
+                "changes, and the position to ask from next (?after=)",
+            ),
+            {"name": "after", "in": "query", "schema": STREAM_ID},
+        ),
+        "/api/association/records": post(
+            "An association reports a record about a current member: a self-discipline "
+            "commitment made, kept or broken, or an industry honour (audited)",
+            report,
+            {
+                "202": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "event_id": {"type": "string"},
+                            "accepted": {"type": "boolean"},
+                        },
+                        "required": ["event_id", "accepted"],
+                    },
+                    "accepted: on enforcement.events",
+                )
+            },
+        ),
+    }
+
+
 def openapi_document(policy: Policy) -> dict[str, Any]:
     """The document, for a worker under ``policy`` (it names the approval actions)."""
     components: dict[str, Any] = {
@@ -386,7 +626,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
     measure = _component(Measure, components)
     person_record = _component(PersonCreditRecord, components)
     uscc = _path_param("subject", "a USCC (check digit verified)", USCC)
-    text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
+    text = TEXT
     note = {"type": "object", "properties": {"note": text}}
     action_accepted = _json(
         {
@@ -526,6 +766,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
         },
         **_record_paths(uscc),
         **_person_paths(person_record, measure, sorted(known_actions(policy))),
+        **_self_service_paths(uscc, components),
         "/api/tiers": {
             "get": {
                 "summary": "Subjects per credit tier",

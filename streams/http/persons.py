@@ -70,7 +70,10 @@ class PersonsHandlers(RecordsHandlers):
         return dict(record)
 
     async def measures(self, request: web.Request, principal: Principal) -> web.Response:
-        require(principal.may_read_tiers_lists_measures(), "your token may not read measures")
+        require(
+            principal.may_read_person_measures(),
+            f"{principal.role.value} tokens do not read people's measures",
+        )
         try:
             action = requested_action(request.query.get("action"), self.actions)
         except UnknownAction as exc:

@@ -5,7 +5,8 @@ years (seed 四, 可查可核可溯), with every field and where each stands in
 publication, filtered by period, department, kind and whether it is published
 now, paged by cursor. Centres see everything; inspectors the subjects of
 their counties (and sectors); department systems may not search records
-(they read tiers, lists and measures, docs/access.md). Records hold personal
+(they read tiers, lists and measures, docs/access.md); a subject searches
+its own records (issue 18, self-service), and nothing of another subject. Records hold personal
 data (the legal representative's id): every answer is audited
 (``records.read``) before it is sent, and masked for whoever may not see it.
 
@@ -203,7 +204,7 @@ class RecordsHandlers:
 
     async def search(self, request: web.Request, principal: Principal) -> web.Response:
         require(
-            principal.role in (Role.CENTRE, Role.INSPECTOR),
+            principal.role in (Role.CENTRE, Role.INSPECTOR, Role.SUBJECT),
             f"{principal.role.value} tokens do not search records",
         )
         subject = _subject(request.match_info["subject"])
@@ -246,19 +247,22 @@ class RecordsHandlers:
         inspector's scope (its latest record's county and sector)."""
         latest = await q.afetch(conn, q.subject_records(subject, limit=1))
         if not latest.items or not principal.may_read_subject(
-            {"region": latest.items[0].region, "sector": latest.items[0].sector}
+            {"subject": subject, "region": latest.items[0].region, "sector": latest.items[0].sector}
         ):
             raise NotFound(f"no records for subject {subject}")
 
     async def issue_report(self, request: web.Request, principal: Principal) -> web.Response:
         require(
-            principal.role in (Role.CENTRE, Role.DEPARTMENT),
+            principal.role in (Role.CENTRE, Role.DEPARTMENT, Role.SUBJECT),
             f"{principal.role.value} tokens do not request credit reports",
         )
+        subject = _subject(request.match_info["subject"])
+        # Issue 18: a subject asks for its own report (self-service); any other is 404.
+        if principal.role is Role.SUBJECT and subject != principal.subject:
+            raise NotFound(f"no records for subject {subject}")
         # No fields yet, but a POST takes JSON only, as every POST of the API does:
         # what an HTML form on another site can send is refused (415).
         await json_body(request)  # type: ignore[arg-type]  # aiohttp's request, duck-typed
-        subject = _subject(request.match_info["subject"])
         issued = await self.api.issuer.issue(subject, principal.name, self.api.clock())
         number = issued.report.number
         await self.api.audit(

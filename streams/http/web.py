@@ -189,7 +189,7 @@ async def list_alerts(
     redis: aioredis.Redis, web: View, request: Request, principal: Principal
 ) -> Response:
     """Open, unmuted alerts in the caller's scope; filters region, sector, severity, kind."""
-    require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
+    require(principal.may_read_alerts(), f"{principal.role.value} tokens do not read alerts")
     try:
         filters = alert_filters(request.query)
         limit, offset = page_args(request.query)
@@ -204,7 +204,7 @@ async def list_alerts(
 async def get_alert(
     redis: aioredis.Redis, web: View, request: Request, principal: Principal, alert_id: str
 ) -> Response:
-    require(principal.role is not Role.DEPARTMENT, "department tokens do not read alerts")
+    require(principal.may_read_alerts(), f"{principal.role.value} tokens do not read alerts")
     alert = await readable_alert(redis, principal, alert_id)
     return web.json(present_alert(alert, principal))
 
@@ -214,7 +214,7 @@ async def get_subject(
 ) -> Response:
     profile = await readable_profile(redis, principal, subject)
     code = profile["subject"]
-    if principal.role is not Role.DEPARTMENT:
+    if principal.may_read_alerts():
         alert_ids = await redis.zrevrange(keys.subject_alerts(code), 0, 49)
         profile["alert_ids"] = [i.decode() for i in alert_ids]
     return web.json(present_profile(profile, principal))

@@ -45,9 +45,11 @@ from topics.catalogue import (
     ALERT_CANDIDATES,
     AUDIT_REQUESTS,
     COMPLAINT_COUNTS,
+    ENFORCEMENT_EVENTS,
     INPUT_TOPICS,
     PEER_FEATURES,
     PERSON_FACTS,
+    REGISTRY_MEMBERSHIPS,
     RISK_ALERTS,
     RISK_AUDIT,
     RISK_CREDIT_REPORTS,
@@ -55,6 +57,7 @@ from topics.catalogue import (
     RISK_LIST_CHANGES,
     RISK_PERSON_RECORDS,
     RISK_PUBLICATIONS,
+    RISK_REGISTRATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
@@ -114,6 +117,11 @@ class Channels:
     peer_feature_changes: faust.TopicT = _of(PEER_FEATURES)
     person_facts: faust.TopicT = _of(PERSON_FACTS)  # seed 十一: to the person-record agent
     person_records: faust.TopicT = _of(RISK_PERSON_RECORDS)
+    # Issue 18: what self-service and associations file (written, never read, here) ...
+    filings: faust.TopicT = _of(ENFORCEMENT_EVENTS)
+    # ... the association member register and the subjects' voluntary registrations.
+    memberships: faust.TopicT = _of(REGISTRY_MEMBERSHIPS)
+    registrations: faust.TopicT = _of(RISK_REGISTRATIONS)
 
     @classmethod
     def declare(cls, app: faust.App, partitions: int) -> Channels:

@@ -14,7 +14,12 @@
 | ``cw:subject-tiers`` | hash | uscc → ``version|tier`` |
 | ``cw:tier-counts`` | hash | tier → number of subjects |
 | ``cw:tier-changes:recent`` | list | the 50 latest tier moves (JSON), first assignments excluded |
-| ``cw:events`` | stream | new alerts and tier moves for live views (``type``, ``data``) |
+| ``cw:events`` | stream | alerts, tier moves, list changes for live views (``type``, ``data``) |
+| ``cw:list-versions`` | hash | ``{uscc}|{list}`` → the list change version applied |
+| ``cw:registrations`` | hash | registration id → its JSON as on ``risk.registrations`` |
+| ``cw:registrations:pending`` | zset | pending registration ids by filing time (for officials) |
+| ``cw:subject:{uscc}:registrations`` | set | a subject's registration ids |
+| ``cw:subject:{uscc}:decisions`` | hash | notice id → a repair decision on ``risk.workflow`` |
 | ``cw:serving:built`` | string | when the view was last rebuilt from the topics; its absence
   means Redis lost its data (or is new) and triggers a rebuild |
 """
@@ -38,6 +43,9 @@ ALERT_REVISIONS = f"{PREFIX}:alert-revisions"
 ESCALATION_DUE = f"{PREFIX}:escalation-due"
 SILENCES = f"{PREFIX}:silences"
 SILENCE_ENDS = f"{PREFIX}:silence-ends"  # silence id -> end (epoch s): which record is newer
+LIST_VERSIONS = f"{PREFIX}:list-versions"
+REGISTRATIONS = f"{PREFIX}:registrations"
+PENDING_REGISTRATIONS = f"{PREFIX}:registrations:pending"
 POLICY_IN_FORCE = f"{PREFIX}:policy:in-force"  # digest of the policy file last audited
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000
@@ -68,3 +76,11 @@ def inbox(inspector: str) -> str:
 
 def profile(subject: str) -> str:
     return f"{PREFIX}:profile:{subject}"
+
+
+def subject_registrations(subject: str) -> str:
+    return f"{PREFIX}:subject:{subject}:registrations"
+
+
+def subject_decisions(subject: str) -> str:
+    return f"{PREFIX}:subject:{subject}:decisions"

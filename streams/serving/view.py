@@ -35,9 +35,20 @@ from streams.http.token_store import store_token
 from streams.runtime.batches import batch_agent
 from streams.runtime.end_offsets import read_to_end
 from streams.serving import redis_keys as keys
+from streams.serving.registers import apply_decision, apply_membership, apply_registration
 from streams.settings import bootstrap_servers
-from topics.catalogue import ACCESS_TOKENS, RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
+from topics.catalogue import (
+    ACCESS_TOKENS,
+    REGISTRY_MEMBERSHIPS,
+    RISK_ALERTS,
+    RISK_LIST_CHANGES,
+    RISK_REGISTRATIONS,
+    RISK_SILENCES,
+    RISK_TIER_CHANGES,
+    RISK_WORKFLOW,
+)
 from topics.decode import Rejected
+from topics.lists import ListKind, list_change_key
 from topics.risk import on_board
 from topics.validation import InvalidRecord
 from topics.vocabulary import AlertSeverity, AlertStatus
@@ -149,6 +160,19 @@ return 1
 """
 
 
+# Issue 18: list entries and exits are announced on the live stream too (an
+# association's feed reads them there), once per version, so a replay (Redis lost
+# its data) does not announce a change twice.
+# KEYS: list versions, live stream. ARGV: "{subject}|{list}", version, json, stream maxlen.
+APPLY_LIST_CHANGE = """
+local applied = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) <= applied then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'list-change', 'data', ARGV[3])
+return 1
+"""
+
+
 # Ending a silence early publishes it again with an earlier end, and nothing
 # ever moves an end later: so of two records of a silence the one that ends
 # first is the newer, whatever order a replay and a live write arrive in.
@@ -176,6 +200,20 @@ def apply_token(value: bytes, client: Any) -> Awaitable[Any]:
         return _nothing()
 
 
+def skipping_unreadable(applier: Applier, topic: str) -> Applier:
+    """``applier``, logging and skipping a record it cannot read (InvalidRecord), so one bad
+    record cannot stop a replay of the view (the live agent dead-letters it)."""
+
+    def apply(value: bytes, client: Any = None) -> Awaitable[Any]:
+        try:
+            return applier(value, client)
+        except InvalidRecord as exc:
+            log.error("skipping unreadable record on %s: %s", topic, exc)
+            return _nothing()
+
+    return apply
+
+
 class ServingView:
     """How each output topic's records are applied to Redis: one script per topic, run
     through ``redis`` unless a call names another client (or a pipeline)."""
@@ -186,12 +224,21 @@ class ServingView:
         self._apply_alert = redis.register_script(APPLY_ALERT)
         self._apply_tier_change = redis.register_script(APPLY_TIER_CHANGE)
         self._apply_silence = redis.register_script(APPLY_SILENCE)
+        self._apply_list_change = redis.register_script(APPLY_LIST_CHANGE)
         #: Every topic the view is built from; a rebuild replays them all.
         self.appliers: dict[str, Applier] = {
             RISK_ALERTS.name: self.apply_alert,
             RISK_TIER_CHANGES.name: self.apply_tier_change,
             RISK_SILENCES.name: self.apply_silence,
             ACCESS_TOKENS.name: apply_token,
+            RISK_LIST_CHANGES.name: self.apply_list_change,
+            REGISTRY_MEMBERSHIPS.name: skipping_unreadable(
+                apply_membership, REGISTRY_MEMBERSHIPS.name
+            ),
+            RISK_REGISTRATIONS.name: skipping_unreadable(
+                apply_registration, RISK_REGISTRATIONS.name
+            ),
+            RISK_WORKFLOW.name: apply_decision,
         }
 
     def apply_alert(self, value: bytes, client: Any = None) -> Awaitable[Any]:
@@ -263,6 +310,20 @@ class ServingView:
                 change["subject"],
                 change["version"],
                 change["tier"],
+                value,
+                keys.LIVE_EVENTS_MAXLEN,
+            ],
+            client=client,
+        )
+
+    def apply_list_change(self, value: bytes, client: Any = None) -> Awaitable[Any]:
+        """Announce a list entry or exit on the live stream unless its version was."""
+        change = orjson.loads(value)
+        return self._apply_list_change(
+            keys=[keys.LIST_VERSIONS, keys.LIVE_EVENTS],
+            args=[
+                list_change_key(change["subject"], ListKind(change["list"])),
+                change["version"],
                 value,
                 keys.LIVE_EVENTS_MAXLEN,
             ],
@@ -463,6 +524,9 @@ def register(w: Wiring) -> None:
     batch_agent(w.app, w.channels.alerts, f"{__name__}.serve_alerts", apply_events)
     batch_agent(w.app, w.channels.silences, f"{__name__}.serve_silences", apply_events)
     batch_agent(w.app, w.channels.tier_changes, f"{__name__}.serve_tier_changes", apply_events)
+    batch_agent(w.app, w.channels.list_changes, f"{__name__}.serve_list_changes", apply_events)
+    batch_agent(w.app, w.channels.registrations, f"{__name__}.serve_registrations", apply_events)
+    batch_agent(w.app, w.channels.workflow_notices, f"{__name__}.serve_decisions", apply_events)
 
     @w.app.timer(REBUILD_CHECK_S)
     async def rebuild_if_lost() -> None:

@@ -33,6 +33,12 @@ def create(*args: str) -> list[str]:
         (["--name", "tax", "--role", "department", "--sector", "finance"], "only inspectors"),
         (["--name", "cli:root", "--role", "centre"], "may not start with"),
         (["--name", "two words", "--role", "centre"], "without spaces"),
+        # Issue 18: a subject token names its USCC, an association token its id; no other does.
+        (["--name", "self", "--role", "subject"], "names its --uscc"),
+        (["--name", "self", "--role", "subject", "--uscc", "91130100MA0000001X"], "valid USCC"),
+        (["--name", "hq", "--role", "centre", "--uscc", "91130100MA00000012"], "names its --uscc"),
+        (["--name", "assoc", "--role", "association"], "names its --association"),
+        (["--name", "a", "--role", "association", "--association", "a b"], "letters, digits"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(
@@ -103,3 +109,17 @@ def test_revoke_finds_one_active_token_by_name_or_hash_prefix() -> None:
 def test_build_token_rejects_unknown_counties() -> None:
     with pytest.raises(UsageError, match="unknown county"):
         build_token(args("inspector", ["130100"]), datetime.now(UTC))
+
+
+def test_subject_and_association_tokens_carry_their_scope() -> None:
+    own = argparse.Namespace(
+        name="self", role="subject", counties=[], sectors=[], uscc="91130100ma00000012"
+    )
+    _, record = build_token(own, datetime.now(UTC))
+    assert (record.subject, record.association) == ("91130100MA00000012", None)
+    assert scope_text(record) == "subject 91130100MA00000012"
+    member = argparse.Namespace(
+        name="assoc", role="association", counties=[], sectors=[], association="food-assoc"
+    )
+    _, record = build_token(member, datetime.now(UTC))
+    assert scope_text(record) == "association food-assoc"

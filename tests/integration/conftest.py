@@ -41,9 +41,18 @@ class Pipeline:
         role: Role,
         counties: list[str] | None = None,
         sectors: list[str] | None = None,
+        subject: str | None = None,
+        association: str | None = None,
     ) -> str:
         return create_token(
-            self.stack.bootstrap, self.stack.redis_url, name, role, counties, sectors
+            self.stack.bootstrap,
+            self.stack.redis_url,
+            name,
+            role,
+            counties,
+            sectors,
+            subject=subject,
+            association=association,
         )
 
 

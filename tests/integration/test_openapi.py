@@ -48,6 +48,16 @@ OPERATIONS = [
     ("GET", "/api/reports/{number}"),
     ("GET", "/api/persons/{person}"),
     ("GET", "/api/persons/{person}/measures"),
+    # Issue 18: self-service and associations.
+    ("POST", "/api/subjects/{subject}/objections"),
+    ("POST", "/api/subjects/{subject}/repairs"),
+    ("GET", "/api/subjects/{subject}/applications"),
+    ("POST", "/api/subjects/{subject}/registrations"),
+    ("GET", "/api/registrations"),
+    ("POST", "/api/registrations/{registration_id}/decision"),
+    ("GET", "/api/association/members"),
+    ("GET", "/api/association/feed"),
+    ("POST", "/api/association/records"),
 ]
 
 

@@ -254,9 +254,16 @@ def test_the_officials_record_search_finds_it_published_and_audits_the_read(publ
     status, masked = published.records("?kind=penalty", token=inspector)
     assert status == 200 and masked["records"][0]["legal_rep_id"] == "L*****4"
 
+    # Issue 18: the subject itself reads its own records (masked), and no one else's.
+    own = published.pipeline.issue_token("self-8801", Role.SUBJECT, subject=SUBJECT)
+    status, mine = published.records("?kind=penalty", token=own)
+    assert status == 200 and mine["records"][0]["legal_rep_id"] == "L*****4"
+    stranger = published.pipeline.issue_token("self-8802", Role.SUBJECT, subject=make_uscc(8802))
+    assert published.records(token=stranger)[0] == 404
+
     trail = published.audit_trail()
     reads = [r for r in trail if r["action"] == "records.read"]
-    assert {r["actor"] for r in reads} >= {"test-centre", "insp-changan"}
+    assert {r["actor"] for r in reads} >= {"test-centre", "insp-changan", "self-8801"}
     assert all(r["target"] == f"subject:{SUBJECT}" for r in reads)
 
 
@@ -282,6 +289,15 @@ def test_a_report_carries_the_penalty_and_is_verified_and_a_tampered_copy_is_not
     body, content_type = multipart(bytes(tampered))
     status, html = published.public(f"/reports/{number}", body, **{"Content-Type": content_type})
     assert "可能被篡改" in html and "报告真实" not in html
+
+    # Issue 18: the subject asks for its own report; another subject's token gets 404.
+    own = published.pipeline.issue_token("self-report-8801", Role.SUBJECT, subject=SUBJECT)
+    status, own_pdf, _ = published.api("POST", f"/api/subjects/{SUBJECT}/reports", own)
+    assert status == 201 and own_pdf.startswith(b"%PDF")
+    stranger = published.pipeline.issue_token(
+        "self-report-8802", Role.SUBJECT, subject=make_uscc(8802)
+    )
+    assert published.api("POST", f"/api/subjects/{SUBJECT}/reports", stranger)[0] == 404
 
     # The department reads the issued report again, as HTML.
     status, page_html, headers = published.api(

@@ -17,7 +17,9 @@ with a due item a later record of its own.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+import urllib.error
+import urllib.request
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,10 +28,12 @@ from kafka import KafkaProducer
 
 from creditwatch.admin_io import read_topic
 from tests.factories import make_uscc
-from tests.integration.conftest import running_pipeline
+from tests.integration.conftest import Pipeline, running_pipeline
 from tests.integration.test_pipeline import wait_until
+from topics.access import Role
 from topics.catalogue import (
     ENFORCEMENT_EVENTS,
+    REGISTRY_MEMBERSHIPS,
     REGISTRY_ROLES,
     RISK_LIST_CHANGES,
     RISK_PERSON_RECORDS,
@@ -509,3 +513,148 @@ def test_a_scripted_year_yields_exactly_its_outcome_twice_in_a_row() -> None:
         assert tiers == TIER_CHANGES, f"replay {replay}"
         assert publications == PUBLICATIONS, f"replay {replay}"
         assert persons == PEOPLE, f"replay {replay}"
+
+
+# === Issue 18 items 7 and 9: an association's feed, a subject's self-service ===========
+# Its own pipeline per replay, so the script above stays exactly as it is. An
+# industry association has two members; one left on 1 February 2026. Three subjects
+# follow S7's path (three general penalties, a credit-repair commitment, a repair):
+# the association's feed shows its member's whole path, the former member's up to
+# its leaving, and nothing of the third, which never was a member. Then a subject,
+# through its own token, applies to repair a penalty of ten days ago: refused, with
+# the reasons and the earliest date. Its records are dated from today, so they come
+# after the feed is read (a partition's event time jumping to today ends the
+# publication periods of the script's records, which is not what this part is about).
+
+ASSOCIATION = "food-assoc"
+A1, A2, A3 = make_uscc(5121), make_uscc(5122), make_uscc(5123)  # member, former, never
+SELF = make_uscc(5124)
+PLACES.update({A1: ("food_drug", "130104"), A2: ("food_drug", "130104")})
+PLACES.update({A3: ("food_drug", "130104"), SELF: ("food_drug", "130102")})
+
+MEMBERSHIPS = [
+    {"event_id": "join-a1", "association": ASSOCIATION, "subject": A1,
+     "member_from": when(2025, 9, 1), "recorded_at": when(2025, 9, 1)},
+    {"event_id": "join-a2", "association": ASSOCIATION, "subject": A2,
+     "member_from": when(2025, 9, 1), "member_until": when(2026, 2, 1),
+     "recorded_at": when(2026, 2, 1)},
+]  # fmt: skip
+
+
+def s7_path(subject: str, tag: str) -> list[dict[str, Any]]:
+    """S7's records up to its approved repair, for ``subject``."""
+    return [
+        record(subject, f"{tag}-p1", "penalty", when(2025, 10, 13, 10), severity="general"),
+        record(subject, f"{tag}-p2", "penalty", when(2025, 12, 15, 10), severity="general"),
+        record(subject, f"{tag}-p3", "penalty", when(2026, 1, 20, 10), severity="general"),
+        record(subject, f"{tag}-promise", "commitment_made", when(2026, 3, 10, 10),
+               commitment_kind="credit_repair", deadline=when(2026, 12, 31, 17),
+               department="government_services"),
+        record(subject, f"{tag}-repair", "repair_applied", when(2026, 4, 27, 10),
+               concerns_event_id=f"{tag}-p1", department="government_services"),
+    ]  # fmt: skip
+
+
+ASSOCIATION_SCRIPT = sorted(
+    s7_path(A1, "a1") + s7_path(A2, "a2") + s7_path(A3, "a3"), key=lambda r: r["occurred_at"]
+)
+#: (subject, change, version, what, when): A2's exit and return to B came after it left.
+ASSOCIATION_FEED = {
+    (A1, "tier-change", 2, "C", when(2026, 1, 20, 10)),
+    (A1, "list-change", 1, "key_attention entered", when(2026, 1, 20, 10)),
+    (A1, "list-change", 2, "key_attention exited repaired", when(2026, 4, 27, 10)),
+    (A1, "tier-change", 3, "B", when(2026, 4, 27, 10)),
+    (A2, "tier-change", 2, "C", when(2026, 1, 20, 10)),
+    (A2, "list-change", 1, "key_attention entered", when(2026, 1, 20, 10)),
+}
+
+
+def feed_of(pipeline: Pipeline, token: str) -> set[tuple[Any, ...]]:
+    status, answer = api(pipeline, "GET", "/api/association/feed", token)
+    assert status == 200, answer
+    found = set()
+    for item in answer["changes"]:
+        change = item["change"]
+        if item["type"] == "tier-change":
+            what, at = change["tier"], change["effective_at"]
+        else:
+            what = " ".join(filter(None, (change["list"], change["action"], change["exit_reason"])))
+            at = change["exited_at"] or change["entered_at"]
+        found.add((change["subject"], item["type"], change["version"], what, utc_iso(at)))
+    return found
+
+
+def api(
+    pipeline: Pipeline, method: str, path: str, token: str, body: Any = None
+) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}{path}",
+        data=None if body is None else orjson.dumps(body),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, orjson.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, orjson.loads(error.read())
+
+
+def self_service_script(today: date) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """SELF's penalty ten days before ``today`` and the decision its repair must get:
+    (kind, reason codes, earliest date: the 90th day after the penalty's, a general
+    penalty's minimum period)."""
+    day = today - timedelta(days=10)
+    penalty = record(SELF, "self-p1", "penalty", when(day.year, day.month, day.day, 10),
+                     severity="general")  # fmt: skip
+    earliest = day + timedelta(days=90)
+    expected = (
+        "repair_rejected",
+        ("minimum_period", "no_repair_commitment"),
+        when(earliest.year, earliest.month, earliest.day),
+    )
+    return penalty, expected
+
+
+def replay_association_and_self_service(today: date) -> tuple[Any, ...]:
+    penalty, _ = self_service_script(today)
+    with running_pipeline() as pipeline:
+        bootstrap = pipeline.stack.bootstrap
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        for membership in MEMBERSHIPS:
+            key = f"{ASSOCIATION}|{membership['subject']}".encode()
+            producer.send(REGISTRY_MEMBERSHIPS.name, key=key, value=orjson.dumps(membership))
+        producer.flush()
+        producer.close()
+        send(bootstrap, ENFORCEMENT_EVENTS.name, ASSOCIATION_SCRIPT)
+        token = pipeline.issue_token("food-assoc", Role.ASSOCIATION, association=ASSOCIATION)
+        wait_until(lambda: feed_of(pipeline, token) >= ASSOCIATION_FEED, 60, "the member feed")
+        time.sleep(2)  # anything beyond the script would show up now
+        feed = feed_of(pipeline, token)
+
+        send(bootstrap, ENFORCEMENT_EVENTS.name, [penalty])
+        own = pipeline.issue_token("self-5124", Role.SUBJECT, subject=SELF)
+        wait_until(lambda: api(pipeline, "GET", f"/api/subjects/{SELF}", own)[0] == 200, 60,
+                   "the subject's profile")  # fmt: skip
+        refused = api(pipeline, "GET", f"/api/subjects/{A1}", own)[0]  # another subject: 404
+        filed = api(pipeline, "POST", f"/api/subjects/{SELF}/repairs", own,
+                    {"concerns_event_id": "self-p1"})[0]  # fmt: skip
+        applications = f"/api/subjects/{SELF}/applications"
+        wait_until(lambda: api(pipeline, "GET", applications, own)[1]["decisions"], 60,
+                   "the repair decision")  # fmt: skip
+        decisions = api(pipeline, "GET", applications, own)[1]["decisions"]
+        decided = {
+            (d["kind"], tuple(r["code"] for r in d["reasons"]), utc_iso(d["earliest_eligible_at"]))
+            for d in decisions
+        }
+        return feed, refused, filed, decided
+
+
+def test_an_association_feed_and_a_self_service_repair_twice_in_a_row() -> None:
+    today = datetime.now(CST).date()
+    _, decision = self_service_script(today)
+    for replay in (1, 2):
+        feed, refused, filed, decided = replay_association_and_self_service(today)
+        assert feed == ASSOCIATION_FEED, f"replay {replay}"
+        assert (refused, filed) == (404, 202), f"replay {replay}"
+        assert decided == {decision}, f"replay {replay}"

@@ -165,19 +165,29 @@ def test_live_events_resume_after_last_event_id(pipeline: Pipeline):
     first, second = make_uscc(502), make_uscc(503)
     send(pipeline, enforcement(first, "s-1", "penalty", 5, severity="serious"))
 
-    def about_first(events: list[Event]) -> list[str]:
-        return [id_ for id_, _, data in events if data["subject"] == first]
+    def of(subject: str, kind: str, events: list[Event]) -> list[dict[str, Any]]:
+        return [data for _, k, data in events if k == kind and data["subject"] == subject]
+
+    def alert_and_listing(subject: str) -> Callable[[list[Event]], bool]:
+        return lambda events: bool(
+            of(subject, "alert", events) and of(subject, "list-change", events)
+        )
 
     # A serious food penalty raises the rule's alert, kept in the subject's case
-    # ([alerts.disposition]), then the joint-punishment listing's, on the board and live.
-    seen = read_sse(pipeline, "0", until=lambda events: len(about_first(events)) == 1)
-    assert [data["kind"] for _, _, data in seen if data["subject"] == first] == ["list"]
-    last_id = about_first(seen)[-1]
+    # ([alerts.disposition]), then the joint-punishment listing's, on the board and live;
+    # the listing itself comes live too (list-change, issue 18).
+    seen = read_sse(pipeline, "0", until=alert_and_listing(first))
+    assert [data["kind"] for data in of(first, "alert", seen)] == ["list"]
+    last_id = seen[-1][0]
     # While no client is connected, another alert is raised; a client resuming
-    # from the last id it saw gets exactly what it missed.
+    # from the last id it saw gets exactly what it missed: the second subject's
+    # alert and listing, nothing of the first again.
     send(pipeline, enforcement(second, "s-2", "penalty", 5, severity="serious"))
-    missed = read_sse(pipeline, last_id, until=lambda events: len(events) >= 1)
-    assert [(kind, data["subject"]) for _, kind, data in missed] == [("alert", second)]
+    missed = read_sse(pipeline, last_id, until=alert_and_listing(second))
+    assert sorted((kind, data["subject"]) for _, kind, data in missed) == [
+        ("alert", second),
+        ("list-change", second),
+    ]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -307,10 +317,22 @@ def test_state_changes_accept_only_json(pipeline: Pipeline):
     body = orjson.dumps(
         {"matchers": {"region": "130133"}, "reason": "form", "duration_minutes": 5, "note": "x"}
     )
-    for path in posts:
-        path = path.replace("{alert_id}", alert["alert_id"]).replace("{subject}", alert["subject"])
+    # Issue 18: each POST with a token whose role may make it (refused first otherwise).
+    own = pipeline.issue_token("form-subject", Role.SUBJECT, subject=alert["subject"])
+    association = pipeline.issue_token("form-assoc", Role.ASSOCIATION, association="form-assoc")
+    registration = orjson.dumps({"category": "honour", "description": "x"})
+    filed = post(pipeline, f"/api/subjects/{alert['subject']}/registrations", registration,
+                 "application/json", own)[1]  # fmt: skip
+    holders = {path: own for path in posts if path.startswith("/api/subjects/{subject}/")}
+    holders.update({"/api/association/records": association})
+    holders.pop("/api/subjects/{subject}/reports", None)  # the centre's
+    for template in posts:
+        path = template.replace("{alert_id}", alert["alert_id"]).replace(
+            "{subject}", alert["subject"]
+        )
+        path = path.replace("{registration_id}", filed["registration_id"])
         for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
-            status, answer = post(pipeline, path, body, content_type)
+            status, answer = post(pipeline, path, body, content_type, holders.get(template))
             assert status == 415, (path, content_type, status, answer)
             assert "application/json" in answer["error"]
     assert get_json(pipeline, "/api/silences")[1]["silences"] == []

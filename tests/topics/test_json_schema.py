@@ -27,6 +27,7 @@ from topics.lists import (
     MeasureCategory,
     list_change_key,
 )
+from topics.memberships import Membership
 from topics.publications import Publication
 from topics.risk import Alert, Evidence, TierChange
 from topics.vocabulary import (
@@ -175,6 +176,17 @@ def repaired_publication() -> Publication:
     )
 
 
+def former_member() -> Membership:
+    return Membership(
+        event_id="m-1",
+        association="food-assoc",
+        subject=SUBJECT,
+        member_from=T - timedelta(days=400),
+        recorded_at=T,
+        member_until=T,
+    )
+
+
 def test_committed_schema_files_are_what_the_records_generate() -> None:
     committed = {path.name: path.read_text("utf-8") for path in SCHEMA_DIR.glob("*.schema.json")}
     assert committed == generated_files()
@@ -187,6 +199,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.dlq.schema.json",
         "risk.person-records.schema.json",
         "registry.roles.schema.json",
+        "registry.memberships.schema.json",
     }
 
 
@@ -198,6 +211,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         ("risk.list-changes", list_exit()),
         ("risk.workflow", rejected_repair()),
         ("risk.publications", repaired_publication()),
+        ("registry.memberships", former_member()),
     ],
 )
 def test_real_records_validate(topic: str, record: faust.Record) -> None:
