@@ -14,6 +14,7 @@ from collections.abc import Callable
 from streams.agents import (
     alert_manager,
     audit,
+    cases,
     cross_region,
     cross_sector,
     ingest,
@@ -26,6 +27,7 @@ from streams.agents.publish import Publisher
 from streams.agents.subjects import LIVE_STATES_MAX, Subjects
 from streams.app import create_app
 from streams.http import actions, openapi, records_wiring, web
+from streams.http import cases as case_api
 from streams.runtime.channels import Channels, Outbox
 from streams.runtime.tables import Tables
 from streams.serving import tokens, view
@@ -49,6 +51,8 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     actions.register,
     openapi.register,
     records_wiring.register,
+    cases.register,
+    case_api.register,
 )
 
 

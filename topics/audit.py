@@ -42,6 +42,13 @@ class AuditAction(StrEnum):
     RECORDS_READ = "records.read"  # an official read a subject's records (personal data)
     REPORT_ISSUE = "report.issue"  # a credit report was issued
     PERSONS_READ = "persons.read"  # an official read a person's record or measures (seed 十一)
+    # Issue 17: cases. Opening and escalation are the system's; the others people's.
+    CASE_OPEN = "case.open"
+    CASE_ASSIGN = "case.assign"
+    CASE_STATUS = "case.status"
+    CASE_NOTE = "case.note"
+    CASE_VERDICT = "case.verdict"
+    CASE_ESCALATE = "case.escalate"
 
 
 class AuditRequest(faust.Record, serializer="json", include_metadata=False):

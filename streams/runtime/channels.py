@@ -44,12 +44,14 @@ from topics.catalogue import (
     ADVERSE_SIGNALS,
     ALERT_CANDIDATES,
     AUDIT_REQUESTS,
+    CASE_COMMANDS,
     COMPLAINT_COUNTS,
     INPUT_TOPICS,
     PEER_FEATURES,
     PERSON_FACTS,
     RISK_ALERTS,
     RISK_AUDIT,
+    RISK_CASES,
     RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
@@ -114,6 +116,10 @@ class Channels:
     peer_feature_changes: faust.TopicT = _of(PEER_FEATURES)
     person_facts: faust.TopicT = _of(PERSON_FACTS)  # seed 十一: to the person-record agent
     person_records: faust.TopicT = _of(RISK_PERSON_RECORDS)
+    # Issue 17: the case agent reads the three topics keyed by case key as one stream.
+    case_feed: faust.TopicT = _of(RISK_ALERTS, RISK_WORKFLOW, CASE_COMMANDS)
+    case_commands: faust.TopicT = _of(CASE_COMMANDS)
+    cases: faust.TopicT = _of(RISK_CASES)
 
     @classmethod
     def declare(cls, app: faust.App, partitions: int) -> Channels:

@@ -48,6 +48,13 @@ OPERATIONS = [
     ("GET", "/api/reports/{number}"),
     ("GET", "/api/persons/{person}"),
     ("GET", "/api/persons/{person}/measures"),
+    ("GET", "/api/cases"),
+    ("GET", "/api/cases/{case_id}"),
+    ("POST", "/api/cases/{case_id}/assign"),
+    ("POST", "/api/cases/{case_id}/status"),
+    ("POST", "/api/cases/{case_id}/notes"),
+    ("POST", "/api/cases/{case_id}/alerts/{alert_id}/verdict"),
+    ("GET", "/api/case-precision"),
 ]
 
 

@@ -1,0 +1,124 @@
+"""The case agent (issue 17): one :class:`~pipeline.cases.CaseBook` per case key.
+
+It reads ``risk.alerts``, ``risk.workflow`` and ``risk.internal.case-commands``
+as one stream (all three are keyed by case key: a subject, or an area-wide
+alert's dedup key, and co-partitioned), publishes every changed case on
+``risk.cases`` and audits what the system does (opening, escalation); the
+serving agent applies ``risk.cases`` to Redis; a timer escalates the cases
+past their SLA and refreshes the precision gauges. Wiring only: the
+decisions are in pipeline/cases.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from typing import TYPE_CHECKING
+
+import orjson
+import redis.asyncio as aioredis
+from faust.types import EventT
+
+from pipeline.cases import Case, CaseBook, CaseContext, CaseOutput, precision, step
+from streams import metrics
+from streams.agents.keyed import keyed_agent
+from streams.agents.publish import BAD_INTERNAL_MESSAGE, Publisher
+from streams.runtime.batches import batch_agent
+from streams.serving import cases as case_view
+from topics.cases import CaseAction, CaseCommand, decode_case_message
+from topics.decode import Rejected
+
+if TYPE_CHECKING:
+    from streams.wiring import Wiring
+
+log = logging.getLogger(__name__)
+ESCALATION_CHECK_S = 10.0
+GAUGE_REFRESH_S = 5.0
+REDIS_RETRY_S = 1.0
+
+
+def handle_case_message(
+    context: CaseContext, book: CaseBook | None, value: bytes
+) -> tuple[CaseBook, list[CaseOutput]]:
+    return step(book, decode_case_message(value), context)
+
+
+async def send_output(publish: Publisher, output: CaseOutput) -> None:
+    if isinstance(output, Case):
+        await publish.case(output.key, orjson.dumps(output.to_json()))
+    else:
+        await publish.audit_in_batch(output.actor, output.action, output.target, output.details)
+
+
+async def escalate_due(redis: aioredis.Redis, publish: Publisher, now_s: float) -> int:
+    """Send an escalation for every open case past its due time; how many were sent.
+    Any worker may run it: the agent ignores a second escalation of a case."""
+    due = await redis.zrangebyscore(case_view.CASES_DUE, "-inf", now_s)
+    for raw_id in due:
+        case_id = raw_id.decode()
+        await publish.case_command(CaseCommand(CaseAction.ESCALATE, case_id, "system", now_s))
+        await redis.zrem(case_view.CASES_DUE, case_id)
+    return len(due)
+
+
+async def report_case_gauges(redis: aioredis.Redis, now_s: float) -> None:
+    """Verdicts and precision per rule and kind, open and overdue cases (issue 17 item 2)."""
+    rows = precision(await case_view.verdicts(redis))
+    for row in rows:
+        for verdict in ("risk_confirmed", "false_positive", "not_actionable"):
+            count = getattr(row, verdict)
+            metrics.alert_verdicts.labels(row.rule, row.kind, verdict).set(count)
+        if row.precision is not None:
+            metrics.rule_precision.labels(row.rule, row.kind).set(row.precision)
+    open_cases = await redis.zcard(case_view.OPEN_CASES)
+    cases = await case_view.open_cases(redis)
+    overdue = sum(1 for c in cases if Case.from_json(c).overdue(now_s))
+    metrics.cases_open.labels("open").set(open_cases)
+    metrics.cases_open.labels("overdue").set(overdue)
+
+
+def register(w: Wiring) -> None:
+    """The case agent, its serving agent, the SLA timer and the gauges."""
+    context = CaseContext(w.routing, w.context.policy.supervision.calendar)
+    handle = partial(handle_case_message, context)
+    name = f"{__name__}.manage_cases"
+    keyed_agent(
+        w, name, w.channels.case_feed, w.tables.case_books, CaseBook, handle,
+        partial(send_output, w.publish),
+    )  # fmt: skip
+
+    async def serve_cases(events: list[EventT]) -> None:
+        for event in events:
+            value = event.message.value
+            while value is not None:  # None: a compaction tombstone
+                try:
+                    await case_view.apply_case(w.redis, value)
+                    break
+                except (ValueError, KeyError, TypeError) as exc:
+                    detail = f"{type(exc).__name__}: {exc}"
+                    await w.publish.dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
+                    break
+                except aioredis.RedisError as exc:
+                    metrics.serving_write_failures.labels("risk.cases").inc()
+                    if not w.app.flow_control.is_active():
+                        raise
+                    log.warning("Redis unavailable, case not applied; retrying: %s", exc)
+                    await asyncio.sleep(REDIS_RETRY_S)
+
+    batch_agent(w.app, w.channels.cases, f"{__name__}.serve_cases", serve_cases)
+
+    @w.app.timer(ESCALATION_CHECK_S)
+    async def escalate_overdue_cases() -> None:
+        try:
+            await escalate_due(w.redis, w.publish, time.time())
+        except aioredis.RedisError as exc:
+            log.warning("Redis unavailable, case escalation deferred: %s", exc)
+
+    @w.app.timer(GAUGE_REFRESH_S)
+    async def refresh_case_gauges() -> None:
+        try:
+            await report_case_gauges(w.redis, time.time())
+        except aioredis.RedisError as exc:
+            log.warning("Redis unavailable, case gauges not refreshed: %s", exc)
