@@ -25,6 +25,7 @@ from faust.web import Request, Response, View
 
 from pipeline.cases import Case, precision, refusal
 from streams.http.access import Principal, require
+from streams.http.web import board
 from streams.http.web_access import NotFound, error, guarded, json_body, page
 from streams.serving import cases as case_view
 from topics import validation
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from streams.wiring import Wiring
 
 MAX_NOTE = 4_000
+CASE_BOARD = "cases.html"
 #: The queues of ``GET /api/cases?view=``: all open cases, the caller's, those past due.
 VIEWS = ("open", "mine", "overdue")
 #: What each action's body carries, and its audit action.
@@ -171,6 +173,8 @@ class CaseViews:
 
 def register(w: Wiring) -> None:
     guard, views = guarded(w.redis), CaseViews(w)
+    # The case board lives beside the alert board (an installed image copies both).
+    page(w.app, "/cases", get=partial(board, w.settings.board_page().with_name(CASE_BOARD)))
     page(w.app, "/api/cases", get=guard(views.list_cases))
     page(w.app, "/api/case-precision", get=guard(views.precision_report))
     page(w.app, "/api/cases/{case_id}", get=guard(views.get_case))
