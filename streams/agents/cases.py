@@ -4,14 +4,14 @@ It reads ``risk.alerts``, ``risk.workflow`` and ``risk.internal.case-commands``
 as one stream (all three are keyed by case key: a subject, or an area-wide
 alert's dedup key, and co-partitioned), publishes every changed case on
 ``risk.cases`` and audits what the system does (opening, escalation); the
-serving agent applies ``risk.cases`` to Redis; a timer escalates the cases
+serving view applies ``risk.cases`` to Redis (streams/serving/view.py); a
+timer escalates the cases
 past their SLA and refreshes the precision gauges. Wiring only: the
 decisions are in pipeline/cases.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from functools import partial
@@ -19,16 +19,13 @@ from typing import TYPE_CHECKING
 
 import orjson
 import redis.asyncio as aioredis
-from faust.types import EventT
 
 from pipeline.cases import Case, CaseBook, CaseContext, CaseOutput, precision, step
 from streams import metrics
 from streams.agents.keyed import keyed_agent
-from streams.agents.publish import BAD_INTERNAL_MESSAGE, Publisher
-from streams.runtime.batches import batch_agent
+from streams.agents.publish import Publisher
 from streams.serving import cases as case_view
 from topics.cases import CaseAction, CaseCommand, decode_case_message
-from topics.decode import Rejected
 
 if TYPE_CHECKING:
     from streams.wiring import Wiring
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ESCALATION_CHECK_S = 10.0
 GAUGE_REFRESH_S = 5.0
-REDIS_RETRY_S = 1.0
 
 
 def handle_case_message(
@@ -80,7 +76,8 @@ async def report_case_gauges(redis: aioredis.Redis, now_s: float) -> None:
 
 
 def register(w: Wiring) -> None:
-    """The case agent, its serving agent, the SLA timer and the gauges."""
+    """The case agent, the SLA timer and the gauges (the serving view applies
+    ``risk.cases``, streams/serving/view.py)."""
     context = CaseContext(w.routing, w.context.policy.supervision.calendar)
     handle = partial(handle_case_message, context)
     name = f"{__name__}.manage_cases"
@@ -88,26 +85,6 @@ def register(w: Wiring) -> None:
         w, name, w.channels.case_feed, w.tables.case_books, CaseBook, handle,
         partial(send_output, w.publish),
     )  # fmt: skip
-
-    async def serve_cases(events: list[EventT]) -> None:
-        for event in events:
-            value = event.message.value
-            while value is not None:  # None: a compaction tombstone
-                try:
-                    await case_view.apply_case(w.redis, value)
-                    break
-                except (ValueError, KeyError, TypeError) as exc:
-                    detail = f"{type(exc).__name__}: {exc}"
-                    await w.publish.dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
-                    break
-                except aioredis.RedisError as exc:
-                    metrics.serving_write_failures.labels("risk.cases").inc()
-                    if not w.app.flow_control.is_active():
-                        raise
-                    log.warning("Redis unavailable, case not applied; retrying: %s", exc)
-                    await asyncio.sleep(REDIS_RETRY_S)
-
-    batch_agent(w.app, w.channels.cases, f"{__name__}.serve_cases", serve_cases)
 
     @w.app.timer(ESCALATION_CHECK_S)
     async def escalate_overdue_cases() -> None:

@@ -9,11 +9,13 @@
 | ``cw:cases:due`` | zset | open, not yet escalated case ids by SLA due time |
 | ``cw:case-verdicts`` | hash | ``case|alert`` → ``rule|kind|verdict`` (precision per rule) |
 
-Like the rest of the view, it holds nothing the topic cannot give back.
+Like the rest of the view, it holds nothing the topic cannot give back: the view's
+writer applies ``risk.cases`` live and replays it in a rebuild (streams/serving/view.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -37,30 +39,64 @@ def case_of(key: str) -> str:
     return f"{PREFIX}:case-of:{key}"
 
 
-async def apply_case(redis: aioredis.Redis, value: bytes) -> None:
-    """Apply one ``risk.cases`` record, unless a newer revision of the case is there."""
-    document = orjson.loads(value)
-    current = Case.from_json(document)
-    case_id = current.case_id
-    applied = await redis.hget(CASE_REVISIONS, case_id)
-    if applied is not None and int(applied) >= current.revision:
-        return
-    pipe = redis.pipeline(transaction=True)
-    pipe.set(case(case_id), value)
-    pipe.hset(CASE_REVISIONS, case_id, current.revision)
-    pipe.set(case_of(current.key), case_id)
-    if current.closed:
-        pipe.zrem(OPEN_CASES, case_id)
-    else:
-        pipe.zadd(OPEN_CASES, {case_id: epoch(current.opened_at)})
-    if current.closed or current.escalated_at is not None:
-        pipe.zrem(CASES_DUE, case_id)
-    else:
-        pipe.zadd(CASES_DUE, {case_id: epoch(current.due_at)})
-    verdicts = verdict_of(current)
-    if verdicts:
-        pipe.hset(CASE_VERDICTS, mapping=verdicts)
-    await pipe.execute()
+#: Apply a case unless a newer revision of it is there: index it as open or closed, due
+#: or not, and keep its verdicts. KEYS: the case, revisions, case-of, open, due, verdicts;
+#: ARGV: value, case id, revision, closed (1/0), opened (epoch), due (epoch, or "" when
+#: closed or escalated), then verdict field and value pairs.
+APPLY_CASE = """
+local applied = redis.call('HGET', KEYS[2], ARGV[2])
+if applied and tonumber(applied) >= tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[2])
+if ARGV[4] == '1' then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+else
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+end
+if ARGV[6] == '' then
+  redis.call('ZREM', KEYS[5], ARGV[2])
+else
+  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[2])
+end
+for i = 7, #ARGV, 2 do
+  redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
+end
+return 1
+"""
+
+
+def case_applier(redis: aioredis.Redis) -> Callable[..., Awaitable[Any]]:
+    """The serving view's applier of ``risk.cases`` (streams/serving/view.py): live, and
+    when the view is rebuilt from the topics; idempotent by case revision."""
+    script = redis.register_script(APPLY_CASE)
+
+    def apply_case(value: bytes, client: Any = None) -> Awaitable[Any]:
+        current = Case.from_json(orjson.loads(value))
+        waiting = not current.closed and current.escalated_at is None
+        verdicts = [part for pair in verdict_of(current).items() for part in pair]
+        return script(
+            keys=[
+                case(current.case_id),
+                CASE_REVISIONS,
+                case_of(current.key),
+                OPEN_CASES,
+                CASES_DUE,
+                CASE_VERDICTS,
+            ],
+            args=[
+                value,
+                current.case_id,
+                current.revision,
+                1 if current.closed else 0,
+                epoch(current.opened_at),
+                epoch(current.due_at) if waiting else "",
+                *verdicts,
+            ],
+            client=client,
+        )
+
+    return apply_case
 
 
 async def read_case(redis: aioredis.Redis, case_id: str) -> dict[str, Any] | None:

@@ -35,8 +35,15 @@ from streams.http.token_store import store_token
 from streams.runtime.batches import batch_agent
 from streams.runtime.end_offsets import read_to_end
 from streams.serving import redis_keys as keys
+from streams.serving.cases import case_applier
 from streams.settings import bootstrap_servers
-from topics.catalogue import ACCESS_TOKENS, RISK_ALERTS, RISK_SILENCES, RISK_TIER_CHANGES
+from topics.catalogue import (
+    ACCESS_TOKENS,
+    RISK_ALERTS,
+    RISK_CASES,
+    RISK_SILENCES,
+    RISK_TIER_CHANGES,
+)
 from topics.decode import Rejected
 from topics.risk import on_board
 from topics.validation import InvalidRecord
@@ -192,6 +199,7 @@ class ServingView:
             RISK_TIER_CHANGES.name: self.apply_tier_change,
             RISK_SILENCES.name: self.apply_silence,
             ACCESS_TOKENS.name: apply_token,
+            RISK_CASES.name: case_applier(redis),  # issue 17: docs/cases.md
         }
 
     def apply_alert(self, value: bytes, client: Any = None) -> Awaitable[Any]:
@@ -463,6 +471,7 @@ def register(w: Wiring) -> None:
     batch_agent(w.app, w.channels.alerts, f"{__name__}.serve_alerts", apply_events)
     batch_agent(w.app, w.channels.silences, f"{__name__}.serve_silences", apply_events)
     batch_agent(w.app, w.channels.tier_changes, f"{__name__}.serve_tier_changes", apply_events)
+    batch_agent(w.app, w.channels.cases, f"{__name__}.serve_cases", apply_events)
 
     @w.app.timer(REBUILD_CHECK_S)
     async def rebuild_if_lost() -> None:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+import redis
 
 from pipeline.routing import load_routing
 from tests.integration.conftest import Pipeline
@@ -193,3 +194,28 @@ def test_a_case_past_its_sla_is_escalated_and_listed_overdue(pipeline: Pipeline)
     assert ("system", "case.escalate") in {
         (r.actor, r.action) for r in audit_trail(pipeline) if r.target == f"case:{case_id}"
     }
+
+
+def test_cases_and_their_verdicts_come_back_after_redis_lost_them(pipeline: Pipeline):
+    """Run last in this module: it wipes Redis (tokens included, which come back too)."""
+    client = redis.Redis.from_url(pipeline.stack.redis_url)
+    subject = make_uscc(9105)
+    send(pipeline, enforcement(subject, "case-5", "court_dishonest_debtor", 5))
+    case = full_case(pipeline, wait_for_case(pipeline, subject)["case_id"])
+    alert_id = case["alerts"][0]["alert_id"]
+    path = f"alerts/{alert_id}/verdict"
+    assert act(pipeline, case["case_id"], path, {"verdict": "risk_confirmed"})[0] == 202
+    wait_until(
+        lambda: full_case(pipeline, case["case_id"])["alerts"][0]["verdict"] is not None,
+        WAIT_S,
+        "the verdict",
+    )
+    before = get_json(pipeline, "/api/case-precision")[1]
+    open_before = client.zcard("cw:cases:open")
+
+    client.flushall()  # what a Redis restart without persistence looks like
+    wait_until(lambda: client.exists("cw:serving:built") == 1, WAIT_S, "the rebuild")
+    wait_until(lambda: get(pipeline, "/api/cases")[0] == 200, WAIT_S, "tokens back")
+    assert full_case(pipeline, case["case_id"])["alerts"][0]["verdict"] == "risk_confirmed"
+    assert client.zcard("cw:cases:open") == open_before
+    assert get_json(pipeline, "/api/case-precision")[1] == before
