@@ -48,6 +48,8 @@ MAX_NOTICES = 50
 #: Notes kept per case (the audit trail keeps every one).
 MAX_NOTES = 200
 MAX_HISTORY = 200
+#: Files per case (their bytes are in the record store, not here).
+MAX_ATTACHMENTS = 50
 #: Notices remembered while a key has no open case, for the next case to gather.
 MAX_PENDING_NOTICES = 20
 #: The actor of what the system does to a case (opening it, escalating it).
@@ -96,6 +98,19 @@ class CaseNote:
 
 
 @dataclass(slots=True)
+class CaseAttachment:
+    """A file attached to the case; its bytes are in the record store (``case_attachments``)."""
+
+    attachment_id: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    by: str
+    at: str
+
+
+@dataclass(slots=True)
 class CaseChange:
     """One line of the case's history: who did what, when (the audit trail has them too)."""
 
@@ -128,6 +143,7 @@ class Case:
     notices: list[CaseNotice] = field(default_factory=list)
     notes: list[CaseNote] = field(default_factory=list)
     history: list[CaseChange] = field(default_factory=list)
+    attachments: list[CaseAttachment] = field(default_factory=list)
 
     @property
     def closed(self) -> bool:
@@ -135,6 +151,9 @@ class Case:
 
     def alert(self, alert_id: str | None) -> CaseAlert | None:
         return next((a for a in self.alerts if a.alert_id == alert_id), None)
+
+    def attachment(self, attachment_id: str) -> CaseAttachment | None:
+        return next((a for a in self.attachments if a.attachment_id == attachment_id), None)
 
     def overdue(self, now_s: float) -> bool:
         return not self.closed and epoch(self.due_at) <= now_s
@@ -152,6 +171,7 @@ class Case:
                 "notices": [CaseNotice(**n) for n in document["notices"]],
                 "notes": [CaseNote(**n) for n in document["notes"]],
                 "history": [CaseChange(**c) for c in document["history"]],
+                "attachments": [CaseAttachment(**a) for a in document.get("attachments", ())],
             }
         )
 
@@ -337,6 +357,10 @@ def refusal(case: Case, command: CaseCommand) -> str | None:
         return "an owner must be named" if not command.value.strip() else None
     if command.action is CaseAction.NOTE:
         return "a note must have text" if not command.value.strip() else None
+    if command.action is CaseAction.ATTACH:
+        if len(case.attachments) >= MAX_ATTACHMENTS:
+            return f"a case holds at most {MAX_ATTACHMENTS} files"
+        return None if command.attachment else "an attachment must be described"
     if command.action is CaseAction.VERDICT:
         if case.alert(command.alert_id) is None:
             return f"alert {command.alert_id} is not in case {case.case_id}"
@@ -380,6 +404,12 @@ def _command(book: CaseBook, command: CaseCommand) -> list[CaseOutput]:
     elif command.action is CaseAction.NOTE:
         case.notes = [*case.notes, CaseNote(at, command.actor, command.value)][-MAX_NOTES:]
         detail = ""
+    elif command.action is CaseAction.ATTACH:
+        attached = CaseAttachment(**{**(command.attachment or {}), "by": command.actor, "at": at})
+        if case.attachment(attached.attachment_id) is not None:
+            return []  # the same file sent twice
+        case.attachments.append(attached)
+        detail = attached.name
     else:
         judged = case.alert(command.alert_id)
         assert judged is not None  # refusal() checked

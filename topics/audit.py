@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     CASE_STATUS = "case.status"
     CASE_NOTE = "case.note"
     CASE_VERDICT = "case.verdict"
+    CASE_ATTACH = "case.attach"
     CASE_ESCALATE = "case.escalate"
 
 

@@ -46,6 +46,7 @@ class CaseAction(StrEnum):
     STATUS = "status"  # move along new → investigating → measures_taken → closed
     NOTE = "note"
     VERDICT = "verdict"  # on one alert of the case
+    ATTACH = "attach"  # a file, already in the record store
     ESCALATE = "escalate"  # the SLA timer: the case is past its due time
 
 
@@ -54,7 +55,8 @@ class CaseCommand:
     """An action on the case ``case_id`` (the key's current case), by ``actor`` at ``at_s``.
 
     ``value`` is the new owner, the new status or the note's text; ``alert_id``
-    and ``value`` (a :class:`Verdict`) for a verdict; nothing for an escalation.
+    and ``value`` (a :class:`Verdict`) for a verdict; ``attachment`` (its id, name,
+    media type, size and SHA-256) for a file; nothing for an escalation.
     """
 
     action: CaseAction
@@ -63,6 +65,7 @@ class CaseCommand:
     at_s: float
     value: str = ""
     alert_id: str | None = None
+    attachment: dict[str, Any] | None = None
 
 
 #: The field that marks a message of ``risk.internal.case-commands`` among the three topics.
@@ -93,6 +96,7 @@ def decode_case_message(value: bytes) -> CaseMessage:
             at_s=float(command["at_s"]),
             value=str(command.get("value", "")),
             alert_id=command.get("alert_id"),
+            attachment=command.get("attachment"),
         )
     if "alert_id" in document or "notice_id" in document:
         return document

@@ -16,10 +16,18 @@ the case agent, as for alerts; the API answers 409 with the reason when
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import logging
 import time
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from faust.web import Request, Response, View
 
@@ -27,11 +35,14 @@ from pipeline.cases import Case, precision, refusal
 from streams.http.access import Principal, require
 from streams.http.web import board
 from streams.http.web_access import NotFound, error, guarded, json_body, page
+from streams.public.store import UNAVAILABLE, read_write_store
 from streams.serving import cases as case_view
 from topics import validation
 from topics.access import Role
 from topics.audit import AuditAction
 from topics.cases import CaseAction, CaseCommand, Verdict
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from streams.agents.publish import Publisher
@@ -39,6 +50,14 @@ if TYPE_CHECKING:
 
 MAX_NOTE = 4_000
 CASE_BOARD = "cases.html"
+#: A file's largest size: its base64 in a JSON body stays below aiohttp's 1 MiB body limit.
+MAX_ATTACHMENT_BYTES = 700_000
+MAX_NAME = 200
+#: Media types a download keeps; any other is served as bytes. Always as an attachment,
+#: never shown in the page's origin.
+KEPT_MEDIA_TYPES = frozenset(
+    {"application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv"}
+)
 #: The queues of ``GET /api/cases?view=``: all open cases, the caller's, those past due.
 VIEWS = ("open", "mine", "overdue")
 #: What each action's body carries, and its audit action.
@@ -53,6 +72,7 @@ AUDITED = {
     CaseAction.STATUS: AuditAction.CASE_STATUS,
     CaseAction.NOTE: AuditAction.CASE_NOTE,
     CaseAction.VERDICT: AuditAction.CASE_VERDICT,
+    CaseAction.ATTACH: AuditAction.CASE_ATTACH,
 }
 
 
@@ -88,10 +108,66 @@ def summary(case: Mapping[str, Any], now_s: float) -> dict[str, Any]:
     }
 
 
+INSERT_ATTACHMENT = """
+INSERT INTO case_attachments
+  (attachment_id, case_id, name, media_type, size, sha256, content, uploaded_by, uploaded_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+SELECT_ATTACHMENT = "SELECT content FROM case_attachments WHERE attachment_id = %s"
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent to be attached, checked."""
+
+    name: str
+    media_type: str
+    content: bytes
+    attachment_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def described(self) -> dict[str, Any]:
+        """What the case keeps of it (``pipeline.cases.CaseAttachment`` but who and when)."""
+        return {
+            "attachment_id": self.attachment_id,
+            "name": self.name,
+            "media_type": self.media_type,
+            "size": len(self.content),
+            "sha256": hashlib.sha256(self.content).hexdigest(),
+        }
+
+    def row(self, case_id: str, by: str, at_s: float) -> tuple[Any, ...]:
+        d = self.described
+        return (self.attachment_id, case_id, self.name, self.media_type, d["size"],
+                d["sha256"], self.content, by, datetime.fromtimestamp(at_s, UTC))  # fmt: skip
+
+
+def attachment_of(body: Mapping[str, Any]) -> Upload:
+    """The upload a request body describes; ``InvalidRecord`` saying what is wrong."""
+    name = validation.text(body, "name", max_length=MAX_NAME)
+    media_type = validation.text(body, "media_type", required=False, max_length=100)
+    encoded = validation.text(body, "content_base64", max_length=4 * MAX_ATTACHMENT_BYTES // 3 + 4)
+    try:
+        content = base64.b64decode(encoded or "", validate=True)
+    except (ValueError, binascii.Error):
+        raise validation.InvalidRecord(
+            validation.Reason.WRONG_TYPE, "'content_base64' is not base64", "content_base64"
+        ) from None
+    if not content or len(content) > MAX_ATTACHMENT_BYTES:
+        raise validation.InvalidRecord(
+            validation.Reason.TOO_LARGE,
+            f"a file must have 1..{MAX_ATTACHMENT_BYTES} bytes",
+            "content_base64",
+        )
+    return Upload(name or "", media_type or "application/octet-stream", content)
+
+
 class CaseViews:
     def __init__(self, w: Wiring) -> None:
         self.redis = w.redis
         self.publish: Publisher = w.publish
+        # Attachments' bytes; the pool opens on the first file (docs/record-store.md).
+        self.store = read_write_store(w.settings.database)
 
     async def readable(self, principal: Principal, case_id: str) -> dict[str, Any]:
         """The case if ``principal`` may read it; 404 when absent and out of scope alike."""
@@ -148,14 +224,84 @@ class CaseViews:
         except validation.InvalidRecord as exc:
             return error(web, 400, exc.detail)
         command = CaseCommand(action, case_id, principal.name, time.time(), value or "", alert_id)
+        details = {name: value} if alert_id is None else {name: value, "alert_id": alert_id}
+        return await self._send(web, principal, case, command, details)
+
+    async def _send(
+        self,
+        web: View,
+        principal: Principal,
+        case: Mapping[str, Any],
+        command: CaseCommand,
+        details: dict[str, Any],
+        answer: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """Judge ``command`` against the case as served (409), audit it, send it (202)."""
         refused = refusal(Case.from_json(case), command)
         if refused is not None:
             return error(web, 409, refused)
-        details = {name: value} if alert_id is None else {name: value, "alert_id": alert_id}
-        await self.publish.audit(principal.name, AUDITED[action], f"case:{case_id}", details)
+        target = f"case:{command.case_id}"
+        await self.publish.audit(principal.name, AUDITED[command.action], target, details)
         await self.publish.case_command(command)
-        accepted = {"case_id": case_id, "action": action.value, "accepted": True}
-        return web.json(accepted, status=202)
+        accepted = {"case_id": command.case_id, "action": command.action.value, "accepted": True}
+        return web.json({**accepted, **(answer or {})}, status=202)
+
+    async def attach(
+        self, web: View, request: Request, principal: Principal, case_id: str
+    ) -> Response:
+        """Attach a file (``name``, ``content_base64``, optional ``media_type``): its bytes
+        go to the record store first, then the case names it."""
+        case = await self.readable(principal, case_id)
+        require(
+            may_work_case(principal, case, CaseAction.ATTACH),
+            "only the case's owner and the supervision centre work on a case",
+        )
+        try:
+            file = attachment_of(await json_body(request))
+        except validation.InvalidRecord as exc:
+            return error(web, 400, exc.detail)
+        now = time.time()
+        command = CaseCommand(
+            CaseAction.ATTACH, case_id, principal.name, now, attachment=file.described
+        )
+        if (refused := refusal(Case.from_json(case), command)) is not None:
+            return error(web, 409, refused)
+        try:
+            async with self.store.connection() as conn:
+                await conn.execute(INSERT_ATTACHMENT, file.row(case_id, principal.name, now))
+        except UNAVAILABLE as exc:
+            log.warning("record store unavailable: %s", exc)
+            return error(web, 503, "the record store (PostgreSQL) is unavailable")
+        return await self._send(web, principal, case, command, file.described, file.described)
+
+    async def download(
+        self,
+        web: View,
+        request: Request,
+        principal: Principal,
+        case_id: str,
+        attachment_id: str,
+    ) -> Response:
+        """A file of a case the caller may read, always as a download."""
+        case = Case.from_json(await self.readable(principal, case_id))
+        listed = case.attachment(attachment_id)
+        if listed is None:
+            return error(web, 404, f"no attachment {attachment_id} in case {case_id}")
+        try:
+            async with self.store.connection() as conn:
+                found = await (await conn.execute(SELECT_ATTACHMENT, (attachment_id,))).fetchone()
+        except UNAVAILABLE as exc:
+            log.warning("record store unavailable: %s", exc)
+            return error(web, 503, "the record store (PostgreSQL) is unavailable")
+        if found is None:
+            return error(web, 404, f"attachment {attachment_id} is not in the record store")
+        kept = listed.media_type if listed.media_type in KEPT_MEDIA_TYPES else None
+        disposition = f"attachment; filename*=UTF-8''{quote(listed.name, safe='')}"
+        return web.bytes(
+            bytes(found[0]),
+            content_type=kept or "application/octet-stream",
+            headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+        )
 
     async def verdict(
         self, web: View, request: Request, principal: Principal, case_id: str, alert_id: str
@@ -185,3 +331,9 @@ def register(w: Wiring) -> None:
     ):
         page(w.app, f"/api/cases/{{case_id}}/{path}", post=guard(partial(views.act, action)))
     page(w.app, "/api/cases/{case_id}/alerts/{alert_id}/verdict", post=guard(views.verdict))
+    page(w.app, "/api/cases/{case_id}/attachments", post=guard(views.attach))
+    page(
+        w.app,
+        "/api/cases/{case_id}/attachments/{attachment_id}",
+        get=guard(views.download),
+    )

@@ -666,8 +666,9 @@ def _case_paths() -> dict[str, Any]:
             "notices": {"type": "array", "items": {"type": "object"}},
             "notes": {"type": "array", "items": {"type": "object"}},
             "history": {"type": "array", "items": {"type": "object"}},
+            "attachments": {"type": "array", "items": {"type": "object"}},
         },
-        "required": [*required, "alerts", "notices", "notes", "history"],
+        "required": [*required, "alerts", "notices", "notes", "history", "attachments"],
     }
     case_id = _path_param("case_id", "a case id: its subject (or incident) and number, KEY~N")
     accepted = _json(
@@ -751,6 +752,46 @@ def _case_paths() -> dict[str, Any]:
             _enum(Verdict),
             _path_param("alert_id", "an alert of the case"),
         ),
+        "/api/cases/{case_id}/attachments": {
+            "post": {
+                "summary": "Attach a file to a case (audited); its bytes go to the record store",
+                "parameters": [case_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "media_type": {"type": "string", "maxLength": 100},
+                                    "content_base64": {
+                                        "type": "string",
+                                        "contentEncoding": "base64",
+                                        "maxLength": 933_340,
+                                    },
+                                },
+                                "required": ["name", "content_base64"],
+                            }
+                        }
+                    },
+                },
+                "responses": {"202": accepted, **_errors(400, 401, 403, 404, 409, 415, 503)},
+            }
+        },
+        "/api/cases/{case_id}/attachments/{attachment_id}": {
+            "get": {
+                "summary": "A file of a case, as a download",
+                "parameters": [case_id, _path_param("attachment_id", "an attachment of the case")],
+                "responses": {
+                    "200": {
+                        "description": "the file's bytes (Content-Disposition: attachment)",
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **_errors(401, 403, 404, 503),
+                },
+            }
+        },
         "/api/case-precision": {
             "get": {
                 "summary": "Precision per rule and alert kind from the verdicts (centres)",

@@ -5,8 +5,11 @@ metric and report; reassignment; a case past its SLA is escalated."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import urllib.request
 from typing import Any
 
 import pytest
@@ -192,6 +195,45 @@ def test_a_case_past_its_sla_is_escalated_and_listed_overdue(pipeline: Pipeline)
         "the overdue gauge",
     )
     assert ("system", "case.escalate") in {
+        (r.actor, r.action) for r in audit_trail(pipeline) if r.target == f"case:{case_id}"
+    }
+
+
+def test_a_file_attached_to_a_case_is_kept_in_the_record_store_and_downloaded_whole(
+    pipeline: Pipeline,
+):
+    subject = make_uscc(9106)
+    send(pipeline, enforcement(subject, "case-6", "court_dishonest_debtor", 5))
+    case_id = wait_for_case(pipeline, subject)["case_id"]
+    content = bytes(range(256)) * 40  # 10 KiB of every byte value
+    body = {"name": "现场照片 1.png", "media_type": "image/png",
+            "content_base64": base64.b64encode(content).decode()}  # fmt: skip
+    status, answer = act(pipeline, case_id, "attachments", body)
+    assert status == 202, answer
+    assert answer["sha256"] == hashlib.sha256(content).hexdigest()
+    assert answer["size"] == len(content)
+
+    def listed() -> list[dict[str, Any]]:
+        return list(full_case(pipeline, case_id)["attachments"])
+
+    wait_until(lambda: len(listed()) == 1, WAIT_S, "the attachment on the case")
+    (attached,) = listed()
+    assert (attached["name"], attached["by"]) == ("现场照片 1.png", "test-centre")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pipeline.worker.web_port}"
+        f"/api/cases/{case_id}/attachments/{attached['attachment_id']}",
+        headers=pipeline.auth,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.read() == content
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+    # Not base64, or empty: refused before anything is stored.
+    assert act(pipeline, case_id, "attachments", {**body, "content_base64": "%%%"})[0] == 400
+    assert act(pipeline, case_id, "attachments", {**body, "content_base64": ""})[0] == 400
+    department = pipeline.issue_token("tax-system-2", Role.DEPARTMENT)
+    assert act(pipeline, case_id, "attachments", body, department)[0] == 403
+    assert ("test-centre", "case.attach") in {
         (r.actor, r.action) for r in audit_trail(pipeline) if r.target == f"case:{case_id}"
     }
 

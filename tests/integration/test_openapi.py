@@ -54,6 +54,8 @@ OPERATIONS = [
     ("POST", "/api/cases/{case_id}/status"),
     ("POST", "/api/cases/{case_id}/notes"),
     ("POST", "/api/cases/{case_id}/alerts/{alert_id}/verdict"),
+    ("POST", "/api/cases/{case_id}/attachments"),
+    ("GET", "/api/cases/{case_id}/attachments/{attachment_id}"),
     ("GET", "/api/case-precision"),
 ]
 

@@ -250,3 +250,27 @@ def test_precision_per_rule_and_kind_worst_first_not_actionable_counted_apart():
     assert [(r.rule, r.precision) for r in rows] == [("b", 0.0), ("a", 0.75), ("c", None)]
     assert rows[0].to_json()["judged"] == 3
     assert RulePrecision("x", "rule").precision is None
+
+
+def test_a_file_is_attached_once_with_who_and_when_and_never_to_a_closed_case():
+    book, case = open_case()
+    described = {"attachment_id": "f1", "name": "现场照片.jpg", "media_type": "image/jpeg",
+                 "size": 3, "sha256": "ab" * 32}  # fmt: skip
+    attach = command(case, CaseAction.ATTACH, attachment=described)
+    assert refusal(case, command(case, CaseAction.ATTACH)) == "an attachment must be described"
+    _, outputs = step(book, attach, CONTEXT)
+    assert outputs == [case] and [(a.name, a.by) for a in case.attachments] == [
+        ("现场照片.jpg", "li")
+    ]
+    assert step(book, attach, CONTEXT)[1] == []  # sent twice: kept once
+    assert case.history[-1].detail == "现场照片.jpg"
+    alert_id = case.alerts[0].alert_id
+    step(book, command(case, CaseAction.VERDICT, "risk_confirmed", alert_id=alert_id), CONTEXT)
+    step(book, command(case, CaseAction.STATUS, "closed"), CONTEXT)
+    later = command(case, CaseAction.ATTACH, attachment={**described, "attachment_id": "f2"})
+    assert refusal(case, later) is not None and step(book, later, CONTEXT)[1] == []
+    # A description with a field this version does not know is a bad message (to the DLQ).
+    book2, case2 = open_case()
+    odd = command(case2, CaseAction.ATTACH, attachment={**described, "colour": "red"})
+    with pytest.raises(TypeError):
+        step(book2, odd, CONTEXT)
