@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,6 +86,18 @@ def test_an_owner_works_a_case_on_the_board(pipeline: Pipeline, browser: Any):  
     page.locator("#note-text").fill("现场核查：冷库温度记录完整")
     page.locator("#note-form button").click()
     expect(page.locator("#case-notes")).to_contain_text("changan-food: 现场核查：冷库温度记录完整")
+    # A file: uploaded from the page, listed on the case, downloaded whole.
+    scan = b"%PDF-1.4 scanned interview record\n" * 20
+    page.locator("#attach-file").set_input_files(
+        {"name": "约谈记录.pdf", "mimeType": "application/pdf", "buffer": scan}
+    )
+    page.locator("#attach-form button").click()
+    expect(page.locator("#case-attachments")).to_contain_text("约谈记录.pdf")
+    with page.expect_download() as downloading:
+        page.locator("#case-attachments button").click()
+    saved = downloading.value
+    assert saved.suggested_filename == "约谈记录.pdf"
+    assert Path(saved.path()).read_bytes() == scan
     page.locator("#case-moves button[data-status='investigating']").click()
     expect(page.locator("#case-status")).to_have_text("调查中")
     history = page.locator("#case-history")
