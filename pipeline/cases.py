@@ -240,9 +240,8 @@ def _alert(
     if is_digest(alert):  # a count of other alerts, each in its own subject's case
         return []
     case = book.case
-    known = case.alert(alert["alert_id"]) if case is not None else None
-    if known is not None:
-        return _alert_changed(case, known, alert)  # type: ignore[arg-type]
+    if case is not None and (known := case.alert(alert["alert_id"])) is not None:
+        return _alert_changed(case, known, alert)
     if alert.get("status") == AlertStatus.RESOLVED.value:
         return []  # resolved before it reached a case: nothing left to handle
     if case is not None and not case.closed:

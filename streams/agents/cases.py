@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 import orjson
 import redis.asyncio as aioredis
 
-from pipeline.cases import Case, CaseBook, CaseContext, CaseOutput, precision, step
+from pipeline.cases import SYSTEM, Case, CaseBook, CaseContext, CaseOutput, precision, step
 from streams import metrics
 from streams.agents.keyed import keyed_agent
 from streams.agents.publish import Publisher
 from streams.serving import cases as case_view
-from topics.cases import CaseAction, CaseCommand, decode_case_message
+from topics.cases import CaseAction, CaseCommand, Verdict, decode_case_message
 
 if TYPE_CHECKING:
     from streams.wiring import Wiring
@@ -54,24 +54,30 @@ async def escalate_due(redis: aioredis.Redis, publish: Publisher, now_s: float) 
     due = await redis.zrangebyscore(case_view.CASES_DUE, "-inf", now_s)
     for raw_id in due:
         case_id = raw_id.decode()
-        await publish.case_command(CaseCommand(CaseAction.ESCALATE, case_id, "system", now_s))
+        await publish.case_command(CaseCommand(CaseAction.ESCALATE, case_id, SYSTEM, now_s))
         await redis.zrem(case_view.CASES_DUE, case_id)
     return len(due)
 
 
-async def report_case_gauges(redis: aioredis.Redis, now_s: float) -> None:
-    """Verdicts and precision per rule and kind, open and overdue cases (issue 17 item 2)."""
+async def report_case_gauges(
+    redis: aioredis.Redis, now_s: float, reported: set[tuple[str, str]]
+) -> None:
+    """Verdicts and precision per rule and kind, open and overdue cases (issue 17 item 2);
+    ``reported``: the (rule, kind) whose precision this worker has set."""
     rows = precision(await case_view.verdicts(redis))
     for row in rows:
-        for verdict in ("risk_confirmed", "false_positive", "not_actionable"):
-            count = getattr(row, verdict)
-            metrics.alert_verdicts.labels(row.rule, row.kind, verdict).set(count)
+        for verdict in Verdict:
+            count = getattr(row, verdict.value)
+            metrics.alert_verdicts.labels(row.rule, row.kind, verdict.value).set(count)
         if row.precision is not None:
             metrics.rule_precision.labels(row.rule, row.kind).set(row.precision)
-    open_cases = await redis.zcard(case_view.OPEN_CASES)
+        elif (row.rule, row.kind) in reported:  # its last confirmed or false verdict changed
+            metrics.rule_precision.remove(row.rule, row.kind)
+    reported.clear()
+    reported.update((r.rule, r.kind) for r in rows if r.precision is not None)
     cases = await case_view.open_cases(redis)
     overdue = sum(1 for c in cases if Case.from_json(c).overdue(now_s))
-    metrics.cases_open.labels("open").set(open_cases)
+    metrics.cases_open.labels("open").set(len(cases))
     metrics.cases_open.labels("overdue").set(overdue)
 
 
@@ -93,9 +99,11 @@ def register(w: Wiring) -> None:
         except aioredis.RedisError as exc:
             log.warning("Redis unavailable, case escalation deferred: %s", exc)
 
+    reported: set[tuple[str, str]] = set()
+
     @w.app.timer(GAUGE_REFRESH_S)
     async def refresh_case_gauges() -> None:
         try:
-            await report_case_gauges(w.redis, time.time())
+            await report_case_gauges(w.redis, time.time(), reported)
         except aioredis.RedisError as exc:
             log.warning("Redis unavailable, case gauges not refreshed: %s", exc)

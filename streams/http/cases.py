@@ -4,8 +4,8 @@ Who may do what (docs/access.md):
 
 * **centre**: reads every case, does every action, and alone reassigns;
 * **inspector**: reads the cases they own and those of their scope (counties,
-  and sectors if the token names any); works (status, notes, verdicts) on the
-  cases they own;
+  and sectors if the token names any); works (status, notes, verdicts, files)
+  on the cases they own;
 * **department**: no cases.
 
 An action is audited (and the audit entry durable) before its command goes to
@@ -42,11 +42,11 @@ from topics.access import Role
 from topics.audit import AuditAction
 from topics.cases import CaseAction, CaseCommand, Verdict
 
-log = logging.getLogger(__name__)
-
 if TYPE_CHECKING:
     from streams.agents.publish import Publisher
     from streams.wiring import Wiring
+
+log = logging.getLogger(__name__)
 
 MAX_NOTE = 4_000
 CASE_BOARD = "cases.html"

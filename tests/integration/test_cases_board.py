@@ -13,7 +13,13 @@ import pytest
 
 from pipeline.alert_titles import WORDS
 from tests.integration.conftest import Pipeline
-from tests.integration.test_board_e2e import ARTIFACTS, PHONE, WAIT_MS, browser  # noqa: F401
+from tests.integration.test_board_e2e import (  # noqa: F401 (browser: a fixture)
+    ARTIFACTS,
+    PHONE,
+    WAIT_MS,
+    browser,
+    page_errors,
+)
 from tests.integration.test_cases import wait_for_case
 from tests.integration.test_pipeline import enforcement, make_uscc
 from tests.integration.test_web_api import send
@@ -46,13 +52,7 @@ def open_page(pipeline: Pipeline, chromium: Any, token: str, where: str, **conte
     viewport = context.pop("viewport", {"width": 1280, "height": 1000})
     page = chromium.new_context(viewport=viewport, locale="zh-CN", **context).new_page()
     page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    page.errors = errors
+    page.errors = page_errors(page)
     separator = "&" if "#" in where else "#"
     page.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/cases{where}{separator}token={token}")
     return page
