@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from pipeline.routing import load_routing
+from tests.integration.archive_support import Archive, running_sink
 from tests.integration.conftest import Pipeline
 from tests.integration.test_access_audit import audit_trail
 from tests.integration.test_pipeline import enforcement, make_uscc, wait_until
@@ -236,6 +237,24 @@ def test_a_file_attached_to_a_case_is_kept_in_the_record_store_and_downloaded_wh
     assert ("test-centre", "case.attach") in {
         (r.actor, r.action) for r in audit_trail(pipeline) if r.target == f"case:{case_id}"
     }
+
+
+def test_the_record_store_keeps_every_version_of_a_case_and_its_latest(pipeline: Pipeline):
+    """The archive sink stores risk.cases: the first test's case, worked by its owner."""
+    assert pipeline.database_url is not None
+    case_id = wait_for_case(pipeline, make_uscc(9101))["case_id"]
+    with running_sink(pipeline, pipeline.database_url) as sink:
+        archive = Archive(pipeline, pipeline.database_url, sink)
+        archive.settle()
+        (latest,) = archive.query(
+            "SELECT status, owner, queue, revision FROM case_state WHERE case_id = %s", case_id
+        )
+        (versions,) = archive.query(
+            "SELECT count(*) FROM case_versions WHERE case_id = %s", case_id
+        )
+    assert latest[:3] == ("investigating", "changan-food", "food-safety")
+    # Each change is one version on risk.cases, and the store keeps them all.
+    assert versions[0] == latest[3] >= 5  # opened, status, note, and a verdict per alert
 
 
 def test_cases_and_their_verdicts_come_back_after_redis_lost_them(pipeline: Pipeline):
