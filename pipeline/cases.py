@@ -29,6 +29,7 @@ import orjson
 
 from detectors.calendar import WorkingCalendar
 from pipeline.routing import Routing
+from topics.audit import AuditAction
 from topics.cases import (
     CaseAction,
     CaseCommand,
@@ -247,11 +248,11 @@ def _alert(
     if case is not None and not case.closed:
         case.alerts.append(_case_alert(alert))
         _bound_alerts(case)
-        _touch(case, alert["updated_at"] or alert["created_at"])
+        _touch(case, alert.get("updated_at") or alert["created_at"])
         return [case]
     case = book.case = _open(book, key, alert, context)
     audit = CaseAudit(
-        "case.open",
+        AuditAction.CASE_OPEN,
         f"case:{case.case_id}",
         {"alert_id": alert["alert_id"], "owner": case.owner, "queue": case.queue},
     )
@@ -391,7 +392,7 @@ def _command(book: CaseBook, command: CaseCommand) -> list[CaseOutput]:
         case.escalated_at = at
         _record(case, CaseChange(at, command.actor, "escalate", f"due {case.due_at}"))
         details = {"due_at": case.due_at, "owner": case.owner, "queue": case.queue}
-        return [case, CaseAudit("case.escalate", f"case:{case.case_id}", details)]
+        return [case, CaseAudit(AuditAction.CASE_ESCALATE, f"case:{case.case_id}", details)]
     detail = command.value
     if command.action is CaseAction.ASSIGN:
         detail = f"{case.owner or '-'} → {command.value}"

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -40,7 +41,7 @@ from streams.serving import cases as case_view
 from topics import validation
 from topics.access import Role
 from topics.audit import AuditAction
-from topics.cases import CaseAction, CaseCommand, Verdict
+from topics.cases import CaseAction, CaseCommand, CaseStatus, Verdict
 
 if TYPE_CHECKING:
     from streams.agents.publish import Publisher
@@ -66,6 +67,12 @@ BODY_FIELD = {
     CaseAction.STATUS: "status",
     CaseAction.NOTE: "text",
     CaseAction.VERDICT: "verdict",
+}
+#: Actions whose value is one of a set: anything else is a bad request (400), not a
+#: refusal of the action (409).
+CHOICES: dict[CaseAction, type[StrEnum]] = {
+    CaseAction.STATUS: CaseStatus,
+    CaseAction.VERDICT: Verdict,
 }
 AUDITED = {
     CaseAction.ASSIGN: AuditAction.CASE_ASSIGN,
@@ -221,6 +228,8 @@ class CaseViews:
         name = BODY_FIELD[action]
         try:
             value = validation.text(body, name, max_length=MAX_NOTE)
+            if action in CHOICES:
+                value = str(validation.choice(body, name, CHOICES[action]))
         except validation.InvalidRecord as exc:
             return error(web, 400, exc.detail)
         command = CaseCommand(action, case_id, principal.name, time.time(), value or "", alert_id)

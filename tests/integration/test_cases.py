@@ -102,6 +102,10 @@ def test_an_alert_opens_a_case_with_the_routed_owner_who_works_it_and_a_verdict_
     # Closing before every alert has a verdict is refused, saying why.
     status, answer = act(pipeline, case_id, "status", {"status": "closed"}, owner)
     assert status == 409 and "verdict" in answer["error"]
+    # A status or verdict that does not exist is a bad request, not a refused action.
+    assert act(pipeline, case_id, "status", {"status": "archived"}, owner)[0] == 400
+    path = f"alerts/{case['alerts'][0]['alert_id']}/verdict"
+    assert act(pipeline, case_id, path, {"verdict": "maybe"}, owner)[0] == 400
 
     assert act(pipeline, case_id, "status", {"status": "investigating"}, owner)[0] == 202
     assert act(pipeline, case_id, "notes", {"text": "现场核查：企业已停业"}, owner)[0] == 202
