@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 
+from creditwatch.cli import main
 from pipeline.routing import load_routing
 from tests.integration.archive_support import Archive, running_sink
 from tests.integration.conftest import Pipeline
@@ -243,8 +244,11 @@ def test_a_file_attached_to_a_case_is_kept_in_the_record_store_and_downloaded_wh
     }
 
 
-def test_the_record_store_keeps_every_version_of_a_case_and_its_latest(pipeline: Pipeline):
-    """The archive sink stores risk.cases: the first test's case, worked by its owner."""
+def test_the_record_store_keeps_every_version_of_a_case_and_its_latest(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+):
+    """The archive sink stores risk.cases: the first test's case, worked by its owner; and
+    ``creditwatch cases precision`` reports from there what the API reports."""
     assert pipeline.database_url is not None
     case_id = wait_for_case(pipeline, make_uscc(9101))["case_id"]
     with running_sink(pipeline, pipeline.database_url) as sink:
@@ -259,6 +263,13 @@ def test_the_record_store_keeps_every_version_of_a_case_and_its_latest(pipeline:
     assert latest[:3] == ("investigating", "changan-food", "food-safety")
     # Each change is one version on risk.cases, and the store keeps them all.
     assert versions[0] == latest[3] >= 5  # opened, status, note, and a verdict per alert
+
+    database = ["--database", pipeline.database_url]
+    assert main(["cases", "precision", *database, "--json"]) == 0
+    reported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert reported == get_json(pipeline, "/api/case-precision")[1]["rules"]
+    assert main(["cases", "precision", *database, "--since", "2999-01-01"]) == 0
+    assert capsys.readouterr().out.startswith("no verdicts")
 
 
 def test_cases_and_their_verdicts_come_back_after_redis_lost_them(pipeline: Pipeline):
