@@ -1,6 +1,6 @@
 """Issue 17 through the worker's case agent, under ``agent.test_context()``: no broker.
 
-An alert snapshot and a person's command reach the agent as the three topics it
+An alert snapshot, a workflow notice and a person's command reach the agent as the three topics it
 reads would bring them; it keeps the case in its table, publishes each change on
 ``risk.cases``, audits what the system did, and sends what it cannot read to the
 dead-letter topic without stopping.
@@ -37,20 +37,29 @@ def test_an_alert_opens_a_case_a_command_changes_it_and_a_bad_message_is_a_dead_
     agent_of = worker.app.agents[AGENT]
     alert = opened()
     note = CaseCommand(CaseAction.NOTE, f"{SUBJECT}~1", "li", 1e9, "visited")
+    # A workflow notice as risk.workflow carries it: an interview the department owes.
+    notice = {"notice_id": "n-1", "subject": SUBJECT, "kind": "interview_due",
+              "department": "market_regulation", "issued_at": "2026-03-03T00:00:00+00:00",
+              "concerns_event_id": "e0", "due_at": "2026-03-10T00:00:00+00:00",
+              "reasons": [], "earliest_eligible_at": None, "policy_version": "p",
+              "region": "130102", "sector": "food_drug"}  # fmt: skip
 
     async def scenario() -> None:
         async with agent_of.test_context() as agent:
             await put_raw(agent, "risk.alerts", SUBJECT.encode(), orjson.dumps(alert))
+            await put_raw(agent, "risk.workflow", SUBJECT.encode(), orjson.dumps(notice))
             await put_raw(agent, "risk.internal.case-commands", b"x", b'{"neither": 1}')
             key = SUBJECT.encode()
             await put_raw(agent, "risk.internal.case-commands", key, encode_case_command(note))
 
     run(worker, scenario())
     cases = producer.values(worker.channels.cases)
-    assert [(c["revision"], c["owner"], len(c["notes"])) for c in cases] == [
-        (1, "changan-food", 0),
-        (2, "changan-food", 1),
+    assert [(c["revision"], len(c["notices"]), len(c["notes"])) for c in cases] == [
+        (1, 0, 0),  # opened by the alert, owned as routed
+        (2, 1, 0),  # the notice joined it
+        (3, 1, 1),  # the note
     ]
+    assert {c["owner"] for c in cases} == {"changan-food"}
     assert {r.key for r in producer.records(worker.channels.cases)} == {SUBJECT.encode()}
     (opening,) = [
         parse_audit_request(r.value) for r in producer.records(worker.channels.audit_requests)
