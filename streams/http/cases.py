@@ -6,7 +6,7 @@ Who may do what (docs/access.md):
 * **inspector**: reads the cases they own and those of their scope (counties,
   and sectors if the token names any); works (status, notes, verdicts, files)
   on the cases they own;
-* **department**: no cases.
+* **department** (and any other role): no cases.
 
 An action is audited (and the audit entry durable) before its command goes to
 the case agent, as for alerts; the API answers 409 with the reason when
@@ -59,6 +59,8 @@ MAX_NAME = 200
 KEPT_MEDIA_TYPES = frozenset(
     {"application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv"}
 )
+#: Who works cases: every other role (departments, and any role added later) is refused.
+CASE_ROLES = frozenset({Role.CENTRE, Role.INSPECTOR})
 #: The queues of ``GET /api/cases?view=``: all open cases, the caller's, those past due.
 VIEWS = ("open", "mine", "overdue")
 #: What each action's body carries, and its audit action.
@@ -178,7 +180,7 @@ class CaseViews:
 
     async def readable(self, principal: Principal, case_id: str) -> dict[str, Any]:
         """The case if ``principal`` may read it; 404 when absent and out of scope alike."""
-        require(principal.role is not Role.DEPARTMENT, "department tokens do not read cases")
+        require(principal.role in CASE_ROLES, f"{principal.role.value} tokens do not read cases")
         case = await case_view.read_case(self.redis, case_id)
         if case is None or not may_read_case(principal, case):
             raise NotFound(f"no case {case_id}")
@@ -186,7 +188,7 @@ class CaseViews:
 
     async def list_cases(self, web: View, request: Request, principal: Principal) -> Response:
         """Open cases in the caller's scope: ``view`` open (default), mine or overdue."""
-        require(principal.role is not Role.DEPARTMENT, "department tokens do not read cases")
+        require(principal.role in CASE_ROLES, f"{principal.role.value} tokens do not read cases")
         chosen = request.query.get("view", "open")
         if chosen not in VIEWS:
             return error(web, 400, f"view must be one of {', '.join(VIEWS)}")
