@@ -4,7 +4,6 @@
 |---|---|---|
 | ``cw:case:{case_id}`` | string | the case JSON as on ``risk.cases`` |
 | ``cw:case-revisions`` | hash | case id → revision applied (a replay applies only newer ones) |
-| ``cw:case-of:{key}`` | string | a subject's (or incident's) current case id |
 | ``cw:cases:open`` | zset | open case ids by opening time |
 | ``cw:cases:due`` | zset | open, not yet escalated case ids by SLA due time |
 | ``cw:case-verdicts`` | hash | ``case|alert`` → ``rule|kind|verdict`` (precision per rule) |
@@ -35,12 +34,8 @@ def case(case_id: str) -> str:
     return f"{PREFIX}:case:{case_id}"
 
 
-def case_of(key: str) -> str:
-    return f"{PREFIX}:case-of:{key}"
-
-
 #: Apply a case unless a newer revision of it is there: index it as open or closed, due
-#: or not, and keep its verdicts. KEYS: the case, revisions, case-of, open, due, verdicts;
+#: or not, and keep its verdicts. KEYS: the case, revisions, open, due, verdicts;
 #: ARGV: value, case id, revision, closed (1/0), opened (epoch), due (epoch, or "" when
 #: closed or escalated), then verdict field and value pairs.
 APPLY_CASE = """
@@ -48,19 +43,18 @@ local applied = redis.call('HGET', KEYS[2], ARGV[2])
 if applied and tonumber(applied) >= tonumber(ARGV[3]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('SET', KEYS[3], ARGV[2])
 if ARGV[4] == '1' then
-  redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
 else
-  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
 end
 if ARGV[6] == '' then
-  redis.call('ZREM', KEYS[5], ARGV[2])
+  redis.call('ZREM', KEYS[4], ARGV[2])
 else
-  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[2])
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 end
 for i = 7, #ARGV, 2 do
-  redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
 end
 return 1
 """
@@ -79,7 +73,6 @@ def case_applier(redis: aioredis.Redis) -> Callable[..., Awaitable[Any]]:
             keys=[
                 case(current.case_id),
                 CASE_REVISIONS,
-                case_of(current.key),
                 OPEN_CASES,
                 CASES_DUE,
                 CASE_VERDICTS,
