@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "archive",
     "policy",
     "public-site",
+    "cases",
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,10 @@ from topics.vocabulary import (
 
 DEFAULT_ROUTING_PATH = Path(__file__).with_name("routing.toml")
 ROUTED_EVENTS = frozenset({"opened", "escalated"})
+#: The case queue of a route that names none, and of a case no route matches.
+GENERAL_QUEUE = "general"
+#: A case queue's SLA when the routing file gives it none (working days to close).
+DEFAULT_SLA_WORKING_DAYS = 5
 
 
 class RoutingError(ValueError):
@@ -40,6 +44,7 @@ class Route:
     sectors: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()
     min_severity: str = AlertSeverity.LOW.value
+    queue: str = GENERAL_QUEUE  # the case queue (docs/cases.md) of the cases it owns
 
     def matches(self, alert: Mapping[str, Any]) -> bool:
         return (
@@ -57,6 +62,20 @@ class Route:
 class Routing:
     routes: tuple[Route, ...]
     inbox_max_entries: int
+    #: Working days a case of each queue may stay open before it is escalated.
+    sla_working_days: Mapping[str, int] = field(
+        default_factory=lambda: {GENERAL_QUEUE: DEFAULT_SLA_WORKING_DAYS}
+    )
+
+    def case_owner(self, alert: Mapping[str, Any]) -> tuple[str | None, str]:
+        """Who owns the case an alert opens, and its queue: the first route that matches
+        the alert (file order is priority), whatever its event or disposition; no
+        owner and the general queue when none does (the centre assigns it)."""
+        route = next((r for r in self.routes if r.matches(alert)), None)
+        return (None, GENERAL_QUEUE) if route is None else (route.inspector, route.queue)
+
+    def sla_of(self, queue: str) -> int:
+        return self.sla_working_days.get(queue, DEFAULT_SLA_WORKING_DAYS)
 
     def inspectors_for(self, alert: Mapping[str, Any]) -> list[str]:
         """Who receives this snapshot: nobody unless it was just opened or escalated, and
@@ -95,12 +114,36 @@ def parse_routing(document: Mapping[str, Any]) -> Routing:
                 sectors=_values(table, "sectors", {s.value for s in Sector}, where),
                 kinds=_values(table, "kinds", {k.value for k in AlertKind}, where),
                 min_severity=severity,
+                queue=_name(table.get("queue", GENERAL_QUEUE), f"{where}queue"),
             )
         )
     maximum = document.get("inbox_max_entries", 10_000)
     if not isinstance(maximum, int) or maximum < 1:
         raise RoutingError("routing: 'inbox_max_entries' must be a positive integer")
-    return Routing(tuple(routes), maximum)
+    return Routing(tuple(routes), maximum, _queues(document.get("queues", {}), routes))
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RoutingError(f"routing: '{where}' must be a non-empty name")
+    return value.strip()
+
+
+def _queues(table: Any, routes: list[Route]) -> dict[str, int]:
+    """``[queues.NAME] sla_working_days = N``: every queue a route names must be there
+    (a typo would otherwise fall back to the default SLA unnoticed)."""
+    if not isinstance(table, Mapping):
+        raise RoutingError("routing: 'queues' must be a table of queues")
+    slas = {GENERAL_QUEUE: DEFAULT_SLA_WORKING_DAYS}
+    for name, queue in table.items():
+        days = queue.get("sla_working_days") if isinstance(queue, Mapping) else None
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 250:
+            raise RoutingError(f"routing: 'queues.{name}.sla_working_days' must be 1..250")
+        slas[name] = days
+    unknown = sorted({r.queue for r in routes} - set(slas))
+    if unknown:
+        raise RoutingError(f"routing: routes name queues without [queues.NAME]: {unknown}")
+    return slas
 
 
 def load_routing(path: str | os.PathLike[str] | None = None) -> Routing:

@@ -117,6 +117,25 @@ workflow_notices = Counter(
     ["kind"],
 )
 
+# Issue 17 item 2: read from the serving view (one verdict per alert, idempotent), so
+# every worker reports the same city-wide numbers; take max() across workers.
+alert_verdicts = Gauge(
+    "creditwatch_alert_verdicts",
+    "Alerts judged in cases, by rule, alert kind and verdict (risk_confirmed, "
+    "false_positive, not_actionable).",
+    ["rule", "kind", "verdict"],
+)
+rule_precision = Gauge(
+    "creditwatch_rule_precision",
+    "Confirmed / (confirmed + false positive) of a rule's judged alerts, by rule and kind.",
+    ["rule", "kind"],
+)
+cases_open = Gauge(
+    "creditwatch_cases_open",
+    "Open cases, and of them those past their SLA (overdue).",
+    ["state"],
+)
+
 
 @cache
 def per_topic(topic: str) -> tuple[Counter, Histogram]:

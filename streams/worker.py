@@ -14,6 +14,7 @@ from collections.abc import Callable
 from streams.agents import (
     alert_manager,
     audit,
+    cases,
     cross_region,
     cross_sector,
     ingest,
@@ -26,6 +27,7 @@ from streams.agents.publish import Publisher
 from streams.agents.subjects import LIVE_STATES_MAX, Subjects
 from streams.app import create_app
 from streams.http import actions, openapi, records_wiring, self_service, web
+from streams.http import cases as case_api
 from streams.runtime.channels import Channels, Outbox
 from streams.runtime.tables import Tables
 from streams.serving import registers, tokens, view
@@ -51,6 +53,8 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     openapi.register,
     records_wiring.register,
     self_service.register,  # issue 18: subjects' self-service, associations' feed and reports
+    cases.register,
+    case_api.register,
 )
 
 

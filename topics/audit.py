@@ -47,6 +47,14 @@ class AuditAction(StrEnum):
     REGISTRATION_FILE = "registration.file"  # a subject's voluntary registration (seed 五)
     REGISTRATION_DECIDE = "registration.decide"  # an official verified or rejected one
     ASSOCIATION_REPORT = "association.report"  # an association reported a member's record
+    # Issue 17: cases. Opening and escalation are the system's; the others people's.
+    CASE_OPEN = "case.open"
+    CASE_ASSIGN = "case.assign"
+    CASE_STATUS = "case.status"
+    CASE_NOTE = "case.note"
+    CASE_VERDICT = "case.verdict"
+    CASE_ATTACH = "case.attach"
+    CASE_ESCALATE = "case.escalate"
 
 
 class AuditRequest(faust.Record, serializer="json", include_metadata=False):

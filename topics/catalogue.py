@@ -118,6 +118,19 @@ RISK_PERSON_RECORDS = TopicSpec(
     compacted=True,
     retention_ms=None,
 )
+RISK_CASES = TopicSpec(
+    "risk.cases",
+    "cases (issue 17): a subject's or incident's alerts, notices, owner, status, notes and "
+    "verdicts, latest per case key",
+    compacted=True,
+    retention_ms=None,
+)
+CASE_COMMANDS = TopicSpec(
+    "risk.internal.case-commands",
+    "actions on cases (assign, status, note, verdict, SLA escalation), keyed by case key, "
+    "for the case agent",
+    retention_ms=7 * DAY_MS,
+)
 ACCESS_TOKENS = TopicSpec(
     "risk.access-tokens",
     "API tokens (hashed) with role and scope, latest per token",
@@ -180,6 +193,7 @@ OUTPUT_TOPICS = (
     ACCESS_TOKENS,
     REGISTRY_MEMBERSHIPS,
     RISK_REGISTRATIONS,
+    RISK_CASES,
 )
 INTERNAL_TOPICS = (
     ADVERSE_SIGNALS,
@@ -188,6 +202,7 @@ INTERNAL_TOPICS = (
     PERSON_FACTS,
     AUDIT_REQUESTS,
     ALERT_CANDIDATES,
+    CASE_COMMANDS,
 )
 ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 

@@ -13,6 +13,7 @@ from faust.types import EventT, RecordMetadata
 from streams import metrics
 from streams.runtime.channels import Channels, Outbox
 from topics.audit import AuditRequest, encode_request, new_request
+from topics.cases import CaseCommand, case_key_of, encode_case_command
 from topics.decode import Rejected
 from topics.internal import (
     Command,
@@ -147,6 +148,24 @@ class Publisher:
         delivery = await topic.send(key=request.actor.encode(), value=value, force=True)
         await delivery
         return request
+
+    async def case(self, key: str, value: bytes) -> None:
+        """A changed case (issue 17), to ``risk.cases``, keyed by its case key."""
+        await self.outbox.send(self.channels.cases, key.encode(), value)
+
+    async def case_command(self, command: CaseCommand) -> None:
+        """Queue an action on a case for the case agent that owns its key."""
+        key = case_key_of(command.case_id).encode()
+        await self.outbox.send(self.channels.case_commands, key, encode_case_command(command))
+
+    async def audit_in_batch(
+        self, actor: str, action: str, target: str, details: Mapping[str, Any]
+    ) -> None:
+        """Audit what an agent did while handling a batch: the outbox delivers it before
+        the batch's input is committed, so no wait per entry (:meth:`audit` waits)."""
+        request = new_request(actor, action, target, details)
+        value = encode_request(request)
+        await self.outbox.send(self.channels.audit_requests, request.actor.encode(), value)
 
     async def credit_report(self, key: bytes, value: bytes) -> RecordMetadata:
         """An issued credit report, to ``risk.credit-reports``; returns once the broker has

@@ -26,6 +26,7 @@ from topics.catalogue import (
     IOT_READINGS,
     REGISTRY_ROLES,
     RISK_ALERTS,
+    RISK_CASES,
     RISK_CREDIT_REPORTS,
     RISK_LIST_CHANGES,
     RISK_PERSON_RECORDS,
@@ -289,6 +290,25 @@ def person_record_row(data: Mapping[str, Any]) -> Row:
     }
 
 
+def case_row(data: Mapping[str, Any]) -> Row:
+    """A case as ``risk.cases`` carries it (issue 17, ``pipeline.cases.Case``)."""
+    return {
+        "case_id": data["case_id"],
+        "revision": int(data["revision"]),
+        "case_key": data["key"],
+        "subject": data.get("subject"),
+        "queue": data["queue"],
+        "owner": data.get("owner"),
+        "status": data["status"],
+        "opened_at": _time(data, "opened_at"),
+        "due_at": _time(data, "due_at"),
+        "escalated_at": _time(data, "escalated_at"),
+        "closed_at": _time(data, "closed_at"),
+        "region": data["region"],
+        "sector": data["sector"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class DerivedTopic:
     """How a derived topic's records become rows: the mapping and the tables they go to."""
@@ -308,6 +328,7 @@ DERIVED: dict[str, DerivedTopic] = {
     SPOTCHECK_PLANS.name: DerivedTopic(spotcheck_plan_row, (t.SPOTCHECK_PLANS,)),
     RISK_CREDIT_REPORTS.name: DerivedTopic(credit_report_row, (t.CREDIT_REPORTS,)),
     RISK_PERSON_RECORDS.name: DerivedTopic(person_record_row, (t.PERSON_RECORDS, t.PERSON_STATE)),
+    RISK_CASES.name: DerivedTopic(case_row, (t.CASE_VERSIONS, t.CASE_STATE)),
 }
 INPUT_TOPICS = (
     ENFORCEMENT_EVENTS.name,

@@ -314,6 +314,27 @@ _PERSON_COLUMNS = (
 PERSON_RECORDS = Table("person_records", _PERSON_COLUMNS, key=("person", "version"))
 PERSON_STATE = Table("person_state", _PERSON_COLUMNS, key=("person",), latest="version")
 
+# ------------------------------------------------------------------ cases (migration 0004)
+
+_CASE_COLUMNS = (
+    required("case_id"),
+    required("revision", INT),
+    required("case_key"),  # the subject, or an area-wide alert's dedup key
+    optional("subject"),
+    required("queue"),
+    optional("owner"),
+    required("status"),
+    required("opened_at", TIME),
+    required("due_at", TIME),
+    optional("escalated_at", TIME),
+    optional("closed_at", TIME),
+    required("region"),
+    required("sector"),
+    BODY,
+)
+CASE_VERSIONS = Table("case_versions", _CASE_COLUMNS, key=("case_id", "revision"))
+CASE_STATE = Table("case_state", _CASE_COLUMNS, key=("case_id",), latest="revision")
+
 ALL_TABLES: tuple[Table, ...] = (
     ENFORCEMENT_EVENTS,
     COMPLAINTS,
@@ -331,5 +352,7 @@ ALL_TABLES: tuple[Table, ...] = (
     PERSON_ROLES,
     PERSON_RECORDS,
     PERSON_STATE,
+    CASE_VERSIONS,
+    CASE_STATE,
 )
 TABLES_BY_NAME = {table.name: table for table in ALL_TABLES}

@@ -18,6 +18,7 @@ from detectors.policy import Policy
 from pipeline.measures import known_actions
 from streams.http.self_service import ASSOCIATION_KINDS
 from streams.http.web_access import page
+from topics.cases import CaseStatus, Verdict
 from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
 from topics.persons import PersonCreditRecord
@@ -65,7 +66,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "no valid bearer token",
         403: "the token's role does not cover this",
         404: "not found, or outside the token's scope (the same answer for both)",
-        409: "the alert is already resolved, or the registration already decided",
+        409: "the action does not apply as things stand (e.g. the alert is already "
+        "resolved, the case is closed, the registration already decided); `error` says why",
         415: "the body is not sent as Content-Type: application/json",
         503: "the serving view (Redis) or the record store (PostgreSQL) is unavailable",
     }
@@ -765,6 +767,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
             }
         },
         **_record_paths(uscc),
+        **_case_paths(),
         **_person_paths(person_record, measure, sorted(known_actions(policy))),
         **_self_service_paths(uscc, components),
         "/api/tiers": {
@@ -862,6 +865,192 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _case_paths() -> dict[str, Any]:
+    """Issue 17: the case queues, a case, its actions (docs/cases.md) and rule precision."""
+    nullable = {"type": ["string", "null"]}
+    case_alert = {
+        "type": "object",
+        "properties": {
+            "alert_id": {"type": "string"},
+            "rule": nullable,
+            "kind": _enum(AlertKind),
+            "severity": _enum(AlertSeverity),
+            "status": {"type": "string"},
+            "verdict": {"type": ["string", "null"], "enum": [*(v.value for v in Verdict), None]},
+        },
+        "required": ["alert_id", "kind", "severity", "status", "verdict"],
+    }
+    core = {
+        "case_id": {"type": "string"},
+        "key": {"type": "string"},
+        "subject": nullable,
+        "queue": {"type": "string"},
+        "owner": nullable,
+        "status": _enum(CaseStatus),
+        "opened_at": {"type": "string", "format": "date-time"},
+        "due_at": {"type": "string", "format": "date-time"},
+        "escalated_at": {"type": ["string", "null"], "format": "date-time"},
+        "overdue": {"type": "boolean"},
+        "revision": {"type": "integer"},
+    }
+    required = ["case_id", "key", "queue", "owner", "status", "opened_at", "due_at", "overdue"]
+    listed = {"type": "object", "properties": core, "required": required}
+    case = {
+        "type": "object",
+        "properties": {
+            **core,
+            "alerts": {"type": "array", "items": case_alert},
+            "notices": {"type": "array", "items": {"type": "object"}},
+            "notes": {"type": "array", "items": {"type": "object"}},
+            "history": {"type": "array", "items": {"type": "object"}},
+            "attachments": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": [*required, "alerts", "notices", "notes", "history", "attachments"],
+    }
+    case_id = _path_param("case_id", "a case id: its subject (or incident) and number, KEY~N")
+    accepted = _json(
+        {
+            "type": "object",
+            "properties": {"case_id": {"type": "string"}, "action": {"type": "string"}},
+            "required": ["case_id", "action"],
+        },
+        "accepted; the case agent applies it shortly",
+    )
+
+    def action(summary: str, field: str, schema: dict[str, Any], *extra: Any) -> dict[str, Any]:
+        body = {"type": "object", "properties": {field: schema}, "required": [field]}
+        return {
+            "post": {
+                "summary": summary,
+                "parameters": [case_id, *extra],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": body}},
+                },
+                "responses": {"202": accepted, **_errors(400, 401, 403, 404, 409, 415, 503)},
+            }
+        }
+
+    precision = {
+        "type": "object",
+        "properties": {
+            "rule": {"type": "string"},
+            "kind": {"type": "string"},
+            **{v.value: {"type": "integer"} for v in Verdict},
+            "judged": {"type": "integer"},
+            "precision": {"type": ["number", "null"]},
+        },
+        "required": ["rule", "kind", *(v.value for v in Verdict), "judged", "precision"],
+    }
+    text = {"type": "string", "minLength": 1, "maxLength": 4000}
+    return {
+        "/api/cases": {
+            "get": {
+                "summary": "Open cases in the caller's scope: all, mine, or overdue",
+                "parameters": [
+                    {"name": "view", "in": "query", "schema": {"enum": ["open", "mine", "overdue"]}}
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "view": {"type": "string"},
+                                "total": {"type": "integer"},
+                                "cases": {"type": "array", "items": listed},
+                            },
+                            "required": ["view", "total", "cases"],
+                        },
+                        "the queue, soonest due first",
+                    ),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/api/cases/{case_id}": {
+            "get": {
+                "summary": "A case: its alerts with verdicts, notices, notes and history",
+                "parameters": [case_id],
+                "responses": {"200": _json(case, "the case"), **_errors(401, 403, 404, 503)},
+            }
+        },
+        "/api/cases/{case_id}/assign": action(
+            "Reassign a case (supervision centres; audited)", "owner", text
+        ),
+        "/api/cases/{case_id}/status": action(
+            "Move a case: new → investigating → measures_taken → closed (audited)",
+            "status",
+            _enum(CaseStatus),
+        ),
+        "/api/cases/{case_id}/notes": action("Add a note to a case (audited)", "text", text),
+        "/api/cases/{case_id}/alerts/{alert_id}/verdict": action(
+            "Give an alert of the case its verdict (audited); precision per rule counts it",
+            "verdict",
+            _enum(Verdict),
+            _path_param("alert_id", "an alert of the case"),
+        ),
+        "/api/cases/{case_id}/attachments": {
+            "post": {
+                "summary": "Attach a file to a case (audited); its bytes go to the record store",
+                "parameters": [case_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "media_type": {"type": "string", "maxLength": 100},
+                                    "content_base64": {
+                                        "type": "string",
+                                        "contentEncoding": "base64",
+                                        "maxLength": 933_340,
+                                    },
+                                },
+                                "required": ["name", "content_base64"],
+                            }
+                        }
+                    },
+                },
+                "responses": {"202": accepted, **_errors(400, 401, 403, 404, 409, 415, 503)},
+            }
+        },
+        "/api/cases/{case_id}/attachments/{attachment_id}": {
+            "get": {
+                "summary": "A file of a case, as a download",
+                "parameters": [case_id, _path_param("attachment_id", "an attachment of the case")],
+                "responses": {
+                    "200": {
+                        "description": "the file's bytes (Content-Disposition: attachment)",
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **_errors(401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/case-precision": {
+            "get": {
+                "summary": "Precision per rule and alert kind from the verdicts (centres)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "verdicts": {"type": "array", "items": {"type": "string"}},
+                                "rules": {"type": "array", "items": precision},
+                            },
+                            "required": ["verdicts", "rules"],
+                        },
+                        "worst precision first",
+                    ),
+                    **_errors(401, 403, 503),
+                },
+            }
         },
     }
 

@@ -44,6 +44,7 @@ from topics.catalogue import (
     ADVERSE_SIGNALS,
     ALERT_CANDIDATES,
     AUDIT_REQUESTS,
+    CASE_COMMANDS,
     COMPLAINT_COUNTS,
     ENFORCEMENT_EVENTS,
     INPUT_TOPICS,
@@ -52,6 +53,7 @@ from topics.catalogue import (
     REGISTRY_MEMBERSHIPS,
     RISK_ALERTS,
     RISK_AUDIT,
+    RISK_CASES,
     RISK_CREDIT_REPORTS,
     RISK_DLQ,
     RISK_LIST_CHANGES,
@@ -122,6 +124,10 @@ class Channels:
     # ... the association member register and the subjects' voluntary registrations.
     memberships: faust.TopicT = _of(REGISTRY_MEMBERSHIPS)
     registrations: faust.TopicT = _of(RISK_REGISTRATIONS)
+    # Issue 17: the case agent reads the three topics keyed by case key as one stream.
+    case_feed: faust.TopicT = _of(RISK_ALERTS, RISK_WORKFLOW, CASE_COMMANDS)
+    case_commands: faust.TopicT = _of(CASE_COMMANDS)
+    cases: faust.TopicT = _of(RISK_CASES)
 
     @classmethod
     def declare(cls, app: faust.App, partitions: int) -> Channels:

@@ -125,6 +125,11 @@ class Tables:
         "Per input partition: the policy (version and digest) its subjects were last graded "
         "under (streams.agents.regrade).",
     )
+    case_books: TableT = _table(
+        "case-books",
+        "The current case per case key, a subject or an incident (pipeline.cases.CaseBook, "
+        "JSON): its alerts, notices, owner, status, notes and verdicts (issue 17).",
+    )
     #: Weak: an agent that restarts makes a new instance, and the old one must not linger.
     decoded: weakref.WeakSet[DecodedValues[Any]] = field(
         default_factory=weakref.WeakSet, init=False, repr=False

@@ -35,12 +35,14 @@ from streams.http.token_store import store_token
 from streams.runtime.batches import batch_agent
 from streams.runtime.end_offsets import read_to_end
 from streams.serving import redis_keys as keys
+from streams.serving.cases import case_applier
 from streams.serving.registers import apply_decision, apply_membership, apply_registration
 from streams.settings import bootstrap_servers
 from topics.catalogue import (
     ACCESS_TOKENS,
     REGISTRY_MEMBERSHIPS,
     RISK_ALERTS,
+    RISK_CASES,
     RISK_LIST_CHANGES,
     RISK_REGISTRATIONS,
     RISK_SILENCES,
@@ -239,6 +241,7 @@ class ServingView:
                 apply_registration, RISK_REGISTRATIONS.name
             ),
             RISK_WORKFLOW.name: apply_decision,
+            RISK_CASES.name: case_applier(redis),  # issue 17: docs/cases.md
         }
 
     def apply_alert(self, value: bytes, client: Any = None) -> Awaitable[Any]:
@@ -527,6 +530,7 @@ def register(w: Wiring) -> None:
     batch_agent(w.app, w.channels.list_changes, f"{__name__}.serve_list_changes", apply_events)
     batch_agent(w.app, w.channels.registrations, f"{__name__}.serve_registrations", apply_events)
     batch_agent(w.app, w.channels.workflow_notices, f"{__name__}.serve_decisions", apply_events)
+    batch_agent(w.app, w.channels.cases, f"{__name__}.serve_cases", apply_events)
 
     @w.app.timer(REBUILD_CHECK_S)
     async def rebuild_if_lost() -> None:

@@ -162,6 +162,18 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+def page_errors(page: Any) -> list[str]:
+    """The page's script errors and Content-Security-Policy violations, as they happen:
+    the page runs under its policy, and a blocked script or style says so here."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return errors
+
+
 def send(pipeline: Pipeline, record: dict[str, Any]) -> None:
     with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap) as producer:
         producer.send(
@@ -222,13 +234,7 @@ def test_board_shows_a_new_alert_live_filters_by_county_and_opens_its_evidence(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # The page runs under its Content-Security-Policy: a blocked script or style says so here.
-    page.on(
-        "console",
-        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
-    )
+    errors = page_errors(page)
     page.goto(f"http://127.0.0.1:{pipeline.worker.web_port}/#token={pipeline.token}")
     expect(page.locator("h1")).to_have_text("信用监管预警看板")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")

@@ -58,6 +58,15 @@ OPERATIONS = [
     ("GET", "/api/association/members"),
     ("GET", "/api/association/feed"),
     ("POST", "/api/association/records"),
+    ("GET", "/api/cases"),
+    ("GET", "/api/cases/{case_id}"),
+    ("POST", "/api/cases/{case_id}/assign"),
+    ("POST", "/api/cases/{case_id}/status"),
+    ("POST", "/api/cases/{case_id}/notes"),
+    ("POST", "/api/cases/{case_id}/alerts/{alert_id}/verdict"),
+    ("POST", "/api/cases/{case_id}/attachments"),
+    ("GET", "/api/cases/{case_id}/attachments/{attachment_id}"),
+    ("GET", "/api/case-precision"),
 ]
 
 

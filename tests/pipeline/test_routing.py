@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -77,3 +78,34 @@ def test_bad_routing_is_refused_with_the_offending_key(document: Any, message: s
 
 def test_the_bundled_routing_file_loads() -> None:
     assert load_routing().routes
+
+
+def test_a_case_is_owned_by_the_first_matching_route_whatever_its_event_or_disposition():
+    routing = parse_routing(
+        {
+            "route": [
+                {"inspector": "li", "counties": ["130102"], "queue": "food"},
+                {"inspector": "env", "kinds": ["iot"]},
+            ],
+            "queues": {"food": {"sla_working_days": 2}},
+        }
+    )
+    kept_in_case = alert(kind="iot", disposition="case", event="repeated")
+    assert routing.case_owner(kept_in_case) == ("li", "food")
+    assert routing.case_owner(alert(region="130104", kind="iot")) == ("env", "general")
+    assert routing.case_owner(alert(region="130104")) == (None, "general")
+    assert (routing.sla_of("food"), routing.sla_of("general")) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"route": [{"inspector": "li", "queue": "food"}]}, "without [queues.NAME]: ['food']"),
+        ({"queues": {"food": {"sla_working_days": 0}}}, "queues.food.sla_working_days"),
+        ({"queues": {"food": {"sla_working_days": True}}}, "queues.food.sla_working_days"),
+        ({"route": [{"inspector": "li", "queue": " "}]}, "route[0].queue"),
+    ],
+)
+def test_bad_case_queues_are_refused(document: Any, message: str) -> None:
+    with pytest.raises(RoutingError, match=re.escape(message)):
+        parse_routing(document)

@@ -227,3 +227,20 @@ def test_a_spot_check_plan_is_one_row_per_round() -> None:
         1,
     )
     assert orjson.loads(row["body"])["tasks"][0]["inspectors"] == ["i-1", "i-2"]
+
+
+def test_a_case_is_a_history_row_and_the_latest_state() -> None:
+    """Issue 17: a case as the case agent publishes it, an incident's too (no subject)."""
+    from tests.pipeline.test_cases import open_case, opened
+
+    _, case = open_case({**opened(), "subject": None, "dedup_key": "cross-region:k1"})
+    mapped = rows_of("risk.cases", case.key.encode(), orjson.dumps(case.to_json()))
+    assert isinstance(mapped, list)
+    assert [table for table, _ in mapped] == [t.CASE_VERSIONS, t.CASE_STATE]
+    _, row = mapped[0]
+    assert (row["case_id"], row["revision"], row["case_key"], row["subject"]) == (
+        "cross-region:k1~1", 1, "cross-region:k1", None
+    )  # fmt: skip
+    # Its evidence names no county, so no county route matches: the centre assigns it.
+    assert (row["owner"], row["queue"], row["escalated_at"]) == (None, "general", None)
+    assert row["due_at"].isoformat() == "2026-03-09T16:00:00+00:00"
