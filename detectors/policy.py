@@ -26,6 +26,7 @@ from detectors.alert_rules import (
 )
 from detectors.policy_values import PolicyError
 from detectors.policy_values import require as _get
+from detectors.red_list_policy import RedListPolicy, parse_red_list
 from detectors.supervision_policy import SupervisionPolicy, parse_supervision
 from topics.vocabulary import SEVERITY_RANK, Disposition, Tier
 
@@ -146,6 +147,7 @@ class Policy:
     alerts: AlertPolicy
     dedup_memory: int
     supervision: SupervisionPolicy
+    red_list: RedListPolicy  # seed 九: the red list's entry rules and incentives
     digest: str = ""  # SHA-256 of the policy file's text: which file is in force
 
     @property
@@ -294,11 +296,12 @@ def parse_policy(document: dict[str, Any]) -> Policy:
     complaints = _get(document, "complaints", dict, "")
     iot = _get(document, "iot", dict, "")
     signals = _get(document, "signals", dict, "")
+    parsed_signals = {name: _signal(name, table) for name, table in signals.items()}
     policy = Policy(
         version=version,
         base_score=_get(_get(document, "score", dict, ""), "base", float, "score."),
         tiers=tiers,
-        signals={name: _signal(name, table) for name, table in signals.items()},
+        signals=parsed_signals,
         complaints=ComplaintPolicy(
             points_each=_get(complaints, "points_each", float, "complaints."),
             cap=_get(complaints, "cap", float, "complaints."),
@@ -321,6 +324,10 @@ def parse_policy(document: dict[str, Any]) -> Policy:
         alerts=_alerts(_get(document, "alerts", dict, "")),
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
         supervision=parse_supervision(document, set(signals)),
+        red_list=parse_red_list(
+            _get(document, "red_list", dict, ""),
+            {name: signal.points for name, signal in parsed_signals.items()},
+        ),
     )
     # The workflows raise alerts too, and read only their part of the policy.
     policy = dataclasses.replace(

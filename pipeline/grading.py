@@ -48,6 +48,7 @@ def retier(
     state.tier = tier.value
     state.version += 1
     effective_s = state.clock if at_s is None else max(at_s, state.clock)
+    state.tier_since_s = effective_s  # seed 九: the red list counts the time in a tier
     return score, TierChange(
         subject=subject,
         previous_tier=previous,

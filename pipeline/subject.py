@@ -34,6 +34,7 @@ from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
 from pipeline.persons import on_role, representative
+from pipeline.red_list import red_list_step
 from pipeline.supervision import (
     SupervisionOutputs,
     apply_effects,
@@ -132,6 +133,7 @@ def step(
         facts = on_role(record.subject, case, record, context)
         outputs.casework.append(SupervisionOutputs(person_facts=facts))
         _settle(record.subject, state, case, workflow.Effects(), watermark_s, context, outputs)
+    _review_red_list(record.subject, state, state.clock, context, outputs)
     return state, case, outputs
 
 
@@ -152,7 +154,17 @@ def on_time(
     outputs = Outputs(event_time_s=now_s)
     effects = workflow.on_time(case, now_s, context.policy)
     _settle(subject, state, case, effects, now_s, context, outputs)
+    _review_red_list(subject, state, max(now_s, state.clock), context, outputs)
     return state, case, outputs
+
+
+def _review_red_list(
+    subject: str, state: SubjectState, now_s: float, context: StepContext, outputs: Outputs
+) -> None:
+    """Seed 九: the red list as the subject's state stands after its step, last of its outputs."""
+    changes = red_list_step(subject, state, now_s, context)
+    if changes is not None:
+        outputs.casework.append(changes)
 
 
 def _settle(
