@@ -142,6 +142,10 @@ FACT_LABELS: dict[str, Title] = {
     "honour": ("表彰奖励", "Honour"),
     "voluntary_registration": ("自愿注册", "Voluntary registration"),
     "repair_completed": ("信用修复完成", "Credit repair completed"),
+    "sector_evaluation_a": ("行业信用评价 A 级", "Sector evaluation: grade A"),
+    "sector_evaluation_b": ("行业信用评价 B 级", "Sector evaluation: grade B"),
+    "sector_evaluation_c": ("行业信用评价 C 级", "Sector evaluation: grade C"),
+    "sector_evaluation_d": ("行业信用评价 D 级", "Sector evaluation: grade D"),
     # windows and scores
     "score": ("信用风险分", "Risk score"),
     "complaints_30d": ("30 日投诉举报", "Complaints, 30 days"),
@@ -378,6 +382,10 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "honour": ("表彰奖励", "honour"),
         "voluntary_registration": ("自愿注册信用信息", "voluntary registration"),
         "repair_completed": ("信用修复完成", "credit repair completed"),
+        "sector_evaluation_a": ("行业信用评价 A 级", "sector evaluation, grade A"),
+        "sector_evaluation_b": ("行业信用评价 B 级", "sector evaluation, grade B"),
+        "sector_evaluation_c": ("行业信用评价 C 级", "sector evaluation, grade C"),
+        "sector_evaluation_d": ("行业信用评价 D 级", "sector evaluation, grade D"),
     },  # fmt: skip
     "commitment_kind": {
         "approval_substitution": ("审批替代型", "approval-substitution"),

@@ -41,7 +41,7 @@ def retier(
     """
     score = score_subject(state, policy)
     previous = Tier(state.tier) if state.tier is not None else None
-    tier = next_tier(previous, score.value, score.floor, policy.tiers)
+    tier = next_tier(previous, score.value, score.floor, policy.tiers_for(state.sector))
     state.score = score.value
     if tier is previous:
         return score, None

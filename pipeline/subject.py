@@ -45,6 +45,7 @@ from pipeline.supervision import (
 from topics.complaints import Complaint
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
+from topics.evaluations import SectorEvaluation
 from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
 from topics.risk import Alert, TierChange
@@ -222,6 +223,15 @@ def observation_of(record: InputRecord) -> Observation:
             legal_rep_id=representative(record),
             subject_type=record.subject_type.value if record.subject_type else None,
         )
+    if isinstance(record, SectorEvaluation):
+        # Seed 六: a state or provincial evaluation is a credit record of its grade.
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.evaluated_at.timestamp(),
+            region=record.region,
+            sector=record.sector.value,
+            signal=evaluation_signal(record),
+        )
     if isinstance(record, Complaint):
         counts = record.kind is not ComplaintKind.ENQUIRY
         return Observation(
@@ -240,6 +250,11 @@ def observation_of(record: InputRecord) -> Observation:
             iot_exceedance=record.limit is not None and record.value > record.limit,
         )
     raise TypeError(f"not an input record: {type(record).__name__}")
+
+
+def evaluation_signal(record: SectorEvaluation) -> str:
+    """The credit signal of a sector evaluation: ``sector_evaluation_<grade>`` (a–d)."""
+    return f"sector_evaluation_{record.grade.value.lower()}"
 
 
 def process(

@@ -26,8 +26,10 @@ from topics.catalogue import (
     RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
+    SECTOR_EVALUATIONS,
     TopicSpec,
 )
+from topics.evaluations import SectorEvaluation
 from topics.json_schema import record_schema
 from topics.lists import ListChange
 from topics.persons import PersonCreditRecord
@@ -90,8 +92,9 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
         PersonCreditRecord,
         "the person's pseudonym (32 hex digits, a keyed HMAC of the person's id)",
     ),
-    # The one input contract new producers (the register) write against a schema.
+    # The input contracts new producers (the register, sector authorities) write against.
     ContractSchema(REGISTRY_ROLES, RoleAssignment, "the subject's USCC"),
+    ContractSchema(SECTOR_EVALUATIONS, SectorEvaluation, "the subject's USCC"),
     # Departments read why a record of theirs was rejected.
     ContractSchema(
         RISK_DLQ,

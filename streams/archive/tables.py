@@ -314,6 +314,26 @@ _PERSON_COLUMNS = (
 PERSON_RECORDS = Table("person_records", _PERSON_COLUMNS, key=("person", "version"))
 PERSON_STATE = Table("person_state", _PERSON_COLUMNS, key=("person",), latest="version")
 
+# ------------------------------------------------------------------ seed 六 (migration 0007)
+
+SECTOR_EVALUATIONS = Table(
+    "sector_evaluations",
+    (
+        required("subject"),
+        required("event_id"),
+        required("sector"),
+        required("level"),
+        required("evaluator"),
+        required("grade"),
+        required("evaluated_at", TIME),
+        optional("valid_until", TIME),
+        required("region"),
+        optional("reference"),
+        BODY,
+    ),
+    key=("subject", "event_id"),
+)
+
 ALL_TABLES: tuple[Table, ...] = (
     ENFORCEMENT_EVENTS,
     COMPLAINTS,
@@ -331,5 +351,6 @@ ALL_TABLES: tuple[Table, ...] = (
     PERSON_ROLES,
     PERSON_RECORDS,
     PERSON_STATE,
+    SECTOR_EVALUATIONS,
 )
 TABLES_BY_NAME = {table.name: table for table in ALL_TABLES}

@@ -187,6 +187,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.dlq.schema.json",
         "risk.person-records.schema.json",
         "registry.roles.schema.json",
+        "evaluations.sector.schema.json",
     }
 
 
