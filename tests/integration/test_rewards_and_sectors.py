@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from kafka import KafkaProducer
 
 from creditwatch.admin_io import read_topic
 from tests.integration.conftest import Pipeline, running_pipeline
 from tests.integration.test_pipeline import NOW, enforcement, make_uscc, wait_until
+from tests.integration.test_policy_regrade import send
 from tests.integration.test_web_api import get_json
 
 pytestmark = pytest.mark.integration
@@ -34,13 +34,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")  # the policy's calendar: days are local da
 def pipeline() -> Iterator[Pipeline]:
     with running_pipeline() as running:
         yield running
-
-
-def send(pipeline: Pipeline, *records: tuple[str, dict[str, Any]]) -> None:
-    with KafkaProducer(bootstrap_servers=pipeline.stack.bootstrap, acks="all") as out:
-        for topic, record in records:
-            out.send(topic, key=record["subject"].encode(), value=orjson.dumps(record))
-        out.flush()
 
 
 def values(pipeline: Pipeline, topic: str, key: str) -> list[dict[str, Any]]:
