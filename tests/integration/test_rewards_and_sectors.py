@@ -4,7 +4,7 @@ A subject a year in tier A with a fresh honour enters the red list (诚信红名
 seed 九) and an approval workflow is told its incentives; a penalty ends the
 listing, on ``risk.list-changes`` like any list. A provincial sector evaluation
 (seed 六) moves a subject's score and tier, which departments receive on
-``risk.tier-changes`` with the evaluation as its reason.
+``risk.tier-changes`` with the evaluation among its reasons.
 """
 
 from __future__ import annotations
