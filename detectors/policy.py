@@ -26,8 +26,9 @@ from detectors.alert_rules import (
 )
 from detectors.policy_values import PolicyError
 from detectors.policy_values import require as _get
+from detectors.red_list_policy import RedListPolicy, parse_red_list
 from detectors.supervision_policy import SupervisionPolicy, parse_supervision
-from topics.vocabulary import SEVERITY_RANK, Disposition, Tier
+from topics.vocabulary import KEY_SECTORS, SEVERITY_RANK, Disposition, Tier
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 SECONDS_PER_DAY = 86_400.0
@@ -60,6 +61,15 @@ class TierPolicy:
     c_from: float
     d_from: float
     hysteresis: float
+
+
+@dataclass(frozen=True, slots=True)
+class SectorPolicy:
+    """Seed 六: a key sector's weight on adverse records and the tier bounds it sets
+    for itself (the others are [tiers]'s)."""
+
+    adverse_weight: float
+    bounds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +156,24 @@ class Policy:
     alerts: AlertPolicy
     dedup_memory: int
     supervision: SupervisionPolicy
+    red_list: RedListPolicy  # seed 九: the red list's entry rules and incentives
+    sectors: dict[str, SectorPolicy]  # seed 六: the key sectors' weights and tier bounds
     digest: str = ""  # SHA-256 of the policy file's text: which file is in force
 
     @property
     def alert_cooldown_s(self) -> float:
         return self.alerts.cooldown_s
+
+    def tiers_for(self, sector: str) -> TierPolicy:
+        """The tier bounds of ``sector`` (a key sector's own, else the policy's)."""
+        own = self.sectors.get(sector)
+        return dataclasses.replace(self.tiers, **own.bounds) if own and own.bounds else self.tiers
+
+    def weight(self, sector: str, signal: str) -> float:
+        """How much a record of ``signal`` weighs in ``sector``: an adverse one the
+        sector's weight (seed 六: the same penalty weighs more where harm is greater)."""
+        own = self.sectors.get(sector)
+        return own.adverse_weight if own is not None and self.adverse(signal) else 1.0
 
     def adverse(self, signal: str | None) -> bool:
         """Whether ``signal`` is an adverse credit record (positive points)."""
@@ -272,33 +295,58 @@ def _alerts(table: dict[str, Any]) -> AlertPolicy:
     return policy
 
 
-def parse_policy(document: dict[str, Any]) -> Policy:
-    """Build a :class:`Policy` from a parsed TOML document, validating every value."""
-    version = _get(document, "version", str, "")
-    tiers_table = _get(document, "tiers", dict, "")
-    tiers = TierPolicy(
-        *(
-            _get(tiers_table, k, float, "tiers.")
-            for k in ("b_from", "c_from", "d_from", "hysteresis")
-        )
-    )
+#: The fields of [tiers], which a key sector may set for itself.
+TIER_BOUNDS = ("b_from", "c_from", "d_from", "hysteresis")
+
+
+def _tiers(table: dict[str, Any], where: str) -> TierPolicy:
+    """Tier bounds from ``table``, checked."""
+    tiers = TierPolicy(*(_get(table, k, float, where) for k in TIER_BOUNDS))
     if not 0 < tiers.b_from < tiers.c_from < tiers.d_from < 100:
-        raise PolicyError("policy: tiers must satisfy 0 < b_from < c_from < d_from < 100")
+        raise PolicyError(f"policy: '{where}' must satisfy 0 < b_from < c_from < d_from < 100")
     bounds = (0.0, tiers.b_from, tiers.c_from, tiers.d_from, 100.0)
     narrowest = min(upper - lower for lower, upper in zip(bounds, bounds[1:], strict=False))
     if not 0 <= tiers.hysteresis < narrowest / 2:
         raise PolicyError(
-            f"policy: 'tiers.hysteresis' must be >= 0 and under half the narrowest tier "
+            f"policy: '{where}hysteresis' must be >= 0 and under half the narrowest tier "
             f"({narrowest / 2:g}), or a subject could never enter that tier by its score"
         )
+    return tiers
+
+
+def _sectors(table: dict[str, Any], tiers: TierPolicy) -> dict[str, SectorPolicy]:
+    """Seed 六: each key sector's weight on adverse records and its tier bounds."""
+    key = {s.value for s in KEY_SECTORS}
+    if set(table) != key:
+        missing, unknown = sorted(key - set(table)), sorted(set(table) - key)
+        raise PolicyError(
+            f"policy: 'sectors' must name the 8 key sectors; missing {missing}, unknown {unknown}"
+        )
+    sectors = {}
+    for name, values in table.items():
+        where = f"sectors.{name}."
+        weight = _get(values, "adverse_weight", float, where)
+        if not 0 < weight <= 5:
+            raise PolicyError(f"policy: '{where}adverse_weight' must be within (0, 5]")
+        bounds = {k: _get(values, k, float, where) for k in TIER_BOUNDS if k in values}
+        _tiers({**dataclasses.asdict(tiers), **bounds}, where)  # checked with [tiers]
+        sectors[name] = SectorPolicy(weight, bounds)
+    return sectors
+
+
+def parse_policy(document: dict[str, Any]) -> Policy:
+    """Build a :class:`Policy` from a parsed TOML document, validating every value."""
+    version = _get(document, "version", str, "")
+    tiers = _tiers(_get(document, "tiers", dict, ""), "tiers.")
     complaints = _get(document, "complaints", dict, "")
     iot = _get(document, "iot", dict, "")
     signals = _get(document, "signals", dict, "")
+    parsed_signals = {name: _signal(name, table) for name, table in signals.items()}
     policy = Policy(
         version=version,
         base_score=_get(_get(document, "score", dict, ""), "base", float, "score."),
         tiers=tiers,
-        signals={name: _signal(name, table) for name, table in signals.items()},
+        signals=parsed_signals,
         complaints=ComplaintPolicy(
             points_each=_get(complaints, "points_each", float, "complaints."),
             cap=_get(complaints, "cap", float, "complaints."),
@@ -320,7 +368,12 @@ def parse_policy(document: dict[str, Any]) -> Policy:
         cross_region=_cross_region(_get(document, "cross_region", dict, "")),
         alerts=_alerts(_get(document, "alerts", dict, "")),
         dedup_memory=_get(_get(document, "ingest", dict, ""), "dedup_memory", int, "ingest."),
+        sectors=_sectors(_get(document, "sectors", dict, ""), tiers),
         supervision=parse_supervision(document, set(signals)),
+        red_list=parse_red_list(
+            _get(document, "red_list", dict, ""),
+            {name: signal.points for name, signal in parsed_signals.items()},
+        ),
     )
     # The workflows raise alerts too, and read only their part of the policy.
     policy = dataclasses.replace(

@@ -101,7 +101,7 @@ def evaluate_rules(
                     Fact(
                         "score",
                         score.value,
-                        policy.tiers.d_from,
+                        policy.tiers_for(state.sector).d_from,
                         says="previous_tier",
                         about={"previous": previous_tier.value if previous_tier else "none"},
                     ),

@@ -2,7 +2,9 @@
 
 Seed 六/七: a public credit evaluation that grades subjects for differentiated
 supervision. The score is the policy's base plus capped, decayed contributions
-of each signal, recent 12315 complaints and recent IoT limit exceedances.
+of each signal, recent 12315 complaints and recent IoT limit exceedances. In a
+key sector an adverse signal's points and cap are multiplied by the sector's
+weight (``[sectors]``), so the same penalty weighs differently by sector.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def score_subject(state: SubjectState, policy: Policy) -> Score:
     for name, count in state.signals.items():
         spec = policy.signals.get(name)
         if spec is not None:
-            points = _capped(count * spec.points, spec.cap)
+            weight = policy.weight(state.sector, name)  # seed 六: by the sector's harm
+            points = _capped(count * spec.points * weight, spec.cap * weight)
             facts = {"count": round(count, 2)}
             contributions.append(Fact(name, round(points, 2), says="weighted", about=facts))
     complaints, exceedances = complaints_30d(state), iot_exceedances_24h(state)

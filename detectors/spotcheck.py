@@ -18,14 +18,15 @@ import math
 import os
 import random
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date as Date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from detectors.policy_values import REQUIRED, PolicyError, require
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Tier
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Department, Sector, Tier
 
 DEFAULT_SPOTCHECK_PATH = Path(__file__).with_name("spotcheck.toml")
 TIERS = (Tier.A, Tier.B, Tier.C, Tier.D)
@@ -51,11 +52,20 @@ class TierRule:
 
 @dataclass(frozen=True, slots=True)
 class SpotCheckPolicy:
-    """Per-tier rules, a default plus optional per-county overrides (already merged)."""
+    """Per-tier rules, a default plus optional per-county overrides (already merged).
+
+    ``measure_factors``: a list measure in force on a subject multiplies its chance
+    of being drawn (more for the key-attention list's ``more_spot_checks``, less for
+    the red list's ``fewer_spot_checks``). ``departments``: the departments that
+    draw their own sample in a round and the sectors each checks (None: every
+    sector); empty, one draw covers everybody, as before departments were named.
+    """
 
     version: str
     default: dict[Tier, TierRule]
     regions: dict[str, dict[Tier, TierRule]] = field(default_factory=dict)
+    measure_factors: dict[str, float] = field(default_factory=dict)
+    departments: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
     def rules(self, region: str) -> dict[Tier, TierRule]:
         """The rules that apply in ``region``: its override, else the default."""
@@ -129,6 +139,17 @@ def parse_spotcheck_policy(document: Mapping[str, Any]) -> SpotCheckPolicy:
             f"spotcheck policy: 'version' must be a non-empty str, got {version!r}"
         )
     default = _rules(document, "", None)
+    factors = _table(document, "measures", "", required=False)
+    for code in factors:
+        factor = _number(factors, code, "measures.", float)
+        if factor <= 0:
+            raise SpotCheckPolicyError(
+                f"spotcheck policy: 'measures.{code}' must be positive, got {factor!r}"
+            )
+    departments = {
+        name: _department(name, sectors)
+        for name, sectors in _table(document, "departments", "", required=False).items()
+    }
     regions: dict[str, dict[Tier, TierRule]] = {}
     for code, table in _table(document, "region", "", required=False).items():
         where = f"region.{code}."
@@ -143,7 +164,23 @@ def parse_spotcheck_policy(document: Mapping[str, Any]) -> SpotCheckPolicy:
                 "(expected ratio, rounds_per_year)"
             )
         regions[code] = _rules(table, where, default)
-    return SpotCheckPolicy(version, default, regions)
+    measure_factors = {code: float(factors[code]) for code in factors}
+    return SpotCheckPolicy(version, default, regions, measure_factors, departments)
+
+
+def _department(name: str, sectors: Any) -> frozenset[str] | None:
+    """A department's sectors: a list of sector codes, or "all"."""
+    where = f"departments.{name}"
+    if name not in {d.value for d in Department}:
+        raise SpotCheckPolicyError(f"spotcheck policy: '{where}' is not a department")
+    if sectors == "all":
+        return None
+    known = {s.value for s in Sector}
+    if not isinstance(sectors, list) or not sectors or not set(sectors) <= known:
+        raise SpotCheckPolicyError(
+            f"spotcheck policy: '{where}' must be \"all\" or a list of sectors, got {sectors!r}"
+        )
+    return frozenset(sectors)
 
 
 def load_spotcheck_policy(path: str | os.PathLike[str] | None = None) -> SpotCheckPolicy:
@@ -160,6 +197,45 @@ def load_spotcheck_policy(path: str | os.PathLike[str] | None = None) -> SpotChe
     return parse_spotcheck_policy(document)
 
 
+def round_dates(
+    year: int, rounds_per_year: int, next_working: Callable[[Date], Date] = lambda d: d
+) -> list[Date]:
+    """The dates of a tier's rounds in ``year``: evenly spaced from 1 January (round k on
+    day ``k * days / rounds`` of the year), each moved to the next working day.
+
+    The spacing nests: a tier drawn twice a year is drawn on two of the dates of a
+    tier drawn four times, so tiers share rounds and visits can be joint.
+
+    >>> [d.isoformat() for d in round_dates(2026, 4)]
+    ['2026-01-01', '2026-04-02', '2026-07-02', '2026-10-01']
+    >>> [d.isoformat() for d in round_dates(2026, 2)], round_dates(2026, 0)
+    (['2026-01-01', '2026-07-02'], [])
+    """
+    first = Date(year, 1, 1)
+    days = (Date(year + 1, 1, 1) - first).days
+    return [
+        next_working(first + timedelta(days=k * days // rounds_per_year))
+        for k in range(rounds_per_year)
+    ]
+
+
+def schedule(
+    rules: Mapping[Tier, TierRule], year: int, next_working: Callable[[Date], Date] = lambda d: d
+) -> dict[Date, tuple[Tier, ...]]:
+    """A county's rounds in ``year``: each date with the tiers drawn on it, in date order.
+
+    >>> policy = load_spotcheck_policy()
+    >>> {d.isoformat(): "".join(t.value for t in tiers)
+    ...  for d, tiers in schedule(policy.default, 2026).items()}
+    {'2026-01-01': 'ABCD', '2026-04-02': 'D', '2026-07-02': 'CD', '2026-10-01': 'D'}
+    """
+    rounds: dict[Date, list[Tier]] = {}
+    for tier in TIERS:
+        for day in round_dates(year, rules[tier].rounds_per_year, next_working):
+            rounds.setdefault(day, []).append(tier)
+    return {day: tuple(rounds[day]) for day in sorted(rounds)}
+
+
 @dataclass(frozen=True, slots=True)
 class SpotSubject:
     """A market subject as the draw sees it."""
@@ -169,6 +245,7 @@ class SpotSubject:
     sector: str
     tier: Tier
     triggered: bool = False  # a complaint or monitoring signal since the last round
+    measures: frozenset[str] = frozenset()  # codes of the list measures in force on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +256,23 @@ class Inspector:
     name: str
     regions: frozenset[str]
     conflicts: frozenset[str] = frozenset()  # USCCs declared as conflicts of interest
+    department: str | None = None  # None: sent on any department's visit
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One subject to inspect and the two inspectors drawn for it."""
+    """One visit: a subject, the two inspectors drawn for it, and the departments whose
+    checks it carries out together (进一次门、查多项事)."""
 
     subject: SpotSubject
     inspectors: tuple[str, str]
     reason: str  # "triggered" (tier A, eligible only when triggered) or "sampled"
+    departments: tuple[str, ...] = ()  # that drew it (empty: a draw without departments)
+    measures: tuple[str, ...] = ()  # the list measures that changed its chance
+
+    def visit_id(self, region: str, day: Date) -> str:
+        """What a department's result record cites (``reference``) to name the visit."""
+        return f"{region}|{day.isoformat()}|{self.subject.uscc}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +284,7 @@ class TierCount:
     drawn: int
     ratio: float
     rounds_per_year: int
+    due: bool = True  # drawn in this round (a scheduled round draws only the tiers due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,15 +312,19 @@ class Plan:
                     "drawn": c.drawn,
                     "ratio": c.ratio,
                     "rounds_per_year": c.rounds_per_year,
+                    "due": c.due,
                 }
                 for tier, c in self.counts.items()
             },
             "tasks": [
                 {
+                    "visit": t.visit_id(self.region, self.date),
                     "uscc": t.subject.uscc,
                     "sector": t.subject.sector,
                     "tier": t.subject.tier.value,
                     "reason": t.reason,
+                    "departments": list(t.departments),
+                    "measures": list(t.measures),
                     "inspectors": list(t.inspectors),
                 }
                 for t in self.tasks
@@ -295,6 +385,27 @@ def _pair(
     return first, second
 
 
+def _factor(subject: SpotSubject, policy: SpotCheckPolicy) -> tuple[float, tuple[str, ...]]:
+    """How a subject's list measures change its chance, and which measures did."""
+    applied = tuple(sorted(m for m in subject.measures if m in policy.measure_factors))
+    return math.prod(policy.measure_factors[m] for m in applied), applied
+
+
+def _sample(
+    rng: random.Random, eligible: list[SpotSubject], ratio: float, policy: SpotCheckPolicy
+) -> list[SpotSubject]:
+    """Draw ``ratio`` of ``eligible``; subjects whose list measures change their chance are
+    drawn apart, at the ratio times their factor (at most all of them)."""
+    groups: dict[float, list[SpotSubject]] = {}
+    for subject in eligible:
+        groups.setdefault(_factor(subject, policy)[0], []).append(subject)
+    picked: list[SpotSubject] = []
+    for factor in sorted(groups):
+        group = groups[factor]
+        picked += rng.sample(group, _draw_count(rng, len(group), min(1.0, ratio * factor)))
+    return picked
+
+
 def draw_plan(
     subjects: Iterable[SpotSubject],
     roster: Iterable[Inspector],
@@ -303,16 +414,21 @@ def draw_plan(
     date: Date,
     seed: int,
     policy: SpotCheckPolicy,
+    tiers: Iterable[Tier] = TIERS,
 ) -> Plan:
-    """Draw one spot-check round in ``region``.
+    """Draw one spot-check round in ``region`` (of ``tiers``: the tiers due, all by default).
 
-    Per tier, ``ratio`` of the eligible subjects (all of B, C, D; only triggered
-    A subjects) are drawn without replacement, the count rounded stochastically
-    (:func:`_draw_count`). Each drawn subject gets two distinct inspectors who
-    cover ``region``, have not declared a conflict with it and are not in
-    ``history[uscc]`` (inspected it recently). Subjects of other regions are
-    ignored. Raises :class:`PairingImpossible` when a subject cannot be paired,
-    ``ValueError`` on duplicate USCCs or inspector ids.
+    Per department of the policy (one draw for all if it names none) and tier,
+    ``ratio`` of the eligible subjects (all of B, C, D; only triggered A subjects;
+    of the sectors the department checks) are drawn without replacement, the
+    count rounded stochastically (:func:`_draw_count`); a subject with a list
+    measure the policy weighs (``[measures]``) is drawn at the ratio times its
+    factor. A subject drawn by several departments gets one joint visit
+    (进一次门、查多项事). Each visit gets two distinct inspectors who cover
+    ``region``, belong to one of its departments (or to none), have not declared a
+    conflict with it and are not in ``history[uscc]`` (inspected it recently).
+    Subjects of other regions are ignored. Raises :class:`PairingImpossible` when a
+    subject cannot be paired, ``ValueError`` on duplicate USCCs or inspector ids.
 
     Examples
     --------
@@ -338,32 +454,63 @@ def draw_plan(
     covering = [i for i in inspectors if region in i.regions]
 
     # A string seed is hashed (SHA-512) by random.Random: stable across processes
-    # and Python versions, unlike hash().
-    rng = random.Random(f"{seed}|{region}|{date.isoformat()}|{policy.version}")
+    # and Python versions, unlike hash(). Each department draws from its own stream.
+    base = f"{seed}|{region}|{date.isoformat()}|{policy.version}"
+    rng = random.Random(base)
     rules = policy.rules(region)
-    counts: dict[Tier, TierCount] = {}
-    drawn: list[SpotSubject] = []
-    for tier in TIERS:
-        of_tier = [s for s in in_region if s.tier is tier]
-        eligible = [s for s in of_tier if s.triggered] if tier is Tier.A else of_tier
-        rule = rules[tier]
-        picked = rng.sample(eligible, _draw_count(rng, len(eligible), rule.ratio))
-        drawn.extend(picked)
-        counts[tier] = TierCount(
-            len(of_tier), len(eligible), len(picked), rule.ratio, rule.rounds_per_year
+    due = frozenset(tiers)
+    departments: dict[str | None, frozenset[str] | None] = dict(
+        sorted(policy.departments.items())
+    ) or {None: None}
+    drawn_by: dict[str, list[str]] = {}  # uscc -> departments that drew it, in order
+    eligible_in: dict[Tier, set[str]] = {tier: set() for tier in TIERS}
+    for department, sectors in departments.items():
+        draws = rng if department is None else random.Random(f"{base}|{department}")
+        for tier in TIERS:
+            eligible = [
+                s
+                for s in in_region
+                if s.tier is tier
+                and (s.triggered or tier is not Tier.A)
+                and (sectors is None or s.sector in sectors)
+            ]
+            eligible_in[tier].update(s.uscc for s in eligible)
+            if tier in due:
+                for subject in _sample(draws, eligible, rules[tier].ratio, policy):
+                    drawn_by.setdefault(subject.uscc, []).append(department or "")
+    by_uscc = {s.uscc: s for s in in_region}
+    counts = {
+        tier: TierCount(
+            sum(s.tier is tier for s in in_region),
+            len(eligible_in[tier]),
+            sum(by_uscc[u].tier is tier for u in drawn_by),
+            rules[tier].ratio,
+            rules[tier].rounds_per_year,
+            tier in due,
         )
+        for tier in TIERS
+    }
 
     # Pair in a random order, so which subject gets the scarcer inspectors is
     # not decided by its USCC; list the tasks by USCC.
+    drawn = [by_uscc[u] for u in drawn_by]
     rng.shuffle(drawn)
     load = dict.fromkeys(ids, 0)
-    tasks = [
-        Task(
-            subject,
-            _pair(rng, subject, covering, frozenset(history.get(subject.uscc, ())), load),
-            "triggered" if subject.tier is Tier.A else "sampled",
+    tasks = []
+    for subject in drawn:
+        visiting = tuple(sorted(d for d in drawn_by[subject.uscc] if d))
+        sent = [
+            i for i in covering if i.department is None or not visiting or i.department in visiting
+        ]
+        recent = frozenset(history.get(subject.uscc, ()))
+        tasks.append(
+            Task(
+                subject,
+                _pair(rng, subject, sent, recent, load),
+                "triggered" if subject.tier is Tier.A else "sampled",
+                visiting,
+                _factor(subject, policy)[1],
+            )
         )
-        for subject in drawn
-    ]
     tasks.sort(key=lambda t: t.subject.uscc)
     return Plan(region, date, seed, policy.version, tuple(tasks), counts)

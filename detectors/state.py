@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from detectors.casefile import Listing
 from detectors.codec import Reader, Writer
 from detectors.policy import Policy
+from detectors.red_list_policy import MAX_HONOURS
 from detectors.windows import DAY_S, HOUR_S, BucketCounts
 from topics.vocabulary import DEFAULT_SUBJECT_TYPE
 
-STATE_FORMAT = 4
-#: Older formats this code still reads (format 2 lacks the peer features, 3 the subject type).
-READABLE_FORMATS = (2, 3, 4)
+STATE_FORMAT = 5
+#: Older formats this code still reads (format 2 lacks the peer features, 3 the subject
+#: type, 4 what the red list needs: since when the tier, the last adverse record, honours).
+READABLE_FORMATS = (2, 3, 4, 5)
 #: 48 bits: with a few dozen ids remembered per subject, the chance that a new
 #: event is mistaken for a duplicate is ~1e-13, at 6 bytes an id.
 FINGERPRINT_BYTES = 6
@@ -46,6 +49,16 @@ class Observation:
     legal_rep_id: str | None = None
     department: str | None = None  # that issued an enforcement record
     subject_type: str | None = None  # SubjectType value, if the record says
+
+
+@dataclass(frozen=True, slots=True)
+class CreditMark:
+    """One credit record as the red list remembers it (seed 九): which, when, by whom."""
+
+    event_id: str
+    signal: str
+    at_s: float
+    department: str
 
 
 def _complaint_window() -> BucketCounts:
@@ -80,6 +93,13 @@ class SubjectState:
     # The features last reported to the subject's peer group (detectors.peers),
     # so the group can retract them when they change.
     peer_features: tuple[float, ...] | None = None
+    # Seed 九, the red list (detectors/red_list.py): since when the subject is in its
+    # tier (event time of the change), its newest adverse record, its newest honours
+    # (oldest first, at most MAX_HONOURS) and its red-list membership, if it ever had one.
+    tier_since_s: float = 0.0
+    last_adverse: CreditMark | None = None
+    honours: list[CreditMark] = field(default_factory=list)
+    red_list: Listing | None = None
 
     def seen(self, event_id: str) -> bool:
         fingerprint = event_fingerprint(event_id)
@@ -129,6 +149,7 @@ class SubjectState:
             )
             if spec.floor is not None:
                 self.last_seen[obs.signal] = max(self.last_seen.get(obs.signal, 0.0), obs.at_s)
+            self._mark(obs, policy)
         if obs.clears is not None:
             self.signals.pop(obs.clears, None)
             self.last_seen.pop(obs.clears, None)
@@ -138,6 +159,19 @@ class SubjectState:
             self.iot_exceedances.add(obs.at_s)
         self.remember(obs.event_id, policy.dedup_memory)
         self.events += 1
+
+    def _mark(self, obs: Observation, policy: Policy) -> None:
+        """Remember what the red list needs of a credit record: the newest adverse one,
+        the newest honours."""
+        assert obs.signal is not None
+        mark = CreditMark(obs.event_id, obs.signal, obs.at_s, obs.department or "")
+        if policy.adverse(obs.signal):
+            if self.last_adverse is None or obs.at_s >= self.last_adverse.at_s:
+                self.last_adverse = mark
+        elif obs.signal in policy.red_list.honour_signals:
+            self.honours.append(mark)
+            self.honours.sort(key=lambda m: (m.at_s, m.event_id))
+            del self.honours[:-MAX_HONOURS]
 
     def withdraw(
         self, signal: str, at_s: float, policy: Policy, latest_remaining_s: float | None
@@ -198,6 +232,10 @@ class SubjectState:
         for value in features:
             out.double(value)
         out.text(self.subject_type)
+        out.double(self.tier_since_s)
+        _write_marks(out, [self.last_adverse] if self.last_adverse is not None else [])
+        _write_marks(out, self.honours)
+        _write_listing(out, self.red_list)
         return out.getvalue()
 
     @classmethod
@@ -227,6 +265,13 @@ class SubjectState:
             state.peer_features = features or None
         if version >= 4:
             state.subject_type = source.text()
+        if version >= 5:
+            state.tier_since_s = source.double()
+            state.last_adverse = next(iter(_read_marks(source)), None)
+            state.honours = _read_marks(source)
+            state.red_list = _read_listing(source)
+        else:  # since when is unknown: count the tier from the last event, not from 1970
+            state.tier_since_s = state.clock
         if not source.at_end():
             raise ValueError("subject state has trailing bytes")
         return state
@@ -241,6 +286,67 @@ def _write_numbers(out: Writer, numbers: dict[str, float]) -> None:
 
 def _read_numbers(source: Reader) -> dict[str, float]:
     return {source.text(): source.double() for _ in range(source.uint())}
+
+
+def _write_marks(out: Writer, marks: list[CreditMark]) -> None:
+    out.uint(len(marks))
+    for mark in marks:
+        out.text(mark.event_id)
+        out.text(mark.signal)
+        out.double(mark.at_s)
+        out.text(mark.department)
+
+
+def _read_marks(source: Reader) -> list[CreditMark]:
+    return [
+        CreditMark(source.text(), source.text(), source.double(), source.text())
+        for _ in range(source.uint())
+    ]
+
+
+def _write_listing(out: Writer, listing: Listing | None) -> None:
+    """A red-list membership; version 0 stands for none."""
+    if listing is None:
+        out.uint(0)
+        return
+    out.uint(listing.version)
+    out.uint(int(listing.active))
+    out.double(listing.entered_at_s)
+    _write_optional_double(out, listing.expires_at_s)
+    out.uint(len(listing.basis))
+    for event_id in listing.basis:
+        out.text(event_id)
+    _write_optional_double(out, listing.exited_at_s)
+    out.optional_text(listing.exit_reason)
+
+
+def _read_listing(source: Reader) -> Listing | None:
+    version = source.uint()
+    if version == 0:
+        return None
+    active, entered = bool(source.uint()), source.double()
+    expires = _read_optional_double(source)
+    basis = [source.text() for _ in range(source.uint())]
+    return Listing(
+        kind="red_list",
+        version=version,
+        active=active,
+        entered_at_s=entered,
+        expires_at_s=expires,
+        basis=basis,
+        exited_at_s=_read_optional_double(source),
+        exit_reason=source.optional_text(),
+    )
+
+
+def _write_optional_double(out: Writer, value: float | None) -> None:
+    out.uint(value is not None)
+    if value is not None:
+        out.double(value)
+
+
+def _read_optional_double(source: Reader) -> float | None:
+    return source.double() if source.uint() else None
 
 
 def _write_window(out: Writer, window: BucketCounts) -> None:

@@ -214,12 +214,19 @@ def _entry_rule(rule: dict[str, Any], at: str, signals: set[str], kind: str) -> 
     return parsed
 
 
-def _measures(table: dict[str, Any], key: str, where: str) -> tuple[MeasureSpec, ...]:
+#: Seed 九's kinds of punishment measure (topics.lists.MeasureCategory, but for incentives).
+PUNISHMENTS = ("administrative", "market", "industry")
+
+
+def parse_measures(
+    table: dict[str, Any], key: str, where: str, categories: tuple[str, ...] = PUNISHMENTS
+) -> tuple[MeasureSpec, ...]:
+    """The measures listed under ``table[key]``, each of one of ``categories``."""
     measures = []
     for index, measure in enumerate(_get(table, key, list, where, default=[])):
         at = f"{where}{key}[{index}]."
         category = _get(measure, "category", str, at)
-        if category not in ("administrative", "market", "industry"):
+        if category not in categories:
             raise PolicyError(f"policy: '{at}category' {category!r} is unknown")
         measures.append(
             MeasureSpec(
@@ -254,7 +261,7 @@ def _list(kind: str, table: dict[str, Any], signals: set[str]) -> ListPolicy:
         raise PolicyError(f"policy: '{where}' needs period_days > 0 and an entry rule")
     exits_on = _names(table, "exits_on", where, set(EXIT_CAUSES)) if "exits_on" in table else None
     person_roles = _names(table, "person_roles", where, {r.value for r in PersonRole})
-    person_measures = _measures(table, "person_measures", where)
+    person_measures = parse_measures(table, "person_measures", where)
     if bool(person_roles) != bool(person_measures):
         raise PolicyError(
             f"policy: '{where}' needs both person_roles and person_measures, or neither"
@@ -263,7 +270,7 @@ def _list(kind: str, table: dict[str, Any], signals: set[str]) -> ListPolicy:
         kind,
         period_days * SECONDS_PER_DAY,
         entry,
-        _measures(table, "measures", where),
+        parse_measures(table, "measures", where),
         tuple(_get(table, "unless_listed", list, where, default=[])),
         EXIT_CAUSES if exits_on is None else exits_on,
         person_roles,

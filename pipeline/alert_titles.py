@@ -142,6 +142,10 @@ FACT_LABELS: dict[str, Title] = {
     "honour": ("表彰奖励", "Honour"),
     "voluntary_registration": ("自愿注册", "Voluntary registration"),
     "repair_completed": ("信用修复完成", "Credit repair completed"),
+    "sector_evaluation_a": ("行业信用评价 A 级", "Sector evaluation: grade A"),
+    "sector_evaluation_b": ("行业信用评价 B 级", "Sector evaluation: grade B"),
+    "sector_evaluation_c": ("行业信用评价 C 级", "Sector evaluation: grade C"),
+    "sector_evaluation_d": ("行业信用评价 D 级", "Sector evaluation: grade D"),
     # windows and scores
     "score": ("信用风险分", "Risk score"),
     "complaints_30d": ("30 日投诉举报", "Complaints, 30 days"),
@@ -172,6 +176,10 @@ FACT_LABELS: dict[str, Title] = {
     "repair_voided": ("信用修复失效", "Credit repair void"),
     "public_sector_report": ("公共部门违法违规情况通报", "Public-sector violation reported"),
     "staff_report": ("公职人员相关责任通报", "Responsible official reported"),
+    # the red list's rules (seed 九 守信激励, detectors/red_list.py)
+    "red_list_tier": ("信用等级条件", "Credit tier rule"),
+    "red_list_clean": ("无不良信用记录条件", "No adverse record rule"),
+    "red_list_honours": ("表彰奖励条件", "Honours rule"),
 }
 
 #: Labels of codes with a part of their own: (pattern, label over its named groups).
@@ -203,6 +211,13 @@ DETAILS: dict[str, Title] = {
     "baseline": ("标准差 {std:.4g}，基于 {points} 个点，突发窗口 {window} 个点",
                  "std {std:.4g} over {points} points, burst window {window} points"),
     "entered": ("{day} 列入", "entered {day}"),
+    # the red list's rules, met or broken (detectors/red_list.py)
+    "tier_since": ("自 {day} 起为 {grade} 级", "tier {grade} since {day}"),
+    "tier_held": ("{grade} 级仅 {days:g} 天，需满 {required_days:g} 天",
+                  "tier {grade} for {days:g} of the {required_days:g} days required"),
+    "tier_not": ("现为 {grade} 级，需为 {required} 级", "now tier {grade}, {required} required"),
+    "no_adverse_within": ("近 {days:g} 天无不良信用记录", "no adverse record in {days:g} days"),
+    "honours_lapsed": ("表彰奖励于 {day} 超出有效期", "honours out of date from {day}"),
     # the cross-subject detectors (pipeline/peers.py, cross_sector.py, cross_region.py)
     "above_peers": ("高于同业均值 {spreads:.1f} 个离散度（离散度 {spread:g}）",
                     "{spreads:.1f} spreads above the peers' mean (spread {spread:g})"),
@@ -334,6 +349,7 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "key_attention": ("重点关注对象", "key-attention"),
         "market_ban": ("市场和行业禁入", "market-ban"),
         "approval_commitment_breach": ("审批替代型承诺失信", "approval-commitment breach"),
+        "red_list": ("诚信红", "red"),  # + 名单: 诚信红名单
     },
     # the policy's credit signals, as a record, a list's basis or a notice names them
     "signal": {
@@ -366,6 +382,10 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "honour": ("表彰奖励", "honour"),
         "voluntary_registration": ("自愿注册信用信息", "voluntary registration"),
         "repair_completed": ("信用修复完成", "credit repair completed"),
+        "sector_evaluation_a": ("行业信用评价 A 级", "sector evaluation, grade A"),
+        "sector_evaluation_b": ("行业信用评价 B 级", "sector evaluation, grade B"),
+        "sector_evaluation_c": ("行业信用评价 C 级", "sector evaluation, grade C"),
+        "sector_evaluation_d": ("行业信用评价 D 级", "sector evaluation, grade D"),
     },  # fmt: skip
     "commitment_kind": {
         "approval_substitution": ("审批替代型", "approval-substitution"),

@@ -62,6 +62,7 @@ MEASURE_CATEGORY = {
     "administrative": "行政性措施",
     "market": "市场性措施",
     "industry": "行业性措施",
+    "incentive": "守信激励措施",
 }
 
 COMPLAINT_CATEGORY = _chinese("category")

@@ -41,13 +41,14 @@ def retier(
     """
     score = score_subject(state, policy)
     previous = Tier(state.tier) if state.tier is not None else None
-    tier = next_tier(previous, score.value, score.floor, policy.tiers)
+    tier = next_tier(previous, score.value, score.floor, policy.tiers_for(state.sector))
     state.score = score.value
     if tier is previous:
         return score, None
     state.tier = tier.value
     state.version += 1
     effective_s = state.clock if at_s is None else max(at_s, state.clock)
+    state.tier_since_s = effective_s  # seed 九: the red list counts the time in a tier
     return score, TierChange(
         subject=subject,
         previous_tier=previous,

@@ -35,18 +35,28 @@ def measure_record(spec: MeasureSpec) -> Measure:
     )
 
 
+def measure_view(spec: MeasureSpec) -> dict[str, Any]:
+    """A policy measure as a subject's profile shows it (its lists, its red list)."""
+    return {
+        "code": spec.code,
+        "category": spec.category,
+        "description": spec.description,
+        "actions": sorted(spec.actions),
+    }
+
+
 class UnknownAction(ValueError):
     """An approval action no measure of the policy names: answer 400 with this message."""
 
 
 def known_actions(policy: Policy) -> frozenset[str]:
-    """Every approval action a measure of some list restricts."""
+    """Every approval action a measure of some list restricts, or the red list eases."""
     return frozenset(
         action
         for spec in policy.supervision.lists
         for measure in (*spec.measures, *spec.person_measures)
         for action in measure.actions
-    )
+    ) | {action for measure in policy.red_list.measures for action in measure.actions}
 
 
 def requested_action(value: str | None, known: Iterable[str]) -> str | None:
@@ -98,11 +108,15 @@ def measures_answer(
 ) -> dict[str, Any]:
     """The endpoint's answer for one subject's profile."""
     found = measures_in_force(profile.get("supervision"), action, now)
+    red_list = profile.get("red_list")
+    # Seed 九 守信激励: the red list's incentives ease the action instead of restricting it.
+    incentives = measures_in_force({"lists": [red_list]} if red_list else None, action, now)
     return {
         "subject": profile["subject"],
         "action": action,
         "restricted": bool(found),
         "measures": found,
+        "incentives": incentives,
         "policy_version": profile.get("policy_version"),
     }
 

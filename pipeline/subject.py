@@ -34,6 +34,7 @@ from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
 from pipeline.persons import on_role, representative
+from pipeline.red_list import red_list_step
 from pipeline.supervision import (
     SupervisionOutputs,
     apply_effects,
@@ -44,6 +45,7 @@ from pipeline.supervision import (
 from topics.complaints import Complaint
 from topics.decode import InputRecord
 from topics.enforcement import EnforcementEvent
+from topics.evaluations import SectorEvaluation
 from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
 from topics.risk import Alert, TierChange
@@ -132,6 +134,7 @@ def step(
         facts = on_role(record.subject, case, record, context)
         outputs.casework.append(SupervisionOutputs(person_facts=facts))
         _settle(record.subject, state, case, workflow.Effects(), watermark_s, context, outputs)
+    _review_red_list(record.subject, state, state.clock, context, outputs)
     return state, case, outputs
 
 
@@ -152,7 +155,17 @@ def on_time(
     outputs = Outputs(event_time_s=now_s)
     effects = workflow.on_time(case, now_s, context.policy)
     _settle(subject, state, case, effects, now_s, context, outputs)
+    _review_red_list(subject, state, max(now_s, state.clock), context, outputs)
     return state, case, outputs
+
+
+def _review_red_list(
+    subject: str, state: SubjectState, now_s: float, context: StepContext, outputs: Outputs
+) -> None:
+    """Seed 九: the red list as the subject's state stands after its step, last of its outputs."""
+    changes = red_list_step(subject, state, now_s, context)
+    if changes is not None:
+        outputs.casework.append(changes)
 
 
 def _settle(
@@ -210,6 +223,15 @@ def observation_of(record: InputRecord) -> Observation:
             legal_rep_id=representative(record),
             subject_type=record.subject_type.value if record.subject_type else None,
         )
+    if isinstance(record, SectorEvaluation):
+        # Seed 六: a state or provincial evaluation is a credit record of its grade.
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.evaluated_at.timestamp(),
+            region=record.region,
+            sector=record.sector.value,
+            signal=evaluation_signal(record),
+        )
     if isinstance(record, Complaint):
         counts = record.kind is not ComplaintKind.ENQUIRY
         return Observation(
@@ -228,6 +250,11 @@ def observation_of(record: InputRecord) -> Observation:
             iot_exceedance=record.limit is not None and record.value > record.limit,
         )
     raise TypeError(f"not an input record: {type(record).__name__}")
+
+
+def evaluation_signal(record: SectorEvaluation) -> str:
+    """The credit signal of a sector evaluation: ``sector_evaluation_<grade>`` (a–d)."""
+    return f"sector_evaluation_{record.grade.value.lower()}"
 
 
 def process(

@@ -9,7 +9,7 @@ records: alerts, list changes and department notices.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from detectors.casefile import CaseFile, ItemStatus
 from detectors.commitments import BREACH_SIGNALS, breach_signal
@@ -23,7 +23,7 @@ from pipeline.alert_titles import fact_words
 from pipeline.alerts import AlertSubject, carried_basis, evidence_of, make_alert
 from pipeline.context import StepContext
 from pipeline.grading import retier
-from pipeline.measures import measure_record
+from pipeline.measures import measure_record, measure_view
 from pipeline.persons import listing_facts
 from pipeline.public_sector import public_sector_reports
 from topics.decode import InputRecord
@@ -157,9 +157,7 @@ def apply_effects(
         make_alert(f"{subject}:{a.hit.rule_key}", a.hit, about, [a.event_id], a.at_s, policy)
         for a in effects.alerts
     ]
-    outputs.list_changes = [
-        _list_change(subject, case, move, policy) for move in effects.list_moves
-    ]
+    outputs.list_changes = [list_change(subject, case, move, policy) for move in effects.list_moves]
     notices = effects.notices + public_sector_reports(case, effects, rules)
     outputs.notices = [_notice(subject, case, notice, policy) for notice in notices]
     outputs.publications = [
@@ -192,7 +190,16 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
     )
 
 
-def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -> ListChange:
+class Placed(Protocol):
+    """Where a subject is, as its case file or its risk state knows it."""
+
+    region: str
+    sector: str
+    legal_rep_id: str | None
+
+
+def list_change(subject: str, place: Placed, move: ListMove, policy: Policy) -> ListChange:
+    """A list move as ``risk.list-changes`` carries it (every list's, the red list's too)."""
     listing = move.listing
     return ListChange(
         subject=subject,
@@ -204,11 +211,11 @@ def _list_change(subject: str, case: CaseFile, move: ListMove, policy: Policy) -
         exited_at=utc(listing.exited_at_s),
         exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
         measures=[measure_record(m) for m in move.measures],
-        legal_rep_id=case.legal_rep_id,
+        legal_rep_id=place.legal_rep_id,
         version=listing.version,
         policy_version=policy.version,
-        region=case.region,
-        sector=Sector(case.sector),
+        region=place.region,
+        sector=Sector(place.sector),
     )
 
 
@@ -311,16 +318,7 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
                 "expires_at": None if listing.expires_at_s is None else iso(listing.expires_at_s),
                 "basis": listing.basis,
                 "version": listing.version,
-                "measures": [
-                    {
-                        "code": m.code,
-                        "category": m.category,
-                        "description": m.description,
-                        "actions": sorted(m.actions),
-                    }
-                    for m in spec.measures
-                    if m.applies_to(case.sector)
-                ],
+                "measures": [measure_view(m) for m in spec.measures if m.applies_to(case.sector)],
             }
         )
     return {

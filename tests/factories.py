@@ -18,6 +18,7 @@ from detectors.state import Observation
 from streams.settings import Settings
 from topics.complaints import Complaint, parse_complaint
 from topics.enforcement import EnforcementEvent, parse_enforcement
+from topics.evaluations import SectorEvaluation, parse_evaluation
 from topics.iot import IotReading, parse_iot
 from topics.roles import RoleAssignment, parse_role
 
@@ -32,6 +33,7 @@ ENFORCEMENT_TOPIC = "enforcement.events"
 COMPLAINTS_TOPIC = "complaints.12315"
 IOT_TOPIC = "iot.readings"
 ROLES_TOPIC = "registry.roles"
+EVALUATIONS_TOPIC = "evaluations.sector"
 
 
 def pseudonym_key() -> bytes:
@@ -127,11 +129,27 @@ def role_data(**overrides: Any) -> dict[str, Any]:
     return _build(defaults, overrides)
 
 
+def evaluation_data(**overrides: Any) -> dict[str, Any]:
+    """A provincial food-and-drug evaluation graded C at ``T0``."""
+    defaults = {
+        "event_id": new_id("eval"),
+        "subject": SUBJECT,
+        "sector": "food_drug",
+        "level": "provincial",
+        "evaluator": "河北省药品监督管理局",
+        "grade": "C",
+        "evaluated_at": T0,
+        "region": REGION,
+    }
+    return _build(defaults, overrides)
+
+
 DATA_OF_TOPIC = {
     ENFORCEMENT_TOPIC: enforcement_data,
     COMPLAINTS_TOPIC: complaint_data,
     IOT_TOPIC: iot_data,
     ROLES_TOPIC: role_data,
+    EVALUATIONS_TOPIC: evaluation_data,
 }
 
 #: The event-time field of each input topic.
@@ -140,6 +158,7 @@ TIME_FIELD = {
     COMPLAINTS_TOPIC: "received_at",
     IOT_TOPIC: "measured_at",
     ROLES_TOPIC: "recorded_at",
+    EVALUATIONS_TOPIC: "evaluated_at",
 }
 
 
@@ -161,6 +180,10 @@ def reading(**overrides: Any) -> IotReading:
 
 def role(**overrides: Any) -> RoleAssignment:
     return parse_role(role_data(**overrides))
+
+
+def evaluation(**overrides: Any) -> SectorEvaluation:
+    return parse_evaluation(evaluation_data(**overrides))
 
 
 def observation(at_s: float = T0_S, **fields: Any) -> Observation:

@@ -47,6 +47,11 @@ REGISTRY_ROLES = TopicSpec(
     "controller), from when to when, and the subject's type",
     retention_ms=None,
 )
+SECTOR_EVALUATIONS = TopicSpec(
+    "evaluations.sector",
+    "state and provincial credit evaluations of subjects in the 8 key sectors (seed 六)",
+    retention_ms=None,
+)
 RISK_ALERTS = TopicSpec("risk.alerts", "alerts and their lifecycle", retention_ms=365 * DAY_MS)
 RISK_TIER_CHANGES = TopicSpec(
     "risk.tier-changes",
@@ -177,7 +182,13 @@ PEER_FEATURES = TopicSpec(
     retention_ms=7 * DAY_MS,
 )
 
-INPUT_TOPICS = (ENFORCEMENT_EVENTS, COMPLAINTS_12315, IOT_READINGS, REGISTRY_ROLES)
+INPUT_TOPICS = (
+    ENFORCEMENT_EVENTS,
+    COMPLAINTS_12315,
+    IOT_READINGS,
+    REGISTRY_ROLES,
+    SECTOR_EVALUATIONS,
+)
 OUTPUT_TOPICS = (
     RISK_ALERTS,
     RISK_TIER_CHANGES,

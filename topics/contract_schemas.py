@@ -27,8 +27,10 @@ from topics.catalogue import (
     RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
+    SECTOR_EVALUATIONS,
     TopicSpec,
 )
+from topics.evaluations import SectorEvaluation
 from topics.json_schema import record_schema
 from topics.lists import ListChange
 from topics.memberships import Membership
@@ -92,7 +94,7 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
         PersonCreditRecord,
         "the person's pseudonym (32 hex digits, a keyed HMAC of the person's id)",
     ),
-    # The one input contract new producers (the register) write against a schema.
+    # The input contracts new producers (the register, sector authorities) write against.
     ContractSchema(REGISTRY_ROLES, RoleAssignment, "the subject's USCC"),
     # Seed 十八: associations (or the registry of social organisations) write their members.
     ContractSchema(
@@ -100,6 +102,7 @@ PUBLIC_SCHEMAS: tuple[ContractSchema, ...] = (
         Membership,
         "the association's id and the member's USCC, \"{association}|{subject}\"",
     ),
+    ContractSchema(SECTOR_EVALUATIONS, SectorEvaluation, "the subject's USCC"),
     # Departments read why a record of theirs was rejected.
     ContractSchema(
         RISK_DLQ,

@@ -6,9 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS, REGISTRY_ROLES
+from topics.catalogue import (
+    COMPLAINTS_12315,
+    ENFORCEMENT_EVENTS,
+    IOT_READINGS,
+    REGISTRY_ROLES,
+    SECTOR_EVALUATIONS,
+)
 from topics.complaints import Complaint, parse_complaint
 from topics.enforcement import EnforcementEvent, parse_enforcement
+from topics.evaluations import SectorEvaluation, parse_evaluation
 from topics.iot import IotReading, parse_iot
 from topics.roles import RoleAssignment, parse_role
 from topics.validation import InvalidRecord, Reason, key_matches, load_object
@@ -18,13 +25,14 @@ from topics.validation import InvalidRecord, Reason, key_matches, load_object
 #: is parsed, whatever it holds.
 MAX_RECORD_BYTES = 64 * 1024
 
-InputRecord = EnforcementEvent | Complaint | IotReading | RoleAssignment
+InputRecord = EnforcementEvent | Complaint | IotReading | RoleAssignment | SectorEvaluation
 
 PARSERS: dict[str, Callable[[dict[str, Any]], InputRecord]] = {
     ENFORCEMENT_EVENTS.name: parse_enforcement,
     COMPLAINTS_12315.name: parse_complaint,
     IOT_READINGS.name: parse_iot,
     REGISTRY_ROLES.name: parse_role,
+    SECTOR_EVALUATIONS.name: parse_evaluation,
 }
 
 

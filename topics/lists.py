@@ -43,6 +43,8 @@ class ListKind(StrEnum):
     MARKET_BAN = "market_ban"
     # 审批替代型承诺失信: approvals no longer on a written commitment (告知承诺)
     APPROVAL_COMMITMENT_BREACH = "approval_commitment_breach"
+    # 诚信红名单 (seed 九 守信激励): its measures are incentives, not punishments
+    RED_LIST = "red_list"
 
 
 class ListAction(StrEnum):
@@ -57,23 +59,27 @@ class ExitReason(StrEnum):
     REPAIRED = "repaired"  # credit repair completed
     OBJECTION_UPHELD = "objection_upheld"  # the subject's objection succeeded
     CORRECTED = "corrected"  # the listing was an error in the underlying records
+    # an entry rule no longer holds (the red list: the tier moved, an adverse record came)
+    NO_LONGER_ELIGIBLE = "no_longer_eligible"
 
 
 class MeasureCategory(StrEnum):
-    """Seed 九's three kinds of punishment measure."""
+    """Seed 九's three kinds of punishment measure, and its rewards (守信激励)."""
 
     ADMINISTRATIVE = "administrative"  # 行政性: bidding, fiscal funds, tax incentives
     MARKET = "market"  # 市场性: credit, flights, high-speed rail seats
     INDUSTRY = "industry"  # 行业性: criticism, censure, market and industry bans
+    INCENTIVE = "incentive"  # 守信激励: fast track, 容缺受理, fewer spot checks (red list)
 
 
 class Measure(faust.Record, serializer="json", include_metadata=False):
-    """One joint-punishment measure a department must apply while the listing stands."""
+    """One measure a department must apply while the listing stands: a punishment that
+    restricts ``actions``, or on the red list an incentive that eases them."""
 
     code: str
     category: MeasureCategory
     description: str
-    actions: builtins.list[str]  # approval actions it restricts: bidding, subsidy, licensing …
+    actions: builtins.list[str]  # approval actions it restricts (or eases): bidding, licensing …
 
 
 class ListChange(faust.Record, serializer="json", include_metadata=False):

@@ -24,6 +24,18 @@ class Sector(StrEnum):
     OTHER = "other"
 
 
+#: Seed 六's 8 key sectors (重点行业领域): each weighs records by its own policy
+#: (``[sectors]``) and has state and provincial evaluations (evaluations.sector).
+KEY_SECTORS = tuple(s for s in Sector if s is not Sector.OTHER)
+
+
+class EvaluationLevel(StrEnum):
+    """Who made a sector evaluation (行业信用评价): a state or a provincial authority."""
+
+    STATE = "state"  # 国家行业主管部门
+    PROVINCIAL = "provincial"  # 省级行业主管部门
+
+
 class Department(StrEnum):
     MARKET_REGULATION = "market_regulation"
     ECOLOGY_ENVIRONMENT = "ecology_environment"

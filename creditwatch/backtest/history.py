@@ -25,7 +25,13 @@ import psycopg
 from psycopg import sql
 
 from streams.archive import tables
-from topics.catalogue import COMPLAINTS_12315, ENFORCEMENT_EVENTS, IOT_READINGS, REGISTRY_ROLES
+from topics.catalogue import (
+    COMPLAINTS_12315,
+    ENFORCEMENT_EVENTS,
+    IOT_READINGS,
+    REGISTRY_ROLES,
+    SECTOR_EVALUATIONS,
+)
 
 #: Each input topic, the table its records are stored in, and their event-time column.
 SOURCES: tuple[tuple[str, tables.Table, str], ...] = (
@@ -35,6 +41,8 @@ SOURCES: tuple[tuple[str, tables.Table, str], ...] = (
     # Who answers for a subject, and its type (seed 十一): the representative links its
     # subjects for the cross-sector warning, the type decides the public sector's reports.
     (REGISTRY_ROLES.name, tables.PERSON_ROLES, "recorded_at"),
+    # Seed 六: state and provincial evaluations move the score like any credit record.
+    (SECTOR_EVALUATIONS.name, tables.SECTOR_EVALUATIONS, "evaluated_at"),
 )
 
 

@@ -1,4 +1,5 @@
-"""``creditwatch spotcheck draw``: a 双随机 spot-check round from CSV files (docs/spotcheck.md)."""
+"""``creditwatch spotcheck draw|rounds``: a 双随机 spot-check round from the live serving view
+or from CSV files, and the rounds the policy schedules (docs/spotcheck.md)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,46 @@ import json
 import random
 import sys
 from collections import defaultdict
+from datetime import UTC, datetime
 from datetime import date as Date
 from pathlib import Path
 from typing import TextIO
 
+import orjson
+import redis
 from kafka.errors import KafkaError
 
 from creditwatch import admin_io
+from creditwatch.commands import options
 from creditwatch.commands.options import add_bootstrap, bootstrap
 from creditwatch.topic_admin import BrokerUnreachable
+from detectors.policy import default_policy
 from detectors.spotcheck import (
     TIERS,
     Inspector,
     PairingImpossible,
     Plan,
+    SpotCheckPolicy,
     SpotCheckPolicyError,
     SpotSubject,
     draw_plan,
     load_spotcheck_policy,
+    schedule,
 )
+from pipeline.spotcheck import spot_subject
+from streams.serving import redis_keys as keys
 from topics.catalogue import SPOTCHECK_PLANS
-from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Tier
+from topics.vocabulary import SHIJIAZHUANG_COUNTIES, Department, Tier
 
 SUBJECT_COLUMNS = ("uscc", "region", "sector", "tier", "triggered")
-ROSTER_COLUMNS = ("inspector_id", "name", "regions", "conflicts")
+ROSTER_COLUMNS = ("inspector_id", "name", "regions", "conflicts")  # and optionally department
 HISTORY_COLUMNS = ("uscc", "inspector_id")
-PLAN_CSV_COLUMNS = ("uscc", "sector", "tier", "reason", "inspector_1", "inspector_2")
+PLAN_CSV_COLUMNS = (
+    "visit", "uscc", "sector", "tier", "reason", "departments", "measures",
+    "inspector_1", "inspector_2",
+)  # fmt: skip
+#: Profiles read from Redis per round trip in a live draw.
+PROFILES_PER_READ = 500
 TRUE, FALSE = {"1", "true", "yes", "y"}, {"0", "false", "no", "n", ""}
 DEMO_INSPECTORS_PER_COUNTY = 6
 
@@ -91,8 +106,13 @@ def read_roster(path: Path) -> list[Inspector]:
             raise InputError(f"{where}: no region codes")
         if unknown:
             raise InputError(f"{where}: unknown region code(s) {', '.join(unknown)}")
+        department = row.get("department") or None
+        if department is not None and department not in {d.value for d in Department}:
+            raise InputError(f"{where}: unknown department {department!r}")
         roster.append(
-            Inspector(row["inspector_id"], row["name"], regions, _split(row["conflicts"]))
+            Inspector(
+                row["inspector_id"], row["name"], regions, _split(row["conflicts"]), department
+            )
         )
     return roster
 
@@ -105,6 +125,27 @@ def read_history(path: Path) -> dict[str, set[str]]:
             raise InputError(f"{path}: line {line}: empty uscc or inspector_id")
         history[row["uscc"]].add(row["inspector_id"])
     return dict(history)
+
+
+def read_live(url: str, region: str, now: datetime) -> list[SpotSubject]:
+    """The county's subjects as the serving view has them now: each subject with a tier
+    (``cw:subject-tiers``) whose profile is in ``region``, with its triggers and the
+    list measures in force (:func:`pipeline.spotcheck.spot_subject`)."""
+    found = []
+    with redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5) as client:
+        subjects = sorted(key.decode() for key in client.hkeys(keys.SUBJECT_TIERS))
+        for start in range(0, len(subjects), PROFILES_PER_READ):
+            chunk = subjects[start : start + PROFILES_PER_READ]
+            for stored in client.mget([keys.profile(subject) for subject in chunk]):
+                if stored is None:
+                    continue  # tiered, but its profile is not written yet
+                profile = orjson.loads(stored)
+                if profile.get("region") != region:
+                    continue
+                subject = spot_subject(profile, now)
+                if subject is not None:
+                    found.append(subject)
+    return found
 
 
 def simulated(size: int) -> tuple[list[SpotSubject], list[Inspector]]:
@@ -143,7 +184,18 @@ def write_csv(plan: Plan, out: TextIO) -> None:
     writer.writerow(PLAN_CSV_COLUMNS)
     for task in plan.tasks:
         s = task.subject
-        writer.writerow((s.uscc, s.sector, s.tier.value, task.reason, *task.inspectors))
+        writer.writerow(
+            (
+                task.visit_id(plan.region, plan.date),
+                s.uscc,
+                s.sector,
+                s.tier.value,
+                task.reason,
+                ";".join(task.departments),
+                ";".join(task.measures),
+                *task.inspectors,
+            )
+        )
 
 
 def summary(plan: Plan) -> str:
@@ -159,9 +211,12 @@ def summary(plan: Plan) -> str:
         share = f"{c.drawn / c.eligible:.1%}" if c.eligible else "-"
         lines.append(
             f"{tier.value:<5}{c.subjects:>9}{c.eligible:>9}{c.ratio:>7.1%}{c.drawn:>7}"
-            f"{share:>8}{c.rounds_per_year:>10}"
+            f"{share:>8}{c.rounds_per_year:>10}{'' if c.due else '  not due'}"
         )
-    lines.append(f"{len(plan.tasks)} tasks, two inspectors each")
+    joint = sum(len(t.departments) > 1 for t in plan.tasks)
+    lines.append(
+        f"{len(plan.tasks)} visits, two inspectors each; {joint} joint (进一次门、查多项事)"
+    )
     return "\n".join(lines)
 
 
@@ -179,28 +234,41 @@ def run_draw(args: argparse.Namespace) -> int:
 
     if args.region not in SHIJIAZHUANG_COUNTIES:
         return fail(f"unknown region code {args.region!r} (a Shijiazhuang county code)")
-    if (args.subjects is None) == (args.simulated is None):
-        return fail("give exactly one of --subjects FILE or --simulated N")
+    sources = (args.subjects is not None) + (args.simulated is not None) + args.live
+    if sources != 1:
+        return fail("give exactly one of --live, --subjects FILE or --simulated N")
     if args.simulated is None and args.roster is None:
-        return fail("--roster FILE is required with --subjects")
+        return fail("--roster FILE is required with --subjects or --live")
     for out in args.out:
         if out.suffix.lower() not in (".json", ".csv"):
             return fail(f"--out {out}: the name must end in .json or .csv")
     try:
         policy = load_spotcheck_policy(args.policy)
+        tiers = due_tiers(policy, args.region, args.date) if args.scheduled else TIERS
+        if not tiers:
+            rounds = ", ".join(
+                d.isoformat() for d in rounds_of(policy, args.region, args.date.year)
+            )
+            return fail(f"no round is scheduled on {args.date} in {args.region}: {rounds}")
         if args.simulated is not None:
             if args.simulated < 1:
                 return fail("--simulated needs a positive number of subjects")
             subjects, roster = simulated(args.simulated)
+        elif args.live:
+            subjects = read_live(options.redis_url(args), args.region, datetime.now(UTC))
         else:
             subjects = read_subjects(args.subjects)
         if args.roster is not None:
             roster = read_roster(args.roster)
         history = read_history(args.history) if args.history is not None else {}
-        plan = draw_plan(subjects, roster, history, args.region, args.date, args.seed, policy)
+        plan = draw_plan(
+            subjects, roster, history, args.region, args.date, args.seed, policy, tiers
+        )
         for out in args.out:
             with out.open("w", newline="", encoding="utf-8") as handle:
                 (write_json if out.suffix.lower() == ".json" else write_csv)(plan, handle)
+    except redis.RedisError as exc:
+        return fail(f"cannot read the live serving view: {exc}")
     except (OSError, InputError, SpotCheckPolicyError, PairingImpossible) as exc:
         return fail(str(exc))
     except ValueError as exc:  # duplicate subjects or inspectors
@@ -215,6 +283,33 @@ def run_draw(args: argparse.Namespace) -> int:
         print(f"wrote {out}", file=sys.stderr)
     if args.publish:
         print(f"published on {SPOTCHECK_PLANS.name} as {plan_key(plan).decode()}", file=sys.stderr)
+    return 0
+
+
+def rounds_of(policy: SpotCheckPolicy, region: str, year: int) -> dict[Date, tuple[Tier, ...]]:
+    """The county's rounds in ``year`` on the working calendar of detectors/policy.toml."""
+    calendar = default_policy().supervision.calendar
+    return schedule(policy.rules(region), year, calendar.next_working_day)
+
+
+def due_tiers(policy: SpotCheckPolicy, region: str, day: Date) -> tuple[Tier, ...]:
+    """The tiers whose round falls on ``day`` (none: no round then)."""
+    return rounds_of(policy, region, day.year).get(day, ())
+
+
+def run_rounds(args: argparse.Namespace) -> int:
+    if args.region not in SHIJIAZHUANG_COUNTIES:
+        print(f"creditwatch spotcheck rounds: unknown region code {args.region!r}", file=sys.stderr)
+        return 2
+    try:
+        policy = load_spotcheck_policy(args.policy)
+    except SpotCheckPolicyError as exc:
+        print(f"creditwatch spotcheck rounds: {exc}", file=sys.stderr)
+        return 2
+    print(f"spot-check rounds {args.region} {SHIJIAZHUANG_COUNTIES[args.region]} {args.year} "
+          f"policy {policy.version}")  # fmt: skip
+    for day, tiers in rounds_of(policy, args.region, args.year).items():
+        print(f"{day.isoformat()}  tiers {' '.join(t.value for t in tiers)}")
     return 0
 
 
@@ -252,6 +347,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     draw.add_argument("--region", required=True, help="county code, e.g. 130102")
     draw.add_argument("--date", required=True, type=_date, help="round date, YYYY-MM-DD")
     draw.add_argument("--seed", required=True, type=int, help="the draw's seed (publish it)")
+    draw.add_argument(
+        "--live",
+        action="store_true",
+        help="read tiers, triggers and list measures from the live serving view (Redis)",
+    )
     draw.add_argument("--subjects", type=Path, help="CSV: " + ",".join(SUBJECT_COLUMNS))
     draw.add_argument(
         "--simulated",
@@ -262,7 +362,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     draw.add_argument(
         "--roster",
         type=Path,
-        help="CSV: " + ",".join(ROSTER_COLUMNS) + " (regions, conflicts ';'-separated)",
+        help="CSV: " + ",".join(ROSTER_COLUMNS) + "[,department] (regions, conflicts "
+        "';'-separated; an inspector of a department is sent on its visits only)",
     )
     draw.add_argument("--history", type=Path, help="CSV: " + ",".join(HISTORY_COLUMNS))
     draw.add_argument(
@@ -278,5 +379,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help=f"also send the plan to {SPOTCHECK_PLANS.name} (一公开), keyed region|date",
     )
+    draw.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="draw only the tiers whose round the policy schedules on --date (see rounds)",
+    )
     add_bootstrap(draw)
+    options.add_redis(draw)
     draw.set_defaults(func=run_draw)
+    rounds = actions.add_parser(
+        "rounds",
+        help="the rounds of a year: dates and the tiers drawn on each",
+        description=(
+            "Each tier's rounds_per_year spread evenly over the year from 1 January, on "
+            "working days (detectors/policy.toml's calendar); tiers share dates."
+        ),
+    )
+    rounds.add_argument("--region", required=True, help="county code, e.g. 130102")
+    rounds.add_argument("--year", required=True, type=int)
+    rounds.add_argument("--policy", type=Path, help="spot-check policy TOML (default: bundled)")
+    rounds.set_defaults(func=run_rounds)

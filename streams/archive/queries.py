@@ -409,9 +409,7 @@ def publication_standing(subject: str, event_id: str) -> Query[PublicationStandi
         "SELECT {columns} FROM publication_state p "
         "WHERE p.subject = %(subject)s AND p.event_id = %(event_id)s"
     ).format(columns=_PUBLICATION_COLUMNS)
-    return Query(
-        statement, {"subject": subject, "event_id": event_id}, _build(PublicationStanding)
-    )
+    return Query(statement, {"subject": subject, "event_id": event_id}, _build(PublicationStanding))
 
 
 def publication_history(subject: str, event_id: str) -> Query[PublicationStanding]:
@@ -420,9 +418,7 @@ def publication_history(subject: str, event_id: str) -> Query[PublicationStandin
         "SELECT {columns} FROM publications p "
         "WHERE p.subject = %(subject)s AND p.event_id = %(event_id)s ORDER BY p.version"
     ).format(columns=_PUBLICATION_COLUMNS)
-    return Query(
-        statement, {"subject": subject, "event_id": event_id}, _build(PublicationStanding)
-    )
+    return Query(statement, {"subject": subject, "event_id": event_id}, _build(PublicationStanding))
 
 
 def list_entries_in_force(

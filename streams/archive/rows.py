@@ -33,11 +33,13 @@ from topics.catalogue import (
     RISK_PUBLICATIONS,
     RISK_TIER_CHANGES,
     RISK_WORKFLOW,
+    SECTOR_EVALUATIONS,
     SPOTCHECK_PLANS,
 )
 from topics.complaints import Complaint
 from topics.decode import InputRecord, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
+from topics.evaluations import SectorEvaluation
 from topics.iot import IotReading
 from topics.roles import RoleAssignment
 
@@ -134,6 +136,20 @@ def input_row(record: InputRecord) -> tuple[t.Table, Row]:
             "region": record.region,
             "sector": record.sector.value,
             "subject_type": _value(record.subject_type),
+            "body": body,
+        }
+    if isinstance(record, SectorEvaluation):
+        return t.SECTOR_EVALUATIONS, {
+            "subject": record.subject,
+            "event_id": record.event_id,
+            "sector": record.sector.value,
+            "level": record.level.value,
+            "evaluator": record.evaluator,
+            "grade": record.grade.value,
+            "evaluated_at": record.evaluated_at,
+            "valid_until": record.valid_until,
+            "region": record.region,
+            "reference": record.reference,
             "body": body,
         }
     raise TypeError(f"not an input record: {type(record).__name__}")
@@ -322,9 +338,7 @@ DERIVED: dict[str, DerivedTopic] = {
     RISK_LIST_CHANGES.name: DerivedTopic(list_change_row, (t.LIST_CHANGES, t.LIST_STATE)),
     RISK_WORKFLOW.name: DerivedTopic(notice_row, (t.WORKFLOW_NOTICES,)),
     RISK_ALERTS.name: DerivedTopic(alert_row, (t.ALERT_SNAPSHOTS,)),
-    RISK_PUBLICATIONS.name: DerivedTopic(
-        publication_row, (t.PUBLICATIONS, t.PUBLICATION_STATE)
-    ),
+    RISK_PUBLICATIONS.name: DerivedTopic(publication_row, (t.PUBLICATIONS, t.PUBLICATION_STATE)),
     SPOTCHECK_PLANS.name: DerivedTopic(spotcheck_plan_row, (t.SPOTCHECK_PLANS,)),
     RISK_CREDIT_REPORTS.name: DerivedTopic(credit_report_row, (t.CREDIT_REPORTS,)),
     RISK_PERSON_RECORDS.name: DerivedTopic(person_record_row, (t.PERSON_RECORDS, t.PERSON_STATE)),
@@ -335,6 +349,7 @@ INPUT_TOPICS = (
     COMPLAINTS_12315.name,
     IOT_READINGS.name,
     REGISTRY_ROLES.name,
+    SECTOR_EVALUATIONS.name,
 )
 #: Every topic the sink reads.
 ARCHIVED_TOPICS: tuple[str, ...] = INPUT_TOPICS + tuple(DERIVED)

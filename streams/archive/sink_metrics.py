@@ -50,6 +50,5 @@ lag = Gauge(
 )
 database_errors = Counter(
     "creditwatch_archive_database_errors_total",
-    "Batches that failed for a reason other than their rows (connection lost, …) and were "
-    "retried.",
+    "Batches that failed for a reason other than their rows (connection lost, …) and were retried.",
 )

@@ -89,9 +89,7 @@ def insert_statement(table: Table) -> sql.Composed:
     statement = sql.SQL(
         "WITH staged AS (DELETE FROM {stage} RETURNING *) "
         "INSERT INTO {table} ({names}) SELECT {names} FROM staged "
-    ).format(
-        stage=sql.Identifier(stage_name(table)), table=sql.Identifier(table.name), names=names
-    )
+    ).format(stage=sql.Identifier(stage_name(table)), table=sql.Identifier(table.name), names=names)
     if table.latest is None:
         return statement + sql.SQL("ON CONFLICT ({key}) DO NOTHING").format(key=key)
     replaced = [name for name in table.written_columns if name not in table.key]
@@ -253,4 +251,3 @@ def prune_readings(conn: psycopg.Connection[Any], before: datetime, chunk: int =
         deleted += count
         if count < chunk:
             return deleted
-

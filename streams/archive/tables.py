@@ -334,6 +334,25 @@ _CASE_COLUMNS = (
 )
 CASE_VERSIONS = Table("case_versions", _CASE_COLUMNS, key=("case_id", "revision"))
 CASE_STATE = Table("case_state", _CASE_COLUMNS, key=("case_id",), latest="revision")
+# ------------------------------------------------------------------ seed 六 (migration 0005)
+
+SECTOR_EVALUATIONS = Table(
+    "sector_evaluations",
+    (
+        required("subject"),
+        required("event_id"),
+        required("sector"),
+        required("level"),
+        required("evaluator"),
+        required("grade"),
+        required("evaluated_at", TIME),
+        optional("valid_until", TIME),
+        required("region"),
+        optional("reference"),
+        BODY,
+    ),
+    key=("subject", "event_id"),
+)
 
 ALL_TABLES: tuple[Table, ...] = (
     ENFORCEMENT_EVENTS,
@@ -354,5 +373,6 @@ ALL_TABLES: tuple[Table, ...] = (
     PERSON_STATE,
     CASE_VERSIONS,
     CASE_STATE,
+    SECTOR_EVALUATIONS,
 )
 TABLES_BY_NAME = {table.name: table for table in ALL_TABLES}

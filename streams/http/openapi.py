@@ -169,9 +169,11 @@ def _measures_answer(measure: dict[str, str]) -> dict[str, Any]:
             "action": {"type": ["string", "null"]},
             "restricted": {"type": "boolean"},
             "measures": {"type": "array", "items": applied},
+            # seed 九 守信激励: the red list's incentives that ease the action
+            "incentives": {"type": "array", "items": applied},
             "policy_version": {"type": ["string", "null"]},
         },
-        "required": ["subject", "action", "restricted", "measures", "policy_version"],
+        "required": ["subject", "action", "restricted", "measures", "incentives", "policy_version"],
     }
 
 

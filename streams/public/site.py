@@ -10,7 +10,7 @@ with one stylesheet and no script: the Content-Security-Policy allows
 nothing else. See docs/public-site.md.
 
 Pages: ``/`` (search by USCC, latest penalties and licences), ``/subjects/{uscc}``,
-``/penalties``, ``/licences``, ``/lists/{joint_punishment|key_attention|market_ban}``,
+``/penalties``, ``/licences``, ``/lists/{joint_punishment|key_attention|market_ban|red_list}``,
 ``/spot-checks``, ``/reports`` and ``/reports/{number}`` (verification of a
 credit report: upload the PDF or give its SHA-256), ``/health``.
 """
@@ -71,6 +71,7 @@ NAV = (
     ("/lists/joint_punishment", "失信联合惩戒名单"),
     ("/lists/key_attention", "重点关注名单"),
     ("/lists/market_ban", "市场禁入名单"),
+    ("/lists/red_list", "诚信红名单"),
     ("/spot-checks", "抽查结果公示"),
     ("/reports", "信用报告核验"),
 )
@@ -84,7 +85,8 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 UNCOUNTED = frozenset({"/site.css", "/favicon.ico"})
 #: The lists the public sees, each on its page, headed with the list's name.
 LIST_PAGES = {
-    kind: zh.LIST_KIND[kind] for kind in ("joint_punishment", "key_attention", "market_ban")
+    kind: zh.LIST_KIND[kind]
+    for kind in ("joint_punishment", "key_attention", "market_ban", "red_list")
 }
 
 
@@ -459,6 +461,9 @@ LIST_EXPLANATIONS = {
     "market_ban": "因拒不履行司法裁判或行政处罚决定、屡犯不改、造成重大损失，"
     "依法实施市场和行业禁入的主体、禁入依据、期限及措施；其相关责任人同时禁入。"
     "期满或异议成立后解除，永久禁入无期限。",
+    # seed 九 守信激励: its measures reward instead of punishing
+    "red_list": "信用等级长期为低风险、近期获得表彰奖励且无不良信用记录的守信主体、列入依据、"
+    "期限及激励措施。等级变化、出现不良信用记录或表彰奖励超出有效期后移出名单。",
 }
 LIST_LISTING = {
     kind: Listing(
@@ -467,7 +472,7 @@ LIST_LISTING = {
             kind,
             "列入名单的主体、列入依据、期限及惩戒措施。期满、信用修复或异议成立后移出名单，不再公示。",
         ),
-        ("列入日期", "期限至", "列入依据", "惩戒措施"),
+        ("列入日期", "期限至", "列入依据", "激励措施" if kind == "red_list" else "惩戒措施"),
         "目前名单上没有主体。",
     )
     for kind, heading in LIST_PAGES.items()

@@ -26,6 +26,7 @@ from detectors.policy import Policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
 from detectors.state import SubjectState
 from pipeline.grading import contribution_view
+from pipeline.red_list import red_list_view
 from pipeline.routing import Routing
 from pipeline.supervision import case_view
 from streams import metrics
@@ -437,6 +438,7 @@ def profile_of(subject: bytes, state: SubjectState, case: CaseFile | None, polic
             "contributions": [contribution_view(c) for c in score.contributions],
             "floor": score.floor.value if score.floor else None,
             "supervision": case_view(case, policy) if case is not None else None,
+            "red_list": red_list_view(state, policy),  # seed 九: with its incentives
             "policy_version": policy.version,
         }
     )

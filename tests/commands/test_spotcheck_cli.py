@@ -6,11 +6,14 @@ import csv
 import json
 from pathlib import Path
 
+import orjson
 import pytest
+import redis
 
 from creditwatch.admin_io import read_topic
 from creditwatch.cli import main
 from creditwatch.embedded import EmbeddedStack
+from streams.serving import redis_keys as keys
 from topics.catalogue import SPOTCHECK_PLANS
 
 REGION = "130102"
@@ -66,7 +69,7 @@ def test_draw_writes_json_and_csv_plans_and_prints_the_summary(
         if row["uscc"] == "91130102000000000001":
             assert "I2" not in pair
     out = capsys.readouterr().out
-    assert "seed 7" in out and f"{len(rows)} tasks" in out
+    assert "seed 7" in out and f"{len(rows)} visits" in out
     assert out.splitlines()[1].split()[:5] == ["tier", "subjects", "eligible", "ratio", "drawn"]
 
 
@@ -133,7 +136,7 @@ def test_bad_input_exits_2_with_one_clear_line(
 def test_subjects_and_simulated_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["spotcheck", "draw", "--region", REGION, "--date", "2026-03-01", "--seed", "1"]
     assert main(argv) == 2
-    assert "exactly one of --subjects FILE or --simulated N" in capsys.readouterr().err
+    assert "exactly one of --live, --subjects FILE or --simulated N" in capsys.readouterr().err
 
 
 def test_publish_puts_the_plan_on_its_topic_keyed_by_round(
@@ -154,3 +157,81 @@ def test_publish_without_a_broker_says_the_plan_was_not_published(
 ) -> None:
     assert draw(tmp_path, "--publish", "--bootstrap", "127.0.0.1:1") == 2
     assert "drawn but not published" in capsys.readouterr().err
+
+
+def live_profile(subject: str, tier: str, **fields: object) -> dict[str, object]:
+    """A profile as the serving view writes it (the fields a live draw reads)."""
+    return {
+        "subject": subject, "tier": tier, "region": REGION, "sector": "food_drug",
+        "complaints_30d": 0, "iot_exceedances_24h": 0, "supervision": None, "red_list": None,
+        **fields,
+    }  # fmt: skip
+
+
+def test_a_live_draw_reads_tiers_triggers_and_measures_from_the_serving_view(
+    tmp_path: Path, embedded_stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = embedded_stack.redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own
+    spot = {"code": "more_spot_checks", "category": "administrative", "description": "…",
+            "actions": ["spot_check"]}  # fmt: skip
+    attention = {"lists": [{"list": "key_attention", "expires_at": None, "measures": [spot]}]}
+    profiles = [
+        live_profile("S-A-QUIET", "A"),  # not triggered: never drawn
+        live_profile("S-A-COMPLAINED", "A", complaints_30d=2),
+        live_profile("S-C-WATCHED", "C", supervision=attention),
+        live_profile("S-D-ELSEWHERE", "D", region="130181"),
+    ]
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+        for p in profiles:
+            client.hset(keys.SUBJECT_TIERS, str(p["subject"]), f"1|{p['tier']}")
+            client.set(keys.profile(str(p["subject"])), orjson.dumps(p))
+        client.hset(keys.SUBJECT_TIERS, "S-NO-PROFILE-YET", "1|D")
+    policy = tmp_path / "all.toml"
+    policy.write_text(
+        'version = "all"\n[ratio]\nA = 1.0\nB = 1.0\nC = 1.0\nD = 1.0\n'
+        "[rounds_per_year]\nA = 1\nB = 1\nC = 1\nD = 1\n"
+    )
+    _, roster, _ = write_inputs(tmp_path)
+    out = tmp_path / "plan.json"
+    argv = ["spotcheck", "draw", "--live", "--redis", url, "--region", REGION,
+            "--date", "2026-03-01", "--seed", "7", "--roster", str(roster),
+            "--policy", str(policy), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    tasks = json.loads(out.read_text("utf-8"))["tasks"]
+    assert [(t["uscc"], t["tier"], t["reason"]) for t in tasks] == [
+        ("S-A-COMPLAINED", "A", "triggered"),
+        ("S-C-WATCHED", "C", "sampled"),
+    ]
+    assert "2 visits" in capsys.readouterr().out
+
+
+def test_a_live_draw_without_redis_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    _, roster, _ = write_inputs(tmp_path)
+    argv = ["spotcheck", "draw", "--live", "--redis", "redis://127.0.0.1:1/0", "--region",
+            REGION, "--date", "2026-03-01", "--seed", "7", "--roster", str(roster)]  # fmt: skip
+    assert main(argv) == 2
+    assert "cannot read the live serving view" in capsys.readouterr().err
+
+
+def test_rounds_lists_the_year_and_a_scheduled_draw_keeps_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["spotcheck", "rounds", "--region", REGION, "--year", "2026"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert lines == [
+        "2026-01-04  tiers A B C D",
+        "2026-04-02  tiers D",
+        "2026-07-02  tiers C D",
+        "2026-10-08  tiers D",
+    ]
+    out = tmp_path / "plan.json"
+    subjects, roster, _ = write_inputs(tmp_path)
+    common = ["spotcheck", "draw", "--region", REGION, "--seed", "7", "--subjects",
+              str(subjects), "--roster", str(roster), "--scheduled"]  # fmt: skip
+    assert main([*common, "--date", "2026-04-02", "--out", str(out)]) == 0
+    plan = json.loads(out.read_text("utf-8"))
+    assert {t["tier"] for t in plan["tasks"]} == {"D"}
+    assert [plan["counts"][t]["due"] for t in "ABCD"] == [False, False, False, True]
+    assert main([*common, "--date", "2026-04-03"]) == 2
+    assert "no round is scheduled on 2026-04-03" in capsys.readouterr().err

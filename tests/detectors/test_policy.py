@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,39 @@ def test_the_numbers_once_in_code_keep_their_values() -> None:
     assert policy.peers.high_spreads == 2 * policy.peers.alert_spreads
     assert policy.cross_region.high_counties == 2 * policy.cross_region.min_counties
     assert (policy.complaints.surge_days, policy.complaints.baseline_days) == (7, 30)
+
+
+# --- seed 六: the key sectors' weights and tier bounds
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"sectors__finance": DELETE}, "missing ['finance']"),
+        ({"sectors__other": {"adverse_weight": 1.0}}, "unknown ['other']"),
+        ({"sectors__education__adverse_weight": 0}, "'sectors.education.adverse_weight'"),
+        ({"sectors__education__adverse_weight": 6}, "'sectors.education.adverse_weight'"),
+        ({"sectors__education__adverse_weight": DELETE}, "'sectors.education.adverse_weight'"),
+        ({"sectors__production_safety__c_from": 20.0}, "'sectors.production_safety.'"),
+        ({"sectors__finance__hysteresis": 30.0}, "'sectors.finance.hysteresis'"),
+    ],
+)
+def test_a_broken_sector_is_refused_naming_it(change: dict[str, Any], named: str) -> None:
+    assert named in error_of(edited(**change))
+
+
+def test_a_sector_sets_only_the_bounds_it_names_and_follows_the_policy_for_the_rest() -> None:
+    policy = load_policy()
+    safety = policy.tiers_for("production_safety")
+    assert (safety.b_from, safety.c_from, safety.d_from) == (policy.tiers.b_from, 45.0, 70.0)
+    assert policy.tiers_for("other") == policy.tiers == policy.tiers_for("finance")
+    # A policy whose [tiers] moves moves every sector's unnamed bounds with it.
+    moved = dataclasses.replace(policy, tiers=dataclasses.replace(policy.tiers, b_from=20.0))
+    assert moved.tiers_for("production_safety").b_from == 20.0
+
+
+def test_only_adverse_records_are_weighed_by_their_sector() -> None:
+    policy = load_policy()
+    assert policy.weight("production_safety", "penalty_general") == 1.3
+    assert policy.weight("production_safety", "honour") == 1.0  # positive records are not
+    assert policy.weight("other", "penalty_general") == 1.0

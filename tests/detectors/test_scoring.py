@@ -173,3 +173,21 @@ def test_the_highest_floor_wins() -> None:
 
 def test_signals_without_a_floor_set_none() -> None:
     assert score_subject(state_of(*same_time(3, signal="tax_violation")), POLICY).floor is None
+
+
+@pytest.mark.parametrize(
+    ("sector", "points"),
+    [("food_drug", 10.0), ("finance", 12.0), ("education", 9.0), ("production_safety", 13.0),
+     ("other", 10.0)],
+)  # fmt: skip
+def test_the_same_penalty_weighs_by_the_sector_seed_6(sector: str, points: float) -> None:
+    """Seed 六: a general penalty is worth the sector's weight times its points."""
+    state = state_of(observation(signal="penalty_general", sector=sector))
+    (contribution,) = score_subject(state, POLICY).contributions
+    assert (contribution.fact, contribution.value) == ("penalty_general", points)
+
+
+def test_a_sector_weight_scales_the_cap_too() -> None:
+    repeats = same_time(10, signal="penalty_general", sector="production_safety")
+    spec = SIGNALS["penalty_general"]
+    assert score_of(*repeats) == BASE + spec.cap * 1.3

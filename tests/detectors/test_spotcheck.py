@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import random
 import tomllib
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from detectors.policy import load_policy
 from detectors.spotcheck import (
     DEFAULT_SPOTCHECK_PATH,
     TIERS,
@@ -24,6 +26,8 @@ from detectors.spotcheck import (
     draw_plan,
     load_spotcheck_policy,
     parse_spotcheck_policy,
+    round_dates,
+    schedule,
 )
 from topics.vocabulary import Tier
 
@@ -235,3 +239,102 @@ def test_a_missing_or_invalid_policy_file_is_reported(tmp_path: Path) -> None:
     broken.write_text("version = \n")
     with pytest.raises(SpotCheckPolicyError, match="not valid TOML"):
         load_spotcheck_policy(broken)
+
+
+# --- issue 18 item 8: list measures, departments and joint visits, scheduled rounds
+
+ONE_DRAW = SpotCheckPolicy(
+    "test", POLICY.default, measure_factors={"more_spot_checks": 2.0, "fewer_spot_checks": 0.5}
+)
+
+
+@pytest.mark.parametrize(
+    ("measure", "ratio"), [(None, 0.20), ("more_spot_checks", 0.40), ("fewer_spot_checks", 0.10)]
+)
+def test_key_attention_is_drawn_more_and_the_red_list_less(measure: str | None, ratio: float):
+    measures = frozenset({measure} if measure else ())
+    subjects = [SpotSubject(f"D{i:05d}", REGION, "other", Tier.D, measures=measures)
+                for i in range(2000)]  # fmt: skip
+    plan = draw_plan(subjects, roster(40), {}, REGION, DAY, 11, ONE_DRAW)
+    # Counts are rounded stochastically: within one subject of the expected count.
+    assert abs(plan.counts[Tier.D].drawn - 2000 * ratio) <= 1
+    assert all(t.measures == tuple(measures) for t in plan.tasks)
+
+
+def test_a_factor_never_draws_more_than_every_subject() -> None:
+    policy = SpotCheckPolicy("test", POLICY.default, measure_factors={"more_spot_checks": 10.0})
+    subjects = [SpotSubject(f"D{i}", REGION, "other", Tier.D, measures=frozenset(
+        {"more_spot_checks"})) for i in range(30)]  # fmt: skip
+    assert draw_plan(subjects, roster(8), {}, REGION, DAY, 1, policy).counts[Tier.D].drawn == 30
+
+
+def test_measures_the_policy_does_not_weigh_change_nothing() -> None:
+    plain = city(500)
+    marked = [dataclasses.replace(s, measures=frozenset({"no_bidding"})) for s in plain]
+    one = draw_plan(plain, roster(8), {}, REGION, DAY, 3, ONE_DRAW)
+    other = draw_plan(marked, roster(8), {}, REGION, DAY, 3, ONE_DRAW)
+    assert [t.subject.uscc for t in one.tasks] == [t.subject.uscc for t in other.tasks]
+
+
+JOINT = SpotCheckPolicy(
+    "test",
+    {t: TierRule(1.0, 1) for t in TIERS},
+    departments={"market_regulation": None, "health": frozenset({"food_drug"})},
+)
+
+
+def test_departments_drawing_the_same_subject_make_one_joint_visit() -> None:
+    food = SpotSubject("F1", REGION, "food_drug", Tier.B)
+    school = SpotSubject("E1", REGION, "education", Tier.B)
+    plan = draw_plan([food, school], roster(4), {}, REGION, DAY, 1, JOINT)
+    assert [(t.subject.uscc, t.departments) for t in plan.tasks] == [
+        ("E1", ("market_regulation",)),
+        ("F1", ("health", "market_regulation")),  # 进一次门、查多项事
+    ]
+    assert plan.counts[Tier.B].drawn == 2  # visits, not department tasks
+    assert plan.to_dict()["tasks"][1]["visit"] == f"{REGION}|2026-03-01|F1"
+
+
+def test_an_inspector_of_a_department_goes_only_on_its_visits() -> None:
+    school = SpotSubject("E1", REGION, "education", Tier.B)
+    health = [Inspector(f"H{i}", "h", frozenset({REGION}), department="health") for i in range(4)]
+    market = [Inspector(f"M{i}", "m", frozenset({REGION}), department="market_regulation")
+              for i in range(2)]  # fmt: skip
+    (task,) = draw_plan([school], health + market, {}, REGION, DAY, 1, JOINT).tasks
+    assert task.inspectors == ("M0", "M1")
+    with pytest.raises(PairingImpossible):
+        draw_plan([school], health, {}, REGION, DAY, 1, JOINT)
+
+
+def test_a_scheduled_round_draws_only_the_tiers_due() -> None:
+    subjects = [SpotSubject(f"S{i}", REGION, "other", Tier(t)) for i, t in enumerate("BCD" * 5)]
+    plan = draw_plan(subjects, roster(6), {}, REGION, DAY, 1, ALL_DRAWN, tiers=(Tier.D,))
+    assert {t.subject.tier for t in plan.tasks} == {Tier.D} and len(plan.tasks) == 5
+    assert [plan.counts[t].due for t in TIERS] == [False, False, False, True]
+    assert plan.counts[Tier.B].eligible == 5 and plan.counts[Tier.B].drawn == 0
+
+
+def test_rounds_are_spread_over_the_year_on_working_days_and_nest() -> None:
+    calendar = load_policy().supervision.calendar
+    rounds = schedule(POLICY.default, 2026, calendar.next_working_day)
+    # 1 January 2026 is a holiday (to the 3rd), the 4th a Sunday worked in exchange;
+    # 1 October is in the National Day holiday (to the 7th).
+    assert list(rounds) == [date(2026, 1, 4), date(2026, 4, 2), date(2026, 7, 2), date(2026, 10, 8)]
+    assert rounds[date(2026, 1, 4)] == TIERS and rounds[date(2026, 7, 2)] == (Tier.C, Tier.D)
+    assert all(calendar.is_working_day(day) for day in rounds)
+    assert round_dates(2026, 0) == [] and len(round_dates(2026, 12)) == 12
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "named"),
+    [
+        ("measures/more_spot_checks", 0, "'measures.more_spot_checks' must be positive"),
+        ("departments/police", "all", "'departments.police' is not a department"),
+        ("departments/health", ["food"], "'departments.health' must be \"all\" or a list"),
+        ("departments/health", [], "'departments.health' must be \"all\" or a list"),
+    ],
+)
+def test_a_broken_measure_or_department_names_the_key(dotted: str, value: Any, named: str):
+    with pytest.raises(SpotCheckPolicyError, match="spotcheck policy") as caught:
+        parse_spotcheck_policy(edited(dotted, value))
+    assert named in str(caught.value)

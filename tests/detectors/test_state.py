@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
+from detectors.casefile import Listing
 from detectors.policy import Policy, load_policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
-from detectors.state import Observation, SubjectState
+from detectors.state import CreditMark, Observation, SubjectState
 from detectors.windows import DAY_S, HOUR_S
 from tests.factories import T0_S, observation
 
@@ -194,10 +195,44 @@ def test_restored_state_behaves_like_the_original() -> None:
 def test_a_state_stored_before_subject_types_is_read_as_an_enterprise() -> None:
     state = busy_state()
     state.subject_type = "state_owned"
+    state.last_adverse, state.honours, state.red_list = None, [], None
     assert SubjectState.from_bytes(state.to_bytes()).subject_type == "state_owned"
+    # Format 4 is format 5 without what the red list needs at the end: here a double
+    # (tier_since_s) and three empty counts (no adverse record, honours or listing).
+    v4 = bytes([4]) + state.to_bytes()[1 : -(8 + 3)]
+    assert SubjectState.from_bytes(v4).subject_type == "state_owned"
     # Format 3 is format 4 without the type at the end (a changelog written before it).
-    old = bytes([3]) + state.to_bytes()[1 : -len(b"state_owned") - 1]
+    old = bytes([3]) + v4[1 : -len(b"state_owned") - 1]
     assert SubjectState.from_bytes(old).subject_type == "enterprise"
+
+
+def test_a_state_from_before_the_red_list_counts_its_tier_from_its_last_event() -> None:
+    state = busy_state()
+    state.last_adverse, state.honours, state.red_list = None, [], None
+    v4 = bytes([4]) + state.to_bytes()[1 : -(8 + 3)]
+    read = SubjectState.from_bytes(v4)
+    assert read.tier_since_s == state.clock and read.red_list is None
+
+
+def test_what_the_red_list_needs_survives_encoding() -> None:
+    state = busy_state()
+    state.tier_since_s = T0_S + 5.0
+    state.last_adverse = CreditMark("p1", "penalty_minor", T0_S + 7.0, "market_regulation")
+    state.honours = [CreditMark(f"h{i}", "honour", T0_S + i, "health") for i in range(3)]
+    state.red_list = Listing("red_list", 3, False, T0_S, None, ["h1", "h2"], T0_S + 9.0, "expired")
+    read = SubjectState.from_bytes(state.to_bytes())
+    assert (read.tier_since_s, read.last_adverse, read.honours, read.red_list) == (
+        state.tier_since_s, state.last_adverse, state.honours, state.red_list)  # fmt: skip
+
+
+def test_a_state_remembers_its_newest_adverse_record_and_its_newest_honours() -> None:
+    state = SubjectState()
+    for i in range(12):
+        state.apply(observation(T0_S + i * 60, event_id=f"h{i}", signal="honour"), POLICY)
+    state.apply(observation(T0_S + 3_600, event_id="late", signal="penalty_minor"), POLICY)
+    state.apply(observation(T0_S + 60, event_id="early", signal="penalty_general"), POLICY)
+    assert [m.event_id for m in state.honours] == [f"h{i}" for i in range(4, 12)]
+    assert state.last_adverse is not None and state.last_adverse.event_id == "late"
 
 
 def test_state_of_an_unknown_format_is_refused() -> None:

@@ -27,6 +27,7 @@ from tests.integration.test_pipeline import events_in_state, wait_until
 from topics.complaints import Complaint
 from topics.decode import MAX_RECORD_BYTES, PARSERS, Rejected, decode_input
 from topics.enforcement import EnforcementEvent
+from topics.evaluations import SectorEvaluation
 from topics.iot import IotReading
 from topics.roles import RoleAssignment
 
@@ -61,6 +62,7 @@ CONTRACT_FIELDS = {
         ("complaints.12315", Complaint),
         ("iot.readings", IotReading),
         ("registry.roles", RoleAssignment),
+        ("evaluations.sector", SectorEvaluation),
     )
 }
 

@@ -2,10 +2,11 @@
 
 Nine subjects, September 2025 to August 2026. The script says what must come
 out: list entries and exits, department tasks and repair decisions, tier
-changes, the publication of the commitment breaches, and the personal credit
-records of two people. Each replay starts a fresh broker, Redis and worker;
-both must produce exactly the script's outcome (issue 5's and issue 18's
-acceptance).
+changes, the publication of the commitment breaches, the personal credit
+records of two people, a red-list entry and exit, and a spot-check draw from the
+live tiers with a joint visit (issue 18 items 4 and 8, their own section below).
+Each replay starts a fresh broker, Redis and worker; both must produce exactly
+the script's outcome (issue 5's and issue 18's acceptance).
 
 The register's role records go first (``registry.roles``; another topic, so
 the test waits until they are in before the departments' records, which are
@@ -16,17 +17,22 @@ with a due item a later record of its own.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+import redis
 from kafka import KafkaProducer
 
 from creditwatch.admin_io import read_topic
+from creditwatch.cli import main as cli_main
+from streams.serving import redis_keys
 from tests.factories import make_uscc
 from tests.integration.conftest import Pipeline, running_pipeline
 from tests.integration.test_pipeline import wait_until
@@ -401,6 +407,94 @@ PEOPLE = {
 }
 
 
+# --- issue 18 items 4 and 8: the red list, and a draw from the live tiers ------------
+
+# A year in tier A, honoured again: the red list (诚信红名单); a penalty ends it. (Its
+# records stay before September 2026: a later event time on its partition would let
+# the other subjects' records of 2025 lapse, and change their outcome.)
+S10 = make_uscc(5110)
+PLACES[S10] = ("food_drug", "130102")
+REWARDS_SCRIPT = [
+    record(S10, "s10-honour-1", "honour", when(2025, 8, 1, 10)),
+    record(S10, "s10-honour-2", "honour", when(2026, 8, 3, 10)),
+    record(S10, "s10-penalty", "penalty", when(2026, 8, 20, 10), severity="minor"),
+]
+SCRIPT = sorted(SCRIPT + REWARDS_SCRIPT, key=lambda r: r["occurred_at"])
+LIST_CHANGES |= {
+    (S10, "red_list", 1, "entered", None, when(2026, 8, 3, 10)),
+    (S10, "red_list", 2, "exited", "no_longer_eligible", when(2026, 8, 20, 10)),
+}
+TIER_CHANGES |= {(S10, 1, None, "A")}  # honoured first: A, and still A after the penalty
+
+#: A round in 裕华区 (130104) drawn from the live tiers after the script: no A or B
+#: subject is drawn (ratio 0), a C subject half the time, but S7, C and on the
+#: key-attention list (more_spot_checks, ×2), always; market regulation and health
+#: (food and drugs) both draw it, so they visit it together (进一次门、查多项事).
+DRAW_POLICY = """version = "scripted-year"
+[ratio]
+A = 0.0
+B = 0.0
+C = 0.5
+D = 1.0
+[rounds_per_year]
+A = 1
+B = 1
+C = 2
+D = 4
+[measures]
+more_spot_checks = 2.0
+fewer_spot_checks = 0.5
+[departments]
+market_regulation = "all"
+health = ["food_drug", "elderly_childcare"]
+"""
+DRAW_ROSTER = """inspector_id,name,regions,conflicts,department
+H1,刘洋,130104,,health
+H2,陈静,130104,,health
+M1,杨帆,130104,,market_regulation
+M2,黄磊,130104,,market_regulation
+T1,周涛,130104,,taxation
+"""
+#: (uscc, tier, reason, departments, measures) of each visit, and what the count says.
+JOINT_VISITS = (
+    ((S7, "C", "sampled", ("health", "market_regulation"), ("more_spot_checks",)),),
+    {"B": (1, 0), "C": (1, 1)},  # tier: (eligible, drawn)
+)
+
+
+def draw_from_live_tiers(bootstrap_redis: str) -> dict[str, Any]:
+    """``creditwatch spotcheck draw --live`` on the worker's serving view, as a plan."""
+    wait_until(lambda: live_tier(bootstrap_redis, S7) == "C", 30, "S7's profile")
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        policy, roster, out = (folder / name for name in ("policy.toml", "roster.csv", "p.json"))
+        policy.write_text(DRAW_POLICY, encoding="utf-8")
+        roster.write_text(DRAW_ROSTER, encoding="utf-8")
+        argv = ["spotcheck", "draw", "--live", "--redis", bootstrap_redis, "--region", "130104",
+                "--date", "2026-12-01", "--seed", "18", "--policy", str(policy),
+                "--roster", str(roster), "--out", str(out)]  # fmt: skip
+        assert cli_main(argv) == 0
+        plan: dict[str, Any] = orjson.loads(out.read_bytes())
+    return plan
+
+
+def live_tier(redis_url: str, subject: str) -> str | None:
+    with redis.Redis.from_url(redis_url) as client:
+        stored = client.get(redis_keys.profile(subject))
+    return None if stored is None else orjson.loads(stored)["tier"]
+
+
+def visits_of(plan: dict[str, Any]) -> tuple[Any, ...]:
+    visits = tuple(
+        (t["uscc"], t["tier"], t["reason"], tuple(t["departments"]), tuple(t["measures"]))
+        for t in plan["tasks"]
+    )
+    counts = {
+        tier: (c["eligible"], c["drawn"]) for tier, c in plan["counts"].items() if c["eligible"]
+    }
+    return visits, counts
+
+
 def utc_iso(text: str | None) -> str | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(CST).isoformat()
 
@@ -502,17 +596,25 @@ def replay_script() -> Outcome:
 
         wait_until(arrived, 60, "the script's outcome")
         time.sleep(2)  # anything beyond the script would show up now
-        return outcome(bootstrap)
+        return *outcome(bootstrap), draw_from_live_tiers(pipeline.stack.redis_url)
 
 
 def test_a_scripted_year_yields_exactly_its_outcome_twice_in_a_row() -> None:
+    plans = []
     for replay in (1, 2):
-        lists, notices, tiers, publications, persons = replay_script()
+        lists, notices, tiers, publications, persons, plan = replay_script()
+        plans.append(plan)
+        assert visits_of(plan) == JOINT_VISITS, f"replay {replay}"
         assert lists == LIST_CHANGES, f"replay {replay}"
         assert notices == NOTICES, f"replay {replay}"
         assert tiers == TIER_CHANGES, f"replay {replay}"
         assert publications == PUBLICATIONS, f"replay {replay}"
         assert persons == PEOPLE, f"replay {replay}"
+    # The same live state, seed and policy: the same plan, inspectors and all; the joint
+    # visit's two inspectors are of its departments (the tax inspector is not sent).
+    assert plans[0] == plans[1]
+    (visit,) = plans[0]["tasks"]
+    assert set(visit["inspectors"]) <= {"H1", "H2", "M1", "M2"}
 
 
 # === Issue 18 items 7 and 9: an association's feed, a subject's self-service ===========

@@ -294,3 +294,33 @@ def test_a_permanent_ban_is_on_the_ban_list_without_end(module_store: str):
     text = visible_text(with_site(module_store, body))
     assert "市场和行业禁入名单" in text and subject in text
     assert "永久" in text and "行业性措施：市场和行业禁入" in text
+
+
+def test_the_red_list_page_shows_a_subject_with_its_incentives(module_store: str):
+    """Seed 九 守信激励: the public sees who is on the red list and what it earns."""
+    subject = make_uscc(583)
+    entered = datetime.now(UTC) - timedelta(days=30)
+    store_seed.seed(
+        module_store,
+        [
+            store_seed.list_change(
+                subject,
+                "red_list",
+                entered,
+                measures=[
+                    {"code": "accept_with_gaps", "category": "incentive",
+                     "description": "容缺受理：非核心材料欠缺时先行受理", "actions": ["licensing"]}
+                ],
+            )
+        ],
+    )  # fmt: skip
+
+    async def body(site: Site) -> str:
+        status, html, _ = await site.get("/lists/red_list")
+        assert status == 200
+        return html
+
+    text = visible_text(with_site(module_store, body))
+    assert "诚信红名单" in text and subject in text and "激励措施" in text
+    assert "守信激励措施：容缺受理：非核心材料欠缺时先行受理" in text
+    assert "惩戒措施" not in text

@@ -200,6 +200,7 @@ def test_committed_schema_files_are_what_the_records_generate() -> None:
         "risk.person-records.schema.json",
         "registry.roles.schema.json",
         "registry.memberships.schema.json",
+        "evaluations.sector.schema.json",
     }
 
 

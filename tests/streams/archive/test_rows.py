@@ -25,6 +25,7 @@ from tests.factories import (
     encode,
     enforcement,
     enforcement_data,
+    evaluation_data,
     iot_data,
     pseudonym_key,
     role_data,
@@ -164,6 +165,7 @@ def test_every_archived_topic_is_in_the_catalogue_and_every_table_is_written() -
     names = {spec.name for spec in ALL_TOPICS}
     assert set(INPUT_TOPICS) | set(DERIVED) <= names
     written = {t.ENFORCEMENT_EVENTS, t.COMPLAINTS, t.IOT_READINGS, t.PERSON_ROLES}
+    written |= {t.SECTOR_EVALUATIONS}
     written |= {table for topic in DERIVED.values() for table in topic.tables}
     assert written == set(t.ALL_TABLES)
 
@@ -180,6 +182,16 @@ def test_a_role_record_keeps_the_person_and_the_dates() -> None:
         "state_owned",
     )
     assert row["held_until"] == T0 and row["held_from"] == T0 - timedelta(days=365)
+
+
+def test_a_sector_evaluation_keeps_its_level_evaluator_and_grade() -> None:
+    data = evaluation_data(level="state", evaluator="国家税务总局", grade="A", reference="E-1")
+    table, row = only_row("evaluations.sector", data)
+    assert table is t.SECTOR_EVALUATIONS
+    assert set(row) == set(table.column_names)
+    assert (row["sector"], row["level"], row["evaluator"], row["grade"], row["reference"]) == (
+        "food_drug", "state", "国家税务总局", "A", "E-1")  # fmt: skip
+    assert row["evaluated_at"] == T0 and row["valid_until"] is None
 
 
 def test_a_person_record_is_a_history_row_and_the_latest_state() -> None:
