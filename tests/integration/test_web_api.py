@@ -326,11 +326,16 @@ def test_state_changes_accept_only_json(pipeline: Pipeline):
     holders = {path: own for path in posts if path.startswith("/api/subjects/{subject}/")}
     holders.update({"/api/association/records": association})
     holders.pop("/api/subjects/{subject}/reports", None)  # the centre's
+    # Issue 17: a real case (the alert opens one), so a case action is refused for its
+    # body, not with a 404.
+    wait_until(lambda: get_json(pipeline, "/api/cases")[1]["cases"], 40, "the alert's case")
+    case_id = get_json(pipeline, "/api/cases")[1]["cases"][0]["case_id"]
     for template in posts:
         path = template.replace("{alert_id}", alert["alert_id"]).replace(
             "{subject}", alert["subject"]
         )
         path = path.replace("{registration_id}", filed["registration_id"])
+        path = path.replace("{case_id}", case_id)
         for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
             status, answer = post(pipeline, path, body, content_type, holders.get(template))
             assert status == 415, (path, content_type, status, answer)
