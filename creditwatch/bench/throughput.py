@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Self
@@ -22,7 +22,7 @@ from creditwatch.bench.kafka_io import GroupOffsets, Partition, watch_commits
 from creditwatch.bench.report import rate
 from creditwatch.commands.worker import READY_LINE
 from creditwatch.embedded import wait_for
-from creditwatch.processes import ChildProcess
+from creditwatch.processes import ChildProcess, WorkerProcess, stop_all
 
 
 class ModuleProcess(ChildProcess):
@@ -72,6 +72,31 @@ class ReadyChild(Protocol):
     def running(self) -> bool: ...
 
     def log_tail(self, lines: int = 20) -> str: ...
+
+
+class WorkerGroup:
+    """Several worker processes in one consumer group, started together, ready when all are."""
+
+    def __init__(self, workers: Sequence[WorkerProcess]) -> None:
+        self.workers = list(workers)
+        self.name = f"{len(self.workers)} workers"
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        for worker in self.workers:
+            worker.wait_ready(timeout)
+
+    def running(self) -> bool:
+        return all(worker.running() for worker in self.workers)
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(f"{w.name}:\n{w.log_tail(lines)}" for w in self.workers)
+
+    def stop(self) -> None:
+        stop_all(self.workers)
 
 
 @dataclass(frozen=True, slots=True)
