@@ -288,6 +288,12 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         "x",
         "warm-up excluded",
     )
+    run.add(
+        "ratio.pipeline/bare.cpu",
+        ratio(bare_result.cpu_us_per_event, pipeline.cpu_us_per_event),
+        "x",
+        "b.cpu_per_event / c.cpu_per_event: the throughput ratio if each had a core of its own",
+    )
     if config.profile is not None and config.profile.exists():
         _profile_rows(run, config.profile)
 
@@ -347,6 +353,11 @@ def _idle_rows(
     )
 
 
+def _cpu_note(result: ThroughputResult) -> str:
+    cpu = result.cpu_us_per_event
+    return "CPU not measured" if cpu is None else f"{cpu:,.0f} µs CPU per event"
+
+
 def _percent(share: float | None) -> float | None:
     return None if share is None else share * 100.0
 
@@ -402,7 +413,7 @@ def _scale_row(run: BenchRun, workers: int) -> None:
             run.scaled(
                 f"{steal_note(cpu_at_start)}{workers} worker process(es), "
                 f"{config.partitions} partitions, no sink; all ready → all "
-                f"{result.events:,} committed: {consume}"
+                f"{result.events:,} committed: {consume}; {_cpu_note(result)}"
             ),
         )
 
@@ -486,6 +497,12 @@ def _throughput_rows(
         result.steady_rate,
         "events/s",
         f"{caveat}first commit → all committed ({result.steady_events:,} in {steady})",
+    )
+    run.add(
+        f"{prefix}.cpu_per_event",
+        result.cpu_us_per_event,
+        "µs",
+        "CPU time of the process(es), ready → all committed, per input event",
     )
 
 
