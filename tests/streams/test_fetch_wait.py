@@ -44,6 +44,21 @@ def worker_consumer(app: faust.App) -> AIOKafkaConsumer:
     return cast(AIOKafkaConsumer, thread._create_consumer(asyncio.get_running_loop()))
 
 
+def record_fetch_waits(consumer: AIOKafkaConsumer) -> list[int]:
+    """The max wait of every fetch ``consumer`` sends from now on, in order."""
+    client = cast(Any, consumer)._client
+    sent_waits: list[int] = []
+    send = client.send
+
+    async def recording(node_id: int, request: Any, **kwargs: Any) -> Any:
+        if isinstance(request, FetchRequest):
+            sent_waits.append(cast(Any, request)._max_wait_ms)
+        return await send(node_id, request, **kwargs)
+
+    client.send = recording
+    return sent_waits
+
+
 def built_wait(app: faust.App) -> int:
     async def build() -> int:
         consumer = worker_consumer(app)
@@ -98,16 +113,7 @@ def test_the_configured_wait_reaches_every_fetch_sent_to_the_broker(
         consumer = worker_consumer(app)
         await consumer.start()
         try:
-            client = cast(Any, consumer)._client
-            sent_waits: list[int] = []
-            send = client.send
-
-            async def recording(node_id: int, request: Any, **kwargs: Any) -> Any:
-                if isinstance(request, FetchRequest):
-                    sent_waits.append(cast(Any, request)._max_wait_ms)
-                return await send(node_id, request, **kwargs)
-
-            client.send = recording
+            sent_waits = record_fetch_waits(consumer)
             consumer.assign([tp])
             consumer.seek(tp, 0)
             await consumer.getmany(tp, timeout_ms=2000)  # the record
@@ -136,16 +142,7 @@ def test_an_idle_consumer_waits_longer_and_a_record_makes_it_quick_again(
         try:
             await producer.send_and_wait(tp.topic, b"first", partition=0)
             await consumer.start()
-            client = cast(Any, consumer)._client
-            sent_waits: list[int] = []
-            send = client.send
-
-            async def recording(node_id: int, request: Any, **kwargs: Any) -> Any:
-                if isinstance(request, FetchRequest):
-                    sent_waits.append(cast(Any, request)._max_wait_ms)
-                return await send(node_id, request, **kwargs)
-
-            client.send = recording
+            sent_waits = record_fetch_waits(consumer)
             consumer.assign([tp])
             consumer.seek(tp, 0)
             assert await consumer.getmany(tp, timeout_ms=2000)
