@@ -80,7 +80,7 @@ class BenchConfig:
 
     @classmethod
     def quick_defaults(cls) -> BenchConfig:
-        """Every row, smaller: under three minutes on a 2-core machine."""
+        """Every row, smaller: three to six minutes on a 2-core machine."""
         return cls(
             events=20_000,
             latency_s=20.0,  # the issue's burst: 5k/s for 20 s

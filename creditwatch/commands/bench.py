@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "(a) a raw aiokafka consumer, (b) a bare hand-written Faust app, (c) the "
             "creditwatch pipeline; event-to-alert latency at fixed offered rates; "
             "subject-state size and memory; changelog recovery time. Prints a table "
-            "and writes JSON. The full run takes several minutes; --quick under three."
+            "and writes JSON. The full run takes several minutes; --quick about five."
         ),
     )
     parser.add_argument(
