@@ -54,6 +54,11 @@ class ChildProcess(Managed):
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def pids(self) -> list[int]:
+        """The process's id as a list (a group of workers has several)."""
+        return [self.process.pid] if self.process else []
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

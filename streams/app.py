@@ -55,7 +55,7 @@ def create_app(settings: Settings) -> WorkerApp:
     Faust's own method, so making a second app changes nothing twice)."""
     app = WorkerApp(settings.app_id, **faust_config(settings))
     end_offsets.install(bootstrap_servers(settings.kafka))
-    fetch_wait.install(settings.fetch_max_wait_ms)
+    fetch_wait.install(settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms)
     inline_delivery.install()
     batches.install()
     channels.install_commit_guard()

@@ -12,6 +12,7 @@
 | ``CREDITWATCH_DATA_DIR`` | ``./creditwatch-data`` | Faust data directory |
 | ``CREDITWATCH_REBALANCE_TIMEOUT`` | Faust's (60 s) | seconds; 3–4 on the embedded broker |
 | ``CREDITWATCH_FETCH_MAX_WAIT_MS`` | ``20`` | ms the broker may hold an empty fetch |
+| ``CREDITWATCH_FETCH_IDLE_WAIT_MS`` | ``500`` | the same after a quiet second (fetch_wait.py) |
 | ``CREDITWATCH_POLICY`` | bundled ``detectors/policy.toml`` | policy file |
 | ``CREDITWATCH_ROUTING`` | bundled ``pipeline/routing.toml`` | alert routing file |
 | ``CREDITWATCH_PSEUDONYM_KEY`` | none: required | secret (≥ 32 characters) keying pseudonyms |
@@ -90,6 +91,7 @@ class Settings:
     data_dir: str = "./creditwatch-data"
     rebalance_timeout: float | None = None
     fetch_max_wait_ms: int = 20
+    fetch_idle_wait_ms: int = 500
     policy: str = ""  # the policy file; empty: the bundled one
     routing: str = ""  # the alert routing file; empty: the bundled one
     pseudonym_key: str = field(default="", repr=False)  # a secret: never in a repr or log
@@ -124,6 +126,9 @@ class Settings:
                 rebalance_timeout=float(timeout) if timeout else None,
                 fetch_max_wait_ms=int(
                     env.get("CREDITWATCH_FETCH_MAX_WAIT_MS", defaults.fetch_max_wait_ms)
+                ),
+                fetch_idle_wait_ms=int(
+                    env.get("CREDITWATCH_FETCH_IDLE_WAIT_MS", defaults.fetch_idle_wait_ms)
                 ),
                 policy=env.get("CREDITWATCH_POLICY", defaults.policy),
                 routing=env.get("CREDITWATCH_ROUTING", defaults.routing),

@@ -60,6 +60,9 @@ class LatencyResult:
     input_hop_s: list[float] = field(default_factory=list)
     alert_buckets: Buckets = field(default_factory=dict)
     backlog: int = 0  # inputs not yet committed when the drain wait ended
+    #: Last record sent → every input committed (None: not within the drain wait).
+    #: Faust commits every 2.8 s, so this reads up to one commit interval high.
+    drain_s: float | None = None
 
     @property
     def achieved_rate(self) -> float:
@@ -221,7 +224,10 @@ async def run_latency_phase(
         result.sent = await send_paced(bootstrap, simulator, rate, duration, produced)
         if progress is not None:
             progress(f"sent {result.sent:,} at {result.achieved_rate:,.0f}/s; draining")
+        sent_at = time.monotonic()
         result.backlog = await wait_committed(offsets, group, produced, drain_timeout)
+        if not result.backlog:
+            result.drain_s = time.monotonic() - sent_at
         await asyncio.sleep(OUTPUT_GRACE_S)
     finally:
         await watcher.stop()

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from creditwatch.bench import latency, profile, raw_consume, recovery, sink, state_size
+from creditwatch.bench import idle, latency, profile, raw_consume, recovery, sink, state_size
 from creditwatch.bench.histogram import quantile
 from creditwatch.bench.kafka_io import GroupOffsets, Produced, produce_all
 from creditwatch.bench.report import (
@@ -35,7 +35,12 @@ from creditwatch.bench.report import (
     ratio,
     steal_note,
 )
-from creditwatch.bench.throughput import ModuleProcess, ThroughputResult, run_group_phase
+from creditwatch.bench.throughput import (
+    ModuleProcess,
+    ThroughputResult,
+    WorkerGroup,
+    run_group_phase,
+)
 from creditwatch.embedded import EmbeddedStack
 from creditwatch.processes import SinkProcess, WorkerProcess
 from creditwatch.simulation import Simulator, wall_clock
@@ -64,6 +69,10 @@ class BenchConfig:
     pool_events: int = 100_000
     state_counts: tuple[int, ...] = (100_000, 1_000_000)
     recovery_counts: tuple[int, ...] = (100_000, 1_000_000)
+    #: Quiet seconds over which the idle worker's and broker's CPU is measured.
+    idle_s: float = 30.0
+    #: Worker counts of the scale-out phase, each on a fresh broker.
+    scale_workers: tuple[int, ...] = (1, 2)
     phase_timeout_s: float = 900.0
     profile: Path | None = None
     quick: bool = False
@@ -71,11 +80,11 @@ class BenchConfig:
 
     @classmethod
     def quick_defaults(cls) -> BenchConfig:
-        """Every row, smaller: under three minutes on a 2-core machine."""
+        """Every row, smaller: three to six minutes on a 2-core machine."""
         return cls(
             events=20_000,
-            latency_s=6.0,
-            drain_timeout_s=15.0,
+            latency_s=20.0,  # the issue's burst: 5k/s for 20 s
+            drain_timeout_s=60.0,
             pool_subjects=3_000,
             pool_events=30_000,
             state_counts=(100_000,),
@@ -132,6 +141,8 @@ def run_bench(config: BenchConfig) -> BenchRun:
             log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-")))
         log_dir.mkdir(parents=True, exist_ok=True)
         guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
+    for workers in config.scale_workers:
+        guarded(run, f"scale.workers.{workers}", partial(_scale_row, run, workers))
     pool = _state_phase(run)
     if pool:
         _recovery_phase(run, pool)
@@ -277,6 +288,12 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         "x",
         "warm-up excluded",
     )
+    run.add(
+        "ratio.pipeline/bare.cpu",
+        ratio(bare_result.cpu_us_per_event, pipeline.cpu_us_per_event),
+        "x",
+        "b.cpu_per_event / c.cpu_per_event: the throughput ratio if each had a core of its own",
+    )
     if config.profile is not None and config.profile.exists():
         _profile_rows(run, config.profile)
 
@@ -303,7 +320,102 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
             )
         )
         _latency_rows(run, result, steal_note(cpu_at_start) + ("" if idle else "started busy; "))
+    guarded(run, "idle", lambda: _idle_rows(run, stack, offsets, worker))
     worker.stop()
+
+
+#: Seconds of quiet before the idle measurement: the fetch wait lengthens after ~1 s.
+IDLE_SETTLE_S = 5.0
+
+
+def _idle_rows(
+    run: BenchRun, stack: EmbeddedStack, offsets: GroupOffsets, worker: WorkerProcess
+) -> None:
+    """CPU of the worker and the broker with no traffic at all (issue 19: < 2 % and < 5 %)."""
+    config = run.config
+    say("waiting for the worker to finish its internal topics")
+    quiet = asyncio.run(
+        latency.wait_idle(stack.bootstrap, offsets, PIPELINE_GROUP, config.drain_timeout_s)
+    )
+    time.sleep(IDLE_SETTLE_S)
+    assert worker.pid is not None and stack.broker is not None and stack.broker.pid is not None
+    say(f"idle CPU over {config.idle_s:.0f} s")
+    shares = idle.core_shares({"worker": worker.pid, "broker": stack.broker.pid}, config.idle_s)
+    basis = f"CPU time over {config.idle_s:.0f} s with no traffic" + (
+        "" if quiet else " (the worker had not finished its internal topics)"
+    )
+    run.add("idle.worker.cpu", _percent(shares["worker"]), "% core", f"{basis}; target < 2 %")
+    run.add(
+        "idle.broker.cpu",
+        _percent(shares["broker"]),
+        "% core",
+        f"{basis}, polled by the one worker; target < 5 %",
+    )
+
+
+def _cpu_note(result: ThroughputResult) -> str:
+    cpu = result.cpu_us_per_event
+    return "CPU not measured" if cpu is None else f"{cpu:,.0f} µs CPU per event"
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else share * 100.0
+
+
+def _scale_row(run: BenchRun, workers: int) -> None:
+    """(c) again with ``workers`` worker processes in one consumer group, on a fresh broker
+    (no archive sink), over the same number of simulator records."""
+    config = run.config
+    say(f"scale-out: {workers} worker(s) on a fresh broker")
+    with ExitStack() as cleanup, tempfile.TemporaryDirectory(prefix="cw-bench-scale-") as tmp:
+        log_dir = config.log_dir / f"scale-{workers}" if config.log_dir else Path(tmp)
+        stack = cleanup.enter_context(EmbeddedStack(workdir=log_dir / "stack", postgres=False))
+        create_topics(stack.bootstrap, ALL_TOPICS, config.partitions)
+        simulator = Simulator(seed=config.seed, subjects=config.subjects, clock=wall_clock)
+        produced = Produced()
+        asyncio.run(
+            produce_all(
+                stack.bootstrap,
+                ((r.topic, r.key, r.value) for r in simulator.take(config.events)),
+                produced,
+            )
+        )
+        targets = produced.targets(INPUT_NAMES)
+        offsets = GroupOffsets(stack.bootstrap)
+        cleanup.callback(offsets.close)
+        group = WorkerGroup(
+            [
+                WorkerProcess(
+                    log_dir,
+                    stack.kafka_url,
+                    stack.redis_url,
+                    name=f"worker-{index}",
+                    partitions=config.partitions,
+                )
+                for index in range(1, workers + 1)
+            ]
+        )
+        cleanup.callback(group.stop)
+        cpu_at_start = CpuTimes.now()
+        result = run_group_phase(
+            group,
+            offsets,
+            PIPELINE_GROUP,
+            targets,
+            timeout=config.phase_timeout_s,
+            progress=every(5.0, lambda n: f"(scale {workers}) committed {n:,}"),
+        )
+        consume = "timed out" if result.consume_s is None else f"{result.consume_s:.1f} s"
+        run.add(
+            f"scale.workers.{workers}",
+            result.total_rate,
+            "events/s",
+            run.scaled(
+                f"{steal_note(cpu_at_start)}{workers} worker process(es), "
+                f"{config.partitions} partitions, no sink; all ready → all "
+                f"{result.events:,} committed: {consume}; {_cpu_note(result)}"
+            ),
+        )
 
 
 def _sink_rows(
@@ -386,6 +498,12 @@ def _throughput_rows(
         "events/s",
         f"{caveat}first commit → all committed ({result.steady_events:,} in {steady})",
     )
+    run.add(
+        f"{prefix}.cpu_per_event",
+        result.cpu_us_per_event,
+        "µs",
+        "CPU time of the process(es), ready → all committed, per input event",
+    )
 
 
 def _profile_rows(run: BenchRun, folded: Path) -> None:
@@ -442,6 +560,20 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
             f"sent → received by a plain consumer, no worker: one hop's floor, "
             f"n={len(result.input_hop_s)}",
         )
+    run.add(
+        f"{tag}.drain",
+        result.drain_s,
+        "s",
+        "last record sent → every input committed (up to one 2.8 s commit interval high)"
+        if result.drain_s is not None
+        else f"NOT drained within {run.config.drain_timeout_s:.0f} s",
+    )
+    run.add(
+        f"{tag}.alert_p99/input_hop_p99",
+        ratio(percentile(result.alert_e2e_s, 0.99), percentile(result.input_hop_s, 0.99)),
+        "x",
+        "alert e2e p99 / plain-hop p99 of the same phase; target ≤ 3 at 1k/s",
+    )
 
 
 # ------------------------------------------------------------------ state and recovery

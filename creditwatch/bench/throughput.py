@@ -13,16 +13,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, Self
 
+from creditwatch.bench.idle import cpu_seconds
 from creditwatch.bench.kafka_io import GroupOffsets, Partition, watch_commits
 from creditwatch.bench.report import rate
 from creditwatch.commands.worker import READY_LINE
 from creditwatch.embedded import wait_for
-from creditwatch.processes import ChildProcess
+from creditwatch.processes import ChildProcess, WorkerProcess, stop_all
 
 
 class ModuleProcess(ChildProcess):
@@ -71,7 +72,39 @@ class ReadyChild(Protocol):
 
     def running(self) -> bool: ...
 
+    @property
+    def pids(self) -> list[int]: ...
+
     def log_tail(self, lines: int = 20) -> str: ...
+
+
+class WorkerGroup:
+    """Several worker processes in one consumer group, started together, ready when all are."""
+
+    def __init__(self, workers: Sequence[WorkerProcess]) -> None:
+        self.workers = list(workers)
+        self.name = f"{len(self.workers)} workers"
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        for worker in self.workers:
+            worker.wait_ready(timeout)
+
+    def running(self) -> bool:
+        return all(worker.running() for worker in self.workers)
+
+    @property
+    def pids(self) -> list[int]:
+        return [pid for worker in self.workers for pid in worker.pids]
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(f"{w.name}:\n{w.log_tail(lines)}" for w in self.workers)
+
+    def stop(self) -> None:
+        stop_all(self.workers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +114,9 @@ class ThroughputResult:
     consume_s: float | None  # ready to all committed
     steady_s: float | None  # first commit to all committed
     steady_events: int  # events committed after the first commit
+    #: CPU seconds the child's processes used from ready to done: steadier than the
+    #: rates on a machine other work shares.
+    cpu_s: float | None = None
 
     @property
     def total_rate(self) -> float | None:
@@ -89,6 +125,18 @@ class ThroughputResult:
     @property
     def steady_rate(self) -> float | None:
         return None if self.steady_s is None else rate(self.steady_events, self.steady_s)
+
+    @property
+    def cpu_us_per_event(self) -> float | None:
+        if self.cpu_s is None or self.consume_s is None or self.events <= 0:
+            return None
+        return self.cpu_s / self.events * 1e6
+
+
+def cpu_of(pids: list[int]) -> float | None:
+    """CPU seconds used so far by all of ``pids``; None if any is gone."""
+    used = [cpu_seconds(pid) for pid in pids]
+    return None if not used or None in used else sum(u for u in used if u is not None)
 
 
 def result_of(
@@ -132,15 +180,17 @@ def run_group_phase(
     child.start()
     child.wait_ready(timeout=120.0)
     ready = time.monotonic()
+    cpu_at_ready = cpu_of(child.pids)
     if on_ready is not None:
         on_ready()
     topics = {topic for topic, _ in targets}
     watched = watch_commits(
         offsets, group, topics, targets, timeout, alive=child.running, progress=progress
     )
+    cpu_at_done = cpu_of(child.pids)
     if watched.done_at is None and not child.running():
         raise RuntimeError(f"{child.name} exited during the run:\n{child.log_tail()}")
-    return result_of(
+    result = result_of(
         events,
         launched,
         ready,
@@ -148,3 +198,6 @@ def run_group_phase(
         watched.committed_at_first,
         watched.done_at,
     )
+    if cpu_at_ready is None or cpu_at_done is None:
+        return result
+    return replace(result, cpu_s=cpu_at_done - cpu_at_ready)

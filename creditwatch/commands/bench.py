@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "(a) a raw aiokafka consumer, (b) a bare hand-written Faust app, (c) the "
             "creditwatch pipeline; event-to-alert latency at fixed offered rates; "
             "subject-state size and memory; changelog recovery time. Prints a table "
-            "and writes JSON. The full run takes several minutes; --quick under three."
+            "and writes JSON. The full run takes several minutes; --quick about five."
         ),
     )
     parser.add_argument(
@@ -95,6 +95,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--recovery-counts", type=_ints, help="subjects in the changelog, e.g. 100000,1000000"
     )
     parser.add_argument(
+        "--workers",
+        type=_ints,
+        help="worker counts of the scale-out rows, each on a fresh broker (default 1,2)",
+    )
+    parser.add_argument(
+        "--idle-duration", type=_positive_float, help="seconds of the idle-CPU measurement"
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         nargs="?",
@@ -120,6 +128,8 @@ OPTION_FIELDS = {
     "pool_events": "pool_events",
     "state_counts": "state_counts",
     "recovery_counts": "recovery_counts",
+    "workers": "scale_workers",
+    "idle_duration": "idle_s",
     "profile": "profile",
     "logs": "log_dir",
 }

@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--subjects", type=int, default=10_000, help="simulated subjects")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed")
     parser.add_argument("--partitions", type=int, default=4, help="partitions per topic")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes in the consumer group, sharing the partitions (%(default)s)",
+    )
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--workdir", type=Path, help="keep logs and data here")
     parser.add_argument(
@@ -100,6 +106,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def worker_name(index: int) -> str:
+    """The first worker is "worker" (its log is ``worker.log``), the others numbered.
+
+    >>> worker_name(0), worker_name(1)
+    ('worker', 'worker-2')
+    """
+    return "worker" if index == 0 else f"worker-{index + 1}"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -122,13 +144,18 @@ def run(args: argparse.Namespace) -> int:
         site = PublicSiteProcess(stack.workdir, stack.database_url)
         # The worker's record search and credit reports read the store; a report
         # names the public site where it can be verified.
-        worker = WorkerProcess(
-            stack.workdir,
-            stack.kafka_url,
-            stack.redis_url,
-            partitions=args.partitions,
-            env={DATABASE_VARIABLE: stack.database_url, "CREDITWATCH_PUBLIC_URL": site.url},
-        )
+        workers = [
+            WorkerProcess(
+                stack.workdir,
+                stack.kafka_url,
+                stack.redis_url,
+                name=worker_name(index),
+                partitions=args.partitions,
+                env={DATABASE_VARIABLE: stack.database_url, "CREDITWATCH_PUBLIC_URL": site.url},
+            )
+            for index in range(args.workers)
+        ]
+        worker = workers[0]  # serves the board; every worker serves the same API
         simulator = ChildProcess(
             "simulator",
             [
@@ -151,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         # Children stop before the broker and Redis they talk to, producer first.
         try:
             create_topics(stack.bootstrap, ALL_TOPICS, args.partitions)
-            worker.start()
+            for each in workers:
+                each.start()
             sink.start()
             site.start()
             simulator.start()
@@ -161,10 +189,10 @@ def run(args: argparse.Namespace) -> int:
             board = f"http://127.0.0.1:{worker.web_port}/#token={token}"
 
             def header() -> str:
-                return _header(stack, board, site, worker, simulator, sink, args.rate)
+                return _header(stack, board, site, workers, simulator, sink, args.rate)
 
             say(header())
-            children = [worker, simulator, sink, site]
+            children = [*workers, simulator, sink, site]
             _watch(args, stack, children, figures, incidents, started, header, tty)
         except KeyboardInterrupt:
             say("\ncreditwatch demo: stopping …")
@@ -177,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             incidents.note(f"stopped by {type(exc).__name__}: {exc}")
             raise
         finally:
-            stop_all([simulator, worker, sink, site])
+            stop_all([simulator, *workers, sink, site])
             if figures.latest is not None and figures.latest.budget is not None:
                 say(f"creditwatch demo: {figures.latest.budget.report()}")
             if incidents.count or stack.keep:
@@ -200,7 +228,7 @@ def _header(
     stack: EmbeddedStack,
     board: str,
     site: PublicSiteProcess,
-    worker: ChildProcess,
+    workers: Sequence[ChildProcess],
     simulator: ChildProcess,
     sink: SinkProcess,
     rate: float,
@@ -216,7 +244,8 @@ def _header(
         f"pid {site.pid}\n"
         f"record store {stack.database_url} (PostgreSQL pid {postgres.pid}) · archive sink "
         f"pid {sink.pid}, metrics http://127.0.0.1:{sink.metrics_port}/metrics\n"
-        f"worker pid {worker.pid} · simulator pid {simulator.pid} at {rate:g} events/s"
+        f"worker pid {', '.join(str(w.pid) for w in workers)} · simulator pid "
+        f"{simulator.pid} at {rate:g} events/s"
     )
 
 

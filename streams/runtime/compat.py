@@ -113,8 +113,36 @@ RELIANCES: tuple[Reliance, ...] = (
         "aiokafka.consumer.consumer:AIOKafkaConsumer.start",
         "streams/runtime/fetch_wait.py",
         "private attribute: start() hands self._fetch_max_wait_ms to the Fetcher it builds, "
-        "so setting it after the constructor still reaches every fetch",
+        "so setting it after the constructor still reaches every fetch; it keeps that "
+        "Fetcher as self._fetcher",
         "98fe0184c169ab2e",
+    ),
+    Reliance(
+        f"{AIOKAFKA_THREAD}.on_start",
+        "streams/runtime/fetch_wait.py",
+        "starts the consumer it built by awaiting self._consumer.start(), looked up on the "
+        "instance, so a start wrapped there runs",
+        "1e2e890ab3b51f83",
+    ),
+    Reliance(
+        "aiokafka.consumer.fetcher:Fetcher._fetch_requests_routine",
+        "streams/runtime/fetch_wait.py",
+        "runs each fetch as self._proc_fetch_request(assignment, node_id, request), looked "
+        "up on the instance, and sends the next only after it returns",
+        "b13beb2053c05e40",
+    ),
+    Reliance(
+        "aiokafka.consumer.fetcher:Fetcher._proc_fetch_request",
+        "streams/runtime/fetch_wait.py",
+        "returns True exactly when the fetch added records to the buffer",
+        "d86f4f9b7001c1f8",
+    ),
+    Reliance(
+        "aiokafka.consumer.fetcher:Fetcher._get_actions_per_node",
+        "streams/runtime/fetch_wait.py",
+        "private attribute: builds every FetchRequest with self._fetch_max_wait_ms read then, "
+        "so a value set between fetches reaches the next one",
+        "ce1105e08135eb32",
     ),
     # streams/runtime/end_offsets.py
     Reliance(

@@ -1,4 +1,5 @@
-"""The worker's fetch wait: the configured limit, not Faust's 1,500 ms, reaches every fetch.
+"""The worker's fetch wait: the configured limit, not Faust's 1,500 ms, reaches every fetch;
+with an idle wait, fetches lengthen once nothing flows and shorten with the first record.
 
 The consumer is Faust's own, built by Faust's own call for a worker
 (``AIOKafkaConsumerThread._create_consumer``): if Faust stops building it
@@ -24,11 +25,12 @@ from creditwatch.embedded import EmbeddedStack
 from streams.runtime import fetch_wait
 
 WAIT_MS = 37
+IDLE_WAIT_MS = 300
 FAUST_WAIT_MS = 1500  # what Faust builds its worker consumer with
 
 
 @pytest.fixture
-def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[int, int], None]:
     """:func:`fetch_wait.install`, undone after the test (it changes Faust's class)."""
     factory = AIOKafkaConsumerThread._create_worker_consumer
     monkeypatch.setattr(AIOKafkaConsumerThread, "_create_worker_consumer", factory)
@@ -40,6 +42,21 @@ def worker_consumer(app: faust.App) -> AIOKafkaConsumer:
     thread = cast(Any, app.consumer)._thread
     assert isinstance(thread, AIOKafkaConsumerThread)
     return cast(AIOKafkaConsumer, thread._create_consumer(asyncio.get_running_loop()))
+
+
+def record_fetch_waits(consumer: AIOKafkaConsumer) -> list[int]:
+    """The max wait of every fetch ``consumer`` sends from now on, in order."""
+    client = cast(Any, consumer)._client
+    sent_waits: list[int] = []
+    send = client.send
+
+    async def recording(node_id: int, request: Any, **kwargs: Any) -> Any:
+        if isinstance(request, FetchRequest):
+            sent_waits.append(cast(Any, request)._max_wait_ms)
+        return await send(node_id, request, **kwargs)
+
+    client.send = recording
+    return sent_waits
 
 
 def built_wait(app: faust.App) -> int:
@@ -54,13 +71,13 @@ def built_wait(app: faust.App) -> int:
 
 
 def test_a_worker_s_consumer_is_built_with_the_configured_wait(
-    install: Callable[[int], None],
+    install: Callable[[int, int], None],
 ) -> None:
-    install(WAIT_MS)
+    install(WAIT_MS, WAIT_MS)
     assert built_wait(faust.App("fetch-wait-test", broker="kafka://127.0.0.1:1")) == WAIT_MS
 
 
-def test_without_it_faust_s_own_wait_applies(install: Callable[[int], None]) -> None:
+def test_without_it_faust_s_own_wait_applies(install: Callable[[int, int], None]) -> None:
     original = AIOKafkaConsumerThread._create_worker_consumer
     original = getattr(original, "creditwatch_original", original)
     AIOKafkaConsumerThread._create_worker_consumer = original  # type: ignore[method-assign]
@@ -68,8 +85,10 @@ def test_without_it_faust_s_own_wait_applies(install: Callable[[int], None]) -> 
     assert built_wait(faust.App("fetch-wait-bare", broker="kafka://127.0.0.1:1")) == FAUST_WAIT_MS
 
 
-def test_the_replaced_factory_takes_what_faust_passes_it(install: Callable[[int], None]) -> None:
-    install(WAIT_MS)
+def test_the_replaced_factory_takes_what_faust_passes_it(
+    install: Callable[[int, int], None],
+) -> None:
+    install(WAIT_MS, IDLE_WAIT_MS)
     replacement = AIOKafkaConsumerThread._create_worker_consumer
     original = cast(Any, replacement).creditwatch_original
     assert list(inspect.signature(original).parameters) == ["self", "transport"]
@@ -78,9 +97,9 @@ def test_the_replaced_factory_takes_what_faust_passes_it(install: Callable[[int]
 
 @pytest.mark.integration
 def test_the_configured_wait_reaches_every_fetch_sent_to_the_broker(
-    install: Callable[[int], None], embedded_stack: EmbeddedStack
+    install: Callable[[int, int], None], embedded_stack: EmbeddedStack
 ) -> None:
-    install(WAIT_MS)
+    install(WAIT_MS, WAIT_MS)
     app = faust.App(f"fetch-wait-{uuid.uuid4().hex[:8]}", broker=embedded_stack.kafka_url)
     tp = TopicPartition(f"fetch-wait-{uuid.uuid4().hex}", 0)
 
@@ -94,16 +113,7 @@ def test_the_configured_wait_reaches_every_fetch_sent_to_the_broker(
         consumer = worker_consumer(app)
         await consumer.start()
         try:
-            client = cast(Any, consumer)._client
-            sent_waits: list[int] = []
-            send = client.send
-
-            async def recording(node_id: int, request: Any, **kwargs: Any) -> Any:
-                if isinstance(request, FetchRequest):
-                    sent_waits.append(cast(Any, request)._max_wait_ms)
-                return await send(node_id, request, **kwargs)
-
-            client.send = recording
+            sent_waits = record_fetch_waits(consumer)
             consumer.assign([tp])
             consumer.seek(tp, 0)
             await consumer.getmany(tp, timeout_ms=2000)  # the record
@@ -115,3 +125,45 @@ def test_the_configured_wait_reaches_every_fetch_sent_to_the_broker(
     fetcher_wait, sent_waits = asyncio.run(scenario())
     assert fetcher_wait == WAIT_MS
     assert sent_waits and set(sent_waits) == {WAIT_MS}
+
+
+@pytest.mark.integration
+def test_an_idle_consumer_waits_longer_and_a_record_makes_it_quick_again(
+    install: Callable[[int, int], None], embedded_stack: EmbeddedStack
+) -> None:
+    install(WAIT_MS, IDLE_WAIT_MS)
+    app = faust.App(f"fetch-idle-{uuid.uuid4().hex[:8]}", broker=embedded_stack.kafka_url)
+    tp = TopicPartition(f"fetch-idle-{uuid.uuid4().hex}", 0)
+
+    async def scenario() -> tuple[list[int], list[int], float]:
+        producer = AIOKafkaProducer(bootstrap_servers=embedded_stack.bootstrap)
+        await producer.start()
+        consumer = worker_consumer(app)
+        try:
+            await producer.send_and_wait(tp.topic, b"first", partition=0)
+            await consumer.start()
+            sent_waits = record_fetch_waits(consumer)
+            consumer.assign([tp])
+            consumer.seek(tp, 0)
+            assert await consumer.getmany(tp, timeout_ms=2000)
+            # Quiet for longer than QUIET_AFTER_S and a few idle waits.
+            await consumer.getmany(tp, timeout_ms=int(fetch_wait.QUIET_AFTER_S * 1000) + 1500)
+            idle = list(sent_waits)
+            await producer.send_and_wait(tp.topic, b"second", partition=0)
+            sent_at = asyncio.get_running_loop().time()
+            assert await consumer.getmany(tp, timeout_ms=2000)
+            arrived_s = asyncio.get_running_loop().time() - sent_at
+            await consumer.getmany(tp, timeout_ms=200)  # fetches after the record
+            return idle, sent_waits[len(idle) :], arrived_s
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    idle, after, arrived_s = asyncio.run(scenario())
+    assert idle[0] == WAIT_MS  # records were flowing
+    assert idle[-1] == IDLE_WAIT_MS  # lengthened while nothing came
+    assert set(idle) <= {WAIT_MS, 2 * WAIT_MS, 4 * WAIT_MS, 8 * WAIT_MS, IDLE_WAIT_MS}
+    # The record parked in an idle fetch arrives within the idle wait ...
+    assert arrived_s < IDLE_WAIT_MS / 1000 + 1.0
+    # ... and the fetches after it are short again.
+    assert after[-1] == WAIT_MS
