@@ -24,19 +24,21 @@ from river import stats, time_series, utils
 from detectors import river_codec
 
 SECONDS_PER_DAY = 86_400.0
-# 2: the River-based detector (version 1 was the hand-written one).
-STATE_VERSION = 2
+SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
+# 3: with the weekly profile; 2: the River-based detector without it; 1: the
+# hand-written one. Both older versions are converted on load.
+STATE_VERSION = 3
 # The competing one-step predictors; the most accurate one recently is used.
 PREDICTORS = ("last", "level", "season")
 LAST, LEVEL, SEASON = range(3)
-# The evidence that can decide a score. The first four are surprises standardised
+# The evidence that can decide a score. The first five are surprises standardised
 # against their own history; "range" and "drift" are rules with evidence of their own.
-FEATURES = ("point", "burst", "shift", "pattern", "range", "drift")
-POINT, BURST, SHIFT, PATTERN, RANGE, DRIFT = range(6)
-HISTORY_FEATURES = 4
-# A surprise counts once its history rests on this many points (the pattern
-# surprise starts later, with the daily profile).
-HISTORY_MIN_POINTS = (1, 1, 1, 30)
+FEATURES = ("point", "burst", "shift", "pattern", "week", "range", "drift")
+POINT, BURST, SHIFT, PATTERN, WEEK, RANGE, DRIFT = range(7)
+HISTORY_FEATURES = 5
+# A surprise counts once its history rests on this many points (the pattern and
+# week surprises start later, with the daily and the weekly profile).
+HISTORY_MIN_POINTS = (1, 1, 1, 30, 30)
 # A predictor competes only once its error estimate rests on this many points.
 PREDICTOR_MIN_ERRORS = 30
 # Keeps the residual spread positive on perfectly flat or perfectly periodic series.
@@ -161,6 +163,13 @@ class DetectorParams:
         raises one alert rather than a chain.
     damp : float
         Factor applied to scores inside the refractory period.
+    week_bins : int
+        Time-of-week slots of the weekly profile (168: hourly), each learned
+        like a daily slot (``season_alpha`` per visit); 0 switches it off...
+    week_days : float
+        ...whose ``week`` surprise counts once this many days have been seen
+        (three visits per slot): a holiday or a weekday that behaves like
+        another day of the week shows against the same hour of past weeks.
     """
 
     warmup: int = 120
@@ -186,12 +195,16 @@ class DetectorParams:
     drift_refractory: int = 500
     refractory: int = 100
     damp: float = 0.5
+    week_bins: int = 168
+    week_days: float = 21.0
 
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.score_window < 1 or self.season_bins < 1:
             raise ValueError("warmup >= 0, score_window >= 1 and season_bins >= 1 required")
-        if self.score_window > MAX_WINDOW or self.season_bins > MAX_WINDOW:
-            raise ValueError(f"score_window and season_bins must be at most {MAX_WINDOW}")
+        if max(self.score_window, self.season_bins, self.week_bins) > MAX_WINDOW:
+            raise ValueError(f"score_window, season_bins, week_bins must be at most {MAX_WINDOW}")
+        if self.week_bins < 0 or self.week_days < 7.0:
+            raise ValueError("week_bins >= 0 and week_days >= 7 required")
         if not 0.0 < self.season_alpha <= 1.0 or not 0.0 <= self.damp <= 1.0:
             raise ValueError("season_alpha must be in (0, 1] and damp in [0, 1]")
         spans = (self.level_span, self.error_span, self.baseline_span, self.history_span)
@@ -224,6 +237,9 @@ class DetectorState:
     errors: list[float] = field(default_factory=lambda: [0.0] * len(PREDICTORS))
     error_counts: list[int] = field(default_factory=lambda: [0] * len(PREDICTORS))
     season: list[float | None] = field(default_factory=list)
+    week: list[float | None] = field(default_factory=list)  # the weekly profile's slots
+    week_error: float = 0.0  # EW squared error of the weekly profile...
+    week_error_n: int = 0  # ...over this many points
     baseline_mean: float = 0.0
     baseline_var: float = 0.0
     history_mean: list[float] = field(default_factory=lambda: [0.0] * HISTORY_FEATURES)
@@ -241,7 +257,7 @@ class DetectorState:
 class _Models:
     """The River objects of one detector (see the class docstring for their roles)."""
 
-    __slots__ = ("fast", "level", "pattern", "recent")
+    __slots__ = ("fast", "level", "pattern", "recent", "weekly")
 
     def __init__(self, params: DetectorParams) -> None:
         alpha = 2.0 / (params.level_span + 1.0)
@@ -249,6 +265,7 @@ class _Models:
         self.fast = time_series.HoltWinters(alpha=alpha)  # the same, learning every point
         self.recent = utils.Rolling(stats.Mean, window_size=params.score_window)
         self.pattern = utils.Rolling(stats.Mean, window_size=params.score_window)
+        self.weekly = utils.Rolling(stats.Mean, window_size=params.score_window)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: river_codec.encode(getattr(self, name)) for name in _MODEL_TYPES}
@@ -283,6 +300,7 @@ _MODEL_TYPES: dict[str, type] = {
     "fast": time_series.HoltWinters,
     "recent": utils.Rolling,
     "pattern": utils.Rolling,
+    "weekly": utils.Rolling,
 }
 
 
@@ -324,14 +342,15 @@ class _Assessment:
     expected: float
     spread: float
     deviation: float
-    surprises: tuple[float, ...]  # point, burst, shift, pattern (nan: no profile yet)
+    surprises: tuple[float, ...]  # point, burst, shift, pattern, week (nan: no profile yet)
     feature: int
     season_residual: float | None = None  # the profile's residual, for the pattern window
+    week_residual: float | None = None  # the weekly profile's, for the week window
     drift: tuple[float, float] | None = None  # the CUSUM sums after this point (None: not ready)
     drift_reported: bool = False
 
 
-_NOT_READY = _Assessment(0.0, False, -1, 0.0, 0.0, 0.0, (0.0, 0.0, 0.0, math.nan), 0)
+_NOT_READY = _Assessment(0.0, False, -1, 0.0, 0.0, 0.0, (0.0, 0.0, 0.0, math.nan, math.nan), 0)
 
 
 class StreamAnomalyDetector:
@@ -354,7 +373,11 @@ class StreamAnomalyDetector:
       point) against the slow baseline (level shifts);
     * ``pattern``: the daily profile's standardised residual averaged over
       ``score_window`` points (another ``Rolling``): the day does not follow
-      its usual course, even when another predictor tracks it point by point.
+      its usual course, even when another predictor tracks it point by point;
+    * ``week``: the same against a time-of-week profile (``week_bins`` slots),
+      once ``week_days`` days are seen: a weekday that runs like a Sunday (a
+      holiday, a shutdown) differs from the same hour of past weeks though
+      not from some day's course.
 
     **Likelihood step**, after NAB's "anomaly likelihood": each surprise is
     standardised against its own long-run EW mean and variance, so a series
@@ -410,7 +433,9 @@ class StreamAnomalyDetector:
     def __init__(self, params: DetectorParams | None = None, **overrides: Any) -> None:
         base = params or DetectorParams()
         p = DetectorParams(**{**asdict(base), **overrides}) if overrides else base
-        state = DetectorState(season=[None] * p.season_bins, since_drift=p.drift_refractory)
+        state = DetectorState(
+            season=[None] * p.season_bins, week=[None] * p.week_bins, since_drift=p.drift_refractory
+        )
         self._set(p, state, _Models(p))
 
     def _set(self, params: DetectorParams, state: DetectorState, models: _Models) -> None:
@@ -520,6 +545,8 @@ class StreamAnomalyDetector:
             raise ValueError("detector state must be a JSON object")
         if data.get("version") == 1:
             data = _from_version_1(data)
+        if data.get("version") == 2:
+            data = _from_version_2(data)
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported detector state version {data.get('version')!r}")
         if set(data) != {"version", "params", "state", "models"}:
@@ -546,6 +573,17 @@ class StreamAnomalyDetector:
             return None
         phase = (time % SECONDS_PER_DAY) / SECONDS_PER_DAY
         return min(int(phase * self.params.season_bins), self.params.season_bins - 1)
+
+    def _week_slot(self, time: float) -> int:
+        phase = (time % SECONDS_PER_WEEK) / SECONDS_PER_WEEK
+        return min(int(phase * self.params.week_bins), self.params.week_bins - 1)
+
+    def _week_prediction(self, time: float | None) -> float | None:
+        """The weekly profile's value for ``time``, once ``week_days`` days are seen."""
+        s, p = self.state, self.params
+        if time is None or not p.week_bins or s.days_seen < p.week_days:
+            return None
+        return s.week[self._week_slot(time)]
 
     def _is_gap(self, time: float | None) -> bool:
         s = self.state
@@ -590,11 +628,16 @@ class StreamAnomalyDetector:
         if season is not None and s.error_counts[SEASON] >= PREDICTOR_MIN_ERRORS:
             season_spread = math.sqrt(s.errors[SEASON]) + RELATIVE_FLOOR * (1.0 + abs(season))
             residual = min(abs(value - season) / season_spread, p.surprise_cap)
-        surprises = self._surprises(value, deviation, floor, residual)
+        week_residual = None
+        week = self._week_prediction(time)
+        if week is not None and s.week_error_n >= PREDICTOR_MIN_ERRORS:
+            week_spread = math.sqrt(s.week_error) + RELATIVE_FLOOR * (1.0 + abs(week))
+            week_residual = min(abs(value - week) / week_spread, p.surprise_cap)
+        surprises = self._surprises(value, deviation, floor, residual, week_residual)
         ready = s.n >= p.warmup and s.history_n[0] >= 1
         if not ready:
             return _Assessment(
-                0.0, False, best, expected, spread, deviation, surprises, 0, residual
+                0.0, False, best, expected, spread, deviation, surprises, 0, residual, week_residual
             )
         evidence, feature, point = self._evidence(surprises)
         novelty = self._range_novelty(value, point)
@@ -618,6 +661,7 @@ class StreamAnomalyDetector:
             surprises,
             feature,
             residual,
+            week_residual,
             drift,
             reported,
         )
@@ -630,9 +674,14 @@ class StreamAnomalyDetector:
         return up, down
 
     def _surprises(
-        self, value: float, deviation: float, floor: float, residual: float | None
-    ) -> tuple[float, float, float, float]:
-        """The point, burst, shift and pattern surprises (see the class docstring)."""
+        self,
+        value: float,
+        deviation: float,
+        floor: float,
+        residual: float | None,
+        week_residual: float | None,
+    ) -> tuple[float, float, float, float, float]:
+        """The point, burst, shift, pattern and week surprises (see the class docstring)."""
         s, p, m = self.state, self.params, self.models
         point = min(abs(deviation), p.surprise_cap)
         burst = _rolling_mean_with(m.recent, point)
@@ -644,7 +693,8 @@ class StreamAnomalyDetector:
             abs(level - s.baseline_mean) / (math.sqrt(s.baseline_var) + floor), p.surprise_cap
         )
         pattern = _rolling_mean_with(m.pattern, residual) if residual is not None else math.nan
-        return point, burst, shift, pattern
+        week = math.nan if week_residual is None else _rolling_mean_with(m.weekly, week_residual)
+        return point, burst, shift, pattern, week
 
     def _evidence(self, surprises: tuple[float, ...]) -> tuple[float, int, float]:
         """Largest surprise in units of its own long-run standard deviation, which
@@ -706,6 +756,8 @@ class StreamAnomalyDetector:
             m.recent.update(assessment.surprises[POINT])
             if assessment.season_residual is not None:
                 m.pattern.update(assessment.season_residual)
+            if assessment.week_residual is not None:
+                m.weekly.update(assessment.week_residual)
             self._learn_surprises(assessment.surprises)
         if not learn_baseline:
             s.skipped += 1
@@ -753,6 +805,15 @@ class StreamAnomalyDetector:
         slot = self._season_slot(time)
         if slot is not None:
             s.season[slot] = _ew_mean(s.season[slot], value, p.season_alpha)
+        if time is not None and p.week_bins:
+            w = self._week_slot(time)
+            week = s.week[w]
+            if week is not None and s.days_seen >= p.week_days:
+                error = (value - week) ** 2
+                alpha = self._error_alpha if s.week_error_n else 1.0
+                s.week_error += alpha * (error - s.week_error)
+                s.week_error_n += 1
+            s.week[w] = _ew_mean(week, value, p.season_alpha)
 
     def _learn_baseline(self, value: float) -> None:
         s = self.state
@@ -810,9 +871,10 @@ def _from_version_1(data: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("history_mean", "history_var", "recent"):
         if not isinstance(old[name], list):
             raise ValueError(f"version-1 state.{name} must be a list")
-    state["history_mean"] = [*old["history_mean"], 0.0]
-    state["history_var"] = [*old["history_var"], 0.0]
-    state["history_n"] = [history_n] * (HISTORY_FEATURES - 1) + [0]
+    state["history_mean"] = [*old["history_mean"], 0.0, 0.0]
+    state["history_var"] = [*old["history_var"], 0.0, 0.0]
+    state["history_n"] = [history_n] * (HISTORY_FEATURES - 2) + [0, 0]
+    state["week"] = [None] * params.week_bins
     state["since_drift"] = params.drift_refractory
     models = _Models(params)
     for model, level in ((models.level, old["level"]), (models.fast, old["fast_level"])):
@@ -826,6 +888,33 @@ def _from_version_1(data: Mapping[str, Any]) -> dict[str, Any]:
         "params": _flat_dict(params),
         "state": state,
         "models": models.to_dict(),
+    }
+
+
+def _from_version_2(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Version-2 data (without the weekly profile) as version 3: everything carried
+    over; the weekly profile starts empty and fills as the week's hours come round
+    (an empty slot predicts nothing), and its surprise counts once its error and
+    history rest on 30 points each."""
+    old_state, old_models = data.get("state"), data.get("models")
+    if not isinstance(old_state, Mapping) or not isinstance(old_models, Mapping):
+        raise ValueError("version-2 state and models must be JSON objects")
+    params = data.get("params")
+    if not isinstance(params, Mapping):
+        raise ValueError("version-2 params must be a JSON object")
+    week_bins = DetectorParams().week_bins
+    state = dict(old_state)
+    for name, empty in (("history_mean", 0.0), ("history_var", 0.0), ("history_n", 0)):
+        if not isinstance(state.get(name), list):
+            raise ValueError(f"version-2 state.{name} must be a list")
+        state[name] = [*state[name], empty]
+    state["week"] = [None] * week_bins
+    fresh = _Models(DetectorParams(score_window=params.get("score_window", 30)))
+    return {
+        "version": STATE_VERSION,
+        "params": {**params, "week_bins": week_bins},
+        "state": state,
+        "models": {**old_models, "weekly": river_codec.encode(fresh.weekly)},
     }
 
 
@@ -904,11 +993,12 @@ def _validate_state(state: DetectorState, params: DetectorParams) -> None:
         "history_var": (state.history_var, HISTORY_FEATURES),
         "history_n": (state.history_n, HISTORY_FEATURES),
         "season": (state.season, params.season_bins),
+        "week": (state.week, params.week_bins),
     }
     for name, (values, expected) in sizes.items():
         if not isinstance(values, list) or len(values) != expected:
             raise ValueError(f"state.{name} must be a list of {expected} entries")
-    counts = ("n", "skipped", "peak_age", "since_drift")
+    counts = ("n", "skipped", "peak_age", "since_drift", "week_error_n")
     for name in counts:
         value = getattr(state, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -925,7 +1015,16 @@ def _validate_state(state: DetectorState, params: DetectorParams) -> None:
     state.season = [
         None if x is None else river_codec.to_float(x, "state.season") for x in state.season
     ]
-    for name in ("days_seen", "baseline_mean", "baseline_var", "peak", "drift_up", "drift_down"):
+    state.week = [None if x is None else river_codec.to_float(x, "state.week") for x in state.week]
+    for name in (
+        "days_seen",
+        "baseline_mean",
+        "baseline_var",
+        "peak",
+        "drift_up",
+        "drift_down",
+        "week_error",
+    ):
         setattr(state, name, river_codec.to_float(getattr(state, name), f"state.{name}"))
     for name in ("last_time", "step", "last_value", "low", "high"):
         value = getattr(state, name)

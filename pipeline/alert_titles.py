@@ -430,6 +430,7 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "burst": ("短时突发", "burst"),
         "shift": ("水平偏移", "level-shift"),
         "pattern": ("日规律异常", "daily-pattern"),
+        "week": ("周规律异常", "weekly-pattern"),
         "range": ("超出历史范围", "range"),
         "drift": ("缓慢漂移", "drift"),
     },

@@ -1,6 +1,6 @@
 """Cross-sector warnings and seed 十一's linkage: a linkage group's messages, one at a time.
 
-The step of the cross-sector agent (streams/agents/cross_sector.py). A linkage
+The steps of the cross-sector agents (streams/agents/cross_sector.py). A linkage
 group is one legal representative's subjects (or one subject): its
 :class:`~detectors.cross_sector.LinkedSignals` pools their adverse records, and
 an alert names every record of a pattern that spans departments or sectors.
@@ -12,8 +12,7 @@ the sector is a River model, keyed by sector
 :func:`group_step` (keyed by linkage group) turns a pattern into a
 :class:`~topics.internal.CrossSectorCandidate`, and :func:`mix_step` (keyed by
 the candidate's sector) judges the combination, learns it and raises the alert
-with that judgement. :func:`step` is the one hop the agents run today: the
-candidate becomes its alert at once, unjudged (docs/early-warning.md).
+with that judgement (docs/early-warning.md).
 """
 
 from __future__ import annotations
@@ -37,18 +36,6 @@ from topics.internal import (
 from topics.risk import Alert
 from topics.vocabulary import AlertKind
 from topics.wire_time import iso
-
-
-def step(
-    linked: LinkedSignals | None, message: LinkageMessage, context: StepContext
-) -> tuple[LinkedSignals, list[Alert]]:
-    """A member joins, a listing is passed on, or an adverse record joins the pool; a pattern
-    becomes its alert at once, its combination of departments not judged."""
-    linked, outputs = group_step(linked, message, context)
-    return linked, [
-        cross_sector_alert(o, None, context.policy) if isinstance(o, CrossSectorCandidate) else o
-        for o in outputs
-    ]
 
 
 def group_step(
@@ -91,8 +78,9 @@ def cross_sector_alert(
     """An alert naming every contributing record: who, which department, what, when; and,
     when the sector's model judged it, how usual the combination of departments is there.
 
-    Severity: the rule's strong one for an unusual combination, and while none is judged
-    (as before the model); its ordinary one for a combination usual for the sector.
+    Severity: the rule's strong one for an unusual combination, and for a pattern with no
+    pair of departments to judge (one department's records across sectors); its ordinary
+    one for a combination usual for the sector.
     """
     subjects = tuple(dict.fromkeys(s.subject for s in candidate.signals))
     departments, sectors = candidate.departments, candidate.sectors

@@ -176,6 +176,11 @@ PERSON_FACTS = TopicSpec(
     "roles and list entries for people, keyed by person pseudonym (person-record agent)",
     retention_ms=7 * DAY_MS,
 )
+DEPARTMENT_MIX = TopicSpec(
+    "risk.internal.department-mix",
+    "cross-sector patterns keyed by sector (department-mix model of the sector)",
+    retention_ms=7 * DAY_MS,
+)
 PEER_FEATURES = TopicSpec(
     "risk.internal.peer-features",
     "subject feature changes keyed by peer group (peer-outlier detector)",
@@ -208,6 +213,7 @@ OUTPUT_TOPICS = (
 )
 INTERNAL_TOPICS = (
     ADVERSE_SIGNALS,
+    DEPARTMENT_MIX,
     COMPLAINT_COUNTS,
     PEER_FEATURES,
     PERSON_FACTS,

@@ -20,7 +20,7 @@ message a worker cannot read raises ``ValueError``, ``TypeError`` or
 | ``risk.internal.peer-features`` | peer group | a list of :class:`PeerUpdate` |
 | ``risk.internal.adverse-signals`` | linkage group | an :class:`AdverseReport`, a :class:`Member` or a :class:`LinkedListing` |
 | ``risk.internal.complaint-counts`` | complaint category | a list of :class:`ComplaintCount` |
-| ``risk.internal.department-mix`` (not yet wired) | sector | a :class:`CrossSectorCandidate` |
+| ``risk.internal.department-mix`` | sector | a :class:`CrossSectorCandidate` |
 | ``risk.internal.person-facts`` | person pseudonym | a :class:`RoleFact` or a :class:`ListingFact` |
 | ``risk.internal.alert-candidates`` | like ``risk.alerts`` | an alert (the ``risk.alerts`` record, ``topics.risk.Alert``) or a :class:`Command` |
 """  # noqa: E501

@@ -186,7 +186,7 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> _Ran:
 
         context = StepContext(default_policy(), pseudonym_secret(embedded_pseudonym_key()))
         started = time.perf_counter()
-        offline = run_offline(scenario.records, context, department_mix=args.department_mix)
+        offline = run_offline(scenario.records, context)
         dead = sum(offline.dead_letters.values())
         return _Ran(offline.alerts, dead, time.perf_counter() - started, offline.tally)
     from creditwatch.evaluation.scenario_runner import RunSettings, run_pipeline
@@ -235,12 +235,6 @@ def _add_scenarios(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
         help="run the pipeline's pure steps in this process instead of a worker on the "
         "embedded broker: seconds instead of minutes, one record at a time (no batches, "
         "partitions or changelogs); for tuning and many seeds, not the figure to report",
-    )
-    parser.add_argument(
-        "--department-mix",
-        action="store_true",
-        help="with --offline, run the cross-sector warning in two hops, its sector's "
-        "department-mix model included (the agents run one hop until it is wired)",
     )
     parser.add_argument("--days", type=int, default=14, help="simulated days (default 14, min 10)")
     parser.add_argument(

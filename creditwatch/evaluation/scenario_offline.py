@@ -13,10 +13,9 @@ backtest`` (the record store's history under two policies, side by side:
 of one per partition), so a scenario's figures to report come from the real
 run (:mod:`.scenario_runner`).
 
-``department_mix=True`` runs the cross-sector warning in its two hops, the
-linkage group's and the sector's (``pipeline.cross_sector.group_step`` and
-``mix_step``), as the agents will once the sector's hop is wired; by default
-it runs the one hop they run today.
+The cross-sector warning takes its two hops as the agents do, the linkage
+group's and the sector's (``pipeline.cross_sector.group_step`` and
+``mix_step``).
 """
 
 from __future__ import annotations
@@ -122,9 +121,8 @@ class _Agenda:
 class OfflinePipeline:
     """The agents' steps wired in-process, keyed as the topics key them."""
 
-    def __init__(self, context: StepContext, *, department_mix: bool = False) -> None:
+    def __init__(self, context: StepContext) -> None:
         self.context = context
-        self.department_mix = department_mix
         self.states = _States()
         self.run = OfflineRun()
         self.watermark_s = 0.0  # the newest event time of any record: the alert manager's clock
@@ -219,11 +217,6 @@ class OfflinePipeline:
 
     def _linkage(self, key: str, message: LinkageMessage) -> None:
         states, context = self.states, self.context
-        if not self.department_mix:
-            linked, raised = cross_sector.step(states.linked.get(key), message, context)
-            states.linked[key] = linked
-            self._send(raised)
-            return
         linked, outputs = cross_sector.group_step(states.linked.get(key), message, context)
         states.linked[key] = linked
         for output in outputs:
@@ -272,11 +265,9 @@ class OfflinePipeline:
                     self.run.alerts.append(observed)
 
 
-def run_offline(
-    records: Iterable[InputMessage], context: StepContext, *, department_mix: bool = False
-) -> OfflineRun:
+def run_offline(records: Iterable[InputMessage], context: StepContext) -> OfflineRun:
     """Every record through the pure steps, in order; the alerts opened and the dead letters."""
-    return OfflinePipeline(context, department_mix=department_mix).feed(records)
+    return OfflinePipeline(context).feed(records)
 
 
 def expected_dead_letters(records: Iterable[InputMessage]) -> int:

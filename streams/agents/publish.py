@@ -18,11 +18,13 @@ from topics.decode import Rejected
 from topics.internal import (
     Command,
     ComplaintCount,
+    CrossSectorCandidate,
     LinkageMessage,
     PeerUpdate,
     PersonFact,
     encode_command,
     encode_complaint_counts,
+    encode_cross_sector_candidate,
     encode_linkage_message,
     encode_peer_updates,
     encode_person_fact,
@@ -132,6 +134,12 @@ class Publisher:
         """To the cross-sector agent that owns linkage group ``group``."""
         value = encode_linkage_message(message)
         await self.outbox.send(self.channels.adverse_signals, group.encode(), value)
+
+    async def cross_sector_candidate(self, candidate: CrossSectorCandidate) -> None:
+        """To the department-mix agent that owns the candidate's sector."""
+        value = encode_cross_sector_candidate(candidate)
+        channel = self.channels.cross_sector_candidates
+        await self.outbox.send(channel, candidate.sector.encode(), value)
 
     async def audit(
         self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None

@@ -46,6 +46,7 @@ from topics.catalogue import (
     AUDIT_REQUESTS,
     CASE_COMMANDS,
     COMPLAINT_COUNTS,
+    DEPARTMENT_MIX,
     ENFORCEMENT_EVENTS,
     INPUT_TOPICS,
     PEER_FEATURES,
@@ -115,6 +116,7 @@ class Channels:
     silences: faust.TopicT = _of(RISK_SILENCES)
     alert_candidates: faust.TopicT = _of(ALERT_CANDIDATES)
     adverse_signals: faust.TopicT = _of(ADVERSE_SIGNALS)
+    cross_sector_candidates: faust.TopicT = _of(DEPARTMENT_MIX)  # keyed by sector
     complaint_counts: faust.TopicT = _of(COMPLAINT_COUNTS)
     peer_feature_changes: faust.TopicT = _of(PEER_FEATURES)
     person_facts: faust.TopicT = _of(PERSON_FACTS)  # seed 十一: to the person-record agent

@@ -108,6 +108,11 @@ class Tables:
         "linked-signals",
         "Recent adverse records per subject or legal representative (detectors.cross_sector).",
     )
+    department_mixes: TableT = _table(
+        "department-mixes",
+        "Pairs of departments met in each sector's cross-sector findings, per sector "
+        "(detectors.department_mix.DepartmentMix, JSON).",
+    )
     category_series: TableT = _table(
         "category-series",
         "Daily complaint counts and baselines per category and county (detectors.cross_region).",

@@ -30,6 +30,7 @@ FLAG = 0.7  # about the threshold NAB's optimiser picks for the default detector
 # What the pipeline alerts at (policy iot.anomaly_threshold).
 PIPELINE_ALERT = default_policy().iot.anomaly_threshold
 V1_STATE = Path(__file__).parent / "data" / "iot_state_v1.json"
+V2_STATE = Path(__file__).parent / "data" / "iot_state_v2.json"
 
 
 def noisy(n: int, seed: int, level: float = 50.0, sigma: float = 1.0) -> list[float]:
@@ -444,7 +445,7 @@ def test_state_of_the_hand_written_version_is_carried_over() -> None:
 
     detector = StreamAnomalyDetector.from_dict(old)
 
-    assert detector.ready and detector.to_dict()["version"] == 2
+    assert detector.ready and detector.to_dict()["version"] == 3
     assert detector.state.n == old["state"]["n"]
     next_at = datetime.fromtimestamp(old["state"]["last_time"], UTC) + STEP
     quiet = [detector.update(next_at + i * STEP, v) for i, v in enumerate(noisy(300, seed=17))]
@@ -461,4 +462,44 @@ def test_explanations_name_the_pattern_surprise_once_a_day_is_seen() -> None:
     feed(detector, values[200:], first=200)  # two days of five-minute readings
     why = detector.explain(START + 600 * STEP, 50.0)
 
-    assert set(why.surprises) == {"point", "burst", "shift", "pattern"}
+    assert set(why.surprises) == {"point", "burst", "shift", "pattern"}  # no week yet
+
+
+def daily(n: int, seed: int, step: timedelta = STEP) -> list[float]:
+    """Readings every ``step`` with a daily course and noise."""
+    rng = random.Random(seed)
+    per_day = timedelta(days=1) / step
+    course = [50.0 + 5.0 * math.sin(2 * math.pi * i / per_day) for i in range(n)]
+    return [c + rng.gauss(0.0, 1.0) for c in course]
+
+
+def test_state_of_version_2_is_carried_over_and_scores_as_before() -> None:
+    """A device saved before the weekly profile keeps everything it learned: until the
+    weekly surprise counts (``week_days``), it scores exactly as a detector that saw the
+    same readings."""
+    values = daily(864 + 300, seed=7)  # the fixture: the first 864 (three days)
+    converted = StreamAnomalyDetector.from_dict(json.loads(V2_STATE.read_text()))
+    fresh = StreamAnomalyDetector()
+    feed(fresh, values[:864])
+
+    assert converted.to_dict()["version"] == 3 and converted.state.n == 864
+    assert feed(converted, values[864:], first=864) == feed(fresh, values[864:], first=864)
+
+
+def test_the_week_surprise_counts_after_three_weeks_and_survives_a_restore() -> None:
+    step = timedelta(minutes=30)
+    values = daily(48 * 25, seed=3, step=step)
+    detector = StreamAnomalyDetector()
+    for i, value in enumerate(values[: 48 * 20]):
+        detector.update(START + i * step, value)
+    assert "week" not in detector.explain(START + 48 * 20 * step, 50.0).surprises
+
+    for i, value in enumerate(values[48 * 20 : 48 * 23], start=48 * 20):
+        detector.update(START + i * step, value)
+    assert "week" in detector.explain(START + 48 * 23 * step, 50.0).surprises
+
+    restored = StreamAnomalyDetector.from_dict(json.loads(json.dumps(detector.to_dict())))
+    rest = list(enumerate(values[48 * 23 :], start=48 * 23))
+    assert [restored.update(START + i * step, v) for i, v in rest] == [
+        detector.update(START + i * step, v) for i, v in rest
+    ]

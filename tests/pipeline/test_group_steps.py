@@ -85,31 +85,6 @@ def adverse(event_id: str, subject: str, department: str, at_s: float) -> Advers
     return AdverseReport("rep:abc", signal, "B", 40.0)
 
 
-def test_records_of_two_departments_are_one_cross_sector_alert_in_both_languages() -> None:
-    subject = make_uscc(1)
-    state, none = cross_sector.step(None, adverse("p1", subject, "market_regulation", T0_S),
-                                    context())  # fmt: skip
-    _, (alert,) = cross_sector.step(state, adverse("t1", subject, "taxation", T0_S + DAY_S),
-                                    context())  # fmt: skip
-    assert none == [] and alert.severity == AlertSeverity.HIGH
-    assert alert.title == "Adverse records from 2 departments"
-    assert alert.title_zh == "来自 2 个部门的不良信用记录"
-
-
-def test_a_pattern_across_one_representative_s_subjects_is_its_own_rule() -> None:
-    policy = with_severity(AlertRule.CROSS_SECTOR_LINKED, AlertSeverity.CRITICAL)
-    state, _ = cross_sector.step(None, adverse("p1", make_uscc(1), "market_regulation", T0_S),
-                                 context(policy))  # fmt: skip
-    _, (alert,) = cross_sector.step(
-        state, adverse("t1", make_uscc(2), "taxation", T0_S + DAY_S), context(policy)
-    )
-    assert alert.severity == AlertSeverity.CRITICAL  # the linked rule's, not cross_sector's
-    assert alert.title == (
-        "Adverse records from 2 departments across 2 subjects of one legal representative"
-    )
-    assert alert.title_zh == "同一法定代表人的 2 个主体有来自 2 个部门的不良信用记录"
-
-
 def two_hops(departments: tuple[str, str], mix=None) -> tuple[object, Alert]:
     """One subject's pattern through the linkage group's hop and its sector's hop."""
     subject = make_uscc(1)
@@ -150,21 +125,38 @@ def test_the_sector_s_model_grades_a_usual_combination_ordinary_and_a_rare_one_s
     assert [e.fact for e in rare.evidence[3:]] == ["penalty_general", "penalty_general"]
 
 
-def test_one_hop_raises_the_same_alert_unjudged_at_the_rule_s_strong_severity() -> None:
-    _, judged = two_hops(("market_regulation", "taxation"))
-    subject = make_uscc(1)
-    state, _ = cross_sector.step(None, adverse("p1", subject, "market_regulation", T0_S),
-                                 context())  # fmt: skip
-    _, (unjudged,) = cross_sector.step(
-        state, adverse("t1", subject, "taxation", T0_S + DAY_S), context()
+def test_records_of_two_departments_are_one_cross_sector_alert_in_both_languages() -> None:
+    _, alert = two_hops(("market_regulation", "taxation"))
+    assert alert.title == "Adverse records from 2 departments"
+    assert alert.title_zh == "来自 2 个部门的不良信用记录"
+
+
+def test_a_young_sector_finds_no_combination_unusual() -> None:
+    """A new sector raises no storm: its first findings are all ordinary."""
+    mix = None
+    for departments in [("market_regulation", "court"), ("taxation", "ecology_environment")] * 5:
+        mix, alert = two_hops(departments, mix)
+        assert alert.severity == AlertSeverity.MEDIUM
+
+
+def test_a_pattern_across_one_representative_s_subjects_is_its_own_rule() -> None:
+    policy = with_severity(AlertRule.CROSS_SECTOR_LINKED, AlertSeverity.CRITICAL)
+    state, _ = cross_sector.group_step(
+        None, adverse("p1", make_uscc(1), "market_regulation", T0_S), context(policy)
     )
-    assert unjudged.severity == AlertSeverity.HIGH
-    assert "department_pair_share" not in {e.fact for e in unjudged.evidence}
-    assert (unjudged.alert_id, unjudged.title) == (judged.alert_id, judged.title)
+    _, (candidate,) = cross_sector.group_step(
+        state, adverse("t1", make_uscc(2), "taxation", T0_S + DAY_S), context(policy)
+    )
+    _, (alert,) = cross_sector.mix_step(None, candidate, context(policy))
+    assert alert.severity == AlertSeverity.CRITICAL  # the linked rule's, not cross_sector's
+    assert alert.title == (
+        "Adverse records from 2 departments across 2 subjects of one legal representative"
+    )
+    assert alert.title_zh == "同一法定代表人的 2 个主体有来自 2 个部门的不良信用记录"
 
 
 def test_a_member_joins_without_an_alert() -> None:
-    state, alerts = cross_sector.step(
+    state, alerts = cross_sector.group_step(
         None, Member(make_uscc(3), "130102", "food_drug", "B", 30.0), context()
     )
     assert alerts == [] and list(state.members) == [make_uscc(3)]

@@ -25,6 +25,7 @@ from streams.agents import cross_region, cross_sector, peers
 from streams.agents.fanout import Fanout
 from tests.factories import DAY, T0, complaint, enforcement, make_uscc, pseudonym_key
 from topics.decode import InputRecord
+from topics.internal import CrossSectorCandidate, encode_cross_sector_candidate
 from topics.risk import to_json_dict
 
 POLICY = load_policy()
@@ -32,6 +33,7 @@ CONTEXT = StepContext(POLICY, pseudonym_key())
 #: The keyed agents' handlers, as their agents call them: (state, message bytes).
 handle_complaint_counts = partial(cross_region.handle_complaint_counts, CONTEXT)
 handle_linkage_message = partial(cross_sector.handle_linkage_message, CONTEXT)
+handle_candidate = partial(cross_sector.handle_candidate, CONTEXT)
 handle_peer_updates = partial(peers.handle_peer_updates, CONTEXT)
 SUBJECT = make_uscc(700)
 
@@ -109,11 +111,15 @@ def test_penalties_from_two_departments_raise_one_explained_cross_sector_alert()
             ),
         ]
     )
-    state, raised = None, []
+    state, candidates = None, []
     for report in fanned_out(outputs).adverse_reports:
-        state, alerts = handle_linkage_message(state, orjson.dumps(report))
-        raised += alerts
-    (alert,) = raised
+        state, found = handle_linkage_message(state, orjson.dumps(report))
+        candidates += found
+    # The linkage group's hop finds the pattern; its sector's hop judges and raises it.
+    (candidate,) = candidates
+    assert isinstance(candidate, CrossSectorCandidate) and candidate.sector == "food_drug"
+    mix, (alert,) = handle_candidate(None, encode_cross_sector_candidate(candidate))
+    assert mix.findings == 1  # learned: a young sector finds nothing unusual
     assert alert.kind == "cross-sector"
     assert alert.dedup_key == f"cross_sector:subject:{SUBJECT}"
     assert alert.source_event_ids == ["pen-1", "tax-1"]
@@ -174,7 +180,9 @@ def test_a_subject_far_above_its_peers_raises_a_peer_outlier_alert() -> None:
 
 
 def test_an_unreadable_internal_message_is_a_clear_error_for_the_dead_letter_topic() -> None:
-    for handle in (handle_linkage_message, handle_complaint_counts, handle_peer_updates):
+    handlers = (handle_linkage_message, handle_candidate, handle_complaint_counts,
+                handle_peer_updates)  # fmt: skip
+    for handle in handlers:
         try:
             handle(None, b'{"not": "what it expects"}')
         except (ValueError, TypeError, KeyError):

@@ -19,11 +19,12 @@ from detectors.policy import load_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
 from pipeline.subject import process
-from streams.agents.cross_sector import handle_linkage_message
+from streams.agents.cross_sector import handle_candidate, handle_linkage_message
 from streams.http.access import MASK, Principal, present_alert, present_profile
 from streams.serving.view import profile_of
 from tests.factories import DAY, REGION, T0, enforcement, make_uscc, pseudonym_key
 from topics.access import Role
+from topics.internal import encode_cross_sector_candidate
 from topics.risk import to_json_dict
 
 POLICY = load_policy()
@@ -52,9 +53,10 @@ def served_to_inspector() -> tuple[dict[str, object], dict[str, object]]:
     for record in records:
         states[record.subject], out = process(states.get(record.subject), record, CONTEXT)
         assert out.adverse_report is not None
-        linked, alerts = handle_linkage_message(CONTEXT, linked, orjson.dumps(out.adverse_report))
-        raised += alerts
-    (alert,) = raised
+        linked, found = handle_linkage_message(CONTEXT, linked, orjson.dumps(out.adverse_report))
+        raised += found
+    (candidate,) = raised  # the linkage group's hop; its sector's hop raises the alert
+    _, (alert,) = handle_candidate(CONTEXT, None, encode_cross_sector_candidate(candidate))
     profile = orjson.loads(profile_of(SISTER.encode(), states[SISTER], None, POLICY))
     return present_alert(to_json_dict(alert), INSPECTOR), present_profile(profile, INSPECTOR)
 
