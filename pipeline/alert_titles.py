@@ -203,6 +203,11 @@ DETAILS: dict[str, Title] = {
     "baseline": ("标准差 {std:.4g}，基于 {points} 个点，突发窗口 {window} 个点",
                  "std {std:.4g} over {points} points, burst window {window} points"),
     "entered": ("{day} 列入", "entered {day}"),
+    # a tier moved by a policy change, not a record (pipeline/grading.py)
+    "policy_replaced": ("策略 {old}（摘要 {old_digest}）更换为策略 {new}（摘要 {new_digest}）",
+                        "policy {old} (sha256 {old_digest}) -> policy {new} (sha256 {new_digest})"),
+    "policy_replaced_unrecorded": ("未记录的策略更换为策略 {new}（摘要 {new_digest}）",
+                                   "an unrecorded policy -> policy {new} (sha256 {new_digest})"),
     # the cross-subject detectors (pipeline/peers.py, cross_sector.py, cross_region.py)
     "above_peers": ("高于同业均值 {spreads:.1f} 个离散度（离散度 {spread:g}）",
                     "{spreads:.1f} spreads above the peers' mean (spread {spread:g})"),
