@@ -20,7 +20,7 @@ RUN apt-get update \
 # (the writes are discarded).
 RUN --mount=type=bind,target=/src,rw pip install /src
 # The alert board page lives beside the code, not in the package.
-COPY dashboards/board/index.html /usr/share/creditwatch/board/index.html
+COPY dashboards/board/ /usr/share/creditwatch/board/
 ENV CREDITWATCH_BOARD=/usr/share/creditwatch/board/index.html
 
 # Not root: the worker parses input from other departments' systems.

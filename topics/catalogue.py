@@ -124,6 +124,14 @@ ACCESS_TOKENS = TopicSpec(
     compacted=True,
     retention_ms=None,
 )
+RISK_POLICY_VERSIONS = TopicSpec(
+    "risk.policy-versions",
+    "policy versions proposed and approved (maker-checker); the newest approved one is "
+    "in force and every worker follows it (one partition, latest per proposal)",
+    compacted=True,
+    retention_ms=None,
+    fixed_partitions=1,
+)
 
 # Internal: the ingest agent re-keys what the detectors beyond one subject need
 # (by legal representative, complaint category, peer group, person), so each of those
@@ -163,6 +171,7 @@ OUTPUT_TOPICS = (
     RISK_AUDIT,
     RISK_SILENCES,
     ACCESS_TOKENS,
+    RISK_POLICY_VERSIONS,
 )
 INTERNAL_TOPICS = (
     ADVERSE_SIGNALS,

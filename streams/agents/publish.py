@@ -28,6 +28,7 @@ from topics.internal import (
 )
 from topics.lists import ListChange, list_change_key
 from topics.persons import PersonCreditRecord
+from topics.policy_versions import PolicyVersion
 from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
@@ -147,6 +148,13 @@ class Publisher:
         delivery = await topic.send(key=request.actor.encode(), value=value, force=True)
         await delivery
         return request
+
+    async def policy_version(self, record: PolicyVersion) -> None:
+        """A policy version proposed or approved, to ``risk.policy-versions``; returns once
+        the broker has it (every worker follows the topic: policy_follow.py)."""
+        key, value = record.proposal_id.encode(), record.dumps()
+        delivery = await self.channels.policy_versions.send(key=key, value=value, force=True)
+        await delivery
 
     async def credit_report(self, key: bytes, value: bytes) -> RecordMetadata:
         """An issued credit report, to ``risk.credit-reports``; returns once the broker has

@@ -54,6 +54,7 @@ from topics.catalogue import (
     RISK_DLQ,
     RISK_LIST_CHANGES,
     RISK_PERSON_RECORDS,
+    RISK_POLICY_VERSIONS,
     RISK_PUBLICATIONS,
     RISK_SILENCES,
     RISK_TIER_CHANGES,
@@ -108,6 +109,7 @@ class Channels:
     audit_requests: faust.TopicT = _of(AUDIT_REQUESTS)
     access_tokens: faust.TopicT = _of(ACCESS_TOKENS)
     silences: faust.TopicT = _of(RISK_SILENCES)
+    policy_versions: faust.TopicT = _of(RISK_POLICY_VERSIONS)
     alert_candidates: faust.TopicT = _of(ALERT_CANDIDATES)
     adverse_signals: faust.TopicT = _of(ADVERSE_SIGNALS)
     complaint_counts: faust.TopicT = _of(COMPLAINT_COUNTS)

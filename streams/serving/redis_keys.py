@@ -39,6 +39,7 @@ ESCALATION_DUE = f"{PREFIX}:escalation-due"
 SILENCES = f"{PREFIX}:silences"
 SILENCE_ENDS = f"{PREFIX}:silence-ends"  # silence id -> end (epoch s): which record is newer
 POLICY_IN_FORCE = f"{PREFIX}:policy:in-force"  # digest of the policy file last audited
+POLICY_VERSIONS = f"{PREFIX}:policy:versions"  # proposal id -> record as on risk.policy-versions
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000
 ALERT_FACETS = ("region", "sector", "severity", "kind")

@@ -48,6 +48,10 @@ OPERATIONS = [
     ("GET", "/api/reports/{number}"),
     ("GET", "/api/persons/{person}"),
     ("GET", "/api/persons/{person}/measures"),
+    ("GET", "/api/policy/versions"),
+    ("POST", "/api/policy/versions"),
+    ("GET", "/api/policy/versions/{proposal_id}"),
+    ("POST", "/api/policy/versions/{proposal_id}/approve"),
 ]
 
 
