@@ -10,6 +10,15 @@ records it rests on no longer meet any rule because they were repaired,
 corrected on objection, or expired, where the list lets those end it
 (``exits_on``: a ban ends only when its basis is corrected). Each change
 carries the measures (seed 九/十) that apply to the subject's sector.
+
+Seed 八 (认定依据、标准、程序): a list whose policy has a procedure is not entered
+at once. Its rules *propose* the entry; the identifying department (the one
+that made the newest record of its basis, 谁认定) decides it within its working
+days, or it is escalated; a decision for it gives the subject a notice (告知)
+and a window of working days to state its case (陈述申辩); when the window ends
+the entry is *published* and stands like any other. A decision against it, at
+any step before publication, dismisses it. Its measures apply from the
+proposal or from the decision, as the procedure says.
 """
 
 from __future__ import annotations
@@ -18,7 +27,25 @@ from dataclasses import dataclass, replace
 
 from detectors.casefile import CaseFile, CreditRecord, Listing
 from detectors.scoring import Fact
-from detectors.supervision_policy import EntryRule, ListPolicy, MeasureSpec, SupervisionPolicy
+from detectors.supervision_policy import (
+    EntryRule,
+    ListPolicy,
+    ListProcedure,
+    MeasureSpec,
+    SupervisionPolicy,
+)
+
+#: Where an entry stands (``Listing.stage``): waiting for its decision, decided (the
+#: subject's statement window open), published, dismissed by its decision, exited.
+PROPOSED, DECIDED, PUBLISHED, DISMISSED, EXITED = (
+    "proposed", "decided", "published", "dismissed", "exited",
+)  # fmt: skip
+PENDING = frozenset({PROPOSED, DECIDED})
+
+
+def standing(listing: Listing | None) -> bool:
+    """Whether a listing stands: in force, or on its way (proposed or decided)."""
+    return listing is not None and (listing.active or listing.stage in PENDING)
 
 
 def counts(record: CreditRecord, rules: SupervisionPolicy) -> bool:
@@ -102,7 +129,7 @@ def evaluate_lists(
     for spec in rules.lists:
         current = case.listings.get(spec.kind)
         basis, met = _rule_basis(spec, counting, at_s)
-        if current is not None and current.active:
+        if current is not None and standing(current):
             remaining = [r for r in counting if r.event_id in current.basis]
             added = [r for r in basis if r.event_id not in current.basis]
             if added:
@@ -113,9 +140,7 @@ def evaluate_lists(
             elif cause in spec.exits_on and not _still_holds(spec, remaining):
                 facts = (cause_fact,) if cause_fact else ()
                 moves.append(exit_listing(case, current, spec, at_s, cause, facts))
-        elif basis and not any(
-            case.listings[kind].active for kind in spec.unless_listed if kind in case.listings
-        ):
+        elif basis and not any(standing(case.listings.get(kind)) for kind in spec.unless_listed):
             version = current.version + 1 if current is not None else 1
             listing = Listing(
                 kind=spec.kind,
@@ -126,8 +151,79 @@ def evaluate_lists(
                 basis=[r.event_id for r in basis],
             )
             case.listings[spec.kind] = listing
-            moves.append(replace(_entered(case, listing, spec, basis, rules), fresh=True))
+            if spec.procedure is not None:
+                _propose(listing, spec.procedure, basis[-1].department, at_s, rules)
+                moves.append(_entered(case, listing, spec, basis, rules))
+            else:
+                moves.append(replace(_entered(case, listing, spec, basis, rules), fresh=True))
     return moves
+
+
+def _propose(
+    listing: Listing, procedure: ListProcedure, by: str, at_s: float, rules: SupervisionPolicy
+) -> None:
+    listing.stage = PROPOSED
+    listing.proposal = f"{listing.kind}|v{listing.version + 1}"
+    listing.decided_by = by
+    listing.decide_by_s = rules.calendar.due_after_working_days(
+        at_s, procedure.decide_within_working_days
+    )
+    listing.active = procedure.measures_from == "proposal"
+
+
+def pending(
+    case: CaseFile, proposal: str, rules: SupervisionPolicy
+) -> tuple[Listing, ListPolicy] | None:
+    """The listing on its way that ``proposal`` names, with its list's policy (None: none,
+    or no longer one with a procedure)."""
+    for listing in case.listings.values():
+        if listing.proposal == proposal and listing.stage in PENDING:
+            spec = rules.list_policy(listing.kind)
+            return (listing, spec) if spec.procedure is not None else None
+    return None
+
+
+def decide(
+    case: CaseFile,
+    listing: Listing,
+    spec: ListPolicy,
+    upheld: bool,
+    by: str,
+    at_s: float,
+    rules: SupervisionPolicy,
+) -> ListMove:
+    """The identifying department's decision: for the entry, the subject's statement
+    window opens and the measures apply; against it, the entry is dismissed."""
+    assert spec.procedure is not None, "only a list with a procedure has decisions"
+    listing.decided_by, listing.decided_at_s = by, at_s
+    if upheld and listing.stage == PROPOSED:
+        listing.stage = DECIDED
+        listing.active = True
+        listing.statement_until_s = rules.calendar.due_after_working_days(
+            at_s, spec.procedure.statement_working_days
+        )
+    else:
+        listing.stage = DISMISSED
+        listing.active = False
+        listing.exited_at_s = at_s
+    return _moved(case, listing, spec, rules)
+
+
+def publish(
+    case: CaseFile, listing: Listing, spec: ListPolicy, at_s: float, rules: SupervisionPolicy
+) -> ListMove:
+    """The statement window ended: the entry is published and its period runs from now."""
+    if listing.expires_at_s is not None:
+        listing.expires_at_s += at_s - listing.entered_at_s
+    listing.stage, listing.active, listing.entered_at_s = PUBLISHED, True, at_s
+    return replace(_moved(case, listing, spec, rules), fresh=True)
+
+
+def _moved(
+    case: CaseFile, listing: Listing, spec: ListPolicy, rules: SupervisionPolicy
+) -> ListMove:
+    basis = [r for r in case.records if r.event_id in listing.basis]
+    return _entered(case, listing, spec, basis, rules)
 
 
 def _entered(
@@ -154,6 +250,7 @@ def exit_listing(
 ) -> ListMove:
     listing.version += 1
     listing.active = False
+    listing.stage = EXITED
     listing.exited_at_s = at_s
     listing.exit_reason = reason
     return ListMove(

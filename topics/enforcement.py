@@ -43,8 +43,12 @@ KINDS_NEEDING_CONCERNS = frozenset(
         EnforcementKind.OBJECTION_DECIDED,
         EnforcementKind.REPAIR_APPLIED,
         EnforcementKind.REPAIR_COMPLETED,
+        EnforcementKind.LIST_DECIDED,
+        EnforcementKind.LIST_STATEMENT,
     }
 )
+#: Kinds decided upheld or rejected (``outcome``).
+KINDS_NEEDING_OUTCOME = frozenset({EnforcementKind.OBJECTION_DECIDED, EnforcementKind.LIST_DECIDED})
 
 
 class EnforcementEvent(faust.Record, serializer="json", include_metadata=False):
@@ -86,7 +90,7 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
     )
     result = v.choice(data, "result", SpotCheckResult, required=kind is EnforcementKind.SPOT_CHECK)
     outcome = v.choice(
-        data, "outcome", ObjectionOutcome, required=kind is EnforcementKind.OBJECTION_DECIDED
+        data, "outcome", ObjectionOutcome, required=kind in KINDS_NEEDING_OUTCOME
     )
     occurred_at = v.timestamp(data, "occurred_at")
     deadline = v.timestamp(
