@@ -161,7 +161,8 @@ def summary(comparison: Comparison, lang: int) -> list[str]:
     riskier = sum(1 for m in c.moves if m.riskier)
     lists = {"entered": 0, "exited": 0}
     for _, action, n, m in c.list_changes():
-        lists[action] += m - n
+        if action in lists:  # published entries and exits; a procedure's steps are in the table
+            lists[action] += m - n
     alerts = [(o, n, m) for _, o, n, m in c.alerts() if o in OPENED]
     verdict = label(
         "changed",
