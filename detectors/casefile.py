@@ -127,6 +127,7 @@ class Listing:
     decided_at_s: float | None = None
     statement_until_s: float | None = None
     statements: list[list[Any]] = field(default_factory=list)
+    applied: bool = True  # its measures applied at some point (its people were reached)
 
 
 @dataclass(slots=True)

@@ -168,7 +168,7 @@ def _propose(
     listing.decide_by_s = rules.calendar.due_after_working_days(
         at_s, procedure.decide_within_working_days
     )
-    listing.active = procedure.measures_from == "proposal"
+    listing.active = listing.applied = procedure.measures_from == "proposal"
 
 
 def pending(
@@ -198,7 +198,7 @@ def decide(
     listing.decided_by, listing.decided_at_s = by, at_s
     if upheld and listing.stage == PROPOSED:
         listing.stage = DECIDED
-        listing.active = True
+        listing.active = listing.applied = True
         listing.statement_until_s = rules.calendar.due_after_working_days(
             at_s, spec.procedure.statement_working_days
         )

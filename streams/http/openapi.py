@@ -129,7 +129,11 @@ def _supervision(measure: dict[str, str]) -> dict[str, Any]:
         },
         "required": ["list", "entered_at", "expires_at", "basis", "version", "measures"],
     }
-    parts = ["published_records", "commitments", "open_deadlines", "objections", "repairs"]
+    # list_procedures: seed 八's entries on their way, with the subject's statements.
+    parts = [
+        "list_procedures", "published_records", "commitments", "open_deadlines", "objections",
+        "repairs",
+    ]  # fmt: skip
     return {
         "type": ["object", "null"],
         "properties": {

@@ -22,7 +22,7 @@ from detectors.policy import PolicyError
 from pipeline.policy_versions import ProcedureRefused, approve, propose
 from streams.http.access import Principal, require
 from streams.http.web import board
-from streams.http.web_access import error, guarded, json_body, page
+from streams.http.web_access import NotFound, error, guarded, json_body, page
 from streams.serving import redis_keys as keys
 from topics.access import Role
 from topics.audit import AuditAction
@@ -51,9 +51,11 @@ class PolicyVersions:
         found = await self.w.redis.hgetall(keys.POLICY_VERSIONS)
         return [orjson.loads(raw) for raw in found.values()]
 
-    async def _record(self, proposal_id: str) -> PolicyVersion | None:
+    async def _record(self, proposal_id: str) -> PolicyVersion:
         raw = await self.w.redis.hget(keys.POLICY_VERSIONS, proposal_id)
-        return PolicyVersion.loads(raw) if raw is not None else None
+        if raw is None:
+            raise NotFound(f"no policy version {proposal_id}")
+        return PolicyVersion.loads(raw)
 
     async def _publish(self, record: PolicyVersion) -> None:
         await self.w.publish.policy_version(record)
@@ -103,8 +105,6 @@ class PolicyVersions:
         """One version: its text, diff, backtest and standing, and whether it is in force."""
         _centre_only(principal)
         record = await self._record(proposal_id)
-        if record is None:
-            return error(web, 404, f"no policy version {proposal_id}")
         shown = orjson.loads(record.dumps())
         shown["in_force"] = record.sha256 == self.w.context.policy.digest
         return web.json(shown)
@@ -115,8 +115,6 @@ class PolicyVersions:
         """Approve a version proposed by another official; every worker puts it in force."""
         _centre_only(principal)
         record = await self._record(proposal_id)
-        if record is None:
-            return error(web, 404, f"no policy version {proposal_id}")
         try:
             approved = approve(record, self.w.context.policy, principal.name, datetime.now(UTC))
         except ProcedureRefused as exc:

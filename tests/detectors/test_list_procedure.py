@@ -147,3 +147,20 @@ def test_without_a_procedure_an_entry_is_entered_at_once() -> None:
     entered = ruling(case, POLICY)
     assert steps(entered) == [(ListAction.ENTERED, True)]
     assert entered.notices == [] and [a.hit.kind for a in entered.alerts] == [AlertKind.LIST]
+
+
+def test_people_are_reached_only_once_the_measures_apply() -> None:
+    from detectors.casefile import RoleSpan
+    from pipeline.persons import listing_facts
+
+    case = CaseFile()
+    case.hold(RoleSpan("p1", "legal_representative", MONDAY - 86_400, None, "r1"))
+    rules = PROCEDURE.supervision
+    proposed = ruling(case)
+    assert listing_facts("S1", case, proposed.list_moves, rules) == []
+    decided = decision(case, at(2026, 9, 28, 15), "upheld")
+    (reached,) = listing_facts("S1", case, decided.list_moves, rules)
+    assert reached[0] == "p1" and reached[1].active
+    dismissed = decision(case, at(2026, 10, 9, 15), "rejected")
+    (ended,) = listing_facts("S1", case, dismissed.list_moves, rules)
+    assert not ended[1].active  # the measures on the person end with the dismissal
