@@ -140,23 +140,56 @@ def evaluate_lists(
             elif cause in spec.exits_on and not _still_holds(spec, remaining):
                 facts = (cause_fact,) if cause_fact else ()
                 moves.append(exit_listing(case, current, spec, at_s, cause, facts))
-        elif basis and not any(standing(case.listings.get(kind)) for kind in spec.unless_listed):
-            version = current.version + 1 if current is not None else 1
-            listing = Listing(
-                kind=spec.kind,
-                version=version - 1,  # _entered bumps it
-                active=True,
-                entered_at_s=at_s,
-                expires_at_s=_until(at_s, spec.entry_period_s(met)),
-                basis=[r.event_id for r in basis],
-            )
-            case.listings[spec.kind] = listing
-            if spec.procedure is not None:
-                _propose(listing, spec.procedure, basis[-1].department, at_s, rules)
-                moves.append(_entered(case, listing, spec, basis, rules))
-            else:
-                moves.append(replace(_entered(case, listing, spec, basis, rules), fresh=True))
+        elif basis and not _barred(case, spec):
+            moves.append(_open(case, spec, basis, spec.entry_period_s(met), at_s, rules))
     return moves
+
+
+def _barred(case: CaseFile, spec: ListPolicy) -> bool:
+    """Whether the subject is on (or on its way to) a list that keeps it off this one."""
+    return any(standing(case.listings.get(kind)) for kind in spec.unless_listed)
+
+
+def _open(
+    case: CaseFile,
+    spec: ListPolicy,
+    basis: list[CreditRecord],
+    period_s: float | None,
+    at_s: float,
+    rules: SupervisionPolicy,
+    by: str | None = None,
+) -> ListMove:
+    """A new entry on ``basis``: entered at once, or proposed for the department ``by``
+    (default: the one that made its newest record, 谁认定) where the list has a procedure."""
+    current = case.listings.get(spec.kind)
+    listing = Listing(
+        kind=spec.kind,
+        version=current.version if current is not None else 0,  # _entered bumps it
+        active=True,
+        entered_at_s=at_s,
+        expires_at_s=_until(at_s, period_s),
+        basis=[r.event_id for r in basis],
+    )
+    case.listings[spec.kind] = listing
+    if spec.procedure is None:
+        return replace(_entered(case, listing, spec, basis, rules), fresh=True)
+    _propose(listing, spec.procedure, by or basis[-1].department, at_s, rules)
+    return _entered(case, listing, spec, basis, rules)
+
+
+def propose_entry(
+    case: CaseFile, kind: str, record_id: str, by: str, at_s: float, rules: SupervisionPolicy
+) -> ListMove | None:
+    """An official's proposal of an entry the rules did not propose (seed 八): on one
+    counting record on file, onto a list with a procedure, for the department ``by`` to
+    decide. None when it cannot be: no such record or list, or already on its way."""
+    spec = next((s for s in rules.lists if s.kind == kind), None)
+    record = case.record(record_id)
+    if spec is None or spec.procedure is None or record is None or not counts(record, rules):
+        return None
+    if standing(case.listings.get(kind)) or _barred(case, spec):
+        return None
+    return _open(case, spec, [record], spec.period_s, at_s, rules, by)
 
 
 def _propose(

@@ -37,6 +37,7 @@ from detectors.listing import (
     evaluate_lists,
     exit_listing,
     pending,
+    propose_entry,
     publish,
 )
 from detectors.policy import Policy
@@ -68,6 +69,7 @@ class Filing:
     legal_rep_id: str | None = None
     major_loss: bool = False  # a penalty decision found major losses (seed 十)
     text: str | None = None  # what the record says: a subject's statement (陈述申辩)
+    reference: str | None = None  # of a list_proposed: the list
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +258,12 @@ def _reevaluate(
     moves = evaluate_lists(case, at_s, rules, cause, cause_fact)
     effects.list_moves += moves
     effects.alerts += _list_alerts(moves, event_id, at_s, rules)
+    _decisions_due(moves, at_s, rules, effects)
+
+
+def _decisions_due(
+    moves: list[ListMove], at_s: float, rules: SupervisionPolicy, effects: Effects
+) -> None:
     for move in moves:  # seed 八 (谁认定): a new proposal is the identifying department's task
         listing = move.listing
         if listing.stage == PROPOSED and listing.proposal == f"{listing.kind}|v{listing.version}":
@@ -611,6 +619,19 @@ def _repair_completed(
     _repair(case, filing, rules, effects)
 
 
+def _list_proposed(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """Seed 八: an official proposes an entry on a record on file; its department decides."""
+    assert filing.concerns is not None and filing.reference is not None
+    move = propose_entry(
+        case, filing.reference, filing.concerns, filing.department, filing.at_s, rules
+    )
+    if move is not None:
+        effects.list_moves.append(move)
+        _decisions_due([move], filing.at_s, rules, effects)
+
+
 def _list_decided(
     case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
 ) -> None:
@@ -689,6 +710,7 @@ _HANDLERS: dict[EnforcementKind, Callable[[CaseFile, Filing, SupervisionPolicy, 
     _K.OBJECTION_DECIDED: _objection_decided,
     _K.REPAIR_APPLIED: _repair_applied,
     _K.REPAIR_COMPLETED: _repair_completed,
+    _K.LIST_PROPOSED: _list_proposed,
     _K.LIST_DECIDED: _list_decided,
     _K.LIST_STATEMENT: _list_statement,
 }

@@ -485,6 +485,7 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "objection_filed": ("提出异议", "objection filed"),
         "objection_decided": ("异议处理决定", "objection decided"),
         "decision_refused": ("拒不履行行政处罚决定", "penalty decision refused"),
+        "list_proposed": ("提出列入名单", "list entry proposed"),
         "list_decided": ("名单认定决定", "list entry decided"),
         "list_statement": ("陈述申辩", "statement of the subject"),
     },

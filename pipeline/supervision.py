@@ -120,6 +120,7 @@ def filing_of(event: EnforcementEvent) -> Filing:
         legal_rep_id=event.legal_rep_id,
         major_loss=bool(event.major_loss),
         text=event.description,
+        reference=event.reference,
     )
 
 

@@ -169,6 +169,9 @@ class EnforcementKind(StrEnum):
     # identifying department (谁认定; ``concerns_event_id`` names the proposal,
     # ``outcome`` upheld or rejected), and the subject states its case (陈述申辩,
     # ``description``) within the working days its notice (告知) gives it.
+    # An official may propose an entry the rules do not: ``reference`` names the list,
+    # ``concerns_event_id`` the record on file it rests on (the department decides it).
+    LIST_PROPOSED = "list_proposed"
     LIST_DECIDED = "list_decided"
     LIST_STATEMENT = "list_statement"
 

@@ -164,3 +164,28 @@ def test_people_are_reached_only_once_the_measures_apply() -> None:
     dismissed = decision(case, at(2026, 10, 9, 15), "rejected")
     (ended,) = listing_facts("S1", case, dismissed.list_moves, rules)
     assert not ended[1].active  # the measures on the person end with the dismissal
+
+
+def test_an_official_may_propose_an_entry_the_rules_do_not() -> None:
+    case = CaseFile()
+    penalty = filing(K.PENALTY, MONDAY, signal="penalty_general", sector="finance")
+    assert steps(on_filing(case, penalty, PROCEDURE)) == []  # one general penalty: no list
+
+    def propose(concerns: str, reference: str = "joint_punishment") -> Effects:
+        record = filing(
+            K.LIST_PROPOSED,
+            at(2026, 9, 22, 9),
+            concerns=concerns,
+            reference=reference,
+            department="taxation",
+        )
+        return on_filing(case, record, PROCEDURE)
+
+    assert not propose("no-such-record")
+    assert not propose(penalty.event_id, "key_attention")  # a list without a procedure
+    proposed = propose(penalty.event_id)
+    assert steps(proposed) == [(ListAction.PROPOSED, False)]
+    assert proposed.list_moves[0].listing.basis == [penalty.event_id]
+    (task,) = proposed.notices  # the proposing official's department decides it
+    assert (task.kind, task.department) == (NoticeKind.LIST_DECISION_DUE, "taxation")
+    assert not propose(penalty.event_id)  # already on its way
