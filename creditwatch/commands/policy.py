@@ -109,7 +109,8 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token",
         default=None,
-        help="a supervision-centre API token (default: $CREDITWATCH_TOKEN)",
+        help="a supervision-centre API token, written --token=TOKEN since a token may "
+        "begin with '-' (default: $CREDITWATCH_TOKEN)",
     )
 
 

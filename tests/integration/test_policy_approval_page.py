@@ -61,7 +61,8 @@ def test_the_approval_page_shows_the_diff_and_backtest_and_approves_by_a_second_
     policy, report = proposal_files(tmp_path)
     command = ["policy", "propose", "--policy", str(policy), "--backtest", str(report)]
     note = ["--note", "C 类起点提高到 60 分"]
-    assert main([*command, *note, "--api", api, "--token", maker]) == 0
+    # --token=…: a token may begin with "-", which argparse would take for an option.
+    assert main([*command, *note, "--api", api, f"--token={maker}"]) == 0
     printed = capsys.readouterr().out
     assert "+c_from = 60.0" in printed and "creditwatch policy approve " in printed
 

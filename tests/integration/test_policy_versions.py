@@ -12,12 +12,12 @@ audit trail holds the proposal, the approval and the worker putting it in force.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
+from creditwatch.cli import main
 from detectors.policy import DEFAULT_POLICY_PATH, default_policy
 from tests.integration.conftest import Pipeline
 from tests.integration.test_access_audit import audit_trail
@@ -59,7 +59,7 @@ def debtor_moves(bootstrap: str) -> list[tuple[int, str, str]]:
 
 
 def test_a_second_officials_approval_puts_a_policy_in_force_without_a_restart(
-    pipeline: Pipeline, tmp_path: Path
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = redis.Redis.from_url(pipeline.stack.redis_url)
     bootstrap = pipeline.stack.bootstrap
@@ -94,6 +94,11 @@ def test_a_second_officials_approval_puts_a_policy_in_force_without_a_restart(
 
     status, refused = approve(pipeline, maker, proposal["proposal_id"])
     assert status == 403 and "second official" in refused["error"]
+    # The same from the command line: refused, and it says why.
+    api = f"http://127.0.0.1:{pipeline.worker.web_port}"
+    command = ["policy", "approve", proposal["proposal_id"], "--api", api, f"--token={maker}"]
+    assert main(command) == 1
+    assert "a second official approves it" in capsys.readouterr().err
     status, approved = approve(pipeline, checker, proposal["proposal_id"])
     assert status == 202, approved
     assert (approved["status"], approved["approved_by"]) == ("approved", "zhao")
