@@ -13,6 +13,7 @@ from collections import namedtuple
 from typing import Any
 
 import orjson
+import pytest
 from faust.stores.memory import Store
 from faust.types import TP
 
@@ -38,6 +39,16 @@ CONTEXT = StepContext(POLICY, pseudonym_key())
 Record = namedtuple("Record", "key value offset")
 DEBTOR, QUIET, ELSEWHERE = make_uscc(711), make_uscc(712), make_uscc(713)
 WRITTEN = make_uscc(714)
+
+
+@pytest.fixture(autouse=True)
+def empty_subjects(worker: Wiring) -> None:
+    """The session's worker starts each test here with no subjects: other tests' agents
+    write subjects too, and the store lists written keys under their partition."""
+    store = worker.tables.subjects.data
+    store.data.clear()
+    store._key_partition.clear()
+    worker.subjects.decoded.clear()
 
 
 def recover(worker: Wiring, partition: int, *records: Any) -> None:
