@@ -19,8 +19,8 @@ RUN apt-get update \
 # source tree is not kept in a layer; rw because setuptools builds in-tree
 # (the writes are discarded).
 RUN --mount=type=bind,target=/src,rw pip install /src
-# The alert and case board pages live beside the code, not in the package.
-COPY dashboards/board/index.html dashboards/board/cases.html /usr/share/creditwatch/board/
+# The board pages (alerts, cases, policy approval) live beside the code, not in the package.
+COPY dashboards/board/ /usr/share/creditwatch/board/
 ENV CREDITWATCH_BOARD=/usr/share/creditwatch/board/index.html
 
 # Not root: the worker parses input from other departments' systems.

@@ -36,6 +36,7 @@ class AlertRule(StrEnum):
     INTERVIEW_DUE = "interview_due"
     OBJECTION_OVERDUE = "objection_overdue"
     COMMITMENT_BREACHED = "commitment_breached"
+    LIST_DECISION_OVERDUE = "list_decision_overdue"  # seed 八: 认定 not made in time
     # across subjects (pipeline/peers.py, cross_sector.py, cross_region.py)
     PEER_OUTLIER = "peer_outlier"
     CROSS_SECTOR = "cross_sector"

@@ -115,6 +115,19 @@ class Listing:
     basis: list[str]  # record event ids
     exited_at_s: float | None = None
     exit_reason: str | None = None  # ExitReason value
+    # Seed 八 (按程序, issue 17), for a list with a procedure: where the entry stands
+    # (detectors.listing.Stage), the proposal's id, who decides it by when (谁认定),
+    # when the decision came, when the subject's statement window (陈述申辩) ends, and
+    # its statements: [event id, time, text]. ``active`` says whether its measures apply.
+    stage: str = "published"
+    proposal: str | None = None
+    decided_by: str | None = None
+    decide_by_s: float | None = None
+    escalated: bool = False
+    decided_at_s: float | None = None
+    statement_until_s: float | None = None
+    statements: list[list[Any]] = field(default_factory=list)
+    applied: bool = True  # its measures applied at some point (its people were reached)
 
 
 @dataclass(slots=True)
@@ -180,8 +193,13 @@ class CaseFile:
         due += [
             m.expires_at_s
             for m in self.listings.values()
-            if m.active and m.expires_at_s is not None
+            if m.active and m.stage == "published" and m.expires_at_s is not None
         ]
+        for m in self.listings.values():  # seed 八: a decision due, a statement window ending
+            if m.stage == "proposed" and not m.escalated and m.decide_by_s is not None:
+                due.append(m.decide_by_s)
+            elif m.stage == "decided" and m.statement_until_s is not None:
+                due.append(m.statement_until_s)
         return min(due, default=None)
 
     def holders(self, at_s: float, roles: frozenset[str]) -> list[RoleSpan]:

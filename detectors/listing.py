@@ -10,6 +10,15 @@ records it rests on no longer meet any rule because they were repaired,
 corrected on objection, or expired, where the list lets those end it
 (``exits_on``: a ban ends only when its basis is corrected). Each change
 carries the measures (seed 九/十) that apply to the subject's sector.
+
+Seed 八 (认定依据、标准、程序): a list whose policy has a procedure is not entered
+at once. Its rules *propose* the entry; the identifying department (the one
+that made the newest record of its basis, 谁认定) decides it within its working
+days, or it is escalated; a decision for it gives the subject a notice (告知)
+and a window of working days to state its case (陈述申辩); when the window ends
+the entry is *published* and stands like any other. A decision against it, at
+any step before publication, dismisses it. Its measures apply from the
+proposal or from the decision, as the procedure says.
 """
 
 from __future__ import annotations
@@ -18,7 +27,25 @@ from dataclasses import dataclass, replace
 
 from detectors.casefile import CaseFile, CreditRecord, Listing
 from detectors.scoring import Fact
-from detectors.supervision_policy import EntryRule, ListPolicy, MeasureSpec, SupervisionPolicy
+from detectors.supervision_policy import (
+    EntryRule,
+    ListPolicy,
+    ListProcedure,
+    MeasureSpec,
+    SupervisionPolicy,
+)
+
+#: Where an entry stands (``Listing.stage``): waiting for its decision, decided (the
+#: subject's statement window open), published, dismissed by its decision, exited.
+PROPOSED, DECIDED, PUBLISHED, DISMISSED, EXITED = (
+    "proposed", "decided", "published", "dismissed", "exited",
+)  # fmt: skip
+PENDING = frozenset({PROPOSED, DECIDED})
+
+
+def standing(listing: Listing | None) -> bool:
+    """Whether a listing stands: in force, or on its way (proposed or decided)."""
+    return listing is not None and (listing.active or listing.stage in PENDING)
 
 
 def counts(record: CreditRecord, rules: SupervisionPolicy) -> bool:
@@ -102,7 +129,7 @@ def evaluate_lists(
     for spec in rules.lists:
         current = case.listings.get(spec.kind)
         basis, met = _rule_basis(spec, counting, at_s)
-        if current is not None and current.active:
+        if current is not None and standing(current):
             remaining = [r for r in counting if r.event_id in current.basis]
             added = [r for r in basis if r.event_id not in current.basis]
             if added:
@@ -113,21 +140,123 @@ def evaluate_lists(
             elif cause in spec.exits_on and not _still_holds(spec, remaining):
                 facts = (cause_fact,) if cause_fact else ()
                 moves.append(exit_listing(case, current, spec, at_s, cause, facts))
-        elif basis and not any(
-            case.listings[kind].active for kind in spec.unless_listed if kind in case.listings
-        ):
-            version = current.version + 1 if current is not None else 1
-            listing = Listing(
-                kind=spec.kind,
-                version=version - 1,  # _entered bumps it
-                active=True,
-                entered_at_s=at_s,
-                expires_at_s=_until(at_s, spec.entry_period_s(met)),
-                basis=[r.event_id for r in basis],
-            )
-            case.listings[spec.kind] = listing
-            moves.append(replace(_entered(case, listing, spec, basis, rules), fresh=True))
+        elif basis and not _barred(case, spec):
+            moves.append(_open(case, spec, basis, spec.entry_period_s(met), at_s, rules))
     return moves
+
+
+def _barred(case: CaseFile, spec: ListPolicy) -> bool:
+    """Whether the subject is on (or on its way to) a list that keeps it off this one."""
+    return any(standing(case.listings.get(kind)) for kind in spec.unless_listed)
+
+
+def _open(
+    case: CaseFile,
+    spec: ListPolicy,
+    basis: list[CreditRecord],
+    period_s: float | None,
+    at_s: float,
+    rules: SupervisionPolicy,
+    by: str | None = None,
+) -> ListMove:
+    """A new entry on ``basis``: entered at once, or proposed for the department ``by``
+    (default: the one that made its newest record, 谁认定) where the list has a procedure."""
+    current = case.listings.get(spec.kind)
+    listing = Listing(
+        kind=spec.kind,
+        version=current.version if current is not None else 0,  # _entered bumps it
+        active=True,
+        entered_at_s=at_s,
+        expires_at_s=_until(at_s, period_s),
+        basis=[r.event_id for r in basis],
+    )
+    case.listings[spec.kind] = listing
+    if spec.procedure is None:
+        return replace(_entered(case, listing, spec, basis, rules), fresh=True)
+    _propose(listing, spec.procedure, by or basis[-1].department, at_s, rules)
+    return _entered(case, listing, spec, basis, rules)
+
+
+def propose_entry(
+    case: CaseFile, kind: str, record_id: str, by: str, at_s: float, rules: SupervisionPolicy
+) -> ListMove | None:
+    """An official's proposal of an entry the rules did not propose (seed 八): on one
+    counting record on file, onto a list with a procedure, for the department ``by`` to
+    decide. None when it cannot be: no such record or list, or already on its way."""
+    spec = next((s for s in rules.lists if s.kind == kind), None)
+    record = case.record(record_id)
+    if spec is None or spec.procedure is None or record is None or not counts(record, rules):
+        return None
+    if standing(case.listings.get(kind)) or _barred(case, spec):
+        return None
+    return _open(case, spec, [record], spec.period_s, at_s, rules, by)
+
+
+def _propose(
+    listing: Listing, procedure: ListProcedure, by: str, at_s: float, rules: SupervisionPolicy
+) -> None:
+    listing.stage = PROPOSED
+    listing.proposal = f"{listing.kind}|v{listing.version + 1}"
+    listing.decided_by = by
+    listing.decide_by_s = rules.calendar.due_after_working_days(
+        at_s, procedure.decide_within_working_days
+    )
+    listing.active = listing.applied = procedure.measures_from == "proposal"
+
+
+def pending(
+    case: CaseFile, proposal: str, rules: SupervisionPolicy
+) -> tuple[Listing, ListPolicy] | None:
+    """The listing on its way that ``proposal`` names, with its list's policy (None: none,
+    or no longer one with a procedure)."""
+    for listing in case.listings.values():
+        if listing.proposal == proposal and listing.stage in PENDING:
+            spec = rules.list_policy(listing.kind)
+            return (listing, spec) if spec.procedure is not None else None
+    return None
+
+
+def decide(
+    case: CaseFile,
+    listing: Listing,
+    spec: ListPolicy,
+    upheld: bool,
+    by: str,
+    at_s: float,
+    rules: SupervisionPolicy,
+) -> ListMove:
+    """The identifying department's decision: for the entry, the subject's statement
+    window opens and the measures apply; against it, the entry is dismissed."""
+    assert spec.procedure is not None, "only a list with a procedure has decisions"
+    listing.decided_by, listing.decided_at_s = by, at_s
+    if upheld and listing.stage == PROPOSED:
+        listing.stage = DECIDED
+        listing.active = listing.applied = True
+        listing.statement_until_s = rules.calendar.due_after_working_days(
+            at_s, spec.procedure.statement_working_days
+        )
+    else:
+        listing.stage = DISMISSED
+        listing.active = False
+        listing.exited_at_s = at_s
+    return _moved(case, listing, spec, rules)
+
+
+def publish(
+    case: CaseFile, listing: Listing, spec: ListPolicy, at_s: float, rules: SupervisionPolicy
+) -> ListMove:
+    """The statement window ended: the entry is published and its period runs from now."""
+    if listing.expires_at_s is not None:
+        listing.expires_at_s += at_s - listing.entered_at_s
+    listing.stage, listing.active, listing.entered_at_s = PUBLISHED, True, at_s
+    return replace(_moved(case, listing, spec, rules), fresh=True)
+
+
+def _moved(
+    case: CaseFile, listing: Listing, spec: ListPolicy, rules: SupervisionPolicy
+) -> ListMove:
+    basis = [r for r in case.records if r.event_id in listing.basis]
+    return _entered(case, listing, spec, basis, rules)
 
 
 def _entered(
@@ -154,6 +283,7 @@ def exit_listing(
 ) -> ListMove:
     listing.version += 1
     listing.active = False
+    listing.stage = EXITED
     listing.exited_at_s = at_s
     listing.exit_reason = reason
     return ListMove(

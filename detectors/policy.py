@@ -401,11 +401,27 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     resolved = Path(path or DEFAULT_POLICY_PATH)
     try:
         text = resolved.read_text(encoding="utf-8")
-        document = tomllib.loads(text)
     except FileNotFoundError:
         raise PolicyError(f"policy file not found: {resolved}") from None
+    return policy_from_text(text, f"policy file {resolved}")
+
+
+def policy_from_text(text: str, source: str = "the policy") -> Policy:
+    """The policy a file's ``text`` holds (a proposed version arrives as text, not a
+    file: pipeline/policy_versions.py); ``source`` names it in an error.
+
+    >>> policy = policy_from_text(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    >>> policy.digest == load_policy().digest
+    True
+    >>> policy_from_text("tiers = 3", "proposal p1")
+    Traceback (most recent call last):
+    ...
+    detectors.policy_values.PolicyError: policy: missing 'version'
+    """
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"policy file {resolved} is not valid TOML: {exc}") from None
+        raise PolicyError(f"{source} is not valid TOML: {exc}") from None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return dataclasses.replace(parse_policy(document), digest=digest)
 

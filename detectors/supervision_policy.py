@@ -81,6 +81,24 @@ class MeasureSpec:
 EXIT_CAUSES = frozenset({"repaired", "objection_upheld", "expired"})
 
 
+#: When a list's measures apply under its procedure: from the proposal, or from the decision.
+MEASURES_FROM = frozenset({"proposal", "decision"})
+
+
+@dataclass(frozen=True, slots=True)
+class ListProcedure:
+    """Seed 八 (认定依据、标准、程序): an entry the rules propose is decided by the
+    identifying department (the department of its newest basis record, 谁认定)
+    within ``decide_within_working_days`` (later, it is escalated); the decision
+    gives the subject a notice (告知) and ``statement_working_days`` to state its
+    case (陈述申辩); the entry is published when that window ends. Its measures
+    apply from the proposal or from the decision (``measures_from``)."""
+
+    decide_within_working_days: int
+    statement_working_days: int
+    measures_from: str = "decision"
+
+
 @dataclass(frozen=True, slots=True)
 class ListPolicy:
     kind: str  # topics.lists.ListKind value
@@ -93,6 +111,7 @@ class ListPolicy:
     # in the subject when it is entered) and the measures on them while it stands.
     person_roles: frozenset[str] = frozenset()
     person_measures: tuple[MeasureSpec, ...] = ()
+    procedure: ListProcedure | None = None  # None: entered at once, as the rules say
 
     def entry_period_s(self, rules: list[EntryRule]) -> float | None:
         """How long an entry by ``rules`` (those met) lasts: the longest; None: no end."""
@@ -275,7 +294,21 @@ def _list(kind: str, table: dict[str, Any], signals: set[str]) -> ListPolicy:
         EXIT_CAUSES if exits_on is None else exits_on,
         person_roles,
         person_measures,
+        _procedure(table["procedure"], f"{where}procedure.") if "procedure" in table else None,
     )
+
+
+def _procedure(table: dict[str, Any], where: str) -> ListProcedure:
+    procedure = ListProcedure(
+        decide_within_working_days=_get(table, "decide_within_working_days", int, where),
+        statement_working_days=_get(table, "statement_working_days", int, where),
+        measures_from=_get(table, "measures_from", str, where, default="decision"),
+    )
+    if procedure.decide_within_working_days < 1 or procedure.statement_working_days < 1:
+        raise PolicyError(f"policy: '{where}' needs at least one working day for each step")
+    if procedure.measures_from not in MEASURES_FROM:
+        raise PolicyError(f"policy: '{where}measures_from' must be one of {sorted(MEASURES_FROM)}")
+    return procedure
 
 
 def _public_sector(table: dict[str, Any], lists: set[str]) -> PublicSectorPolicy:

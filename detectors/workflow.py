@@ -21,13 +21,25 @@ from detectors.casefile import (
     Commitment,
     CreditRecord,
     ItemStatus,
+    Listing,
     Objection,
     RecordStatus,
     Rectification,
     RepairDecision,
 )
 from detectors.commitments import Consequence, breach_signal
-from detectors.listing import ListMove, counts, evaluate_lists, exit_listing
+from detectors.listing import (
+    DECIDED,
+    PROPOSED,
+    ListMove,
+    counts,
+    decide,
+    evaluate_lists,
+    exit_listing,
+    pending,
+    propose_entry,
+    publish,
+)
 from detectors.policy import Policy
 from detectors.repair import assess_repair, reason, repair_commitment
 from detectors.rules import RuleHit
@@ -56,6 +68,8 @@ class Filing:
     outcome: str | None = None  # of an objection: "upheld" or "rejected"
     legal_rep_id: str | None = None
     major_loss: bool = False  # a penalty decision found major losses (seed 十)
+    text: str | None = None  # what the record says: a subject's statement (陈述申辩)
+    reference: str | None = None  # of a list_proposed: the list
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +258,34 @@ def _reevaluate(
     moves = evaluate_lists(case, at_s, rules, cause, cause_fact)
     effects.list_moves += moves
     effects.alerts += _list_alerts(moves, event_id, at_s, rules)
+    _decisions_due(moves, at_s, rules, effects)
+
+
+def _decisions_due(
+    moves: list[ListMove], at_s: float, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    for move in moves:  # seed 八 (谁认定): a new proposal is the identifying department's task
+        listing = move.listing
+        if listing.stage == PROPOSED and listing.proposal == f"{listing.kind}|v{listing.version}":
+            assert listing.decided_by is not None
+            kind = NoticeKind.LIST_DECISION_DUE
+            notice_id = f"{listing.proposal}:{kind.value}"
+            about = {
+                "list": listing.kind,
+                "department": listing.decided_by,
+                "day": rules.calendar.iso_date(at_s),
+            }
+            effects.notices.append(
+                Notice(
+                    notice_id,
+                    kind,
+                    listing.decided_by,
+                    at_s,
+                    listing.proposal,
+                    listing.decide_by_s,
+                    (reason(kind.value, "list_proposed", about),),
+                )
+            )
 
 
 def _oldest(items: list[T], match: Callable[[T], bool]) -> T | None:
@@ -577,6 +619,86 @@ def _repair_completed(
     _repair(case, filing, rules, effects)
 
 
+def _list_proposed(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """Seed 八: an official proposes an entry on a record on file; its department decides."""
+    assert filing.concerns is not None and filing.reference is not None
+    move = propose_entry(
+        case, filing.reference, filing.concerns, filing.department, filing.at_s, rules
+    )
+    if move is not None:
+        effects.list_moves.append(move)
+        _decisions_due([move], filing.at_s, rules, effects)
+
+
+def _list_decided(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """Seed 八 (谁认定): the identifying department decides a proposed entry. For it: the
+    subject gets its notice (告知) with the last day to state its case (陈述申辩); against
+    it (also after a statement, while the window is open): the entry is dismissed."""
+    assert filing.concerns is not None
+    found = pending(case, filing.concerns, rules)
+    if found is None:
+        return  # decided already, withdrawn, or never proposed: nothing to decide
+    listing, spec = found
+    upheld = filing.outcome == "upheld"
+    if upheld and listing.stage == DECIDED:
+        return  # decided for it already: its window runs
+    move = decide(case, listing, spec, upheld, filing.department, filing.at_s, rules)
+    effects.list_moves.append(move)
+    if listing.stage == DECIDED:
+        about = {
+            "list": listing.kind,
+            "department": filing.department,
+            "day": rules.calendar.iso_date(filing.at_s),
+        }
+        effects.notices.append(
+            Notice(
+                notice_id=f"{filing.concerns}:{NoticeKind.LIST_NOTICE.value}",
+                kind=NoticeKind.LIST_NOTICE,
+                department=filing.department,
+                at_s=filing.at_s,
+                concerns=filing.concerns,
+                due_s=listing.statement_until_s,
+                reasons=(reason("list_decided", "list_notice", about),),
+            )
+        )
+
+
+def _list_statement(
+    case: CaseFile, filing: Filing, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """Seed 八 (陈述申辩): the subject's statement on a proposed or decided entry, kept
+    with it and sent to the deciding department, who may still decide against it."""
+    assert filing.concerns is not None
+    found = pending(case, filing.concerns, rules)
+    if found is None:
+        return
+    listing, _ = found
+    if listing.stage == DECIDED and listing.statement_until_s is not None:
+        if filing.at_s >= listing.statement_until_s:
+            return  # after the window: the entry is published (time fired first)
+    listing.statements.append([filing.event_id, filing.at_s, (filing.text or "")[:MAX_STATEMENT]])
+    del listing.statements[:-MAX_STATEMENTS]
+    about = {"event": filing.event_id, "department": listing.decided_by or filing.department}
+    effects.notices.append(
+        Notice(
+            notice_id=f"{filing.event_id}:{NoticeKind.LIST_STATEMENT_RECEIVED.value}",
+            kind=NoticeKind.LIST_STATEMENT_RECEIVED,
+            department=listing.decided_by or filing.department,
+            at_s=filing.at_s,
+            concerns=filing.concerns,
+            reasons=(reason("list_statement", "event_department", about),),
+        )
+    )
+
+
+#: A statement kept with its listing: its first characters, and the latest statements.
+MAX_STATEMENT, MAX_STATEMENTS = 2_000, 10
+
+
 _HANDLERS: dict[EnforcementKind, Callable[[CaseFile, Filing, SupervisionPolicy, Effects], None]] = {
     _K.COMMITMENT_MADE: _commitment_made,
     _K.COMMITMENT_FULFILLED: _commitment_closed,
@@ -588,6 +710,9 @@ _HANDLERS: dict[EnforcementKind, Callable[[CaseFile, Filing, SupervisionPolicy, 
     _K.OBJECTION_DECIDED: _objection_decided,
     _K.REPAIR_APPLIED: _repair_applied,
     _K.REPAIR_COMPLETED: _repair_completed,
+    _K.LIST_PROPOSED: _list_proposed,
+    _K.LIST_DECIDED: _list_decided,
+    _K.LIST_STATEMENT: _list_statement,
 }
 
 #: The enforcement kinds the workflows act on, besides credit records.
@@ -647,7 +772,9 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
             fact = Fact("publication_ended", 1.0, says="event", about={"event": record.event_id})
             _reevaluate(case, due, rules, effects, "expired", fact, f"{record.event_id}:expired")
     for listing in case.listings.values():
-        if listing.active and listing.expires_at_s == due:
+        _procedure_due(case, listing, due, rules, effects)
+    for listing in case.listings.values():
+        if listing.active and listing.stage == "published" and listing.expires_at_s == due:
             spec = rules.list_policy(listing.kind)
             fact = Fact(
                 "list_period_ended",
@@ -656,6 +783,23 @@ def _fire_one(case: CaseFile, due: float, rules: SupervisionPolicy, effects: Eff
                 about={"day": rules.calendar.iso_date(listing.entered_at_s)},
             )
             effects.list_moves.append(exit_listing(case, listing, spec, due, "expired", (fact,)))
+
+
+def _procedure_due(
+    case: CaseFile, listing: Listing, due: float, rules: SupervisionPolicy, effects: Effects
+) -> None:
+    """Seed 八: a decision not made in time is escalated (once); an entry whose statement
+    window ended is published, with its alerts and everything a new entry sets off."""
+    assert listing.proposal is not None or listing.stage not in (PROPOSED, DECIDED)
+    if listing.stage == PROPOSED and not listing.escalated and listing.decide_by_s == due:
+        listing.escalated = True
+        assert listing.proposal is not None and listing.decided_by is not None
+        kind = NoticeKind.LIST_DECISION_OVERDUE
+        _task(effects, kind, listing.proposal, listing.decided_by, due, None, rules)
+    elif listing.stage == DECIDED and listing.statement_until_s == due:
+        move = publish(case, listing, rules.list_policy(listing.kind), due, rules)
+        effects.list_moves.append(move)
+        effects.alerts += _list_alerts([move], f"{listing.proposal}:published", due, rules)
 
 
 def _deadline_missed(

@@ -54,6 +54,7 @@ TITLES: dict[AlertRule, Title] = {
         "Rectification deadline missed: interview due",
     ),
     AlertRule.OBJECTION_OVERDUE: ("异议逾期未处理", "Objection not decided in time"),
+    AlertRule.LIST_DECISION_OVERDUE: ("名单认定逾期未作出", "List entry not decided in time"),
     AlertRule.COMMITMENT_BREACHED: (
         "信用承诺逾期未履行",
         "Credit commitment not fulfilled by its deadline",
@@ -95,6 +96,7 @@ RULE_NAMES: dict[AlertRule, Title] = {
     AlertRule.MARKET_BAN_LIST: ("市场和行业禁入", "market bans"),
     AlertRule.INTERVIEW_DUE: ("逾期未整改待约谈", "interviews due"),
     AlertRule.OBJECTION_OVERDUE: ("异议逾期未处理", "overdue objections"),
+    AlertRule.LIST_DECISION_OVERDUE: ("名单认定逾期", "overdue list decisions"),
     AlertRule.COMMITMENT_BREACHED: ("信用承诺逾期未履行", "unfulfilled commitments"),
     AlertRule.PEER_OUTLIER: ("远超同业", "peer outliers"),
     AlertRule.CROSS_SECTOR: ("跨部门不良信用记录", "cross-sector adverse records"),
@@ -166,6 +168,12 @@ FACT_LABELS: dict[str, Title] = {
     # the supervision workflows
     "interview_due": ("逾期未整改待约谈", "Interview due"),
     "objection_overdue": ("异议逾期未处理", "Objection overdue"),
+    "list_decision_overdue": ("名单认定逾期", "List decision overdue"),
+    "list_decided": ("名单认定", "List entry decided"),
+    "list_decision_due": ("名单待认定", "List entry to decide"),
+    "list_notice": ("名单认定告知", "Notice of a list decision"),
+    "list_statement_received": ("收到陈述申辩", "Statement received"),
+    "list_statement": ("陈述申辩", "Statement of the subject"),
     "objection_upheld": ("异议成立", "Objection upheld"),
     "publication_ended": ("公示期满", "Publication ended"),
     "list_period_ended": ("名单期满", "List period ended"),
@@ -218,6 +226,11 @@ DETAILS: dict[str, Title] = {
     "tier_not": ("现为 {grade} 级，需为 {required} 级", "now tier {grade}, {required} required"),
     "no_adverse_within": ("近 {days:g} 天无不良信用记录", "no adverse record in {days:g} days"),
     "honours_lapsed": ("表彰奖励于 {day} 超出有效期", "honours out of date from {day}"),
+    # a tier moved by a policy change, not a record (pipeline/grading.py)
+    "policy_replaced": ("策略 {old}（摘要 {old_digest}）更换为策略 {new}（摘要 {new_digest}）",
+                        "policy {old} (sha256 {old_digest}) -> policy {new} (sha256 {new_digest})"),
+    "policy_replaced_unrecorded": ("未记录的策略更换为策略 {new}（摘要 {new_digest}）",
+                                   "an unrecorded policy -> policy {new} (sha256 {new_digest})"),
     # the cross-subject detectors (pipeline/peers.py, cross_sector.py, cross_region.py)
     "above_peers": ("高于同业均值 {spreads:.1f} 个离散度（离散度 {spread:g}）",
                     "{spreads:.1f} spreads above the peers' mean (spread {spread:g})"),
@@ -276,6 +289,13 @@ DETAILS: dict[str, Title] = {
                              "{subject_type}: {signal} record {event} on {day} by {department}"),
     "public_sector_listing": ("{subject_type}：于 {day} 列入{list}名单",
                               "{subject_type}: entered the {list} list on {day}"),
+    # a list entry's procedure (seed 八, 按程序)
+    "list_proposed": ("{day} 按列入标准提出列入{list}名单，由{department}认定",
+                      "proposed on {day} by the {list} list's entry rules, for {department} "
+                      "to decide"),
+    "list_notice": ("{department}于 {day} 认定列入{list}名单；告知期内可陈述申辩",
+                    "{department} decided on {day} to enter the {list} list; the subject "
+                    "may state its case until the notice period ends"),
     "staff_listing": ("{subject_type}：于 {day} 列入{list}名单；此人时任{role}",
                       "{subject_type}: entered the {list} list on {day}; "
                       "the person was its {role} then"),
@@ -486,6 +506,9 @@ WORDS: dict[str, Mapping[str, Title]] = {
         "objection_filed": ("提出异议", "objection filed"),
         "objection_decided": ("异议处理决定", "objection decided"),
         "decision_refused": ("拒不履行行政处罚决定", "penalty decision refused"),
+        "list_proposed": ("提出列入名单", "list entry proposed"),
+        "list_decided": ("名单认定决定", "list entry decided"),
+        "list_statement": ("陈述申辩", "statement of the subject"),
     },
     "penalty_severity": {
         "minor": ("轻微", "minor"),

@@ -5,6 +5,10 @@ loads the policy and the pseudonym key at start-up (``streams.settings``) and
 hands the same :class:`StepContext` to every step, so a test builds one in a
 line and two contexts (two policies) can run side by side, as a re-grade does.
 Time is not here: every step works in event time, taken from its records.
+
+The policy is the one field that changes while a worker runs: an approved
+policy version is put in force in the same object every component holds
+(:meth:`StepContext.put_in_force`, streams/agents/policy_follow.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from detectors.policy import Policy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepContext:
     """The policy in force and the deployment's key for the pseudonyms of people.
 
@@ -25,3 +29,8 @@ class StepContext:
 
     policy: Policy
     pseudonym_key: bytes = field(repr=False)
+
+    def put_in_force(self, policy: Policy) -> None:
+        """Every step reads ``policy`` from its next record on (issue 17: a policy
+        version approved while the worker runs)."""
+        self.policy = policy

@@ -127,17 +127,22 @@ def contribution_view(fact: Fact) -> dict[str, Any]:
 
 def policy_change(graded_under: GradedUnder | None, policy: Policy, score_before: float) -> Fact:
     """The reason a tier change names when a policy change moved it: the score the
-    subject had under the old policy, and which policy replaced which.
+    subject had under the old policy, and which policy replaced which, worded in
+    Chinese and English (pipeline/alert_titles.py).
 
     >>> from detectors.policy import load_policy
+    >>> from pipeline.alert_titles import fact_words
     >>> policy = load_policy()
     >>> fact = policy_change(GradedUnder("2020.1", "ab" * 32), policy, 48.123)
-    >>> fact.fact, fact.value, fact.detail.startswith("policy 2020.1 (sha256 abababababab) -> ")
+    >>> (zh, en) = fact_words(fact)[1]
+    >>> fact.fact, fact.value, en.startswith("policy 2020.1 (sha256 abababababab) -> ")
     ('policy_changed', 48.12, True)
+    >>> zh.startswith("策略 2020.1（摘要 abababababab）更换为策略 ")
+    True
     """
+    about: dict[str, str] = {"new": policy.version, "new_digest": policy.digest[:12]}
     if graded_under is None:
-        old = "an unrecorded policy"
-    else:
-        old = f"policy {graded_under.version} (sha256 {graded_under.digest[:12]})"
-    new = f"policy {policy.version} (sha256 {policy.digest[:12]})"
-    return Fact(POLICY_CHANGED, round(score_before, 2), detail=f"{old} -> {new}")
+        unrecorded = "policy_replaced_unrecorded"
+        return Fact(POLICY_CHANGED, round(score_before, 2), says=unrecorded, about=about)
+    about |= {"old": graded_under.version, "old_digest": graded_under.digest[:12]}
+    return Fact(POLICY_CHANGED, round(score_before, 2), says="policy_replaced", about=about)

@@ -110,7 +110,7 @@ def listing_facts(
     for move in moves:
         listing = move.listing
         reach = _reach(rules, listing.kind)
-        if not reach:
+        if not reach or not listing.applied:  # seed 八: an entry whose measures never applied
             continue
         basis = carried_basis(move.basis)
         at_s = listing.exited_at_s if listing.exited_at_s is not None else listing.entered_at_s

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from detectors.casefile import CaseFile, ItemStatus
+from detectors.casefile import CaseFile, ItemStatus, Listing
 from detectors.commitments import BREACH_SIGNALS, breach_signal
 from detectors.cross_sector import LinkedListing, linkage_group
 from detectors.listing import ListMove, counts, latest_counting
@@ -119,6 +119,8 @@ def filing_of(event: EnforcementEvent) -> Filing:
         outcome=event.outcome.value if event.outcome is not None else None,
         legal_rep_id=event.legal_rep_id,
         major_loss=bool(event.major_loss),
+        text=event.description,
+        reference=event.reference,
     )
 
 
@@ -190,6 +192,22 @@ def _linked_listing(subject: str, move: ListMove) -> LinkedListing:
     )
 
 
+#: A listing's step as its list change names it (seed 八); published: entered or exited.
+ACTION_OF_STAGE = {
+    "proposed": ListAction.PROPOSED,
+    "decided": ListAction.DECIDED,
+    "dismissed": ListAction.DISMISSED,
+    "exited": ListAction.EXITED,
+}
+
+
+def list_action(listing: Listing) -> ListAction:
+    action = ACTION_OF_STAGE.get(listing.stage)
+    if action is not None:
+        return action
+    return ListAction.ENTERED if listing.active else ListAction.EXITED
+
+
 class Placed(Protocol):
     """Where a subject is, as its case file or its risk state knows it."""
 
@@ -201,21 +219,28 @@ class Placed(Protocol):
 def list_change(subject: str, place: Placed, move: ListMove, policy: Policy) -> ListChange:
     """A list move as ``risk.list-changes`` carries it (every list's, the red list's too)."""
     listing = move.listing
+    # A proposal whose measures wait for the decision carries none: none apply yet.
+    measures = move.measures if listing.active or listing.stage != "proposed" else ()
     return ListChange(
         subject=subject,
         list=ListKind(listing.kind),
-        action=ListAction.ENTERED if listing.active else ListAction.EXITED,
+        action=list_action(listing),
         basis=evidence_of(move.basis),
         entered_at=utc(listing.entered_at_s),
         expires_at=utc(listing.expires_at_s),
         exited_at=utc(listing.exited_at_s),
         exit_reason=ExitReason(listing.exit_reason) if listing.exit_reason else None,
-        measures=[measure_record(m) for m in move.measures],
+        measures=[measure_record(m) for m in measures],
         legal_rep_id=place.legal_rep_id,
         version=listing.version,
         policy_version=policy.version,
         region=place.region,
         sector=Sector(place.sector),
+        proposal=listing.proposal,
+        decide_by=utc(listing.decide_by_s),
+        decided_by=listing.decided_by,
+        decided_at=utc(listing.decided_at_s),
+        statement_until=utc(listing.statement_until_s),
     )
 
 
@@ -308,7 +333,7 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
     rules = policy.supervision
     lists: list[dict[str, Any]] = []
     for listing in case.listings.values():
-        if not listing.active:
+        if not listing.active:  # measures apply: in force, or on its way under its procedure
             continue
         spec = rules.list_policy(listing.kind)
         lists.append(
@@ -321,8 +346,31 @@ def case_view(case: CaseFile, policy: Policy) -> dict[str, Any]:
                 "measures": [measure_view(m) for m in spec.measures if m.applies_to(case.sector)],
             }
         )
+    # Seed 八: entries on their way, with the subject's statements, for the deciding official.
+    procedures = [
+        {
+            "list": listing.kind,
+            "proposal": listing.proposal,
+            "step": list_action(listing).value,
+            "proposed_at": iso(listing.entered_at_s),
+            "decided_by": listing.decided_by,
+            "decide_by": iso(listing.decide_by_s) if listing.decide_by_s else None,
+            "escalated": listing.escalated,
+            "decided_at": iso(listing.decided_at_s) if listing.decided_at_s else None,
+            "statement_until": iso(listing.statement_until_s)
+            if listing.statement_until_s
+            else None,
+            "measures_apply": listing.active,
+            "statements": [
+                {"event_id": e, "at": iso(at), "text": text} for e, at, text in listing.statements
+            ],
+        }
+        for listing in case.listings.values()
+        if listing.stage in ("proposed", "decided")
+    ]
     return {
         "subject_type": case.subject_type,
+        "list_procedures": procedures,
         # Seed 十一: who answers for the subject, by pseudonym (/api/persons/{person}).
         "roles": [
             {

@@ -46,7 +46,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detectors.policy import Policy, load_policy
+from detectors.policy import DEFAULT_POLICY_PATH, Policy, load_policy
 from pipeline.context import StepContext
 from pipeline.disclosure_policy import DisclosurePolicy, load_disclosure
 from pipeline.routing import Routing, load_routing
@@ -154,6 +154,10 @@ class Settings:
     def load_policy(self) -> Policy:
         """The policy file these settings name (``CREDITWATCH_POLICY``), else the bundled one."""
         return load_policy(self.policy or None)
+
+    def policy_text(self) -> str:
+        """The text of the policy file :meth:`load_policy` reads."""
+        return Path(self.policy or DEFAULT_POLICY_PATH).read_text(encoding="utf-8")
 
     def load_routing(self) -> Routing:
         """The routing file these settings name (``CREDITWATCH_ROUTING``), else the bundled one."""

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from pipeline.context import StepContext
 from pipeline.routing import Routing
+from streams.agents.policy_in_force import PolicyInForce
 from streams.agents.publish import Publisher
 from streams.agents.subjects import Subjects
 from streams.app import WorkerApp
@@ -29,6 +30,9 @@ class Wiring:
     settings: Settings
     #: What every step reads: the policy in force and the pseudonym key.
     context: StepContext
+    #: The policy in force (``context.policy``) with its text, as approved versions
+    #: replace it while the worker runs (streams/agents/policy_follow.py).
+    policy: PolicyInForce
     #: Which inspectors' inboxes an alert goes to (pipeline/routing.toml).
     routing: Routing
     #: The serving view's Redis (it connects on first use).

@@ -21,12 +21,14 @@ from streams.agents import (
     peers,
     persons,
     policy_audit,
+    policy_follow,
     regrade,
 )
+from streams.agents.policy_in_force import PolicyInForce
 from streams.agents.publish import Publisher
 from streams.agents.subjects import LIVE_STATES_MAX, Subjects
 from streams.app import create_app
-from streams.http import actions, openapi, records_wiring, self_service, web
+from streams.http import actions, openapi, policy_versions, records_wiring, self_service, web
 from streams.http import cases as case_api
 from streams.runtime.channels import Channels, Outbox
 from streams.runtime.tables import Tables
@@ -47,9 +49,11 @@ COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
     registers.register,  # issue 18: association members
     audit.register,
     policy_audit.register,
+    policy_follow.register,
     regrade.register,
     web.register,
     actions.register,
+    policy_versions.register,
     openapi.register,
     records_wiring.register,
     self_service.register,  # issue 18: subjects' self-service, associations' feed and reports
@@ -76,6 +80,7 @@ def build_worker(settings: Settings) -> Wiring:
         app=app,
         settings=settings,
         context=context,
+        policy=PolicyInForce(context, settings.policy_text()),
         routing=routing,
         redis=view.redis_client(settings.redis),
         channels=channels,

@@ -38,7 +38,9 @@ class AuditAction(StrEnum):
     SILENCE_DELETE = "silence.delete"
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
-    POLICY_CHANGE = "policy.change"
+    POLICY_CHANGE = "policy.change"  # a worker put a policy in force
+    POLICY_PROPOSE = "policy.propose"  # an official proposed a policy version (issue 17)
+    POLICY_APPROVE = "policy.approve"  # a second official approved it
     RECORDS_READ = "records.read"  # an official read a subject's records (personal data)
     REPORT_ISSUE = "report.issue"  # a credit report was issued
     PERSONS_READ = "persons.read"  # an official read a person's record or measures (seed 十一)

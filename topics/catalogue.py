@@ -157,6 +157,15 @@ RISK_REGISTRATIONS = TopicSpec(
     compacted=True,
     retention_ms=None,
 )
+# Issue 17 (seed 八): policy versions by maker-checker, followed by every worker.
+RISK_POLICY_VERSIONS = TopicSpec(
+    "risk.policy-versions",
+    "policy versions proposed and approved (maker-checker); the newest approved one is "
+    "in force and every worker follows it (one partition, latest per proposal)",
+    compacted=True,
+    retention_ms=None,
+    fixed_partitions=1,
+)
 
 # Internal: the ingest agent re-keys what the detectors beyond one subject need
 # (by legal representative, complaint category, peer group, person), so each of those
@@ -210,6 +219,7 @@ OUTPUT_TOPICS = (
     REGISTRY_MEMBERSHIPS,
     RISK_REGISTRATIONS,
     RISK_CASES,
+    RISK_POLICY_VERSIONS,
 )
 INTERNAL_TOPICS = (
     ADVERSE_SIGNALS,

@@ -14,6 +14,7 @@ from typing import Any
 import faust
 
 from topics import validation as v
+from topics.lists import ListKind
 from topics.vocabulary import (
     CommitmentKind,
     Department,
@@ -43,8 +44,13 @@ KINDS_NEEDING_CONCERNS = frozenset(
         EnforcementKind.OBJECTION_DECIDED,
         EnforcementKind.REPAIR_APPLIED,
         EnforcementKind.REPAIR_COMPLETED,
+        EnforcementKind.LIST_PROPOSED,
+        EnforcementKind.LIST_DECIDED,
+        EnforcementKind.LIST_STATEMENT,
     }
 )
+#: Kinds decided upheld or rejected (``outcome``).
+KINDS_NEEDING_OUTCOME = frozenset({EnforcementKind.OBJECTION_DECIDED, EnforcementKind.LIST_DECIDED})
 
 
 class EnforcementEvent(faust.Record, serializer="json", include_metadata=False):
@@ -86,13 +92,15 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
     )
     result = v.choice(data, "result", SpotCheckResult, required=kind is EnforcementKind.SPOT_CHECK)
     outcome = v.choice(
-        data, "outcome", ObjectionOutcome, required=kind is EnforcementKind.OBJECTION_DECIDED
+        data, "outcome", ObjectionOutcome, required=kind in KINDS_NEEDING_OUTCOME
     )
     occurred_at = v.timestamp(data, "occurred_at")
     deadline = v.timestamp(
         data, "deadline", required=kind in KINDS_NEEDING_DEADLINE, future_ok=True
     )
     assert kind is not None and occurred_at is not None  # both required
+    if kind is EnforcementKind.LIST_PROPOSED:
+        v.choice(data, "reference", ListKind)  # the list an official proposes
     if deadline is not None and deadline < occurred_at:
         raise v.InvalidRecord(
             v.Reason.INCONSISTENT, "'deadline' is before 'occurred_at'", "deadline"

@@ -48,6 +48,15 @@ class ListKind(StrEnum):
 
 
 class ListAction(StrEnum):
+    """A list's steps (seed 八, 按程序): where the list's policy has a procedure, an entry
+    is ``proposed`` by the entry rules, ``decided`` by the identifying department
+    (which gives the subject its notice and statement window), and ``entered``
+    (published, with its measures) when the window ends; a decision against it
+    ``dismissed`` it. Without a procedure an entry is ``entered`` at once."""
+
+    PROPOSED = "proposed"
+    DECIDED = "decided"
+    DISMISSED = "dismissed"
     ENTERED = "entered"
     EXITED = "exited"
 
@@ -107,6 +116,15 @@ class ListChange(faust.Record, serializer="json", include_metadata=False):
     policy_version: str
     region: str
     sector: Sector
+    # Added with issue 17 (older records lack them): the procedure's steps. ``proposal``
+    # names it (a decision's ``concerns_event_id``); ``decide_by`` is when the
+    # identifying department ``decided_by`` must decide; ``statement_until`` the
+    # end of the subject's statement window, after which the entry is published.
+    proposal: str | None = None
+    decide_by: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    statement_until: datetime | None = None
 
 
 def list_change_key(subject: str, kind: ListKind) -> str:

@@ -177,6 +177,15 @@ class EnforcementKind(StrEnum):
     # 拒不履行行政处罚决定: the department that decided a penalty records that the
     # subject did not carry it out (a ground for a market ban, seed 十).
     DECISION_REFUSED = "decision_refused"
+    # Seed 八 (按程序, issue 17): a list entry proposed by its rules is decided by the
+    # identifying department (谁认定; ``concerns_event_id`` names the proposal,
+    # ``outcome`` upheld or rejected), and the subject states its case (陈述申辩,
+    # ``description``) within the working days its notice (告知) gives it.
+    # An official may propose an entry the rules do not: ``reference`` names the list,
+    # ``concerns_event_id`` the record on file it rests on (the department decides it).
+    LIST_PROPOSED = "list_proposed"
+    LIST_DECIDED = "list_decided"
+    LIST_STATEMENT = "list_statement"
 
 
 class Severity(StrEnum):
@@ -329,6 +338,14 @@ class NoticeKind(StrEnum):
     # body; their responsible people's to discipline inspection and personnel.
     PUBLIC_SECTOR_REPORT = "public_sector_report"
     STAFF_REPORT = "staff_report"
+    # Seed 八 (按程序, issue 17): a proposed list entry to decide, by its due date (谁认定);
+    # the notice to the subject (告知) with the last day of its statement window
+    # (陈述申辩); the subject's statement, for the deciding department; a decision
+    # not made in time, escalated.
+    LIST_DECISION_DUE = "list_decision_due"
+    LIST_NOTICE = "list_notice"
+    LIST_STATEMENT_RECEIVED = "list_statement_received"
+    LIST_DECISION_OVERDUE = "list_decision_overdue"
 
 
 class PublicationStatus(StrEnum):

@@ -106,7 +106,14 @@ OWN_WORDS: dict[str, dict[str, Words]] = {
         "muted": ("已静默", "muted"),
         "repeats": ("重复（并入计数）", "repeats"),
     },
-    "action": {"entered": ("列入", "entered"), "exited": ("移出", "exited")},
+    "action": {
+        "entered": ("列入", "entered"),
+        "exited": ("移出", "exited"),
+        # a list's due procedure (docs/workflows.md): its steps before publication
+        "proposed": ("提出列入", "proposed"),
+        "decided": ("认定列入", "decided"),
+        "dismissed": ("不予列入", "dismissed"),
+    },
     "tier_change": {
         "first": ("首次评定", "first grade"),
         "riskier": ("调高", "riskier"),

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from creditwatch.backtest.compare import Comparison, Outcome
-from creditwatch.backtest.labels import EN, label, word
+from creditwatch.backtest.labels import EN, ZH, label, word
 from creditwatch.evaluation.alert_budget import BOARD_ITEMS, OUTCOMES
 
 #: The alert outcomes that are alerts opened (a repeat folds into an open one).
@@ -161,7 +161,8 @@ def summary(comparison: Comparison, lang: int) -> list[str]:
     riskier = sum(1 for m in c.moves if m.riskier)
     lists = {"entered": 0, "exited": 0}
     for _, action, n, m in c.list_changes():
-        lists[action] += m - n
+        if action in lists:  # published entries and exits; a procedure's steps are in the table
+            lists[action] += m - n
     alerts = [(o, n, m) for _, o, n, m in c.alerts() if o in OPENED]
     verdict = label(
         "changed",
@@ -235,4 +236,31 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             for table in tables(c)
         },
         "moves": [asdict(move) for move in c.moves],
+        "worded": worded(c),
+    }
+
+
+def worded(comparison: Comparison) -> dict[str, Any]:
+    """The report as words, in Chinese and English, as the approval page shows it beside
+    a proposed policy version (issue 17): each line and cell a ``[zh, en]`` pair."""
+
+    def pair(key: str) -> list[str]:
+        return [label(key, ZH), label(key, EN)]
+
+    return {
+        "heading": [heading(comparison, ZH), heading(comparison, EN)],
+        "summary": [summary(comparison, ZH), summary(comparison, EN)],
+        "tables": [
+            {
+                "key": table.key,
+                "title": pair(table.key),
+                "columns": [pair(key) for key in table.columns],
+                "text": table.text,
+                "rows": [
+                    [[cell_text(cell, ZH), cell_text(cell, EN)] for cell in row]
+                    for row in table.rows
+                ],
+            }
+            for table in tables(comparison)
+        ],
     }

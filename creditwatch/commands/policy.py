@@ -4,6 +4,10 @@
 force and a new one, side by side, and reports what the new one would have
 changed: tiers (by county and sector), list entries and exits, alerts by kind
 and disposition; a table on stdout and an HTML page (docs/backtest.md).
+``propose`` sends a new policy file to a worker's API as a proposal (with the
+backtest's ``--json`` attached, for the approval page), and ``approve``
+approves one as a second official; every worker then puts it in force
+without a restart (docs/workflows.md, "Policy versions").
 """
 
 from __future__ import annotations
@@ -71,6 +75,100 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="also write the report as JSON (every table, and each subject that moves)",
     )
     backtest.set_defaults(func=run_backtest)
+    propose = actions.add_parser(
+        "propose",
+        help="propose a new policy version (a second official approves it)",
+        description="Send a policy file to the worker's API as a proposed version. "
+        "Attach the report of `creditwatch policy backtest --policy FILE --json REPORT` "
+        "with --backtest REPORT: the approval page shows its tables beside the diff.",
+    )
+    propose.add_argument("--policy", required=True, type=Path, help="the new policy file")
+    propose.add_argument("--note", default="", help="why (shown to the approver, audited)")
+    propose.add_argument(
+        "--backtest", type=Path, default=None, help="the JSON report of `policy backtest --json`"
+    )
+    _api_options(propose)
+    propose.set_defaults(func=run_propose)
+    approve = actions.add_parser(
+        "approve",
+        help="approve a policy version another official proposed",
+        description="Approve a proposed policy version (its proposer cannot: 403); every "
+        "worker puts it in force without a restart and re-grades the subjects.",
+    )
+    approve.add_argument("proposal", help="the proposal id `policy propose` printed")
+    _api_options(approve)
+    approve.set_defaults(func=run_approve)
+
+
+def _api_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api",
+        default=None,
+        help="a worker's web address (default: http://127.0.0.1:$CREDITWATCH_WEB_PORT)",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="a supervision-centre API token, written --token=TOKEN since a token may "
+        "begin with '-' (default: $CREDITWATCH_TOKEN)",
+    )
+
+
+def _call_api(args: argparse.Namespace, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST ``body`` to the worker's API; (status, answer), status 0 if it cannot be reached."""
+    import os
+    import urllib.error
+    import urllib.request
+
+    from streams.settings import Settings
+
+    api = args.api or f"http://127.0.0.1:{Settings.from_env().web_port}"
+    token = args.token or os.environ.get("CREDITWATCH_TOKEN", "")
+    request = urllib.request.Request(
+        api.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except (urllib.error.URLError, OSError) as exc:
+        return 0, {"error": f"{api} cannot be reached: {exc}"}
+
+
+def run_propose(args: argparse.Namespace) -> int:
+    program = "creditwatch policy propose"
+    try:
+        body: dict[str, Any] = {"policy": args.policy.read_text(encoding="utf-8")}
+        if args.backtest is not None:
+            body["backtest"] = json.loads(args.backtest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        return 2
+    body["note"] = args.note
+    status, answer = _call_api(args, "/api/policy/versions", body)
+    if status != 201:
+        print(f"{program}: error: {answer.get('error', status)}", file=sys.stderr)
+        return 1
+    print("\n".join(answer["diff"]))
+    print(
+        f"proposed: {answer['proposal_id']} (policy {answer['version']}); "
+        f"another official approves it: creditwatch policy approve {answer['proposal_id']}"
+    )
+    return 0
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    path = f"/api/policy/versions/{args.proposal}/approve"
+    status, answer = _call_api(args, path, {})
+    if status != 202:
+        print(f"creditwatch policy approve: error: {answer.get('error', status)}", file=sys.stderr)
+        return 1
+    print(f"approved: {answer['proposal_id']} (policy {answer['version']}); the workers load it")
+    return 0
 
 
 def _fail(message: str, code: int = 1) -> int:

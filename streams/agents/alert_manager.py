@@ -60,11 +60,11 @@ async def send_output(publish: Publisher, output: Output) -> None:
 
 def register(w: Wiring) -> None:
     """The manager's agent, the silences it applies (refreshed from Redis), and escalation."""
-    policy, redis = w.context.policy, w.redis
+    context, redis = w.context, w.redis  # the policy in force may change (policy_follow.py)
     active_silences: list[Silence] = []
 
     def handle(book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Output]]:
-        return handle_alert_message(policy, active_silences, book, value)
+        return handle_alert_message(context.policy, active_silences, book, value)
 
     channel, table = w.channels.alert_candidates, w.tables.alert_books
     name = f"{__name__}.manage_alerts"
@@ -94,7 +94,7 @@ def register(w: Wiring) -> None:
                 if raw is None:
                     continue
                 alert = orjson.loads(raw)
-                command = escalation(alert, policy.alerts, time.time())
+                command = escalation(alert, context.policy.alerts, time.time())
                 await w.publish.command(command, alert["subject"], alert["dedup_key"])
         except aioredis.RedisError as exc:
             log.warning("Redis unavailable, escalation check deferred: %s", exc)

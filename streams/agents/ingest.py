@@ -35,10 +35,11 @@ def register(w: Wiring) -> None:
     async def ingest_batch(events: list[EventT]) -> None:
         # A batch is acknowledged only after it is handled, so a crash replays it;
         # redelivered records are then dropped by the per-subject event-id memory.
-        batch = SubjectBatch(w, models)
-        for event in events:
-            await ingest_one(event, batch)
-        await batch.flush()
+        async with w.subjects.lock:  # a policy put in force re-grades between batches
+            batch = SubjectBatch(w, models)
+            for event in events:
+                await ingest_one(event, batch)
+            await batch.flush()
 
     batch_agent(w.app, w.channels.inputs, f"{__name__}.ingest", ingest_batch)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
+from streams.agents.policy_in_force import catch_up
 from streams.serving import redis_keys as keys
 from topics.audit import AuditAction
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 def register(w: Wiring) -> None:
     @w.app.task
     async def audit_policy_in_force() -> None:
+        await catch_up(w)  # the policy in force may be a newer approved version
         await audit_policy_change(w)
 
 

@@ -31,6 +31,7 @@ from topics.internal import (
 )
 from topics.lists import ListChange, list_change_key
 from topics.persons import PersonCreditRecord
+from topics.policy_versions import PolicyVersion
 from topics.publications import Publication, publication_key
 from topics.risk import Alert, DeadLetter, TierChange, dead_letter_key
 from topics.risk import dead_letter as build_dead_letter
@@ -174,6 +175,12 @@ class Publisher:
         request = new_request(actor, action, target, details)
         value = encode_request(request)
         await self.outbox.send(self.channels.audit_requests, request.actor.encode(), value)
+    async def policy_version(self, record: PolicyVersion) -> None:
+        """A policy version proposed or approved, to ``risk.policy-versions``; returns once
+        the broker has it (every worker follows the topic: policy_follow.py)."""
+        key, value = record.proposal_id.encode(), record.dumps()
+        delivery = await self.channels.policy_versions.send(key=key, value=value, force=True)
+        await delivery
 
     async def credit_report(self, key: bytes, value: bytes) -> RecordMetadata:
         """An issued credit report, to ``risk.credit-reports``; returns once the broker has

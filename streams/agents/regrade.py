@@ -29,6 +29,7 @@ import orjson
 
 from pipeline.context import StepContext
 from pipeline.grading import GradedUnder, needs_regrade, regrade
+from streams.agents.policy_in_force import catch_up
 from streams.runtime.partitions import keys_of_partition, owned_partitions, partition_owner
 from streams.runtime.tables import BatchCache
 
@@ -44,8 +45,11 @@ REGRADE_CHUNK = 1_000
 def register(w: Wiring) -> None:
     @w.app.on_rebalance_complete.connect
     async def regrade_after_recovery(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        # Under the newest approved policy version, not the file's, after a restart.
+        await catch_up(w)
         try:
-            await regrade_owned_partitions(w, w.context, time.time())
+            async with w.subjects.lock:
+                await regrade_owned_partitions(w, w.context, time.time())
         except Exception:
             # Not stamped, so the partition is re-graded at the next rebalance or start.
             log.exception("creditwatch: re-grading under the new policy failed")

@@ -8,6 +8,8 @@ which writes its profile again (streams/serving/view.py).
 
 from __future__ import annotations
 
+import asyncio
+
 from faust.types import TableT
 
 from detectors.state import SubjectState
@@ -21,6 +23,8 @@ LIVE_STATES_MAX = 50_000
 class Subjects:
     def __init__(self, table: TableT, decoded: DecodedValues[SubjectState], outbox: Outbox):
         self.table, self.decoded, self.outbox = table, decoded, outbox
+        #: Held by an ingest batch and by a re-grade, so neither stores over the other.
+        self.lock = asyncio.Lock()
         #: Subjects whose profile is to be written again, with their latest state
         #: (None: read it from the table).
         self.changed: dict[bytes, SubjectState | None] = {}

@@ -22,6 +22,7 @@ from topics.cases import CaseStatus, Verdict
 from topics.json_schema import record_schema
 from topics.lists import ListKind, Measure
 from topics.persons import PersonCreditRecord
+from topics.policy_versions import PolicyVersion
 from topics.registrations import Registration, RegistrationCategory, RegistrationStatus
 from topics.risk import Alert
 from topics.silences import MATCHER_CHECKS, Silence
@@ -136,7 +137,11 @@ def _supervision(measure: dict[str, str]) -> dict[str, Any]:
         },
         "required": ["list", "entered_at", "expires_at", "basis", "version", "measures"],
     }
-    parts = ["published_records", "commitments", "open_deadlines", "objections", "repairs"]
+    # list_procedures: seed 八's entries on their way, with the subject's statements.
+    parts = [
+        "list_procedures", "published_records", "commitments", "open_deadlines", "objections",
+        "repairs",
+    ]  # fmt: skip
     return {
         "type": ["object", "null"],
         "properties": {
@@ -240,6 +245,78 @@ def _person_paths(
                 "responses": {
                     "200": _json(answer, "the measures"),
                     **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+    }
+
+
+def _policy_paths(version: dict[str, Any]) -> dict[str, Any]:
+    """Issue 17: policy versions proposed by one official and approved by another."""
+    proposal_id = _path_param("proposal_id", "a policy version's proposal id")
+    summary = {
+        "type": "object",
+        "properties": {
+            "in_force": {
+                "type": "object",
+                "properties": {"version": {"type": "string"}, "sha256": {"type": "string"}},
+                "required": ["version", "sha256"],
+            },
+            "versions": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["in_force", "versions"],
+    }
+    proposal = {
+        "type": "object",
+        "properties": {
+            "policy": {"type": "string", "minLength": 1, "description": "the TOML file's text"},
+            "note": {"type": "string", "maxLength": 2000},
+            "backtest": {
+                "type": ["object", "null"],
+                "description": "the JSON of `creditwatch policy backtest --json` for this text",
+            },
+        },
+        "required": ["policy"],
+    }
+    return {
+        "/api/policy/versions": {
+            "get": {
+                "summary": "The policy in force and every version proposed (supervision centres)",
+                "responses": {"200": _json(summary, "versions"), **_errors(401, 403, 503)},
+            },
+            "post": {
+                "summary": "Propose a policy version (audited); a second official approves it",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": proposal}},
+                },
+                "responses": {
+                    "201": _json(version, "proposed"),
+                    "409": _json(ERROR, "the proposed text is the policy in force"),
+                    **_errors(400, 401, 403, 415, 503),
+                },
+            },
+        },
+        "/api/policy/versions/{proposal_id}": {
+            "get": {
+                "summary": "A policy version: text, diff, attached backtest, standing",
+                "parameters": [proposal_id],
+                "responses": {"200": _json(version, "the version"), **_errors(401, 403, 404, 503)},
+            }
+        },
+        "/api/policy/versions/{proposal_id}/approve": {
+            "post": {
+                "summary": "Approve a version another official proposed (audited); every "
+                "worker puts it in force and re-grades (403: its proposer)",
+                "parameters": [proposal_id],
+                "responses": {
+                    "202": _json(version, "approved"),
+                    "409": _json(
+                        ERROR,
+                        "not waiting for approval, or another version came "
+                        "into force since it was proposed",
+                    ),
+                    **_errors(401, 403, 404, 503),
                 },
             }
         },
@@ -845,6 +922,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
                 "responses": {"200": _json(silence, "ended"), **_errors(401, 403, 404, 503)},
             }
         },
+        **_policy_paths(_component(PolicyVersion, components)),
         "/api/events": _sse("Live alerts and tier moves in the caller's scope", []),
         "/api/inbox/{inspector}/events": _sse(
             "An inspector's durable inbox of routed alerts",

@@ -59,6 +59,7 @@ from topics.catalogue import (
     RISK_DLQ,
     RISK_LIST_CHANGES,
     RISK_PERSON_RECORDS,
+    RISK_POLICY_VERSIONS,
     RISK_PUBLICATIONS,
     RISK_REGISTRATIONS,
     RISK_SILENCES,
@@ -114,6 +115,7 @@ class Channels:
     audit_requests: faust.TopicT = _of(AUDIT_REQUESTS)
     access_tokens: faust.TopicT = _of(ACCESS_TOKENS)
     silences: faust.TopicT = _of(RISK_SILENCES)
+    policy_versions: faust.TopicT = _of(RISK_POLICY_VERSIONS)
     alert_candidates: faust.TopicT = _of(ALERT_CANDIDATES)
     adverse_signals: faust.TopicT = _of(ADVERSE_SIGNALS)
     cross_sector_candidates: faust.TopicT = _of(DEPARTMENT_MIX)  # keyed by sector

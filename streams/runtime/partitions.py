@@ -23,9 +23,10 @@ def keys_of_partition(table: TableT, partition: int) -> list[bytes]:
     """The keys ``table`` holds for one partition, as recovered from its changelog.
 
     Faust has no public way to list one partition of a table. Its memory store
-    (and ours, :mod:`streams.runtime.fast_recovery`) records each recovered
-    key's partition in ``_key_partition``; a key written since is graded under
-    the policy in force already. RocksDB keeps one database per partition.
+    records each recovered key's partition in ``_key_partition``, and ours
+    (:mod:`streams.runtime.fast_recovery`) each written key's too, so a policy
+    put in force while the worker runs reaches them. RocksDB keeps one database
+    per partition.
     """
     store: Any = table.data
     owners = getattr(store, "_key_partition", None)

@@ -47,6 +47,7 @@ LIST_VERSIONS = f"{PREFIX}:list-versions"
 REGISTRATIONS = f"{PREFIX}:registrations"
 PENDING_REGISTRATIONS = f"{PREFIX}:registrations:pending"
 POLICY_IN_FORCE = f"{PREFIX}:policy:in-force"  # digest of the policy file last audited
+POLICY_VERSIONS = f"{PREFIX}:policy:versions"  # proposal id -> record as on risk.policy-versions
 #: Approximate length the live event stream is trimmed to.
 LIVE_EVENTS_MAXLEN = 10_000
 ALERT_FACETS = ("region", "sector", "severity", "kind")

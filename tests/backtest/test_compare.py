@@ -121,6 +121,12 @@ def test_a_higher_c_bound_keeps_the_subject_between_the_bounds_in_b(tmp_path: Pa
             "new": "B",
         }
     ]
+    # The approval page's words (issue 17): the same tables, each cell in both languages.
+    worded = to_json(comparison)["worded"]
+    by_county = {t["key"]: t for t in worded["tables"]}["by_county"]
+    assert by_county["title"][1] == "Tier moves by county"
+    assert ["桥西区", "Qiaoxi District"] in [row[0] for row in by_county["rows"]]
+    assert "1 subjects end in another tier (0 riskier, 1 safer)" in " ".join(worded["summary"][1])
 
 
 def test_a_looser_list_rule_lists_the_subject_it_now_covers(tmp_path: Path) -> None:

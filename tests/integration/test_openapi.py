@@ -67,6 +67,10 @@ OPERATIONS = [
     ("POST", "/api/cases/{case_id}/attachments"),
     ("GET", "/api/cases/{case_id}/attachments/{attachment_id}"),
     ("GET", "/api/case-precision"),
+    ("GET", "/api/policy/versions"),
+    ("POST", "/api/policy/versions"),
+    ("GET", "/api/policy/versions/{proposal_id}"),
+    ("POST", "/api/policy/versions/{proposal_id}/approve"),
 ]
 
 

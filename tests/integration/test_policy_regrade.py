@@ -116,6 +116,8 @@ def test_a_changed_policy_re_grades_at_restart_and_an_unchanged_one_does_not(
     assert cause["fact"] == "policy_changed"
     assert f"policy {default_policy().version}" in cause["detail"]
     assert "policy test-regrade" in cause["detail"]
+    assert f"策略 {default_policy().version}（" in cause["detail_zh"]
+    assert "更换为策略 test-regrade（" in cause["detail_zh"]
     # The profile's score, tier and version are the re-graded ones, under the version it names.
     wait_until(
         lambda: (profile(client, DEBTOR) or {}).get("version") == 2, 30, "the debtor's profile"

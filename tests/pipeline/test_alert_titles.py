@@ -76,6 +76,7 @@ EXAMPLES: dict[AlertRule, tuple[dict[str, Any], str, str]] = {
         "Rectification deadline missed: interview due",
     ),
     AlertRule.OBJECTION_OVERDUE: ({}, "异议逾期未处理", "Objection not decided in time"),
+    AlertRule.LIST_DECISION_OVERDUE: ({}, "名单认定逾期未作出", "List entry not decided in time"),
     AlertRule.COMMITMENT_BREACHED: (
         {},
         "信用承诺逾期未履行",
@@ -186,6 +187,9 @@ SAID: dict[str, dict[str, Any]] = {
     "tier_not": {"grade": "B", "required": "A"},
     "no_adverse_within": {"days": 730},
     "honours_lapsed": {"day": "2026-03-02"},
+    "policy_replaced": {"old": "2026.3", "old_digest": "012345678901", "new": "2026.4",
+                        "new_digest": "109876543210"},
+    "policy_replaced_unrecorded": {"new": "2026.4", "new_digest": "109876543210"},
     "above_peers": {"spreads": 5.2, "spread": 2.0},
     "above_peers_improbable": {"spreads": 5.2, "spread": 2.0, "surprise": 3.4},
     "departments": {"departments": ("taxation", "health")},
@@ -213,6 +217,8 @@ SAID: dict[str, dict[str, Any]] = {
                              "event": "e1", "day": "2026-03-02", "department": "taxation"},
     "public_sector_listing": {"subject_type": "public_institution", "list": "market_ban",
                               "day": "2026-03-02"},
+    "list_proposed": {"list": "joint_punishment", "department": "court", "day": "2026-03-02"},
+    "list_notice": {"list": "joint_punishment", "department": "court", "day": "2026-03-02"},
     "staff_listing": {"subject_type": "state_owned", "list": "joint_punishment",
                       "day": "2026-03-02", "role": "actual_controller"},
 }  # fmt: skip

@@ -242,6 +242,18 @@ def test_list_memberships_are_shown_while_in_force():
     assert disclose(rows(lists=(exited,)), NOW, POLICY).lists == ()
 
 
+def test_an_entry_on_its_way_is_not_published_before_its_statement_window_ends():
+    """Seed 八 (issue 17): proposed, or decided with the subject's window open, is not
+    published; a decision against it never is (docs/workflows.md, due procedure)."""
+    decided = ListRow("joint_punishment", "decided", NOW - 2 * DAY, NOW + 1000 * DAY)
+    for action in ("proposed", "decided", "dismissed"):
+        assert disclose(rows(lists=(replace(decided, action=action),)), NOW, POLICY).lists == ()
+    published = replace(decided, action="entered", entered_at=NOW - DAY)
+    assert [x.list for x in disclose(rows(lists=(published,)), NOW, POLICY).lists] == [
+        "joint_punishment"
+    ]
+
+
 def test_the_commitments_register_says_whether_each_was_kept():
     made = dict(commitment_kind="credit_repair", description="按期整改")
     kept = record("m1", "commitment_made", days_ago=40, deadline=NOW + 5 * DAY, **made)

@@ -51,8 +51,10 @@ def test_a_subject_whose_score_crosses_a_threshold_gets_a_tier_change_naming_the
     assert change.policy_version == "test-stricter" and state.tier == "C"
     cause, *contributions = change.reasons
     assert cause.fact == POLICY_CHANGED
-    assert cause.detail is not None
+    assert cause.detail is not None and cause.detail_zh is not None
     assert f"policy {POLICY.version}" in cause.detail and "policy test-stricter" in cause.detail
+    assert f"策略 {POLICY.version}（" in cause.detail_zh
+    assert "更换为策略 test-stricter（" in cause.detail_zh
     assert cause.value == round(state.score, 2)  # the score it had under the old policy
     assert [c.fact for c in contributions] == [
         c.fact for c in score_subject(state, stricter(POLICY)).contributions

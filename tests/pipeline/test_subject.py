@@ -243,6 +243,7 @@ def test_every_enforcement_kind_can_be_processed() -> None:
         "deadline": T0 + timedelta(days=30),
         "concerns_event_id": "enf-earlier",
         "outcome": "upheld",
+        "reference": "joint_punishment",  # the list a list_proposed names
     }
     for kind in EnforcementKind:
         record = enforcement(subject=SUBJECT, kind=kind.value, **extra)

@@ -13,6 +13,7 @@ from collections import namedtuple
 from typing import Any
 
 import orjson
+import pytest
 from faust.stores.memory import Store
 from faust.types import TP
 
@@ -22,7 +23,7 @@ from pipeline.context import StepContext
 from pipeline.grading import GradedUnder
 from pipeline.subject import process
 from streams.agents import regrade
-from streams.runtime.partitions import keys_of_partition
+from streams.runtime.partitions import keys_of_partition, partition_owner
 from streams.wiring import Wiring
 from tests.factories import T0, complaint, enforcement, make_uscc, pseudonym_key
 from tests.streams.recorded_producer import recorded_producer
@@ -34,8 +35,20 @@ STRICTER = dataclasses.replace(
     version="test-stricter",
     digest="b" * 64,
 )
+CONTEXT = StepContext(POLICY, pseudonym_key())
 Record = namedtuple("Record", "key value offset")
 DEBTOR, QUIET, ELSEWHERE = make_uscc(711), make_uscc(712), make_uscc(713)
+WRITTEN = make_uscc(714)
+
+
+@pytest.fixture(autouse=True)
+def empty_subjects(worker: Wiring) -> None:
+    """The session's worker starts each test here with no subjects: other tests' agents
+    write subjects too, and the store lists written keys under their partition."""
+    store = worker.tables.subjects.data
+    store.data.clear()
+    store._key_partition.clear()
+    worker.subjects.decoded.clear()
 
 
 def recover(worker: Wiring, partition: int, *records: Any) -> None:
@@ -123,3 +136,22 @@ def test_the_keys_of_one_partition_are_those_recovered_from_it(worker: Wiring) -
     assert keys_of_partition(Table(faust_store), 1) == [b"b"]
     assert keys_of_partition(Table(ours), 1) == [b"c"]
     assert keys_of_partition(Table(ours), 0) == []
+
+
+def test_a_subject_this_worker_wrote_is_re_graded_when_a_policy_comes_into_force(
+    worker: Wiring,
+) -> None:
+    """Issue 17: a policy approved while the worker runs reaches the subjects it graded
+    itself, not only those it recovered (the memory store learns their partition)."""
+    state, _ = process(None, enforcement(subject=WRITTEN, occurred_at=T0), CONTEXT)
+    with recorded_producer(worker.app) as producer:
+        states = worker.subjects.batch()
+        states.put(WRITTEN.encode(), state, partition_owner(1))
+        asyncio.run(worker.subjects.store(states))
+        assert WRITTEN.encode() in keys_of_partition(worker.tables.subjects, 1)
+        context = StepContext(STRICTER, pseudonym_key())
+        asyncio.run(regrade.regrade_partition(worker, 1, GradedUnder.of(POLICY), context, 0.0))
+
+    changes = producer.values(worker.channels.tier_changes)
+    (change,) = [c for c in changes if c["subject"] == WRITTEN]
+    assert (change["tier"], change["version"]) == ("C", 2)

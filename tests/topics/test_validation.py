@@ -205,6 +205,34 @@ def test_kind_specific_field_is_required(kind: str, field: str) -> None:
     assert (result.reason, result.field) == ("missing_field", field)
 
 
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("list_proposed", "concerns_event_id"),
+        ("list_proposed", "reference"),
+        ("list_decided", "concerns_event_id"),
+        ("list_decided", "outcome"),
+        ("list_statement", "concerns_event_id"),
+    ],
+)
+def test_a_list_procedure_record_names_what_it_acts_on(kind: str, field: str) -> None:
+    """Seed 八 (issue 17): a proposal names its list and record, a decision its proposal
+    and outcome, a statement its proposal."""
+    complete = {
+        "concerns_event_id": "joint_punishment|v1",
+        "reference": "joint_punishment",
+        "outcome": "upheld",
+    }
+    data = enforcement_data(kind=kind, **complete)
+    assert isinstance(decode(ENFORCEMENT_TOPIC, data), EnforcementEvent)
+    del data[field]
+    result = rejected(ENFORCEMENT_TOPIC, data)
+    assert (result.reason, result.field) == ("missing_field", field)
+    if field == "reference":  # the list is one of the lists
+        result = rejected(ENFORCEMENT_TOPIC, {**data, field: "no_such_list"})
+        assert (result.reason, result.field) == ("bad_enum", "reference")
+
+
 @pytest.mark.parametrize("kind", ["honour", "interview", "tax_violation", "licence_revoked"])
 def test_kinds_without_extra_fields_need_none(kind: str) -> None:
     data = enforcement_data(kind=kind)
