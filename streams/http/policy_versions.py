@@ -112,8 +112,12 @@ class PolicyVersions:
     async def approve(
         self, web: View, request: Request, principal: Principal, proposal_id: str
     ) -> Response:
-        """Approve a version proposed by another official; every worker puts it in force."""
+        """Approve a version proposed by another official; every worker puts it in force.
+
+        The body is empty (or ``{}``) but must be sent as JSON, like every POST's: an
+        HTML form cannot approve a policy."""
         _centre_only(principal)
+        await json_body(request)
         record = await self._record(proposal_id)
         try:
             approved = approve(record, self.w.context.policy, principal.name, datetime.now(UTC))

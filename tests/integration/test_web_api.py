@@ -336,6 +336,7 @@ def test_state_changes_accept_only_json(pipeline: Pipeline):
         )
         path = path.replace("{registration_id}", filed["registration_id"])
         path = path.replace("{case_id}", case_id)
+        path = path.replace("{proposal_id}", "no-such-proposal")  # the body is read first
         for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
             status, answer = post(pipeline, path, body, content_type, holders.get(template))
             assert status == 415, (path, content_type, status, answer)
