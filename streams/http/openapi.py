@@ -309,6 +309,10 @@ def _policy_paths(version: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Approve a version another official proposed (audited); every "
                 "worker puts it in force and re-grades (403: its proposer)",
                 "parameters": [proposal_id],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
                 "responses": {
                     "202": _json(version, "approved"),
                     "409": _json(
@@ -316,7 +320,7 @@ def _policy_paths(version: dict[str, Any]) -> dict[str, Any]:
                         "not waiting for approval, or another version came "
                         "into force since it was proposed",
                     ),
-                    **_errors(401, 403, 404, 503),
+                    **_errors(400, 401, 403, 404, 415, 503),
                 },
             }
         },
