@@ -91,9 +91,7 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
         data, "commitment_kind", CommitmentKind, required=kind in KINDS_NEEDING_COMMITMENT_KIND
     )
     result = v.choice(data, "result", SpotCheckResult, required=kind is EnforcementKind.SPOT_CHECK)
-    outcome = v.choice(
-        data, "outcome", ObjectionOutcome, required=kind in KINDS_NEEDING_OUTCOME
-    )
+    outcome = v.choice(data, "outcome", ObjectionOutcome, required=kind in KINDS_NEEDING_OUTCOME)
     occurred_at = v.timestamp(data, "occurred_at")
     deadline = v.timestamp(
         data, "deadline", required=kind in KINDS_NEEDING_DEADLINE, future_ok=True

@@ -49,9 +49,7 @@ def counters(text: str) -> tuple[float, float]:
     totals = {RECORDS: 0.0, ROWS: 0.0}
     for family in text_string_to_metric_families(text):
         if family.name in totals:
-            totals[family.name] += sum(
-                s.value for s in family.samples if s.name.endswith("_total")
-            )
+            totals[family.name] += sum(s.value for s in family.samples if s.name.endswith("_total"))
     return totals[RECORDS], totals[ROWS]
 
 

@@ -175,6 +175,7 @@ class Publisher:
         request = new_request(actor, action, target, details)
         value = encode_request(request)
         await self.outbox.send(self.channels.audit_requests, request.actor.encode(), value)
+
     async def policy_version(self, record: PolicyVersion) -> None:
         """A policy version proposed or approved, to ``risk.policy-versions``; returns once
         the broker has it (every worker follows the topic: policy_follow.py)."""

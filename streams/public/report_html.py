@@ -31,6 +31,7 @@ STYLE = (
     ".empty{color:#5f6b7a}ol{padding-left:1.4rem}"
 )
 
+
 def template_environment() -> jinja2.Environment:
     """The public side's page templates (``streams/public/templates``): autoescaped, and
     a name a template uses but is not given is an error, not an empty string."""

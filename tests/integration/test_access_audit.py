@@ -194,6 +194,7 @@ def test_audit_requests_are_chained_by_the_worker_and_verify(
         for i in range(5):
             request = new_request("li", "alert.ack", f"alert:a{i}", {"note": f"visit {i}"})
             admin_io.send_audit_request(client, request)
+
     # The worker's policy in force; the fixture's token, three token creations and one
     # revocation above; then the five acks. The cases the earlier tests' alerts opened
     # (issue 17) are on the same chain, by `system`.
