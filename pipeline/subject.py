@@ -32,7 +32,7 @@ from detectors.state import Observation, SubjectState
 from detectors.workflow import Effects
 from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
-from pipeline.grading import retier
+from pipeline.grading import GradedUnder, regrade, retier
 from pipeline.persons import on_role, representative
 from pipeline.red_list import red_list_step
 from pipeline.supervision import (
@@ -48,6 +48,7 @@ from topics.enforcement import EnforcementEvent
 from topics.evaluations import SectorEvaluation
 from topics.internal import AdverseReport, AdverseSignal, PeerUpdate
 from topics.iot import IotReading
+from topics.lists import ListChange
 from topics.risk import Alert, TierChange
 from topics.roles import RoleAssignment
 from topics.vocabulary import ComplaintKind, EnforcementKind, Tier
@@ -157,6 +158,23 @@ def on_time(
     _settle(subject, state, case, effects, now_s, context, outputs)
     _review_red_list(subject, state, max(now_s, state.clock), context, outputs)
     return state, case, outputs
+
+
+def on_policy_change(
+    subject: str,
+    state: SubjectState,
+    graded_under: GradedUnder | None,
+    context: StepContext,
+    at_s: float,
+) -> tuple[bool, TierChange | None, list[ListChange]]:
+    """A subject under the policy just put in force: re-scored and re-tiered
+    (:func:`pipeline.grading.regrade`), then its red-list standing reviewed under the
+    new policy's rules (seed 九). Returns whether the state changed (store it), the
+    tier change if the tier moved, and the red-list entries and exits."""
+    changed, change = regrade(subject, state, graded_under, context, at_s)
+    review = red_list_step(subject, state, max(at_s, state.clock), context)
+    list_changes = list(review.list_changes) if review is not None else []
+    return changed or bool(list_changes), change, list_changes
 
 
 def _review_red_list(

@@ -5,9 +5,10 @@ Each input partition records, in the ``policy-graded`` table under its own key,
 the policy its subjects were last graded under. Once this worker has recovered
 its partitions (at start-up, and after a rebalance that hands it partitions
 graded by another worker), every partition graded under another policy has
-each of its subjects re-graded (:func:`pipeline.grading.regrade`). A tier that
-moves goes out as an ordinary tier change (the next version) whose first
-reason is ``policy_changed``; every re-scored state is stored, so the
+each of its subjects re-graded (:func:`pipeline.subject.on_policy_change`). A tier
+that moves goes out as an ordinary tier change (the next version) whose first
+reason is ``policy_changed``, and a red-list entry or exit the new policy's rules
+make goes out as a list change; every re-scored state is stored, so the
 subject's profile shows the new score beside the new policy version. It runs
 in Faust's rebalance-complete signal, which Faust awaits before it resumes the
 streams: no record of a partition is processed before the partition is
@@ -28,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipeline.context import StepContext
-from pipeline.grading import GradedUnder, needs_regrade, regrade
+from pipeline.grading import GradedUnder, needs_regrade
+from pipeline.subject import on_policy_change
 from streams.agents.policy_in_force import catch_up
 from streams.runtime.partitions import keys_of_partition, owned_partitions, partition_owner
 from streams.runtime.tables import BatchCache
@@ -91,12 +93,16 @@ async def regrade_partition(
             state = states.get(key)
             if state is None:
                 continue
-            changed, change = regrade(key.decode(), state, graded, context, at_s)
+            changed, change, list_changes = on_policy_change(
+                key.decode(), state, graded, context, at_s
+            )
             if changed:
                 states.put(key, state, owner)
             if change is not None:
                 await w.publish.tier_change(change)
                 changes += 1
+            for list_change in list_changes:
+                await w.publish.list_change(list_change)
         # Every profile names the policy in force: the unchanged ones are read from the table.
         w.subjects.changed.update(dict.fromkeys(chunk))
         await w.subjects.store(states)

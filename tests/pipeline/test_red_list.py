@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from detectors.casefile import CaseFile
 from detectors.policy import load_policy
 from detectors.state import SubjectState
 from pipeline.context import StepContext
+from pipeline.grading import GradedUnder
 from pipeline.measures import measures_answer
 from pipeline.red_list import red_list_view
-from pipeline.subject import on_time, step
+from pipeline.subject import on_policy_change, on_time, step
 from tests.factories import complaint, enforcement, make_uscc, pseudonym_key
 from topics.decode import InputRecord
 from topics.lists import ListChange
@@ -94,3 +96,26 @@ def test_a_wake_up_after_the_honours_lapsed_ends_it_on_the_day_they_did() -> Non
     _, _, out = on_time(SUBJECT, state, CaseFile(), now.timestamp(), CONTEXT)
     (left,) = [c for work in out.casework for c in work.list_changes]
     assert (left.exit_reason, left.exited_at) == ("expired", T0 + timedelta(days=366 + 730))
+
+
+def test_a_policy_that_asks_more_takes_a_listed_subject_off_the_red_list_at_once() -> None:
+    state, _ = run([honour(0, "h-0"), honour(366, "h-366")])
+    assert state.red_list is not None and state.red_list.active
+    stricter = dataclasses.replace(
+        POLICY,
+        red_list=dataclasses.replace(POLICY.red_list, tier_s=POLICY.red_list.tier_s * 3),
+        digest="stricter",
+    )
+    put_in_force_s = (T0 + timedelta(days=400)).timestamp()
+    changed, tier_change, list_changes = on_policy_change(
+        SUBJECT, state, GradedUnder.of(POLICY), StepContext(stricter, pseudonym_key()),
+        put_in_force_s,
+    )  # fmt: skip
+    (left,) = list_changes
+    assert (left.list, left.action, left.version) == ("red_list", "exited", 2)
+    assert changed and tier_change is None  # still tier A: only the list moved
+    # Under the policy it was listed by, nothing changes.
+    again, _ = run([honour(0, "h-0"), honour(366, "h-366")])
+    assert (
+        on_policy_change(SUBJECT, again, GradedUnder.of(POLICY), CONTEXT, put_in_force_s)[2] == []
+    )
