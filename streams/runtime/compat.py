@@ -157,8 +157,8 @@ RELIANCES: tuple[Reliance, ...] = (
         "faust.stores.memory:Store",
         "streams/runtime/fast_recovery.py",
         "subclassed: values live in self.data, each key's partition in self._key_partition "
-        "(cleared by on_recovery_completed; set on a write from the current event, which "
-        "the memory store does not), and persisted_offset is the only offset hook",
+        "(cleared by on_recovery_completed; streams/runtime/tables.py sets it on a direct "
+        "write, which the memory store does not), and persisted_offset is the only offset hook",
         "e66d4ab2240562f7",
     ),
     Reliance(

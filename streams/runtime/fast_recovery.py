@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import TopicPartition
-from faust import current_event
 from faust.stores import STORES
 from faust.stores.memory import Store
 from faust.types import TP
@@ -41,15 +40,6 @@ class FastRecoveryStore(Store):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.read_up_to: dict[TP, int] = {}  # changelog partition -> last offset held
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        # Faust's memory store learns a key's partition only from its changelog; a key this
-        # worker writes is listed under its partition too, so a policy put in force while
-        # the worker runs re-grades it (streams/runtime/partitions.py:keys_of_partition).
-        super().__setitem__(key, value)
-        event = current_event()
-        if event is not None:
-            self._key_partition[key] = event.message.partition
 
     def persisted_offset(self, tp: TP) -> int | None:
         return self.read_up_to.get(tp)

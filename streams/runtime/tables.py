@@ -259,6 +259,11 @@ async def _store_and_log(
     finally:
         _current_event.reset(token)
     partition = owner.message.partition
+    if value is not None and (held := getattr(store, "_key_partition", None)) is not None:
+        # A memory store learns a key's partition only from its changelog: list a key
+        # this worker writes under its partition too, so a policy put in force while the
+        # worker runs re-grades it (streams/runtime/partitions.py:keys_of_partition).
+        held[key] = partition
     return await outbox.send(table.changelog_topic, key, value, partition=partition)
 
 
