@@ -135,10 +135,9 @@ def review_red_list(
                 )
                 moves.append(ListMove(_snapshot(current), basis, rules.measures))
             return moves
-    if _broken(state, now_s, rules, calendar) is not None:
-        return moves
+    # Honours first: most subjects have none, and the rules' check builds the fact it fails on.
     until = honours_until(state.honours, now_s, rules)
-    if until is None:
+    if until is None or _broken(state, now_s, rules, calendar) is not None:
         return moves
     recent = _recent(state.honours, now_s, rules)
     listing = Listing(
