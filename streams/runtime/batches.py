@@ -4,9 +4,10 @@ Faust's ``Stream.take_events`` hands every event through the stream iterator
 on its own turn of the event loop (``sleep(0)``), through the stream's
 sensors, a buffering processor and a background drainer, and then waits up to
 ``within`` for the batch to fill. :func:`each_batch` takes what the consumer
-has already queued, however much that is, and waits only when nothing is: a
-busy worker gets large batches (each key loaded and stored once per batch), an
-idle one handles a record as soon as it arrives.
+has already queued, and what it goes on delivering turn after turn
+(:func:`gather`), and waits only when nothing is queued: a busy worker gets
+large batches (each key loaded and stored once per batch), an idle one handles
+a record as soon as it arrives.
 
 It keeps the rest of the stream's contract. Each message is tracked as
 pending, so a rebalance waits for its batch, and acknowledged once the batch
@@ -32,6 +33,7 @@ acknowledged, or someone else's commit has passed it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -49,6 +51,7 @@ BATCH_MAX = 1000
 
 BatchHandler = Callable[[list[EventT]], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def batch_agent(app: faust.App, channel: ChannelT[Any], name: str, handle: BatchHandler) -> AgentT:
@@ -88,9 +91,7 @@ async def each_batch(
     try:
         while True:
             try:
-                queued = [await queue.get()]
-                while len(queued) < max_events and not queue.empty():
-                    queued.append(queue.get_nowait())
+                queued = await gather(queue, max_events)
             except StopAsyncIteration:  # how Faust ends its channels when it stops
                 return
             batch = _admitted(app, queued)
@@ -105,6 +106,27 @@ async def each_batch(
             await _acknowledge(app, stream, batch)
     finally:
         channel.on_stop_iteration()
+
+
+async def gather(queue: asyncio.Queue[T], max_events: int) -> list[T]:
+    """The next batch: at least one event, then what arrives while the consumer keeps
+    delivering, up to ``max_events``.
+
+    Faust's consumer hands a fetch to the agents' queues 100 messages per turn
+    of the event loop. Taking only what is queued made every batch of a backlog
+    about 100 events, and each batch pays once for its flush and for its
+    re-keyed messages (one per peer group, per complaint category). So while a
+    turn brings more, the batch waits one more turn; an idle or lightly loaded
+    worker finds nothing more in the queue and handles its record at once.
+    """
+    queued = [await queue.get()]
+    while True:
+        before = len(queued)
+        while len(queued) < max_events and not queue.empty():
+            queued.append(queue.get_nowait())
+        if len(queued) >= max_events or len(queued) == before:
+            return queued
+        await asyncio.sleep(0)
 
 
 def _admitted(app: AppT, queued: list[EventT]) -> list[EventT]:

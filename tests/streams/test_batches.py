@@ -10,7 +10,7 @@ import pytest
 from faust.types import TP, EventT
 from faust.types.tuples import ConsumerMessage
 
-from streams.runtime.batches import each_batch
+from streams.runtime.batches import each_batch, gather
 from streams.wiring import Wiring
 
 
@@ -142,3 +142,45 @@ def test_records_after_a_failed_batch_do_not_carry_the_commit_past_it(app: Any, 
     # The partition is read again from its commit (a rebalance): now both are handled.
     asyncio.run(handle_queued(app, [message(app, 0), message(app, 1)], handle))
     assert next_commit(app, acking) == 2
+
+
+async def deliver_in_turns(queue: asyncio.Queue[int], turns: int, per_turn: int) -> None:
+    """Put ``per_turn`` items a turn of the event loop, as Faust's consumer hands on a fetch."""
+    for turn in range(turns):
+        for item in range(per_turn):
+            queue.put_nowait(turn * per_turn + item)
+        await asyncio.sleep(0)
+
+
+def batches_of_backlog(turns: int, per_turn: int, max_events: int) -> list[list[int]]:
+    """The batches ``gather`` makes of a backlog the consumer delivers over several turns."""
+
+    async def run() -> list[list[int]]:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        consumer = asyncio.create_task(deliver_in_turns(queue, turns, per_turn))
+        batches: list[list[int]] = []
+        while sum(map(len, batches)) < turns * per_turn:
+            batches.append(await gather(queue, max_events))
+        await consumer
+        return batches
+
+    return asyncio.run(run())
+
+
+def test_a_backlog_delivered_over_several_turns_comes_as_one_batch() -> None:
+    assert batches_of_backlog(turns=5, per_turn=100, max_events=1000) == [list(range(500))]
+
+
+def test_a_batch_stops_at_its_size() -> None:
+    batches = batches_of_backlog(turns=5, per_turn=100, max_events=250)
+    assert batches == [list(range(250)), list(range(250, 500))]
+
+
+def test_a_lone_record_is_handled_without_waiting_for_later_ones() -> None:
+    async def run() -> list[int]:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        queue.put_nowait(1)
+        asyncio.get_running_loop().call_later(0.05, queue.put_nowait, 2)
+        return await asyncio.wait_for(gather(queue, max_events=1000), timeout=0.04)
+
+    assert asyncio.run(run()) == [1]
