@@ -67,8 +67,12 @@ class LatencyResult:
     #: Event time → ``opened`` snapshot received, all kinds and by kind.
     alert_e2e_s: list[float] = field(default_factory=list)
     alert_e2e_by_kind: dict[str, list[float]] = field(default_factory=dict)
+    #: The same for alerts whose event came in the phase's first second: the worker's
+    #: first fetch after a quiet spell waits up to its idle wait (fetch_wait.py).
+    alert_e2e_first_second_s: list[float] = field(default_factory=list)
     #: Event time → the alert's candidate received from the alert manager's input.
     candidate_hop_s: list[float] = field(default_factory=list)
+    candidate_hop_by_kind: dict[str, list[float]] = field(default_factory=dict)
     #: Candidate received → its ``opened`` snapshot received: the alert manager's hop.
     manager_hop_s: list[float] = field(default_factory=list)
     manager_hop_by_kind: dict[str, list[float]] = field(default_factory=dict)
@@ -160,9 +164,13 @@ class Arrivals:
             candidate = candidate_alert(document, self.since)
             if candidate is not None:
                 self._candidates.setdefault(candidate.alert_id, now)
-                result.candidate_hop_s.append(now - candidate.created_s)
+                hop = now - candidate.created_s
+                result.candidate_hop_s.append(hop)
+                result.candidate_hop_by_kind.setdefault(candidate.kind, []).append(hop)
         elif (alert := opened_alert(document, self.since)) is not None:
             result.alert_e2e_s.append(now - alert.created_s)
+            if alert.created_s < self.since + 1.0:
+                result.alert_e2e_first_second_s.append(now - alert.created_s)
             result.alert_e2e_by_kind.setdefault(alert.kind, []).append(now - alert.created_s)
             candidate_at = self._candidates.pop(alert.alert_id, None)
             if candidate_at is not None:

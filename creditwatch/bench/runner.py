@@ -607,6 +607,14 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
                 "ms",
                 f"event time → received from {OUTPUT_TOPIC[label]}, n={len(samples)}",
             )
+    first = result.alert_e2e_first_second_s
+    run.add(
+        f"{tag}.alert.e2e.first_second.max",
+        max(first) * MS if first else None,
+        "ms",
+        f"alerts of the phase's first second (the worker's fetch wait is still the idle "
+        f"one), n={len(first)} of {len(result.alert_e2e_s)}",
+    )
     hops = (
         ("candidate", result.candidate_hop_s, "event time → candidate received from the "
          "alert manager's input"),
@@ -627,7 +635,8 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
             f"{tag}.alert.e2e.{kind}.p99",
             _ms(samples, 0.99),
             "ms",
-            f"p50 {_ms(samples, 0.5):,.0f} ms, n={len(samples)}; manager hop "
+            f"p50 {_ms(samples, 0.5):,.0f} ms, n={len(samples)}; candidate "
+            f"{_p50_p99_ms(result.candidate_hop_by_kind.get(kind, []))}; manager hop "
             f"{_p50_p99_ms(result.manager_hop_by_kind.get(kind, []))}",
         )
     for q in (0.5, 0.99):
@@ -662,7 +671,7 @@ def _ms(samples: list[float], q: float) -> float:
 
 def _p50_p99_ms(samples: list[float]) -> str:
     if not samples:
-        return "not matched"
+        return "not seen"
     return f"p50 / p99 {_ms(samples, 0.5):,.0f} / {_ms(samples, 0.99):,.0f} ms, n={len(samples)}"
 
 

@@ -318,6 +318,7 @@ def test_only_an_alerts_opened_snapshot_is_timed_end_to_end() -> None:
         arrivals.received("risk.alerts", alert_record(event), now=1_772_413_209.0)
     assert result.alert_e2e_s == [pytest.approx(0.25)]
     assert result.alert_e2e_by_kind == {"rule": [pytest.approx(0.25)]}
+    assert result.alert_e2e_first_second_s == []  # raised 200 s into the phase
 
 
 def test_alerts_raised_before_the_phase_are_not_timed() -> None:
@@ -342,6 +343,7 @@ def test_an_alerts_time_splits_into_its_candidate_hop_and_the_managers_hop() -> 
     assert result.candidate_hop_s == [pytest.approx(0.1), pytest.approx(0.2)]
     assert result.manager_hop_s == [pytest.approx(0.3)]  # a3's candidate was not seen
     assert result.manager_hop_by_kind == {"iot": [pytest.approx(0.3)]}
+    assert sorted(result.candidate_hop_by_kind) == ["iot", "rule"]
     assert sorted(result.alert_e2e_by_kind) == ["iot", "rule"]
 
 
