@@ -53,7 +53,6 @@ PIPELINE_GROUP = "creditwatch"
 BARE_GROUP = "creditwatch-bench-bare"
 MS = 1000.0
 MB = 1024.0 * 1024.0
-OUTPUT_TOPIC = {"alert": "risk.alerts", "tier_change": "risk.tier-changes"}
 
 
 @dataclass(frozen=True)
@@ -595,17 +594,22 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
             "ms",
             f"worker histogram event_to_alert, n={n_hist}",
         )
-    for label, samples in (
-        ("alert", result.alert_e2e_s),
-        ("tier_change", result.tier_change_e2e_s),
-    ):
+    timed = (
+        ("alert.e2e", result.alert_e2e_s, "event time → opened snapshot received from "
+         "risk.alerts"),
+        ("tier_change.e2e", result.tier_change_e2e_s, "event time → received from "
+         "risk.tier-changes"),
+        ("alert.candidate", result.candidate_hop_s, "event time → candidate received from "
+         "the alert manager's input"),
+        ("alert.manager_hop", result.manager_hop_s, "candidate received → its opened "
+         "snapshot received"),
+        ("input_hop", result.input_hop_s, "sent → received by a plain consumer, no worker: "
+         "one hop's floor"),
+    )  # fmt: skip
+    for label, samples, basis in timed:
         for q in (0.5, 0.99):
-            value = percentile(samples, q)
             run.add(
-                f"{tag}.{label}.e2e.p{q * 100:.0f}",
-                None if value is None else value * MS,
-                "ms",
-                f"event time → received from {OUTPUT_TOPIC[label]}, n={len(samples)}",
+                f"{tag}.{label}.p{q * 100:.0f}", _ms(samples, q), "ms", f"{basis}, n={len(samples)}"
             )
     first = result.alert_e2e_first_second_s
     run.add(
@@ -615,38 +619,14 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
         f"alerts of the phase's first second (the worker's fetch wait is still the idle "
         f"one), n={len(first)} of {len(result.alert_e2e_s)}",
     )
-    hops = (
-        ("candidate", result.candidate_hop_s, "event time → candidate received from the "
-         "alert manager's input"),
-        ("manager_hop", result.manager_hop_s, "candidate received → its opened snapshot "
-         "received"),
-    )  # fmt: skip
-    for label, samples, basis in hops:
-        for q in (0.5, 0.99):
-            value = percentile(samples, q)
-            run.add(
-                f"{tag}.alert.{label}.p{q * 100:.0f}",
-                None if value is None else value * MS,
-                "ms",
-                f"{basis}, n={len(samples)}",
-            )
     for kind, samples in sorted(result.alert_e2e_by_kind.items()):
         run.add(
             f"{tag}.alert.e2e.{kind}.p99",
             _ms(samples, 0.99),
             "ms",
-            f"p50 {_ms(samples, 0.5):,.0f} ms, n={len(samples)}; candidate "
+            f"p50 {_ms(samples, 0.5) or 0:,.0f} ms, n={len(samples)}; candidate "
             f"{_p50_p99_ms(result.candidate_hop_by_kind.get(kind, []))}; manager hop "
             f"{_p50_p99_ms(result.manager_hop_by_kind.get(kind, []))}",
-        )
-    for q in (0.5, 0.99):
-        value = percentile(result.input_hop_s, q)
-        run.add(
-            f"{tag}.input_hop.p{q * 100:.0f}",
-            None if value is None else value * MS,
-            "ms",
-            f"sent → received by a plain consumer, no worker: one hop's floor, "
-            f"n={len(result.input_hop_s)}",
         )
     run.add(
         f"{tag}.drain",
@@ -664,15 +644,17 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
     )
 
 
-def _ms(samples: list[float], q: float) -> float:
-    """The ``q`` quantile of samples in seconds, in ms (0 for none)."""
-    return (percentile(samples, q) or 0.0) * MS
+def _ms(samples: list[float], q: float) -> float | None:
+    """The ``q`` quantile of samples in seconds, in ms (None for none)."""
+    value = percentile(samples, q)
+    return None if value is None else value * MS
 
 
 def _p50_p99_ms(samples: list[float]) -> str:
     if not samples:
         return "not seen"
-    return f"p50 / p99 {_ms(samples, 0.5):,.0f} / {_ms(samples, 0.99):,.0f} ms, n={len(samples)}"
+    p50, p99 = (_ms(samples, q) or 0.0 for q in (0.5, 0.99))
+    return f"p50 / p99 {p50:,.0f} / {p99:,.0f} ms, n={len(samples)}"
 
 
 # ------------------------------------------------------------------ state and recovery
