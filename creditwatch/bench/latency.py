@@ -9,7 +9,17 @@ Two measurements of the same alerts, reported separately:
 * **end to end**: a consumer of ``risk.alerts`` (and ``risk.tier-changes``)
   compares each record's event time (``created_at`` / ``effective_at``) with
   the wall clock when it arrives: producer batching, the broker and the fetch
-  included, as a department system would see it.
+  included, as a department system would see it. Only an alert's ``opened``
+  snapshot counts: its later snapshots (``repeated``, ``escalated``,
+  ``resolved`` …) keep the alert's first ``created_at``, so they would read
+  as the age of the alert, not as latency.
+
+The same consumer reads the alert manager's input,
+``risk.internal.alert-candidates``, so an alert's end-to-end time splits into
+its two hops through the broker: event → candidate received (the ingest
+agent, or a group detector, and its producer), and candidate received →
+``opened`` snapshot received (the alert manager's fetch, batch and producer).
+Both, and the end-to-end time, are also kept per alert kind.
 
 Records are stamped with the wall clock as they are generated, right before
 sending; event times carry millisecond precision, so both numbers can read up
@@ -20,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,10 +47,11 @@ from creditwatch.bench.kafka_io import (
 )
 from creditwatch.simulation import Simulator
 from streams.runtime.end_offsets import true_end_offsets
-from topics.catalogue import INPUT_TOPICS, RISK_ALERTS, RISK_TIER_CHANGES
+from topics.catalogue import ALERT_CANDIDATES, INPUT_TOPICS, RISK_ALERTS, RISK_TIER_CHANGES
 
 ALERT_HISTOGRAM = "creditwatch_event_to_alert_seconds"
 INPUT_NAMES = tuple(spec.name for spec in INPUT_TOPICS)
+CANDIDATES = ALERT_CANDIDATES.name
 #: Records sent between yields to the event loop, so the output consumer's
 #: receive times stay honest while the producer catches up on its schedule.
 SEND_SLICE = 50
@@ -53,7 +64,18 @@ class LatencyResult:
     target_rate: float
     duration_s: float
     sent: int = 0
+    #: Event time → ``opened`` snapshot received, all kinds and by kind.
     alert_e2e_s: list[float] = field(default_factory=list)
+    alert_e2e_by_kind: dict[str, list[float]] = field(default_factory=dict)
+    #: The same for alerts whose event came in the phase's first second: the worker's
+    #: first fetch after a quiet spell waits up to its idle wait (fetch_wait.py).
+    alert_e2e_first_second_s: list[float] = field(default_factory=list)
+    #: Event time → the alert's candidate received from the alert manager's input.
+    candidate_hop_s: list[float] = field(default_factory=list)
+    candidate_hop_by_kind: dict[str, list[float]] = field(default_factory=dict)
+    #: Candidate received → its ``opened`` snapshot received: the alert manager's hop.
+    manager_hop_s: list[float] = field(default_factory=list)
+    manager_hop_by_kind: dict[str, list[float]] = field(default_factory=dict)
     tier_change_e2e_s: list[float] = field(default_factory=list)
     #: Producer timestamp → received, for the input records themselves: what one
     #: hop through the broker costs with no worker involved.
@@ -69,7 +91,7 @@ class LatencyResult:
         return self.sent / self.duration_s if self.duration_s > 0 else 0.0
 
 
-def event_time_s(document: dict[str, object], field_name: str) -> float | None:
+def event_time_s(document: Mapping[str, object], field_name: str) -> float | None:
     """Epoch seconds of an ISO 8601 field of an output record.
 
     >>> event_time_s({"created_at": "2026-03-02T09:00:00+08:00"}, "created_at")
@@ -79,6 +101,81 @@ def event_time_s(document: dict[str, object], field_name: str) -> float | None:
     if not isinstance(value, str):
         return None
     return datetime.fromisoformat(value).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSeen:
+    """An alert record worth timing: which alert, of what kind, raised at what event time."""
+
+    alert_id: str
+    kind: str
+    created_s: float
+
+
+def opened_alert(document: Mapping[str, object], since: float) -> AlertSeen | None:
+    """The alert a ``risk.alerts`` record opens; None for every later snapshot of an alert
+    (their ``created_at`` is the alert's first), and for alerts raised before ``since``.
+
+    >>> opened = {"alert_id": "a1", "kind": "rule", "event": "opened",
+    ...           "created_at": "2026-03-02T09:00:00+08:00"}
+    >>> opened_alert(opened, since=0.0)
+    AlertSeen(alert_id='a1', kind='rule', created_s=1772413200.0)
+    >>> opened_alert({**opened, "event": "repeated"}, since=0.0) is None
+    True
+    """
+    if document.get("event") != "opened":
+        return None
+    return _alert_seen(document, since)
+
+
+def candidate_alert(document: Mapping[str, object], since: float) -> AlertSeen | None:
+    """The candidate alert an alert-candidates record carries; None for a command (an
+    acknowledgement, an escalation …) and for alerts raised before ``since``."""
+    if "command" in document:
+        return None
+    return _alert_seen(document, since)
+
+
+def _alert_seen(document: Mapping[str, object], since: float) -> AlertSeen | None:
+    at = event_time_s(document, "created_at")
+    alert_id, kind = document.get("alert_id"), document.get("kind")
+    if at is None or at < since or not isinstance(alert_id, str) or not isinstance(kind, str):
+        return None
+    return AlertSeen(alert_id, kind, at)
+
+
+class Arrivals:
+    """Times each output record as it arrives, into a :class:`LatencyResult`: what counts
+    and how, with no consumer (:class:`OutputWatcher` feeds it)."""
+
+    def __init__(self, result: LatencyResult, since: float) -> None:
+        self.result, self.since = result, since
+        #: Arrival time of each candidate, until its ``opened`` snapshot arrives.
+        self._candidates: dict[str, float] = {}
+
+    def received(self, topic: str, document: Mapping[str, object], now: float) -> None:
+        """Time one output record that arrived at ``now``."""
+        result = self.result
+        if topic == RISK_TIER_CHANGES.name:
+            at = event_time_s(document, "effective_at")
+            if at is not None and at >= self.since:
+                result.tier_change_e2e_s.append(now - at)
+        elif topic == CANDIDATES:
+            candidate = candidate_alert(document, self.since)
+            if candidate is not None:
+                self._candidates.setdefault(candidate.alert_id, now)
+                hop = now - candidate.created_s
+                result.candidate_hop_s.append(hop)
+                result.candidate_hop_by_kind.setdefault(candidate.kind, []).append(hop)
+        elif (alert := opened_alert(document, self.since)) is not None:
+            result.alert_e2e_s.append(now - alert.created_s)
+            if alert.created_s < self.since + 1.0:
+                result.alert_e2e_first_second_s.append(now - alert.created_s)
+            result.alert_e2e_by_kind.setdefault(alert.kind, []).append(now - alert.created_s)
+            candidate_at = self._candidates.pop(alert.alert_id, None)
+            if candidate_at is not None:
+                result.manager_hop_s.append(now - candidate_at)
+                result.manager_hop_by_kind.setdefault(alert.kind, []).append(now - candidate_at)
 
 
 class OutputWatcher:
@@ -97,6 +194,7 @@ class OutputWatcher:
             # wait would show up as latency that no real consumer tuned for it has.
             fetch_max_wait_ms=5,
         )
+        self.arrivals = Arrivals(result, self.since)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -104,7 +202,12 @@ class OutputWatcher:
         await self.consumer.start()
         partitions = [
             TopicPartition(topic, p)
-            for topic in (RISK_ALERTS.name, RISK_TIER_CHANGES.name, *INPUT_NAMES)
+            for topic in (
+                RISK_ALERTS.name,
+                CANDIDATES,
+                RISK_TIER_CHANGES.name,
+                *INPUT_NAMES,
+            )
             for p in range(self.partitions)
         ]
         self.consumer.assign(partitions)
@@ -117,19 +220,15 @@ class OutputWatcher:
         while not self._stopping:
             batches = await self.consumer.getmany(timeout_ms=50)
             now = time.time()
-            for tp, messages in batches.items():
+            # A candidate before the snapshots of the same fetch: one may open the other.
+            arrived = sorted(batches.items(), key=lambda item: item[0].topic != CANDIDATES)
+            for tp, messages in arrived:
                 if tp.topic in INPUT_NAMES:
                     sent = (m.timestamp / 1000 for m in messages)  # the producer's clock
                     self.result.input_hop_s.extend(now - s for s in sent if s >= self.since)
                     continue
-                is_alert = tp.topic == RISK_ALERTS.name
                 for message in messages:
-                    document = orjson.loads(message.value or b"{}")
-                    at = event_time_s(document, "created_at" if is_alert else "effective_at")
-                    if at is None or at < self.since:
-                        continue
-                    target = self.result.alert_e2e_s if is_alert else self.result.tier_change_e2e_s
-                    target.append(now - at)
+                    self.arrivals.received(tp.topic, orjson.loads(message.value or b"{}"), now)
 
     async def stop(self) -> None:
         self._stopping = True

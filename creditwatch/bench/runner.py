@@ -53,7 +53,6 @@ PIPELINE_GROUP = "creditwatch"
 BARE_GROUP = "creditwatch-bench-bare"
 MS = 1000.0
 MB = 1024.0 * 1024.0
-OUTPUT_TOPIC = {"alert": "risk.alerts", "tier_change": "risk.tier-changes"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,8 @@ class BenchConfig:
     phase_timeout_s: float = 900.0
     profile: Path | None = None
     quick: bool = False
+    #: Only the latency phases (after a warm-up on the pre-loaded input): ``bench latency``.
+    latency_only: bool = False
     log_dir: Path | None = None  # default: a temporary directory, removed afterwards
 
     @classmethod
@@ -140,12 +141,16 @@ def run_bench(config: BenchConfig) -> BenchRun:
         if log_dir is None:
             log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-")))
         log_dir.mkdir(parents=True, exist_ok=True)
-        guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
-    for workers in config.scale_workers:
-        guarded(run, f"scale.workers.{workers}", partial(_scale_row, run, workers))
-    pool = _state_phase(run)
-    if pool:
-        _recovery_phase(run, pool)
+        if config.latency_only:
+            guarded(run, "latency phases", lambda: _latency_only(run, log_dir, cleanup))
+        else:
+            guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
+    if not config.latency_only:
+        for workers in config.scale_workers:
+            guarded(run, f"scale.workers.{workers}", partial(_scale_row, run, workers))
+        pool = _state_phase(run)
+        if pool:
+            _recovery_phase(run, pool)
     run.extra["load_average_at_end"] = load_average()
     run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
     say(
@@ -170,7 +175,18 @@ def guarded(run: BenchRun, what: str, phase: Callable[[], object]) -> bool:
 # ------------------------------------------------------------------ broker phases
 
 
-def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
+@dataclass
+class Preloaded:
+    """A started stack with the simulator's first records on its input topics."""
+
+    stack: EmbeddedStack
+    simulator: Simulator
+    produced: Produced
+    targets: dict[tuple[str, int], int]
+    events: int
+
+
+def _preload(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> Preloaded:
     config = run.config
     stack = cleanup.enter_context(EmbeddedStack(workdir=log_dir / "stack"))
     create_topics(stack.bootstrap, ALL_TOPICS, config.partitions)
@@ -199,6 +215,67 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
         ),
     )
     run.add("input.preload", rate(events, load_s), "events/s", "aiokafka producer, batched")
+    return Preloaded(stack, simulator, produced, targets, events)
+
+
+def _latency_only(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
+    """``bench latency``: the worker reads the pre-loaded input (a warm-up, so its
+    tables hold the subjects), then the latency phases; no other phase."""
+    config = run.config
+    loaded = _preload(run, log_dir, cleanup)
+    stack = loaded.stack
+    offsets = GroupOffsets(stack.bootstrap)
+    cleanup.callback(offsets.close)
+    say("warm-up: the creditwatch pipeline reads the pre-loaded input")
+    worker = WorkerProcess(log_dir, stack.kafka_url, stack.redis_url, partitions=config.partitions)
+    cleanup.callback(worker.stop)
+    warm_up = run_group_phase(
+        worker,
+        offsets,
+        PIPELINE_GROUP,
+        loaded.targets,
+        timeout=config.phase_timeout_s,
+        progress=every(5.0, lambda n: f"warm-up committed {n:,}/{loaded.events:,}"),
+    )
+    run.add("warm_up.pipeline.total", warm_up.total_rate, "events/s", _cpu_note(warm_up))
+    _latency_phases(run, loaded, offsets, worker)
+    worker.stop()
+
+
+def _latency_phases(
+    run: BenchRun, loaded: Preloaded, offsets: GroupOffsets, worker: WorkerProcess
+) -> None:
+    """Each offered rate in turn, once the worker has finished its internal topics."""
+    config, bootstrap = run.config, loaded.stack.bootstrap
+    for target in sorted(config.rates):
+        say("waiting for the worker to finish its internal topics")
+        idle = asyncio.run(
+            latency.wait_idle(bootstrap, offsets, PIPELINE_GROUP, config.drain_timeout_s)
+        )
+        say(f"latency at {target:,.0f} events/s for {config.latency_s:.0f} s")
+        cpu_at_start = CpuTimes.now()
+        result = asyncio.run(
+            latency.run_latency_phase(
+                bootstrap,
+                f"http://127.0.0.1:{worker.web_port}/metrics",
+                loaded.simulator,
+                loaded.produced,
+                offsets,
+                rate=target,
+                duration=config.latency_s,
+                drain_timeout=config.drain_timeout_s,
+                partitions=config.partitions,
+                group=PIPELINE_GROUP,
+                progress=say,
+            )
+        )
+        _latency_rows(run, result, steal_note(cpu_at_start) + ("" if idle else "started busy; "))
+
+
+def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
+    config = run.config
+    loaded = _preload(run, log_dir, cleanup)
+    stack, targets, events = loaded.stack, loaded.targets, loaded.events
 
     say("(a) raw consume")
     raw = asyncio.run(raw_consume.raw_consume(stack.bootstrap, targets, config.phase_timeout_s))
@@ -297,29 +374,7 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
     if config.profile is not None and config.profile.exists():
         _profile_rows(run, config.profile)
 
-    for target in sorted(config.rates):
-        say("waiting for the worker to finish its internal topics")
-        idle = asyncio.run(
-            latency.wait_idle(stack.bootstrap, offsets, PIPELINE_GROUP, config.drain_timeout_s)
-        )
-        say(f"latency at {target:,.0f} events/s for {config.latency_s:.0f} s")
-        cpu_at_start = CpuTimes.now()
-        result = asyncio.run(
-            latency.run_latency_phase(
-                stack.bootstrap,
-                f"http://127.0.0.1:{worker.web_port}/metrics",
-                simulator,
-                produced,
-                offsets,
-                rate=target,
-                duration=config.latency_s,
-                drain_timeout=config.drain_timeout_s,
-                partitions=config.partitions,
-                group=PIPELINE_GROUP,
-                progress=say,
-            )
-        )
-        _latency_rows(run, result, steal_note(cpu_at_start) + ("" if idle else "started busy; "))
+    _latency_phases(run, loaded, offsets, worker)
     guarded(run, "idle", lambda: _idle_rows(run, stack, offsets, worker))
     worker.stop()
 
@@ -539,26 +594,39 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
             "ms",
             f"worker histogram event_to_alert, n={n_hist}",
         )
-    for label, samples in (
-        ("alert", result.alert_e2e_s),
-        ("tier_change", result.tier_change_e2e_s),
-    ):
+    timed = (
+        ("alert.e2e", result.alert_e2e_s, "event time → opened snapshot received from "
+         "risk.alerts"),
+        ("tier_change.e2e", result.tier_change_e2e_s, "event time → received from "
+         "risk.tier-changes"),
+        ("alert.candidate", result.candidate_hop_s, "event time → candidate received from "
+         "the alert manager's input"),
+        ("alert.manager_hop", result.manager_hop_s, "candidate received → its opened "
+         "snapshot received"),
+        ("input_hop", result.input_hop_s, "sent → received by a plain consumer, no worker: "
+         "one hop's floor"),
+    )  # fmt: skip
+    for label, samples, basis in timed:
         for q in (0.5, 0.99):
-            value = percentile(samples, q)
             run.add(
-                f"{tag}.{label}.e2e.p{q * 100:.0f}",
-                None if value is None else value * MS,
-                "ms",
-                f"event time → received from {OUTPUT_TOPIC[label]}, n={len(samples)}",
+                f"{tag}.{label}.p{q * 100:.0f}", _ms(samples, q), "ms", f"{basis}, n={len(samples)}"
             )
-    for q in (0.5, 0.99):
-        value = percentile(result.input_hop_s, q)
+    first = result.alert_e2e_first_second_s
+    run.add(
+        f"{tag}.alert.e2e.first_second.max",
+        max(first) * MS if first else None,
+        "ms",
+        f"alerts of the phase's first second (the worker's fetch wait is still the idle "
+        f"one), n={len(first)} of {len(result.alert_e2e_s)}",
+    )
+    for kind, samples in sorted(result.alert_e2e_by_kind.items()):
         run.add(
-            f"{tag}.input_hop.p{q * 100:.0f}",
-            None if value is None else value * MS,
+            f"{tag}.alert.e2e.{kind}.p99",
+            _ms(samples, 0.99),
             "ms",
-            f"sent → received by a plain consumer, no worker: one hop's floor, "
-            f"n={len(result.input_hop_s)}",
+            f"p50 {_ms(samples, 0.5) or 0:,.0f} ms, n={len(samples)}; candidate "
+            f"{_p50_p99_ms(result.candidate_hop_by_kind.get(kind, []))}; manager hop "
+            f"{_p50_p99_ms(result.manager_hop_by_kind.get(kind, []))}",
         )
     run.add(
         f"{tag}.drain",
@@ -574,6 +642,19 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
         "x",
         "alert e2e p99 / plain-hop p99 of the same phase; target ≤ 3 at 1k/s",
     )
+
+
+def _ms(samples: list[float], q: float) -> float | None:
+    """The ``q`` quantile of samples in seconds, in ms (None for none)."""
+    value = percentile(samples, q)
+    return None if value is None else value * MS
+
+
+def _p50_p99_ms(samples: list[float]) -> str:
+    if not samples:
+        return "not seen"
+    p50, p99 = (_ms(samples, q) or 0.0 for q in (0.5, 0.99))
+    return f"p50 / p99 {p50:,.0f} / {p99:,.0f} ms, n={len(samples)}"
 
 
 # ------------------------------------------------------------------ state and recovery

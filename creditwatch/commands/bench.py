@@ -61,9 +61,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("pipeline", "detectors", "sends", "backtest"),
+        choices=("pipeline", "latency", "detectors", "sends", "backtest"),
         default="pipeline",
-        help="pipeline (default): the broker-backed run; detectors: each detector's "
+        help="pipeline (default): the broker-backed run; latency: only its latency "
+        "phases, after the worker has read the pre-loaded input; detectors: each detector's "
         "events/s on one core, no broker; sends: microseconds per record for each way "
         "a worker writes to Kafka; backtest: records/s of `creditwatch policy backtest` "
         "on a simulated city's history in an embedded PostgreSQL",
@@ -139,6 +140,8 @@ def config_from_args(args: argparse.Namespace) -> object:
     from creditwatch.bench.runner import BenchConfig
 
     config = BenchConfig.quick_defaults() if args.quick else BenchConfig()
+    if args.suite == "latency":
+        config = replace(config, latency_only=True)
     overrides = {
         field: getattr(args, option)
         for option, field in OPTION_FIELDS.items()

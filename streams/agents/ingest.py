@@ -21,6 +21,7 @@ from streams import metrics
 from streams.agents.live_models import LIVE_MODELS_MAX, LiveModels
 from streams.agents.subject_batch import SubjectBatch
 from streams.runtime.batches import batch_agent
+from streams.runtime.loop_turns import Turns
 from topics.decode import Rejected, decode_input
 from topics.enforcement import EnforcementEvent
 from topics.iot import IotReading
@@ -36,9 +37,12 @@ def register(w: Wiring) -> None:
         # A batch is acknowledged only after it is handled, so a crash replays it;
         # redelivered records are then dropped by the per-subject event-id memory.
         async with w.subjects.lock:  # a policy put in force re-grades between batches
-            batch = SubjectBatch(w, models)
+            batch, turns = SubjectBatch(w, models), Turns()
             for event in events:
                 await ingest_one(event, batch)
+                # The alerts and outputs made so far, and the other agents' records,
+                # would otherwise wait out the whole batch (loop_turns.py).
+                await turns.take()
             await batch.flush()
 
     batch_agent(w.app, w.channels.inputs, f"{__name__}.ingest", ingest_batch)

@@ -11,6 +11,7 @@ import pytest
 
 from creditwatch.bench.histogram import histogram_buckets, quantile, subtract
 from creditwatch.bench.kafka_io import Produced, reached
+from creditwatch.bench.latency import Arrivals, LatencyResult
 from creditwatch.bench.profile import summarise
 from creditwatch.bench.report import Row, format_table, percentile, rate, ratio
 from creditwatch.bench.throughput import result_of
@@ -295,3 +296,66 @@ def test_bench_backtest_stores_reads_and_replays_a_simulated_city(
     assert [name for name in rates if not (values.get(name) or 0) > 0] == []
     assert values["backtest.moved"] is not None
     assert "records/s" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ what the latency rows count
+
+SINCE = 1_772_413_000.0  # 2026-03-02T08:56:40+08:00, the phase's start
+RAISED = "2026-03-02T09:00:00+08:00"  # 1772413200.0
+
+
+def alert_record(event: str, alert_id: str = "a1", kind: str = "rule", **more: object) -> dict:
+    return {"alert_id": alert_id, "kind": kind, "event": event, "created_at": RAISED, **more}
+
+
+def test_only_an_alerts_opened_snapshot_is_timed_end_to_end() -> None:
+    result = LatencyResult(target_rate=1000.0, duration_s=20.0)
+    arrivals = Arrivals(result, SINCE)
+    arrivals.received("risk.alerts", alert_record("opened"), now=1_772_413_200.25)
+    # Later snapshots of the same alert keep its first created_at: seconds later they
+    # would read as seconds of latency.
+    for event in ("repeated", "escalated", "acknowledged", "resolved"):
+        arrivals.received("risk.alerts", alert_record(event), now=1_772_413_209.0)
+    assert result.alert_e2e_s == [pytest.approx(0.25)]
+    assert result.alert_e2e_by_kind == {"rule": [pytest.approx(0.25)]}
+    assert result.alert_e2e_first_second_s == []  # raised 200 s into the phase
+
+
+def test_alerts_raised_before_the_phase_are_not_timed() -> None:
+    result = LatencyResult(target_rate=1000.0, duration_s=20.0)
+    arrivals = Arrivals(result, since=1_772_413_300.0)  # after RAISED
+    arrivals.received("risk.internal.alert-candidates", alert_record("opened"), now=1.8e9)
+    arrivals.received("risk.alerts", alert_record("opened"), now=1.8e9)
+    assert result.alert_e2e_s == [] and result.candidate_hop_s == []
+
+
+def test_an_alerts_time_splits_into_its_candidate_hop_and_the_managers_hop() -> None:
+    result = LatencyResult(target_rate=1000.0, duration_s=20.0)
+    arrivals = Arrivals(result, SINCE)
+    candidates = "risk.internal.alert-candidates"
+    arrivals.received(candidates, alert_record("opened", "a1", "iot"), now=1_772_413_200.1)
+    arrivals.received(candidates, alert_record("opened", "a2", "rule"), now=1_772_413_200.2)
+    # A command to the manager is not a candidate.
+    command = {"command": {"action": "ack", "alert_id": "a1", "created_at": RAISED}}
+    arrivals.received(candidates, command, now=1_772_413_200.3)
+    arrivals.received("risk.alerts", alert_record("opened", "a1", "iot"), now=1_772_413_200.4)
+    arrivals.received("risk.alerts", alert_record("opened", "a3", "rule"), now=1_772_413_200.5)
+    assert result.candidate_hop_s == [pytest.approx(0.1), pytest.approx(0.2)]
+    assert result.manager_hop_s == [pytest.approx(0.3)]  # a3's candidate was not seen
+    assert result.manager_hop_by_kind == {"iot": [pytest.approx(0.3)]}
+    assert sorted(result.candidate_hop_by_kind) == ["iot", "rule"]
+    assert sorted(result.alert_e2e_by_kind) == ["iot", "rule"]
+
+
+def test_tier_changes_are_timed_from_their_effective_time() -> None:
+    result = LatencyResult(target_rate=1000.0, duration_s=20.0)
+    Arrivals(result, SINCE).received(
+        "risk.tier-changes", {"effective_at": RAISED}, now=1_772_413_200.5
+    )
+    assert result.tier_change_e2e_s == [pytest.approx(0.5)]
+
+
+def test_the_latency_suite_runs_only_the_latency_phases() -> None:
+    config = bench_command.config_from_args(parse(["latency", "--quick", "--rates", "1000"]))
+    assert config.latency_only and config.rates == (1000.0,)  # type: ignore[attr-defined]
+    assert not bench_command.config_from_args(parse(["--quick"])).latency_only  # type: ignore[attr-defined]
