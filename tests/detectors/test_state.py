@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import uuid
+from pathlib import Path
 
 import pytest
 
 from detectors.casefile import Listing
 from detectors.policy import Policy, load_policy
 from detectors.scoring import complaints_30d, iot_exceedances_24h, score_subject
-from detectors.state import CreditMark, Observation, SubjectState
+from detectors.state import STATE_WORDS, CreditMark, Observation, SubjectState
 from detectors.windows import DAY_S, HOUR_S
 from tests.factories import T0_S, observation
+from topics.lists import ExitReason
+from topics.vocabulary import ComplaintCategory, Department, Sector, SubjectType, Tier
 
+DATA = Path(__file__).parent / "data"
 POLICY = load_policy()
 GENERAL = POLICY.signals["penalty_general"]
 HALF_LIFE = GENERAL.half_life_s
@@ -192,14 +199,52 @@ def test_restored_state_behaves_like_the_original() -> None:
     assert restored.events == state.events
 
 
-def test_a_state_stored_before_subject_types_is_read_as_an_enterprise() -> None:
+def red_listed_state() -> SubjectState:
+    state = busy_state()
+    state.tier_since_s = T0_S + 5.0
+    state.last_adverse = CreditMark("p1", "penalty_minor", T0_S + 7.0, "market_regulation")
+    state.honours = [CreditMark(f"h{i}", "honour", T0_S + i, "health") for i in range(3)]
+    state.red_list = Listing("red_list", 3, False, T0_S, None, ["h1", "h2"], T0_S + 9.0, "expired")
+    return state
+
+
+def state_owned_state() -> SubjectState:
     state = busy_state()
     state.subject_type = "state_owned"
     state.last_adverse, state.honours, state.red_list = None, [], None
-    assert SubjectState.from_bytes(state.to_bytes()).subject_type == "state_owned"
+    return state
+
+
+#: States whose format-5 encodings, written by the code before format 6, are kept in
+#: data/subject_state_v5.json: a changelog written then must still be read.
+FORMAT_5_STATES = {
+    "empty": SubjectState,
+    "red_listed": red_listed_state,
+    "state_owned": state_owned_state,
+}
+
+
+def format_5(name: str) -> bytes:
+    document = json.loads((DATA / "subject_state_v5.json").read_text())
+    return bytes.fromhex(document["states"][name])
+
+
+@pytest.mark.parametrize("name", sorted(FORMAT_5_STATES))
+def test_a_state_written_in_format_5_is_read_as_the_same_state(name: str) -> None:
+    stored = format_5(name)
+    assert stored[0] == 5
+    read = SubjectState.from_bytes(stored)
+    assert read == FORMAT_5_STATES[name]()
+    assert SubjectState.from_bytes(read.to_bytes()) == read  # and it is rewritten in format 6
+    assert len(read.to_bytes()) < len(stored)
+
+
+def test_a_state_stored_before_subject_types_is_read_as_an_enterprise() -> None:
+    v5 = format_5("state_owned")
+    assert SubjectState.from_bytes(v5).subject_type == "state_owned"
     # Format 4 is format 5 without what the red list needs at the end: here a double
     # (tier_since_s) and three empty counts (no adverse record, honours or listing).
-    v4 = bytes([4]) + state.to_bytes()[1 : -(8 + 3)]
+    v4 = bytes([4]) + v5[1 : -(8 + 3)]
     assert SubjectState.from_bytes(v4).subject_type == "state_owned"
     # Format 3 is format 4 without the type at the end (a changelog written before it).
     old = bytes([3]) + v4[1 : -len(b"state_owned") - 1]
@@ -207,22 +252,78 @@ def test_a_state_stored_before_subject_types_is_read_as_an_enterprise() -> None:
 
 
 def test_a_state_from_before_the_red_list_counts_its_tier_from_its_last_event() -> None:
-    state = busy_state()
-    state.last_adverse, state.honours, state.red_list = None, [], None
-    v4 = bytes([4]) + state.to_bytes()[1 : -(8 + 3)]
+    v4 = bytes([4]) + format_5("state_owned")[1 : -(8 + 3)]
     read = SubjectState.from_bytes(v4)
-    assert read.tier_since_s == state.clock and read.red_list is None
+    assert read.tier_since_s == busy_state().clock and read.red_list is None
 
 
 def test_what_the_red_list_needs_survives_encoding() -> None:
-    state = busy_state()
-    state.tier_since_s = T0_S + 5.0
-    state.last_adverse = CreditMark("p1", "penalty_minor", T0_S + 7.0, "market_regulation")
-    state.honours = [CreditMark(f"h{i}", "honour", T0_S + i, "health") for i in range(3)]
-    state.red_list = Listing("red_list", 3, False, T0_S, None, ["h1", "h2"], T0_S + 9.0, "expired")
+    state = red_listed_state()
     read = SubjectState.from_bytes(state.to_bytes())
     assert (read.tier_since_s, read.last_adverse, read.honours, read.red_list) == (
         state.tier_since_s, state.last_adverse, state.honours, state.red_list)  # fmt: skip
+
+
+def test_every_number_time_and_name_comes_back_exactly() -> None:
+    """Format 6 writes times in milliseconds and names as words only where that is exact."""
+    state = red_listed_state()
+    clock = state.clock
+    state.score = 61.257  # finer than the hundredths the format writes compactly
+    state.version, state.events = 300, 70_000  # counts past one byte
+    state.alerted = {
+        "tier_d": clock - 0.0004,  # finer than a millisecond
+        "iot_anomaly:dev-7:pm25": clock + 12.5,  # not a word of the table; after the clock
+        "complaint_surge:price": -0.0,
+        "未知规则": float("inf"),
+    }
+    state.last_seen = {"penalty_serious": float("nan"), "new_signal": clock - 3 * DAY_S}
+    state.sector, state.subject_type, state.region = "新行业", "cooperative", "130102"
+    state.peer_features = (61.3, 4.0, 1.97, 0.0)
+    state.honours = [
+        CreditMark(str(uuid.UUID(int=7)), "honour", clock - 1.0, "health"),
+        CreditMark(str(uuid.UUID(int=8)).upper(), "honour", clock, "某协会"),  # not canonical
+        CreditMark("部门-42", "new_honour", clock - 10 * DAY_S, ""),
+    ]
+    read = SubjectState.from_bytes(state.to_bytes())
+    assert read.last_seen.keys() == state.last_seen.keys()
+    assert math.isnan(read.last_seen.pop("penalty_serious"))
+    state.last_seen.pop("penalty_serious")
+    assert read == state
+    assert math.copysign(1.0, read.alerted["complaint_surge:price"]) == -1.0
+
+
+def test_a_uuid_event_id_of_a_credit_mark_is_written_in_16_bytes() -> None:
+    state = SubjectState()
+    plain = len(state.to_bytes())
+    event_id = "822c4314-1e0b-4cb2-9a9c-0cc050995e08"
+    state.last_adverse = CreditMark(event_id, "penalty_general", 0.0, "market_regulation")
+    # 16 bytes for the id and a byte for its kind, one each for the signal, the time and
+    # the department (names the format knows): 20 bytes, where format 5 spent 73.
+    assert len(state.to_bytes()) - plain == 20
+    assert SubjectState.from_bytes(state.to_bytes()).last_adverse == state.last_adverse
+
+
+def test_every_name_a_state_holds_today_is_a_word_of_the_table() -> None:
+    """Else it is spelled out in every state that holds it: append it to STATE_WORDS."""
+    names = {
+        *(member.value for kind in (Sector, Department, SubjectType, ComplaintCategory, Tier)
+          for member in kind),
+        *(reason.value for reason in ExitReason),
+        *POLICY.signals,
+        "tier_d",
+        "iot_exceedances",
+        *(f"complaint_surge:{category.value}" for category in ComplaintCategory),
+    }  # fmt: skip
+    assert names - set(STATE_WORDS) == set()
+    assert len(set(STATE_WORDS)) == len(STATE_WORDS)
+
+
+def test_a_word_this_code_does_not_know_is_refused_not_misread() -> None:
+    encoded = bytearray(SubjectState().to_bytes())
+    sector = encoded.index(bytes([STATE_WORDS.index("") + 1]))  # the empty sector's word
+    encoded[sector] = 0x7F  # a place past the end of this code's table
+    with pytest.raises(ValueError, match="word"):
+        SubjectState.from_bytes(bytes(encoded))
 
 
 def test_a_state_remembers_its_newest_adverse_record_and_its_newest_honours() -> None:
