@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from creditwatch.bench.kafka_io import Produced, create_topic, produce_all
-from creditwatch.bench.state_size import synthetic_key
+from creditwatch.bench.state_size import process_rss, synthetic_key
 from creditwatch.commands.worker import READY_LINE
 from creditwatch.embedded import EmbeddedStack, wait_for
 from creditwatch.processes import WorkerProcess
@@ -36,6 +36,7 @@ class RecoveryResult:
     written_bytes: int
     write_s: float
     ready_s: float  # worker start to ready line
+    rss_bytes: int | None  # the worker's resident set at its ready line
 
 
 def changelog_messages(pool: list[bytes], count: int) -> Iterator[tuple[str, bytes | None, bytes]]:
@@ -75,8 +76,13 @@ def run_recovery(
     *,
     timeout: float = 900.0,
     progress: Callable[[str], None] | None = None,
+    watch: Callable[[int], Callable[[], None]] | None = None,
 ) -> RecoveryResult:
-    """Fill a fresh broker's changelog with ``count`` states and time a worker's start."""
+    """Fill a fresh broker's changelog with ``count`` states and time a worker's start.
+
+    ``watch`` is called with the worker's pid once it is launched (a profiler);
+    what it returns is called at the ready line, or when the wait fails.
+    """
     with EmbeddedStack(postgres=False) as stack:
         create_topics(stack.bootstrap, ALL_TOPICS, partitions)
         create_topic(stack.bootstrap, CHANGELOG, partitions)
@@ -102,6 +108,12 @@ def run_recovery(
         with worker:
             if progress is not None:
                 progress(f"worker recovering {count:,} subjects")
-            wait_recovered(worker, timeout)
+            stop_watching = watch(worker.pid) if watch and worker.pid is not None else None
+            try:
+                wait_recovered(worker, timeout)
+            finally:
+                if stop_watching is not None:
+                    stop_watching()
             ready_s = time.monotonic() - launched
-    return RecoveryResult(count, written, write_s, ready_s)
+            rss = process_rss(worker.pid) if worker.pid is not None else None
+    return RecoveryResult(count, written, write_s, ready_s, rss)

@@ -579,7 +579,31 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
 # ------------------------------------------------------------------ state and recovery
 
 
-def _state_phase(run: BenchRun) -> list[bytes]:
+def run_recovery_bench(config: BenchConfig) -> BenchRun:
+    """``creditwatch bench recovery``: the recovery rows alone, with the empty-changelog
+    start they are compared with measured the same way (and the worker profiled
+    through the largest recovery with ``--profile``)."""
+    run = BenchRun(config)
+    run.extra["load_average_at_start"] = load_average()
+    started = time.monotonic()
+    pool = _pool_phase(run)
+    if pool:
+        empty: list[recovery.RecoveryResult] = []
+        guarded(run, "recovery.empty", lambda: empty.append(_recovery_row(run, pool, 0)))
+        if empty:
+            run.pipeline_startup_s = empty[0].ready_s
+        _recovery_phase(run, pool, profiled=max(config.recovery_counts))
+    run.extra["load_average_at_end"] = load_average()
+    run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
+    say(
+        f"done in {run.extra['wall_time_s']:.0f} s; load average "
+        f"{run.extra['load_average_at_start']} at start, {run.extra['load_average_at_end']} at end"
+    )
+    return run
+
+
+def _pool_phase(run: BenchRun) -> list[bytes]:
+    """Simulated subject states (the values a changelog holds), with their size rows."""
     config = run.config
     say(f"state size: {config.pool_events:,} events over {config.pool_subjects:,} subjects")
     pools: list[list[bytes]] = []
@@ -600,6 +624,14 @@ def _state_phase(run: BenchRun) -> list[bytes]:
     )
     run.add("state.bytes.mean", stats.mean_bytes, "B", run.scaled(basis))
     run.add("state.bytes.p99", stats.p99_bytes, "B", run.scaled(basis))
+    return pool
+
+
+def _state_phase(run: BenchRun) -> list[bytes]:
+    pool = _pool_phase(run)
+    if not pool:
+        return pool
+    config = run.config
     with tempfile.TemporaryDirectory(prefix="cw-bench-pool-") as tmp:
         pool_path = Path(tmp) / "pool.txt"
         state_size.write_pool(pool, pool_path)
@@ -629,18 +661,29 @@ def _rss_row(run: BenchRun, pool_path: Path, count: int, form: str) -> None:
     )
 
 
-def _recovery_phase(run: BenchRun, pool: list[bytes]) -> None:
+def _recovery_phase(run: BenchRun, pool: list[bytes], profiled: int | None = None) -> None:
+    """One row per recovery count; ``--profile`` samples the worker recovering ``profiled``."""
     for count in run.config.recovery_counts:
         guarded(
             run,
             f"recovery.{_count_label(count)}",
-            partial(_recovery_row, run, pool, count),
+            partial(_recovery_row, run, pool, count, profiled=count == profiled),
         )
 
 
-def _recovery_row(run: BenchRun, pool: list[bytes], count: int) -> None:
+def _recovery_row(
+    run: BenchRun, pool: list[bytes], count: int, *, profiled: bool = False
+) -> recovery.RecoveryResult:
     config = run.config
+    label = _count_label(count) if count else "empty"
     say(f"changelog recovery of {count:,} subjects")
+    folded = config.profile if profiled else None
+
+    def watch(pid: int) -> Callable[[], None]:
+        assert folded is not None
+        say(f"profiling worker pid {pid} with py-spy, start → ready")
+        return partial(_stop_profiler, profile.start_profiler(pid, folded, 3600))
+
     with tempfile.TemporaryDirectory(prefix="cw-bench-recovery-") as tmp:
         result = recovery.run_recovery(
             pool,
@@ -649,18 +692,27 @@ def _recovery_row(run: BenchRun, pool: list[bytes], count: int) -> None:
             Path(tmp),
             timeout=config.phase_timeout_s,
             progress=say,
+            watch=watch if folded is not None else None,
         )
     baseline = run.pipeline_startup_s
     base = "—" if baseline is None else f"{baseline:.1f} s"
+    what = (
+        f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
+        f"(written in {result.write_s:.1f} s); empty-changelog start {base}"
+        if count
+        else "worker start → ready, empty changelog"
+    )
     run.add(
-        f"recovery.{_count_label(count)}",
+        f"recovery.{label}",
         result.ready_s,
         "s",
-        run.scaled(
-            f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
-            f"(written in {result.write_s:.1f} s); empty-changelog start {base}"
-        ),
+        run.scaled(("py-spy sampling; " if folded else "") + what),
     )
+    if result.rss_bytes is not None:
+        run.add(f"recovery.{label}.rss", result.rss_bytes / MB, "MB", "worker RSS at ready")
+    if folded is not None and folded.exists():
+        _profile_rows(run, folded)
+    return result
 
 
 def _count_label(count: int) -> str:
