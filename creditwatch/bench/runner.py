@@ -121,7 +121,6 @@ class BenchRun:
     config: BenchConfig
     rows: list[Row] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    pipeline_startup_s: float | None = None
 
     def scaled(self, note: str) -> str:
         return f"[quick: scaled] {note}" if self.config.quick else note
@@ -268,7 +267,6 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
     finally:
         for spy in profiler:
             _stop_profiler(spy)
-    run.pipeline_startup_s = pipeline.startup_s
     caveat = ("py-spy sampling; " if profiler else "") + steal_note(cpu_at_start)
     _throughput_rows(run, "c.pipeline", pipeline, caveat + "archive sink alongside; ")
     guarded(
@@ -580,18 +578,13 @@ def _latency_rows(run: BenchRun, result: latency.LatencyResult, caveat: str = ""
 
 
 def run_recovery_bench(config: BenchConfig) -> BenchRun:
-    """``creditwatch bench recovery``: the recovery rows alone, with the empty-changelog
-    start they are compared with measured the same way (and the worker profiled
-    through the largest recovery with ``--profile``)."""
+    """``creditwatch bench recovery``: the recovery rows alone (``--profile`` samples
+    the worker through the largest recovery)."""
     run = BenchRun(config)
     run.extra["load_average_at_start"] = load_average()
     started = time.monotonic()
     pool = _pool_phase(run)
     if pool:
-        empty: list[recovery.RecoveryResult] = []
-        guarded(run, "recovery.empty", lambda: empty.append(_recovery_row(run, pool, 0)))
-        if empty:
-            run.pipeline_startup_s = empty[0].ready_s
         _recovery_phase(run, pool, profiled=max(config.recovery_counts))
     run.extra["load_average_at_end"] = load_average()
     run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
@@ -671,11 +664,9 @@ def _recovery_phase(run: BenchRun, pool: list[bytes], profiled: int | None = Non
         )
 
 
-def _recovery_row(
-    run: BenchRun, pool: list[bytes], count: int, *, profiled: bool = False
-) -> recovery.RecoveryResult:
+def _recovery_row(run: BenchRun, pool: list[bytes], count: int, *, profiled: bool) -> None:
     config = run.config
-    label = _count_label(count) if count else "empty"
+    label = _count_label(count)
     say(f"changelog recovery of {count:,} subjects")
     folded = config.profile if profiled else None
 
@@ -684,35 +675,36 @@ def _recovery_row(
         say(f"profiling worker pid {pid} with py-spy, start → ready")
         return partial(_stop_profiler, profile.start_profiler(pid, folded, 3600))
 
-    with tempfile.TemporaryDirectory(prefix="cw-bench-recovery-") as tmp:
+    with ExitStack() as cleanup:
+        if config.log_dir is not None:
+            log_dir = config.log_dir / f"recovery-{label}"
+            log_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-rec-")))
         result = recovery.run_recovery(
             pool,
             count,
             config.partitions,
-            Path(tmp),
+            log_dir,
             timeout=config.phase_timeout_s,
             progress=say,
             watch=watch if folded is not None else None,
         )
-    baseline = run.pipeline_startup_s
-    base = "—" if baseline is None else f"{baseline:.1f} s"
-    what = (
-        f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
-        f"(written in {result.write_s:.1f} s); empty-changelog start {base}"
-        if count
-        else "worker start → ready, empty changelog"
-    )
     run.add(
         f"recovery.{label}",
         result.ready_s,
         "s",
-        run.scaled(("py-spy sampling; " if folded else "") + what),
+        run.scaled(
+            ("py-spy sampling; " if folded else "")
+            + f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
+            f"(written in {result.write_s:.1f} s); first start, empty changelog "
+            f"{result.empty_start_s:.1f} s"
+        ),
     )
     if result.rss_bytes is not None:
         run.add(f"recovery.{label}.rss", result.rss_bytes / MB, "MB", "worker RSS at ready")
     if folded is not None and folded.exists():
         _profile_rows(run, folded)
-    return result
 
 
 def _count_label(count: int) -> str:
