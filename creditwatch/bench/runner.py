@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -131,27 +131,36 @@ class BenchRun:
 
 def run_bench(config: BenchConfig) -> BenchRun:
     run = BenchRun(config)
-    # Other work on the machine moves every number: record the load around the run.
+    with _timed(run):
+        with ExitStack() as cleanup:
+            log_dir = config.log_dir
+            if log_dir is None:
+                log_dir = Path(
+                    cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-"))
+                )
+            log_dir.mkdir(parents=True, exist_ok=True)
+            guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
+        for workers in config.scale_workers:
+            guarded(run, f"scale.workers.{workers}", partial(_scale_row, run, workers))
+        pool = _state_phase(run)
+        if pool:
+            _recovery_phase(run, pool)
+    return run
+
+
+@contextmanager
+def _timed(run: BenchRun) -> Iterator[None]:
+    """Record the load average around the run, and its wall time: other work on the
+    machine moves every number."""
     run.extra["load_average_at_start"] = load_average()
     started = time.monotonic()
-    with ExitStack() as cleanup:
-        log_dir = config.log_dir
-        if log_dir is None:
-            log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-")))
-        log_dir.mkdir(parents=True, exist_ok=True)
-        guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
-    for workers in config.scale_workers:
-        guarded(run, f"scale.workers.{workers}", partial(_scale_row, run, workers))
-    pool = _state_phase(run)
-    if pool:
-        _recovery_phase(run, pool)
+    yield
     run.extra["load_average_at_end"] = load_average()
     run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
     say(
         f"done in {run.extra['wall_time_s']:.0f} s; load average "
         f"{run.extra['load_average_at_start']} at start, {run.extra['load_average_at_end']} at end"
     )
-    return run
 
 
 def guarded(run: BenchRun, what: str, phase: Callable[[], object]) -> bool:
@@ -581,17 +590,10 @@ def run_recovery_bench(config: BenchConfig) -> BenchRun:
     """``creditwatch bench recovery``: the recovery rows alone (``--profile`` samples
     the worker through the largest recovery)."""
     run = BenchRun(config)
-    run.extra["load_average_at_start"] = load_average()
-    started = time.monotonic()
-    pool = _pool_phase(run)
-    if pool:
-        _recovery_phase(run, pool, profiled=max(config.recovery_counts))
-    run.extra["load_average_at_end"] = load_average()
-    run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
-    say(
-        f"done in {run.extra['wall_time_s']:.0f} s; load average "
-        f"{run.extra['load_average_at_start']} at start, {run.extra['load_average_at_end']} at end"
-    )
+    with _timed(run):
+        pool = _pool_phase(run)
+        if pool:
+            _recovery_phase(run, pool, profiled=max(config.recovery_counts))
     return run
 
 

@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "events/s on one core, no broker; sends: microseconds per record for each way "
         "a worker writes to Kafka; backtest: records/s of `creditwatch policy backtest` "
         "on a simulated city's history in an embedded PostgreSQL; recovery: worker start "
-        "→ ready over a changelog of --recovery-counts subjects, and over an empty one",
+        "→ ready over a changelog of --recovery-counts subjects, the first start on the "
+        "empty changelog beside it",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, every row")
     parser.add_argument("--events", type=_positive_int, help="pre-loaded input records")
