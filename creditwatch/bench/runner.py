@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -122,7 +122,6 @@ class BenchRun:
     config: BenchConfig
     rows: list[Row] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    pipeline_startup_s: float | None = None
 
     def scaled(self, note: str) -> str:
         return f"[quick: scaled] {note}" if self.config.quick else note
@@ -133,31 +132,41 @@ class BenchRun:
 
 def run_bench(config: BenchConfig) -> BenchRun:
     run = BenchRun(config)
-    # Other work on the machine moves every number: record the load around the run.
-    run.extra["load_average_at_start"] = load_average()
-    started = time.monotonic()
-    with ExitStack() as cleanup:
-        log_dir = config.log_dir
-        if log_dir is None:
-            log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-")))
-        log_dir.mkdir(parents=True, exist_ok=True)
+    with _timed(run):
+        with ExitStack() as cleanup:
+            log_dir = config.log_dir
+            if log_dir is None:
+                log_dir = Path(
+                    cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-bench-"))
+                )
+            log_dir.mkdir(parents=True, exist_ok=True)
+            if config.latency_only:
+                guarded(run, "latency phases", lambda: _latency_only(run, log_dir, cleanup))
+            else:
+                guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
         if config.latency_only:
-            guarded(run, "latency phases", lambda: _latency_only(run, log_dir, cleanup))
-        else:
-            guarded(run, "broker phases", lambda: _broker_phases(run, log_dir, cleanup))
-    if not config.latency_only:
+            return run
         for workers in config.scale_workers:
             guarded(run, f"scale.workers.{workers}", partial(_scale_row, run, workers))
         pool = _state_phase(run)
         if pool:
             _recovery_phase(run, pool)
+    return run
+
+
+@contextmanager
+def _timed(run: BenchRun) -> Iterator[None]:
+    """Record the load average around the run, and its wall time: other work on the
+    machine moves every number."""
+    run.extra["load_average_at_start"] = load_average()
+    started = time.monotonic()
+    yield
     run.extra["load_average_at_end"] = load_average()
     run.extra["wall_time_s"] = round(time.monotonic() - started, 1)
     say(
         f"done in {run.extra['wall_time_s']:.0f} s; load average "
         f"{run.extra['load_average_at_start']} at start, {run.extra['load_average_at_end']} at end"
     )
-    return run
 
 
 def guarded(run: BenchRun, what: str, phase: Callable[[], object]) -> bool:
@@ -345,7 +354,6 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
     finally:
         for spy in profiler:
             _stop_profiler(spy)
-    run.pipeline_startup_s = pipeline.startup_s
     caveat = ("py-spy sampling; " if profiler else "") + steal_note(cpu_at_start)
     _throughput_rows(run, "c.pipeline", pipeline, caveat + "archive sink alongside; ")
     guarded(
@@ -660,7 +668,19 @@ def _p50_p99_ms(samples: list[float]) -> str:
 # ------------------------------------------------------------------ state and recovery
 
 
-def _state_phase(run: BenchRun) -> list[bytes]:
+def run_recovery_bench(config: BenchConfig) -> BenchRun:
+    """``creditwatch bench recovery``: the recovery rows alone (``--profile`` samples
+    the worker through the largest recovery)."""
+    run = BenchRun(config)
+    with _timed(run):
+        pool = _pool_phase(run)
+        if pool:
+            _recovery_phase(run, pool, profiled=max(config.recovery_counts))
+    return run
+
+
+def _pool_phase(run: BenchRun) -> list[bytes]:
+    """Simulated subject states (the values a changelog holds), with their size rows."""
     config = run.config
     say(f"state size: {config.pool_events:,} events over {config.pool_subjects:,} subjects")
     pools: list[list[bytes]] = []
@@ -681,6 +701,14 @@ def _state_phase(run: BenchRun) -> list[bytes]:
     )
     run.add("state.bytes.mean", stats.mean_bytes, "B", run.scaled(basis))
     run.add("state.bytes.p99", stats.p99_bytes, "B", run.scaled(basis))
+    return pool
+
+
+def _state_phase(run: BenchRun) -> list[bytes]:
+    pool = _pool_phase(run)
+    if not pool:
+        return pool
+    config = run.config
     with tempfile.TemporaryDirectory(prefix="cw-bench-pool-") as tmp:
         pool_path = Path(tmp) / "pool.txt"
         state_size.write_pool(pool, pool_path)
@@ -710,38 +738,57 @@ def _rss_row(run: BenchRun, pool_path: Path, count: int, form: str) -> None:
     )
 
 
-def _recovery_phase(run: BenchRun, pool: list[bytes]) -> None:
+def _recovery_phase(run: BenchRun, pool: list[bytes], profiled: int | None = None) -> None:
+    """One row per recovery count; ``--profile`` samples the worker recovering ``profiled``."""
     for count in run.config.recovery_counts:
         guarded(
             run,
             f"recovery.{_count_label(count)}",
-            partial(_recovery_row, run, pool, count),
+            partial(_recovery_row, run, pool, count, profiled=count == profiled),
         )
 
 
-def _recovery_row(run: BenchRun, pool: list[bytes], count: int) -> None:
+def _recovery_row(run: BenchRun, pool: list[bytes], count: int, *, profiled: bool) -> None:
     config = run.config
+    label = _count_label(count)
     say(f"changelog recovery of {count:,} subjects")
-    with tempfile.TemporaryDirectory(prefix="cw-bench-recovery-") as tmp:
+    folded = config.profile if profiled else None
+
+    def watch(pid: int) -> Callable[[], None]:
+        assert folded is not None
+        say(f"profiling worker pid {pid} with py-spy, start → ready")
+        return partial(_stop_profiler, profile.start_profiler(pid, folded, 3600))
+
+    with ExitStack() as cleanup:
+        if config.log_dir is not None:
+            log_dir = config.log_dir / f"recovery-{label}"
+            log_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cw-rec-")))
         result = recovery.run_recovery(
             pool,
             count,
             config.partitions,
-            Path(tmp),
+            log_dir,
             timeout=config.phase_timeout_s,
             progress=say,
+            watch=watch if folded is not None else None,
         )
-    baseline = run.pipeline_startup_s
-    base = "—" if baseline is None else f"{baseline:.1f} s"
     run.add(
-        f"recovery.{_count_label(count)}",
+        f"recovery.{label}",
         result.ready_s,
         "s",
         run.scaled(
-            f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
-            f"(written in {result.write_s:.1f} s); empty-changelog start {base}"
+            ("py-spy sampling; " if folded else "")
+            + f"worker start → ready over {result.written_bytes / MB:,.0f} MB changelog "
+            f"(written in {result.write_s:.1f} s); first start, empty changelog "
+            f"{result.empty_start_s:.1f} s"
         ),
     )
+    if result.rss_bytes is not None:
+        run.add(f"recovery.{label}.rss", result.rss_bytes / MB, "MB", "worker RSS at ready")
+    if folded is not None and folded.exists():
+        _profile_rows(run, folded)
 
 
 def _count_label(count: int) -> str:

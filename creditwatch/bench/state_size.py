@@ -104,15 +104,21 @@ def synthetic_key(index: int) -> bytes:
     return b"91130100%010d" % index
 
 
-def current_rss() -> int:
-    """Resident set size now, from /proc (Linux); peak RSS elsewhere."""
+def process_rss(pid: int | str = "self") -> int | None:
+    """Resident set size of a process now, from /proc (Linux); None where unreadable."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return None
+
+
+def current_rss() -> int:
+    """This process's resident set size now, from /proc (Linux); peak RSS elsewhere."""
+    rss = process_rss()
+    return rss if rss is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def hold(pool: list[bytes], count: int, form: str) -> tuple[dict[bytes, object], int]:

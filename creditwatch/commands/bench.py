@@ -1,5 +1,6 @@
 """``creditwatch bench``: throughput, latency, state size and recovery in one run;
-``creditwatch bench detectors``: each detector's own speed, without a broker."""
+``creditwatch bench detectors``: each detector's own speed, without a broker;
+``creditwatch bench recovery``: the recovery rows alone."""
 
 from __future__ import annotations
 
@@ -61,13 +62,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("pipeline", "latency", "detectors", "sends", "backtest"),
+        choices=("pipeline", "latency", "detectors", "sends", "backtest", "recovery"),
         default="pipeline",
         help="pipeline (default): the broker-backed run; latency: only its latency "
         "phases, after the worker has read the pre-loaded input; detectors: each detector's "
         "events/s on one core, no broker; sends: microseconds per record for each way "
         "a worker writes to Kafka; backtest: records/s of `creditwatch policy backtest` "
-        "on a simulated city's history in an embedded PostgreSQL",
+        "on a simulated city's history in an embedded PostgreSQL; recovery: worker start "
+        "→ ready over a changelog of --recovery-counts subjects, the first start on the "
+        "empty changelog beside it",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, every row")
     parser.add_argument("--events", type=_positive_int, help="pre-loaded input records")
@@ -108,7 +111,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         nargs="?",
         const=Path("artifacts/profile.folded"),
-        help="sample the worker with py-spy during (c) (folded stacks; default %(const)s)",
+        help="sample the worker with py-spy during (c), or through the largest recovery "
+        "with `bench recovery` (folded stacks; default %(const)s)",
     )
     parser.add_argument("--logs", type=Path, help="keep process logs here (default: temporary)")
     parser.add_argument(
@@ -218,19 +222,27 @@ def run(args: argparse.Namespace) -> int:
     # Imported late: the bench pulls in aiokafka and the simulator.
     from creditwatch.bench.profile import format_summary, py_spy_path, summarise
     from creditwatch.bench.report import format_table, write_json
-    from creditwatch.bench.runner import BenchConfig, run_bench, say
+    from creditwatch.bench.runner import BenchConfig, run_bench, run_recovery_bench, say
 
     config = config_from_args(args)
     assert isinstance(config, BenchConfig)
     if config.profile is not None and py_spy_path() is None:
         print("creditwatch bench: --profile needs py-spy (pip install py-spy)", file=sys.stderr)
         return 2
-    result = run_bench(config)
+    if args.suite == "recovery":
+        result = run_recovery_bench(config)
+        path = (
+            args.json
+            if args.json != DEFAULT_JSON
+            else DEFAULT_JSON.with_name("bench-recovery.json")
+        )
+    else:
+        result, path = run_bench(config), args.json
     print(format_table(result.rows))
     if config.profile is not None and config.profile.exists():
         print()
         print(format_summary(summarise(config.profile.read_text(errors="replace").splitlines())))
-    write_json(args.json, result.rows, config.as_dict(), result.extra)
-    say(f"results written to {args.json}")
+    write_json(path, result.rows, config.as_dict(), result.extra)
+    say(f"results written to {path}")
     failed = [row.name for row in result.rows if row.name.startswith("failed:")]
     return 1 if failed else 0

@@ -174,6 +174,13 @@ RELIANCES: tuple[Reliance, ...] = (
         "generation_id) before recovery, where FastRecoveryStore reads its changelog",
         "fa0ae79d6f5c5fcb",
     ),
+    Reliance(
+        "faust.tables.manager:TableManager.on_rebalance",
+        "streams/runtime/fast_recovery.py",
+        "every table's on_rebalance is awaited before the recovery's, in the same "
+        "rebalance: the first FastRecoveryStore called reads the changelogs of all of them",
+        "5a5760595a47ee99",
+    ),
     # streams/runtime/batches.py
     Reliance(
         f"{FAUST_CONSUMER}._new_offset",

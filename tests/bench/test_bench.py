@@ -359,3 +359,23 @@ def test_the_latency_suite_runs_only_the_latency_phases() -> None:
     config = bench_command.config_from_args(parse(["latency", "--quick", "--rates", "1000"]))
     assert config.latency_only and config.rates == (1000.0,)  # type: ignore[attr-defined]
     assert not bench_command.config_from_args(parse(["--quick"])).latency_only  # type: ignore[attr-defined]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_bench_recovery_times_a_worker_start_over_a_filled_changelog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "recovery.json"
+    args = ["recovery", "--recovery-counts", "3000", "--pool-subjects", "200"]
+    args += ["--pool-events", "2000", "--logs", str(tmp_path / "logs"), "--json", str(out)]
+    assert bench_command.run(parse(args)) == 0
+    rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+    assert rows["recovery.3k"]["value"] > 0 and "first start" in rows["recovery.3k"]["notes"]
+    assert rows["recovery.3k.rss"]["value"] > 0
+    assert not any(name.startswith(("failed:", "c.", "latency.")) for name in rows)
+    # The timed worker read the states the bench wrote and had nothing to re-grade.
+    log = (tmp_path / "logs" / "recovery-3k" / "recovery-3000.log").read_text()
+    assert "subject-state: read 3000 changelog records" in log
+    assert "re-graded" not in log
+    assert "recovery.3k" in capsys.readouterr().out

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import namedtuple
+from typing import Any
+
+import pytest
 
 from streams.runtime import fast_recovery
 from streams.runtime.fast_recovery import FastRecoveryStore
@@ -56,3 +59,45 @@ def test_a_memory_table_holds_what_its_changelog_says_and_where_it_stands(
     assert store.persisted_offset(tp) == 9
     store.set_persisted_offset(tp, 5)  # an older delivery report moves nothing back
     assert store.persisted_offset(tp) == 9
+
+
+def test_the_first_store_told_of_an_assignment_reads_every_tables_changelog_once(
+    worker: Wiring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiokafka import TopicPartition
+    from faust.types import TP
+
+    subjects, graded = worker.tables.subjects, worker.tables.graded_under
+    stores = [subjects.data, graded.data]
+    changelogs = [TP(table.changelog_topic.get_topic_name(), 2) for table in (subjects, graded)]
+    other_topic = TP("creditwatch-tests-not-a-changelog", 2)
+    Record = namedtuple("Record", "key value offset")
+    written = {
+        changelogs[0]: [Record(b"test-subject", b"state", 0)],
+        changelogs[1]: [Record(b"test-stamp", b"policy", 0), Record(b"test-stamp", b"newer", 1)],
+    }
+    reads: list[set[TP]] = []
+
+    async def read_to_end(bootstrap: str, wanted: dict[TopicPartition, TP]) -> Any:
+        reads.append(set(wanted.values()))
+        yield {partition: written.get(tp, []) for partition, tp in wanted.items()}
+
+    monkeypatch.setattr(fast_recovery, "read_to_end", read_to_end)
+    assigned = {*changelogs, other_topic}
+    try:
+        for store in stores:  # as Faust tells each table in turn
+            asyncio.run(store.on_rebalance(assigned, set(), assigned))
+        assert len(reads) == 1 and changelogs[0] in reads[0] and changelogs[1] in reads[0]
+        assert other_topic not in reads[0]
+        assert (subjects.data[b"test-subject"], graded.data[b"test-stamp"]) == (b"state", b"newer")
+        # Revoked and assigned again: read again; the partition kept is not.
+        for store in stores:
+            asyncio.run(store.on_rebalance(set(), {changelogs[0]}, set()))
+        asyncio.run(stores[0].on_rebalance(assigned, set(), {changelogs[0]}))
+        assert reads[1:] == [{changelogs[0]}]
+    finally:
+        for store in stores:
+            asyncio.run(store.on_rebalance(set(), set(changelogs), set()))
+            for key in (b"test-subject", b"test-stamp"):
+                store.data.pop(key, None)
+                store._key_partition.pop(key, None)
