@@ -335,6 +335,10 @@ class Explanation:
     points_seen: int
 
 
+#: The one configuration used everywhere (frozen: every new device's model shares it).
+_DEFAULT_PARAMS = DetectorParams()
+
+
 class _Assessment(NamedTuple):
     """What :meth:`StreamAnomalyDetector._assess` found (a tuple: one is made per point)."""
 
@@ -433,7 +437,7 @@ class StreamAnomalyDetector:
     """
 
     def __init__(self, params: DetectorParams | None = None, **overrides: Any) -> None:
-        base = params or DetectorParams()
+        base = params or _DEFAULT_PARAMS
         p = DetectorParams(**{**asdict(base), **overrides}) if overrides else base
         state = DetectorState(
             season=[None] * p.season_bins, week=[None] * p.week_bins, since_drift=p.drift_refractory
