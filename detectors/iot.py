@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from river import stats, time_series, utils
 
@@ -36,6 +36,7 @@ LAST, LEVEL, SEASON = range(3)
 FEATURES = ("point", "burst", "shift", "pattern", "week", "range", "drift")
 POINT, BURST, SHIFT, PATTERN, WEEK, RANGE, DRIFT = range(7)
 HISTORY_FEATURES = 5
+_HISTORY_NAMES = FEATURES[:HISTORY_FEATURES]
 # A surprise counts once its history rests on this many points (the pattern and
 # week surprises start later, with the daily and the weekly profile).
 HISTORY_MIN_POINTS = (1, 1, 1, 30, 30)
@@ -334,8 +335,13 @@ class Explanation:
     points_seen: int
 
 
-@dataclass(frozen=True)
-class _Assessment:
+#: The one configuration used everywhere (frozen: every new device's model shares it).
+_DEFAULT_PARAMS = DetectorParams()
+
+
+class _Assessment(NamedTuple):
+    """What :meth:`StreamAnomalyDetector._assess` found (a tuple: one is made per point)."""
+
     score: float
     ready: bool
     predictor: int
@@ -431,7 +437,7 @@ class StreamAnomalyDetector:
     """
 
     def __init__(self, params: DetectorParams | None = None, **overrides: Any) -> None:
-        base = params or DetectorParams()
+        base = params or _DEFAULT_PARAMS
         p = DetectorParams(**{**asdict(base), **overrides}) if overrides else base
         state = DetectorState(
             season=[None] * p.season_bins, week=[None] * p.week_bins, since_drift=p.drift_refractory
@@ -494,7 +500,7 @@ class StreamAnomalyDetector:
         s = self.state
         surprises = {
             name: surprise
-            for name, surprise in zip(FEATURES[:HISTORY_FEATURES], a.surprises, strict=True)
+            for name, surprise in zip(_HISTORY_NAMES, a.surprises, strict=True)
             if not math.isnan(surprise)
         }
         return Explanation(

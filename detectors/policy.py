@@ -159,6 +159,16 @@ class Policy:
     red_list: RedListPolicy  # seed 九: the red list's entry rules and incentives
     sectors: dict[str, SectorPolicy]  # seed 六: the key sectors' weights and tier bounds
     digest: str = ""  # SHA-256 of the policy file's text: which file is in force
+    # Each key sector's bounds merged with [tiers] once, not again for every record graded.
+    _sector_tiers: dict[str, TierPolicy] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        merged = {
+            name: dataclasses.replace(self.tiers, **own.bounds)
+            for name, own in self.sectors.items()
+            if own.bounds
+        }
+        object.__setattr__(self, "_sector_tiers", merged)
 
     @property
     def alert_cooldown_s(self) -> float:
@@ -166,8 +176,7 @@ class Policy:
 
     def tiers_for(self, sector: str) -> TierPolicy:
         """The tier bounds of ``sector`` (a key sector's own, else the policy's)."""
-        own = self.sectors.get(sector)
-        return dataclasses.replace(self.tiers, **own.bounds) if own and own.bounds else self.tiers
+        return self._sector_tiers.get(sector, self.tiers)
 
     def weight(self, sector: str, signal: str) -> float:
         """How much a record of ``signal`` weighs in ``sector``: an adverse one the

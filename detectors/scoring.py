@@ -55,15 +55,21 @@ def _capped(points: float, cap: float) -> float:
 
 
 def complaints_30d(state: SubjectState) -> int:
-    return state.complaints.recent(30, state.clock)
+    window = state.complaints
+    return window.recent(30, state.clock) if window.counts else 0
 
 
 def iot_exceedances_24h(state: SubjectState) -> int:
-    return state.iot_exceedances.recent(24, state.clock)
+    window = state.iot_exceedances
+    return window.recent(24, state.clock) if window.counts else 0
 
 
 def score_subject(state: SubjectState, policy: Policy) -> Score:
-    """Score a subject from its state as of its own event-time clock."""
+    """Score a subject from its state as of its own event-time clock.
+
+    Most records leave a subject with no signal, complaint or exceedance in
+    its windows; that case builds no contribution and sums nothing.
+    """
     contributions: list[Fact] = []
     for name, count in state.signals.items():
         spec = policy.signals.get(name)
@@ -73,20 +79,24 @@ def score_subject(state: SubjectState, policy: Policy) -> Score:
             facts = {"count": round(count, 2)}
             contributions.append(Fact(name, round(points, 2), says="weighted", about=facts))
     complaints, exceedances = complaints_30d(state), iot_exceedances_24h(state)
-    for name, count, points_each, cap in (
-        ("complaints_30d", complaints, policy.complaints.points_each, policy.complaints.cap),
-        ("iot_exceedances_24h", exceedances, policy.iot.points_each, policy.iot.cap),
-    ):
-        if count:
-            points = _capped(count * points_each, cap)
-            facts = {"count": count}
-            contributions.append(Fact(name, round(points, 2), says="records", about=facts))
-    raw = policy.base_score + sum(c.value for c in contributions)
-    contributions.sort(key=lambda c: -abs(c.value))
+    if complaints:
+        points = _capped(complaints * policy.complaints.points_each, policy.complaints.cap)
+        facts = {"count": complaints}
+        contributions.append(Fact("complaints_30d", round(points, 2), says="records", about=facts))
+    if exceedances:
+        points = _capped(exceedances * policy.iot.points_each, policy.iot.cap)
+        facts = {"count": exceedances}
+        contributions.append(
+            Fact("iot_exceedances_24h", round(points, 2), says="records", about=facts)
+        )
+    raw = policy.base_score
+    if contributions:
+        raw += sum(c.value for c in contributions)
+        contributions.sort(key=lambda c: -abs(c.value))
     return Score(
         round(min(100.0, max(0.0, raw)), 2),
         tuple(contributions),
-        _floor(state, policy),
+        _floor(state, policy) if state.last_seen else None,
         complaints,
         exceedances,
     )

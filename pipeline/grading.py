@@ -24,6 +24,8 @@ from topics.vocabulary import Sector, Tier
 
 #: The reason a tier change names when a new policy, not a record, moved the tier.
 POLICY_CHANGED = "policy_changed"
+#: Each tier by the value a subject's state keeps (a lookup, not a call, per record).
+TIERS: dict[str, Tier] = {tier.value: tier for tier in Tier}
 
 
 def retier(
@@ -40,7 +42,7 @@ def retier(
     effect at the subject's last event, or at ``at_s`` if that is later.
     """
     score = score_subject(state, policy)
-    previous = Tier(state.tier) if state.tier is not None else None
+    previous = TIERS[state.tier] if state.tier is not None else None
     tier = next_tier(previous, score.value, score.floor, policy.tiers_for(state.sector))
     state.score = score.value
     if tier is previous:

@@ -32,7 +32,7 @@ from detectors.state import Observation, SubjectState
 from detectors.workflow import Effects
 from pipeline.alerts import subject_alert
 from pipeline.context import StepContext
-from pipeline.grading import GradedUnder, regrade, retier
+from pipeline.grading import TIERS, GradedUnder, regrade, retier
 from pipeline.persons import on_role, representative
 from pipeline.red_list import red_list_step
 from pipeline.supervision import (
@@ -51,7 +51,7 @@ from topics.iot import IotReading
 from topics.lists import ListChange
 from topics.risk import Alert, TierChange
 from topics.roles import RoleAssignment
-from topics.vocabulary import ComplaintKind, EnforcementKind, Tier
+from topics.vocabulary import ComplaintKind, EnforcementKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +218,24 @@ def _apply(
 
 
 def observation_of(record: InputRecord) -> Observation:
-    """What a record means for its subject's risk."""
+    """What a record means for its subject's risk (readings first: most records are)."""
+    if isinstance(record, IotReading):
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.measured_at.timestamp(),
+            region=record.region,
+            sector=record.sector.value,
+            iot_exceedance=record.limit is not None and record.value > record.limit,
+        )
+    if isinstance(record, Complaint):
+        counts = record.kind is not ComplaintKind.ENQUIRY
+        return Observation(
+            event_id=record.event_id,
+            at_s=record.received_at.timestamp(),
+            region=record.region,
+            sector=record.sector.value,
+            complaint_category=record.category.value if counts else None,
+        )
     if isinstance(record, EnforcementEvent):
         removed = record.kind is EnforcementKind.ABNORMAL_OPERATION_REMOVED
         return Observation(
@@ -250,23 +267,6 @@ def observation_of(record: InputRecord) -> Observation:
             sector=record.sector.value,
             signal=evaluation_signal(record),
         )
-    if isinstance(record, Complaint):
-        counts = record.kind is not ComplaintKind.ENQUIRY
-        return Observation(
-            event_id=record.event_id,
-            at_s=record.received_at.timestamp(),
-            region=record.region,
-            sector=record.sector.value,
-            complaint_category=record.category.value if counts else None,
-        )
-    if isinstance(record, IotReading):
-        return Observation(
-            event_id=record.event_id,
-            at_s=record.measured_at.timestamp(),
-            region=record.region,
-            sector=record.sector.value,
-            iot_exceedance=record.limit is not None and record.value > record.limit,
-        )
     raise TypeError(f"not an input record: {type(record).__name__}")
 
 
@@ -288,15 +288,16 @@ def process(
     previous_place = (state.sector, state.region)
     previous_rep = state.legal_rep_id
     state.apply(obs, policy)
-    previous = Tier(state.tier) if state.tier is not None else None
+    previous = TIERS[state.tier] if state.tier is not None else None
     score, outputs.tier_change = retier(record.subject, state, policy)
     assert state.tier is not None, "retier() assigns a tier"
-    tier = Tier(state.tier)
+    tier = TIERS[state.tier]
     hits = evaluate_rules(state, obs, score, previous, tier, policy)
     outputs.alerts = [
         subject_alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
     ]
-    state.prune_alerted(policy.alert_cooldown_s)
+    if state.alerted:
+        state.prune_alerted(policy.alert_cooldown_s)
     _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, context)
     if state.legal_rep_id != previous_rep and outputs.adverse_report is None:
         group = linkage_group(record.subject, state.legal_rep_id, context.pseudonym_key)

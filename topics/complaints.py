@@ -29,16 +29,19 @@ class Complaint(faust.Record, serializer="json", include_metadata=False):
 
 def parse_complaint(data: dict[str, Any]) -> Complaint:
     """Validate a decoded JSON object against the contract."""
-    return Complaint(
-        event_id=v.identifier(data, "event_id"),
-        subject=v.uscc(data),
-        kind=v.choice(data, "kind", ComplaintKind),
-        category=v.choice(data, "category", ComplaintCategory),
-        channel=v.choice(data, "channel", Channel),
-        region=v.region_code(data),
-        sector=v.choice(data, "sector", Sector),
-        received_at=v.timestamp(data, "received_at"),
-        status=v.choice(data, "status", ComplaintStatus),
-        amount=v.number(data, "amount", required=False, minimum=0, maximum=MAX_AMOUNT),
-        product=v.text(data, "product", required=False, max_length=v.MAX_ID_LENGTH),
+    return v.record(
+        Complaint,
+        {
+            "event_id": v.identifier(data, "event_id"),
+            "subject": v.uscc(data),
+            "kind": v.choice(data, "kind", ComplaintKind),
+            "category": v.choice(data, "category", ComplaintCategory),
+            "channel": v.choice(data, "channel", Channel),
+            "region": v.region_code(data),
+            "sector": v.choice(data, "sector", Sector),
+            "received_at": v.timestamp(data, "received_at"),
+            "status": v.choice(data, "status", ComplaintStatus),
+            "amount": v.number(data, "amount", required=False, minimum=0, maximum=MAX_AMOUNT),
+            "product": v.text(data, "product", required=False, max_length=v.MAX_ID_LENGTH),
+        },
     )

@@ -103,29 +103,34 @@ def parse_enforcement(data: dict[str, Any]) -> EnforcementEvent:
         raise v.InvalidRecord(
             v.Reason.INCONSISTENT, "'deadline' is before 'occurred_at'", "deadline"
         )
-    return EnforcementEvent(
-        event_id=v.identifier(data, "event_id"),
-        subject=v.uscc(data),
-        kind=kind,
-        occurred_at=occurred_at,
-        department=v.choice(data, "department", Department),
-        sector=v.choice(data, "sector", Sector),
-        region=v.region_code(data),
-        severity=severity,
-        commitment_kind=commitment_kind,
-        result=result,
-        deadline=deadline,
-        concerns_event_id=v.text(
-            data,
-            "concerns_event_id",
-            required=kind in KINDS_NEEDING_CONCERNS,
-            max_length=v.MAX_ID_LENGTH,
-        ),
-        outcome=outcome,
-        amount=v.number(data, "amount", required=False, minimum=0, maximum=MAX_AMOUNT),
-        legal_rep_id=v.text(data, "legal_rep_id", required=False, max_length=v.MAX_ID_LENGTH),
-        reference=v.text(data, "reference", required=False, max_length=v.MAX_ID_LENGTH),
-        description=v.text(data, "description", required=False),
-        subject_type=v.choice(data, "subject_type", SubjectType, required=False),
-        major_loss=v.flag(data, "major_loss"),
+    return v.record(
+        EnforcementEvent,
+        {
+            "event_id": v.identifier(data, "event_id"),
+            "subject": v.uscc(data),
+            "kind": kind,
+            "occurred_at": occurred_at,
+            "department": v.choice(data, "department", Department),
+            "sector": v.choice(data, "sector", Sector),
+            "region": v.region_code(data),
+            "severity": severity,
+            "commitment_kind": commitment_kind,
+            "result": result,
+            "deadline": deadline,
+            "concerns_event_id": v.text(
+                data,
+                "concerns_event_id",
+                required=kind in KINDS_NEEDING_CONCERNS,
+                max_length=v.MAX_ID_LENGTH,
+            ),
+            "outcome": outcome,
+            "amount": v.number(data, "amount", required=False, minimum=0, maximum=MAX_AMOUNT),
+            "legal_rep_id": v.text(
+                data, "legal_rep_id", required=False, max_length=v.MAX_ID_LENGTH
+            ),
+            "reference": v.text(data, "reference", required=False, max_length=v.MAX_ID_LENGTH),
+            "description": v.text(data, "description", required=False),
+            "subject_type": v.choice(data, "subject_type", SubjectType, required=False),
+            "major_loss": v.flag(data, "major_loss"),
+        },
     )

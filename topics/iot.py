@@ -38,15 +38,18 @@ def parse_iot(data: dict[str, Any]) -> IotReading:
             "unit",
         )
     low, high = VALUE_RANGE
-    return IotReading(
-        event_id=v.identifier(data, "event_id"),
-        device_id=v.identifier(data, "device_id"),
-        subject=v.uscc(data),
-        sector=v.choice(data, "sector", Sector),
-        region=v.region_code(data),
-        metric=metric,
-        value=v.number(data, "value", minimum=low, maximum=high),
-        unit=unit,
-        measured_at=v.timestamp(data, "measured_at"),
-        limit=v.number(data, "limit", required=False, minimum=low, maximum=high),
+    return v.record(
+        IotReading,
+        {
+            "event_id": v.identifier(data, "event_id"),
+            "device_id": v.identifier(data, "device_id"),
+            "subject": v.uscc(data),
+            "sector": v.choice(data, "sector", Sector),
+            "region": v.region_code(data),
+            "metric": metric,
+            "value": v.number(data, "value", minimum=low, maximum=high),
+            "unit": unit,
+            "measured_at": v.timestamp(data, "measured_at"),
+            "limit": v.number(data, "limit", required=False, minimum=low, maximum=high),
+        },
     )

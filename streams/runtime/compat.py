@@ -319,6 +319,22 @@ RELIANCES: tuple[Reliance, ...] = (
         "the root logger set to DEBUG",
         "8073473ef0002688",
     ),
+    # topics/validation.py (record: input records filled without Faust's __init__)
+    Reliance(
+        "faust.models.record:Record._BUILD_init",
+        "topics/validation.py",
+        "a record's __init__ stores each field through its descriptor and sets "
+        "__evaluated_fields__ = set(); with no coercion, tags, validation or "
+        "__post_init__ that is the instance record() builds",
+        "84acf92a69794306",
+    ),
+    Reliance(
+        "faust.models.fields:FieldDescriptor.__set__",
+        "topics/validation.py",
+        "stores the value as given (instance.__dict__[field]) when the field has no "
+        "coercion, so record() may fill __dict__ directly",
+        "347f1fb1f97a51bb",
+    ),
 )
 
 

@@ -258,6 +258,7 @@ def test_bench_detectors_times_every_detector_on_simulated_inputs(
     values = {row["name"]: row["value"] for row in json.loads(out.read_text())["rows"]}
     detectors = [
         "per-subject processing (process)",
+        "decode+step (ingest's pure work)",
         "IoT anomaly detector",
         "peer outliers",
         "cross-sector",
