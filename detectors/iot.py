@@ -472,13 +472,20 @@ class StreamAnomalyDetector:
         return self._learn_unless_flagged(value, time, self._assess(value, time))
 
     def observe(
-        self, timestamp: datetime | float | None, value: float
-    ) -> tuple[float, Explanation]:
-        """:meth:`update`, also returning why the point scored as it did (before learning)."""
+        self, timestamp: datetime | float | None, value: float, explain_at: float = -math.inf
+    ) -> tuple[float, Explanation | None]:
+        """:meth:`update`, also returning why the point scored as it did (before learning).
+
+        The explanation is built only for a point scoring ``explain_at`` or more
+        (an alert's threshold): the score returned is never above the point's
+        own, so a point below it cannot alert, and most points are below it.
+        """
         time = _to_seconds(timestamp)
         value = _checked(value)
         assessment = self._assess(value, time)
-        explanation = self._explanation(value, assessment)
+        explanation = (
+            self._explanation(value, assessment) if assessment.score >= explain_at else None
+        )
         return self._learn_unless_flagged(value, time, assessment), explanation
 
     def _learn_unless_flagged(

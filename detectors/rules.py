@@ -149,15 +149,18 @@ def _off_cooldown(state: SubjectState, hit: RuleHit, policy: Policy) -> bool:
 
 
 def iot_anomaly_hit(
-    reading: IotReading, score: float, why: Explanation, policy: Policy
+    reading: IotReading, score: float, why: Explanation | None, policy: Policy
 ) -> RuleHit | None:
-    """An anomalous reading (its series' model scored it ``score``, explained by ``why``).
+    """An anomalous reading (its series' model scored it ``score``, explained by ``why``;
+    the model explains only readings that score the threshold, so ``why`` may be None
+    below it).
 
     Seed 十六: non-contact supervision. The alert explains itself: the score,
     the expected value and spread, which evidence decided it and over which window.
     """
     if score < policy.iot.anomaly_threshold:
         return None
+    assert why is not None, "a reading that scores the threshold is explained"
     strong = score >= policy.iot.anomaly_high
     return RuleHit(
         rule=AlertRule.IOT_ANOMALY,

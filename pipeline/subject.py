@@ -95,8 +95,8 @@ class SeriesModel(Protocol):
     """A reading series' anomaly model (:class:`detectors.iot.StreamAnomalyDetector`)."""
 
     def observe(
-        self, timestamp: datetime | float | None, value: float
-    ) -> tuple[float, Explanation]: ...
+        self, timestamp: datetime | float | None, value: float, explain_at: float = ...
+    ) -> tuple[float, Explanation | None]: ...
 
 
 def step(
@@ -367,7 +367,8 @@ def detect_iot_anomaly(
     detector: SeriesModel, reading: IotReading, state: SubjectState, policy: Policy
 ) -> Alert | None:
     """Score a reading with its series' model (which then learns); alert if anomalous."""
-    score, why = detector.observe(reading.measured_at, reading.value)
+    threshold = policy.iot.anomaly_threshold
+    score, why = detector.observe(reading.measured_at, reading.value, explain_at=threshold)
     hit = iot_anomaly_hit(reading, score, why, policy)
     if hit is None:
         return None

@@ -12,6 +12,7 @@ which shifts its baseline slightly and never loses an alert already sent.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 
@@ -50,11 +51,11 @@ class TimedModel:
         self.unsaved = 0  # readings learned since the last checkpoint
 
     def observe(
-        self, timestamp: datetime | float | None, value: float
-    ) -> tuple[float, Explanation]:
+        self, timestamp: datetime | float | None, value: float, explain_at: float = -math.inf
+    ) -> tuple[float, Explanation | None]:
         started = time.perf_counter()
         try:
-            return self.model.observe(timestamp, value)
+            return self.model.observe(timestamp, value, explain_at)
         finally:
             _SCORING_TIME.observe(time.perf_counter() - started)
 

@@ -107,7 +107,7 @@ def test_a_persistent_ramp_alerts_as_drift_where_noise_does_not(ramp: int) -> No
     before = max(score for score, _ in scored[:300])
     score, why = max(scored[300:], key=lambda pair: pair[0])
     assert before < ALERT <= score
-    assert why.feature == "drift"
+    assert why is not None and why.feature == "drift"
 
 
 def test_flagged_point_is_not_learned() -> None:
@@ -263,6 +263,25 @@ def test_observe_scores_like_update_and_explains_before_learning() -> None:
         assert score == updated.update(i * 300.0, value)
         assert explanation == expected_explanation
     assert observed.to_dict() == updated.to_dict()
+
+
+def test_only_points_at_the_alert_threshold_are_explained() -> None:
+    rng = random.Random(3)
+    explained, lazy = StreamAnomalyDetector(), StreamAnomalyDetector()
+    threshold = default_policy().iot.anomaly_threshold
+    reached = 0
+    for i in range(400):
+        value = 40.0 if i == 350 else 20.0 + rng.gauss(0.0, 1.0)
+        score, full = explained.observe(i * 300.0, value)
+        lazy_score, why = lazy.observe(i * 300.0, value, explain_at=threshold)
+        assert lazy_score == score  # explaining or not, the model learns the same
+        assert full is not None
+        if full.score >= threshold:
+            reached += 1
+            assert why == full
+        else:
+            assert why is None and score < threshold  # below it, nothing could alert
+    assert reached >= 1  # the spike at 350
 
 
 # --- River models, their JSON state, and acceptance on seeded data (issue 16) -----------
