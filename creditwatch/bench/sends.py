@@ -7,7 +7,9 @@ broker. Once the worker is up, one agent times, for the same records:
   Faust's producer buffer, handed on by a background task);
 * ``produce``: :meth:`streams.runtime.channels.Outbox.send`, straight to the producer;
 * ``table_set``: ``table[key] = value``, Faust's table write and changelog;
-* ``write_through``: :func:`streams.runtime.tables.write_through`, what the agents use.
+* ``write_through``: :func:`streams.runtime.tables.write_through`, one table write;
+* ``batch_flush``: :class:`streams.runtime.tables.BatchCache`, what the agents use:
+  a batch's writes flushed together, the changelog in record batches.
 
 Each is timed until the producer has flushed everything it was given, in
 three interleaved rounds; the best round counts. The result goes to stderr as
@@ -29,8 +31,9 @@ from faust.types import EventT
 from creditwatch.bench.send_costs import RESULT_PREFIX, TARGET_TOPIC, TRIGGER_TOPIC
 from creditwatch.commands.worker import service_worker, use_uvloop
 from streams.app import create_app
+from streams.runtime.batches import BATCH_MAX
 from streams.runtime.channels import Outbox, raw_topic
-from streams.runtime.tables import bytes_table, write_through
+from streams.runtime.tables import BatchCache, bytes_table, write_through
 from streams.settings import Settings
 from topics.catalogue import RISK_DLQ
 
@@ -40,12 +43,16 @@ VALUE = b"x" * 200  # about a subject state's size
 APP_ID = "creditwatch-bench-sends"
 
 
+Send = Callable[[bytes], Awaitable[object]]
+
+
 async def per_record_us(
-    app: faust.App, send: Callable[[bytes], Awaitable[object]], keys: list[bytes]
+    app: faust.App, send: Send, keys: list[bytes], finish: Callable[[], Awaitable[object]]
 ) -> float:
     started = time.perf_counter()
     for key in keys:
         await send(key)
+    await finish()
     await app.producer.flush()
     return (time.perf_counter() - started) / len(keys) * 1e6
 
@@ -78,19 +85,39 @@ def build_app(settings: Settings, records: int) -> faust.App:
         async def through(key: bytes) -> None:
             await write_through(outbox, table, key, VALUE, event)
 
-        await per_record_us(app, topic_send, keys)  # warm-up: connections, metadata
+        def new_batch() -> BatchCache[bytes]:
+            return BatchCache(table, bytes, bytes, outbox)
+
+        batch = new_batch()
+
+        async def batched(key: bytes) -> None:
+            nonlocal batch
+            batch.put(key, VALUE, event)
+            if len(batch.owners) >= BATCH_MAX:
+                await flushed()
+
+        async def flushed() -> None:
+            nonlocal batch
+            await batch.flush()
+            batch = new_batch()
+
+        async def nothing() -> None:
+            return None
+
+        await per_record_us(app, topic_send, keys, nothing)  # warm-up: connections, metadata
         # Rounds interleave the ways, and each way's best round counts (as timeit
         # does): the other processes on the machine only ever add time.
-        ways = {
-            "topic_send": topic_send,
-            "produce": direct,
-            "table_set": table_set,
-            "write_through": through,
+        ways: dict[str, tuple[Send, Callable[[], Awaitable[object]]]] = {
+            "topic_send": (topic_send, nothing),
+            "produce": (direct, nothing),
+            "table_set": (table_set, nothing),
+            "write_through": (through, nothing),
+            "batch_flush": (batched, flushed),
         }
         best: dict[str, float] = {}
         for _ in range(ROUNDS):
-            for name, way in ways.items():
-                taken = await per_record_us(app, way, keys)
+            for name, (way, finish) in ways.items():
+                taken = await per_record_us(app, way, keys, finish)
                 best[name] = min(taken, best.get(name, taken))
         return best
 

@@ -319,6 +319,21 @@ RELIANCES: tuple[Reliance, ...] = (
         "the root logger set to DEBUG",
         "8073473ef0002688",
     ),
+    # streams/runtime/channels.py (Outbox.send_in_batches: table changelogs in batches)
+    Reliance(
+        "faust.transport.drivers.aiokafka:Producer._ensure_producer",
+        "streams/runtime/channels.py",
+        "returns the started aiokafka.AIOKafkaProducer the app's producer sends through",
+        "9bc6e296ff77e57f",
+    ),
+    Reliance(
+        "aiokafka.producer.message_accumulator:MessageAccumulator.add_batch",
+        "streams/runtime/channels.py",
+        "a batch is queued behind the partition's pending batches (after they drain), so "
+        "records sent before it stay before it in the partition; a later send() to the "
+        "partition goes into it or after it",
+        "14efe088042b2f31",
+    ),
     # topics/validation.py (record: input records filled without Faust's __init__)
     Reliance(
         "faust.models.record:Record._BUILD_init",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -207,18 +207,23 @@ class BatchCache(Generic[V]):
         self.owners[key] = owner
 
     async def flush(self) -> dict[bytes, V]:
-        """Write every changed value; return the changed keys and values (not the deleted)."""
-        last: dict[int, asyncio.Future[RecordMetadata]] = {}  # per changelog partition
+        """Write every changed value; return the changed keys and values (not the deleted).
+
+        Each changelog partition's records go in batches of their own making
+        (:meth:`Outbox.send_in_batches`), in the order the keys were first put.
+        """
+        store = cast(StoreT, self.table.data)
+        by_partition: dict[int, list[tuple[bytes, bytes | None]]] = defaultdict(list)
         for key, owner in self.owners.items():
             value = self.values[key]
             encoded = None if value is None else self.encode(value)
-            delivery = await _store_and_log(self.outbox, self.table, key, encoded, owner)
-            last[owner.message.partition] = delivery
-        # A partition's records are delivered in order: its last one tells the store
-        # how far the changelog holds what it holds.
-        store = cast(StoreT, self.table.data)
-        for delivery in last.values():
-            delivery.add_done_callback(partial(_persisted, store))
+            by_partition[_store(store, key, encoded, owner)].append((key, encoded))
+        changelog = self.table.changelog_topic
+        for partition, records in by_partition.items():
+            delivery, last = await self.outbox.send_in_batches(changelog, partition, records)
+            # A partition's records are delivered in order: its last one tells the store
+            # how far the changelog holds what it holds.
+            delivery.add_done_callback(partial(_persisted, store, last))
         changed = {k: v for k in self.owners if (v := self.values[k]) is not None}
         if self.decoded is not None:
             for key, value in changed.items():
@@ -241,14 +246,15 @@ async def write_through(
     as Faust's ``_on_changelog_sent`` does, so a RocksDB store knows what it
     already holds (:meth:`BatchCache.flush` tells it once per partition).
     """
-    delivery = await _store_and_log(outbox, table, key, value, owner)
-    delivery.add_done_callback(partial(_persisted, cast(StoreT, table.data)))
-
-
-async def _store_and_log(
-    outbox: Outbox, table: TableT, key: bytes, value: bytes | None, owner: EventT
-) -> asyncio.Future[RecordMetadata]:
     store = cast(StoreT, table.data)  # Faust's Table.data is its store
+    partition = _store(store, key, value, owner)
+    delivery = await outbox.send(table.changelog_topic, key, value, partition=partition)
+    delivery.add_done_callback(partial(_persisted, store, 0))
+
+
+def _store(store: StoreT, key: bytes, value: bytes | None, owner: EventT) -> int:
+    """Store ``value`` (None: delete) under ``key`` in the partition ``owner`` is of;
+    return that partition, where the changelog record goes."""
     token = _current_event.set(weakref.ref(owner))
     try:
         if value is None:
@@ -264,10 +270,11 @@ async def _store_and_log(
         # this worker writes under its partition too, so a policy put in force while the
         # worker runs re-grades it (streams/runtime/partitions.py:keys_of_partition).
         held[key] = partition
-    return await outbox.send(table.changelog_topic, key, value, partition=partition)
+    return partition
 
 
-def _persisted(store: StoreT, delivery: asyncio.Future[RecordMetadata]) -> None:
+def _persisted(store: StoreT, last: int, delivery: asyncio.Future[RecordMetadata]) -> None:
+    """A changelog delivery settled: the store holds up to its ``last``-th record."""
     if not delivery.cancelled() and delivery.exception() is None:
         written = delivery.result()
-        store.set_persisted_offset(written.topic_partition, written.offset)
+        store.set_persisted_offset(written.topic_partition, written.offset + last)
