@@ -206,6 +206,9 @@ class SubjectState:
             self.last_seen[signal] = max(self.last_seen.get(signal, 0.0), at_s)
 
     def prune_alerted(self, horizon_s: float) -> None:
+        """Forget rule cooldowns older than ``horizon_s`` (most subjects have none)."""
+        if not self.alerted:
+            return
         for key in [k for k, t in self.alerted.items() if t < self.clock - horizon_s]:
             del self.alerted[key]
 

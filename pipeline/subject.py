@@ -296,8 +296,7 @@ def process(
     outputs.alerts = [
         subject_alert(record.subject, state, hit, obs.event_id, obs.at_s, policy) for hit in hits
     ]
-    if state.alerted:
-        state.prune_alerted(policy.alert_cooldown_s)
+    state.prune_alerted(policy.alert_cooldown_s)
     _report_beyond_subject(record.subject, state, score, obs, previous_place, outputs, context)
     if state.legal_rep_id != previous_rep and outputs.adverse_report is None:
         group = linkage_group(record.subject, state.legal_rep_id, context.pseudonym_key)

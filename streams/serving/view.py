@@ -68,8 +68,9 @@ REDIS_TIMEOUT_S = 5.0
 PROFILE_REFRESH_S = 1.0
 #: The longest a changed subject's profile waits to be written, however busy the worker.
 PROFILE_REFRESH_MAX_S = 10.0
-#: The share of the worker's time profile writes may take: a refresh that took ``t``
-#: is followed by a pause of ``t * (1 / share - 1)``, at least PROFILE_REFRESH_S.
+#: The share of the worker's time profile writes may take at most: a refresh that took
+#: ``t`` (wall clock, the turns it hands the agents included, so its own share is
+#: smaller) is followed by a pause of ``t * (1 / share - 1)``, at least PROFILE_REFRESH_S.
 PROFILE_BUSY_SHARE = 0.05
 GAUGE_REFRESH_S = 5.0
 REBUILD_CHECK_S = 5.0
