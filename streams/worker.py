@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streams.agents import (
-    alert_manager,
     audit,
     cases,
     cross_region,
@@ -38,12 +37,11 @@ from streams.wiring import Wiring
 
 #: Every component of the worker, in the order they are registered.
 COMPONENTS: tuple[Callable[[Wiring], None], ...] = (
-    ingest.register,
+    ingest.register,  # with the alert manager (streams/agents/alert_manager.py)
     peers.register,
     cross_sector.register,
     cross_region.register,
     persons.register,
-    alert_manager.register,
     view.register,
     tokens.register,
     registers.register,  # issue 18: association members

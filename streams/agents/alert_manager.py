@@ -3,8 +3,15 @@
 Detectors send candidate alerts, and people (through the API) and the
 escalation timer send commands, to ``risk.internal.alert-candidates``, keyed
 like ``risk.alerts``; so one agent owns each subject's alerts and sees every
-change to them in order. It publishes lifecycle snapshots on ``risk.alerts``,
-and sends a daily digest's manager the alerts it counts (pipeline/digests.py).
+change to them in order. That agent is the ingest agent (streams/agents/ingest.py),
+which reads the topic with its inputs (the same partition count, so Faust
+assigns partition *p* of each to the same worker). A candidate the ingest
+agent raises itself is decided in place, without the hop through the broker,
+when its book is kept in the partition of the record that raised it (the key's
+partition on the candidates topic is that record's, and this worker holds it);
+otherwise, as for every other detector, it goes through the topic. The manager
+publishes lifecycle snapshots on ``risk.alerts``, and sends a daily digest's
+manager the alerts it counts (pipeline/digests.py), the same way.
 
 Silences live on the compacted topic ``risk.silences``, mirrored in Redis by
 the serving agents; the manager reads the active ones from Redis every few
@@ -23,12 +30,15 @@ from typing import TYPE_CHECKING
 
 import orjson
 import redis.asyncio as aioredis
+from faust.types import EventT
 
 from detectors.alert_book import AlertBook
 from detectors.policy import Policy
 from pipeline.alert_manager import AlertContext, Output, escalation, in_force, step
-from streams.agents.keyed import keyed_agent
-from streams.agents.publish import Publisher
+from streams.agents.keyed import DECODED_MAX, take_message
+from streams.agents.publish import alert_key
+from streams.runtime.partitions import active_partitions, key_partition
+from streams.runtime.tables import BatchCache
 from streams.serving import redis_keys as keys
 from topics.internal import decode_alert_message
 from topics.risk import Alert
@@ -50,25 +60,76 @@ def handle_alert_message(
     return step(book, decode_alert_message(value), context)
 
 
-async def send_output(publish: Publisher, output: Output) -> None:
-    """A snapshot goes to ``risk.alerts``; a digest's candidate to the digest's manager."""
-    if isinstance(output, Alert):
-        await publish.alert(output)
-    else:
-        await publish.alert_snapshot(output)
+class AlertManager:
+    """The alert books of the partitions this worker holds, and the silences in force."""
+
+    def __init__(self, w: Wiring) -> None:
+        self.w = w
+        self.silences: list[Silence] = []
+        self.decoded = w.tables.keep_decoded(DECODED_MAX)
+
+    def handle(self, book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Output]]:
+        """A message of ``risk.internal.alert-candidates`` against its book."""
+        return handle_alert_message(self.w.context.policy, self.silences, book, value)
+
+    def batch(self) -> AlertBatch:
+        return AlertBatch(self)
+
+    def forget_decoded(self) -> None:
+        """After a batch that failed: its books may have changed in memory, not in the table."""
+        self.decoded.clear()
 
 
-def register(w: Wiring) -> None:
-    """The manager's agent, the silences it applies (refreshed from Redis), and escalation."""
-    context, redis = w.context, w.redis  # the policy in force may change (policy_follow.py)
-    active_silences: list[Silence] = []
+class AlertBatch:
+    """One ingest batch's working copies of the alert books, each loaded and stored once."""
 
-    def handle(book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Output]]:
-        return handle_alert_message(context.policy, active_silences, book, value)
+    def __init__(self, manager: AlertManager) -> None:
+        self.manager, self.w = manager, manager.w
+        table = self.w.tables.alert_books
+        self.books = BatchCache(
+            table, AlertBook.from_bytes, AlertBook.to_bytes, self.w.outbox, manager.decoded
+        )
+        self.topic = self.w.channels.alert_candidates.get_topic_name()
+        self.held = active_partitions(self.w.app, self.topic)
 
-    channel, table = w.channels.alert_candidates, w.tables.alert_books
-    name = f"{__name__}.manage_alerts"
-    keyed_agent(w, name, channel, table, AlertBook, handle, partial(send_output, w.publish))
+    async def take(self, event: EventT) -> None:
+        """A message of ``risk.internal.alert-candidates``: a candidate or a command."""
+        await take_message(
+            self.w, self.books, event, self.manager.handle, partial(self.emit, event)
+        )
+
+    async def raise_alert(self, alert: Alert, event: EventT) -> None:
+        """A candidate raised while working ``event``: decided here if its book is kept in
+        ``event``'s partition, else sent to the manager that keeps it."""
+        key = alert_key(alert.subject, alert.dedup_key)
+        if not self.decides_here(key, event.message.partition):
+            await self.w.publish.alert(alert)
+            return
+        book, outputs = self.manager.handle(self.books.get(key), alert.dumps())
+        self.books.put(key, book, event)
+        for output in outputs:
+            await self.emit(event, output)
+
+    def decides_here(self, key: bytes, partition: int) -> bool:
+        """Whether the book of ``key`` is in ``partition``, held by this worker."""
+        return partition in self.held and key_partition(self.w.app, self.topic, key) == partition
+
+    async def emit(self, event: EventT, output: Output) -> None:
+        """A snapshot goes to ``risk.alerts``; a digest's candidate to the digest's manager."""
+        if isinstance(output, Alert):
+            await self.raise_alert(output, event)
+        else:
+            await self.w.publish.alert_snapshot(output)
+
+    async def flush(self) -> None:
+        await self.books.flush()
+
+
+def register(w: Wiring) -> AlertManager:
+    """The alert manager the ingest agent decides alerts with, with its timers: the
+    silences it applies (refreshed from Redis), and escalation."""
+    manager = AlertManager(w)
+    context, redis, active_silences = w.context, w.redis, manager.silences
 
     @w.app.timer(SILENCE_REFRESH_S)
     async def refresh_silences() -> None:
@@ -98,3 +159,5 @@ def register(w: Wiring) -> None:
                 await w.publish.command(command, alert["subject"], alert["dedup_key"])
         except aioredis.RedisError as exc:
             log.warning("Redis unavailable, escalation check deferred: %s", exc)
+
+    return manager

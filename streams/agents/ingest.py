@@ -6,6 +6,11 @@ record does is decided in :func:`pipeline.subject.step`; before an enforcement
 record, the subjects whose deadlines its partition's event time passes get
 their own step, :func:`pipeline.subject.on_time`. A batch's working copies
 are in :class:`~streams.agents.subject_batch.SubjectBatch`.
+
+The same agent is the alert manager (streams/agents/alert_manager.py): it reads
+``risk.internal.alert-candidates`` with the inputs, and decides the alerts it
+raises itself in place when their books are kept in the record's partition,
+one hop through the broker fewer.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from faust.types import EventT
 from pipeline.subject import device_key, on_time, step
 from pipeline.supervision import needs_case_file
 from streams import metrics
+from streams.agents import alert_manager
 from streams.agents.live_models import LIVE_MODELS_MAX, LiveModels
 from streams.agents.subject_batch import SubjectBatch
 from streams.runtime.batches import batch_agent
@@ -32,20 +38,29 @@ if TYPE_CHECKING:
 
 def register(w: Wiring) -> None:
     models = LiveModels(w.tables.device_models, w.tables.keep_decoded(LIVE_MODELS_MAX))
+    alerts = alert_manager.register(w)
+    candidates = w.channels.alert_candidates.get_topic_name()
 
     async def ingest_batch(events: list[EventT]) -> None:
         # A batch is acknowledged only after it is handled, so a crash replays it;
         # redelivered records are then dropped by the per-subject event-id memory.
         async with w.subjects.lock:  # a policy put in force re-grades between batches
-            batch, turns = SubjectBatch(w, models), Turns()
-            for event in events:
-                await ingest_one(event, batch)
-                # The alerts and outputs made so far, and the other agents' records,
-                # would otherwise wait out the whole batch (loop_turns.py).
-                await turns.take()
-            await batch.flush()
+            batch, turns = SubjectBatch(w, models, alerts.batch()), Turns()
+            try:
+                for event in events:
+                    if event.message.topic == candidates:
+                        await batch.alerts.take(event)
+                    else:
+                        await ingest_one(event, batch)
+                    # The alerts and outputs made so far, and the other agents' records,
+                    # would otherwise wait out the whole batch (loop_turns.py).
+                    await turns.take()
+                await batch.flush()
+            except BaseException:
+                alerts.forget_decoded()
+                raise
 
-    batch_agent(w.app, w.channels.inputs, f"{__name__}.ingest", ingest_batch)
+    batch_agent(w.app, w.channels.ingest_feed, f"{__name__}.ingest", ingest_batch)
 
 
 async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
@@ -76,7 +91,7 @@ async def ingest_one(event: EventT, batch: SubjectBatch) -> None:
     batch.states.put(key, state, event)
     if model is not None:
         batch.learned(model_key, model, outputs.model_flagged, event)
-    await batch.send(outputs)
+    await batch.send(outputs, event)
     if outputs.case_settled:
         assert case is not None, "a settled step returns its case file"
         batch.store_case(event, record.subject, case, outputs.next_due_s)
@@ -93,6 +108,6 @@ async def wake_due(event: EventT, now_s: float, batch: SubjectBatch) -> None:
         if case is None or state is None:
             continue
         state, case, outputs = on_time(subject, state, case, now_s, batch.w.context)
-        await batch.send(outputs)
+        await batch.send(outputs, event)
         batch.store_case(event, subject, case, outputs.next_due_s)
         batch.states.put(key, state, event)

@@ -1,9 +1,10 @@
 """Agents that keep one detector state per key of an internal topic.
 
-The peer-outlier, cross-sector and cross-region agents and the alert manager
-share this loop: a batch loads each key's state once, lets the handler take
-every message, stores the states and emits the outputs. A message this version
-cannot read goes to the dead-letter topic; the agent goes on.
+The peer-outlier, cross-sector and cross-region agents share this loop: a
+batch loads each key's state once, lets the handler take every message, stores
+the states and emits the outputs. A message this version cannot read goes to
+the dead-letter topic; the agent goes on. The alert manager takes its messages
+the same way (:func:`take_message`), inside the ingest agent's batch.
 """
 
 from __future__ import annotations
@@ -61,20 +62,32 @@ def keyed_agent(
         async def handle_batch(events: list[EventT]) -> None:
             states: BatchCache[S] = BatchCache(table, decode, encode, w.outbox, decoded)
             for event in events:
-                key, value = event.message.key, event.message.value
-                try:
-                    if key is None or value is None:
-                        raise ValueError("message without key or value")
-                    new_state, raised = handle(states.get(key), value)
-                except (ValueError, TypeError, KeyError) as exc:
-                    detail = f"{type(exc).__name__}: {exc}"
-                    await w.publish.dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
-                    continue
-                states.put(key, new_state, event)
-                for output in raised:
-                    await emit(output)
+                await take_message(w, states, event, handle, emit)
             await states.flush()
 
         await each_batch(stream, handle_batch)
 
     w.app.agent(channel, name=name, concurrency=1)(named(agent, name))
+
+
+async def take_message(
+    w: Wiring,
+    states: BatchCache[S],
+    event: EventT,
+    handle: Handler[S, Out],
+    emit: Callable[[Out], Awaitable[Any]],
+) -> None:
+    """Run ``handle`` on ``event``'s message against its key's working copy in ``states``
+    and ``emit`` each output; a message this version cannot read is dead-lettered."""
+    key, value = event.message.key, event.message.value
+    try:
+        if key is None or value is None:
+            raise ValueError("message without key or value")
+        new_state, raised = handle(states.get(key), value)
+    except (ValueError, TypeError, KeyError) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        await w.publish.dead_letter(event, Rejected(BAD_INTERNAL_MESSAGE, detail))
+        return
+    states.put(key, new_state, event)
+    for output in raised:
+        await emit(output)

@@ -1,5 +1,5 @@
-"""One ingest batch's working copies: each subject's state, case file and model loaded and
-stored once, the outputs re-keyed for the group detectors sent together at the end.
+"""One ingest batch's working copies: each subject's state, case file, model and alert book
+loaded and stored once, the outputs re-keyed for the group detectors sent together at the end.
 
 The case files live beside the subjects' risk state, in the agent that owns
 it, so a repair or a corrected record moves the subject's score and tier at
@@ -20,6 +20,7 @@ from detectors.casefile import CaseFile
 from detectors.iot import StreamAnomalyDetector
 from pipeline.subject import Outputs
 from streams.agents.agenda import Agenda
+from streams.agents.alert_manager import AlertBatch
 from streams.agents.fanout import Fanout
 from streams.agents.live_models import LiveModels, TimedModel, dump_model, load_model
 from streams.runtime.tables import BatchCache
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 
 
 class SubjectBatch:
-    def __init__(self, w: Wiring, models: LiveModels) -> None:
-        self.w, self.models = w, models
+    def __init__(self, w: Wiring, models: LiveModels, alerts: AlertBatch) -> None:
+        self.w, self.models, self.alerts = w, models, alerts
         tables, outbox = w.tables, w.outbox
         self.states = w.subjects.batch()
         self.cases = BatchCache(tables.case_files, CaseFile.from_bytes, CaseFile.to_bytes, outbox)
@@ -52,16 +53,17 @@ class SubjectBatch:
         """A device's model learned a reading: checkpoint it with the batch when due."""
         self.models.learned(key, model, flagged, event, self.model_writes)
 
-    async def send(self, outputs: Outputs) -> None:
-        """Everything a step produced, in its order (the re-keyed rows go with the batch)."""
+    async def send(self, outputs: Outputs, event: EventT) -> None:
+        """Everything a step working ``event`` produced, in its order (the re-keyed rows go
+        with the batch)."""
         publish = self.w.publish
         for alert in outputs.alerts:
-            await publish.alert(alert)
+            await self.alerts.raise_alert(alert, event)
         if outputs.tier_change is not None:
             await publish.tier_change(outputs.tier_change)
         for decided in outputs.casework:
             for alert in decided.alerts:
-                await publish.alert(alert)
+                await self.alerts.raise_alert(alert, event)
             if decided.tier_change is not None:
                 await publish.tier_change(decided.tier_change)
             for change in decided.list_changes:
@@ -79,6 +81,7 @@ class SubjectBatch:
     async def flush(self) -> None:
         await self.fanout.send(self.w.publish)
         await self.cases.flush()
+        await self.alerts.flush()
         await self.agenda.flush()
         await self.w.subjects.store(self.states)
         await self.model_writes.flush()

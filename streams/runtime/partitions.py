@@ -1,8 +1,11 @@
-"""One partition of a table: whether this worker owns it, its keys, an owner for writes.
+"""Partitions: which ones this worker owns, where a key goes, a table partition's keys, an
+owner for writes.
 
 Faust works a table key by key, through the current event; re-grading a
 partition after a policy change (streams/agents/regrade.py) works a whole
-partition at once, outside any event.
+partition at once, outside any event. The ingest agent decides an alert in
+place when the alert's book is kept in the partition it is working
+(streams/agents/alert_manager.py).
 """
 
 from __future__ import annotations
@@ -10,13 +13,30 @@ from __future__ import annotations
 from typing import Any, cast
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 from faust.types import EventT, TableT
 
 
 def owned_partitions(app: faust.App, table: TableT) -> list[int]:
     """The partitions of ``table`` this worker holds as active (not standby)."""
-    changelog = table.changelog_topic.get_topic_name()
-    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog)
+    return sorted(active_partitions(app, table.changelog_topic.get_topic_name()))
+
+
+def active_partitions(app: faust.App, topic: str) -> set[int]:
+    """The partitions of ``topic`` this worker holds as active (not standby)."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def key_partition(app: faust.App, topic: str, key: bytes) -> int | None:
+    """The partition of ``topic`` a record keyed ``key`` goes to, as the app's producer
+    chooses it; None while the worker does not know the topic's partition count."""
+    count = app.consumer.topic_partitions(topic)
+    if not count:
+        return None
+    partitions = list(range(count))
+    # What Faust's producer partitions by (faust/transport/drivers/aiokafka.py).
+    partitioner: Any = app.conf.producer_partitioner or DefaultPartitioner()
+    return int(partitioner(key, partitions, partitions))
 
 
 def keys_of_partition(table: TableT, partition: int) -> list[bytes]:

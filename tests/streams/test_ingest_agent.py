@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
 import orjson
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from faust.types import AgentT, TableT
 
+from detectors.alert_book import AlertBook
 from detectors.state import SubjectState
 from streams.runtime.channels import NotSent
 from streams.wiring import Wiring
@@ -290,3 +293,90 @@ def test_a_deadline_passes_when_the_partition_s_event_time_passes_it(
     state = stored_state(subjects, promised)
     assert state is not None and state.signals["commitment_breached_approval_substitution"] > 0
     assert [a["kind"] for a in sent_values(outputs["alerts"])] == ["deadline"]
+
+
+@contextmanager
+def candidates_partition_0_held(worker: Wiring, partitions: int) -> Iterator[None]:
+    """The worker holds partition 0 of ``risk.internal.alert-candidates``, which has
+    ``partitions`` (the test context delivers every record on partition 0)."""
+    with (
+        patch("streams.agents.alert_manager.active_partitions", return_value={0}),
+        patch.object(worker.app.consumer, "topic_partitions", return_value=partitions),
+    ):
+        yield
+
+
+def subject_kept_in(partition: int, partitions: int, start: int) -> str:
+    """A subject whose key goes to ``partition`` of ``partitions`` (Kafka's partitioner)."""
+    for number in range(start, start + 1000):
+        subject = make_uscc(number)
+        key = subject.encode()
+        if DefaultPartitioner()(key, list(range(partitions)), []) == partition:
+            return subject
+    raise AssertionError(f"no subject found for partition {partition}")
+
+
+def test_an_alert_whose_book_is_in_the_record_s_partition_is_decided_without_a_hop(
+    outputs: Outputs, worker: Wiring, ingest: AgentT
+) -> None:
+    here, elsewhere = subject_kept_in(0, 4, 9600), subject_kept_in(1, 4, 9600)
+    serious = {
+        s: encode(enforcement_data(subject=s, severity="serious")) for s in (here, elsewhere)
+    }
+
+    async def scenario() -> None:
+        async with ingest.test_context() as agent:
+            for subject, value in serious.items():
+                await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), value)
+
+    with candidates_partition_0_held(worker, partitions=4):
+        run(worker, scenario())
+
+    # The book of ``here`` is in partition 0, held here: its alerts open at once, ...
+    opened = outputs.producer.values(worker.channels.alerts)
+    assert [(a["subject"], a["kind"], a["event"]) for a in opened] == [
+        (here, "rule", "opened"),
+        (here, "list", "opened"),
+    ]
+    book = worker.tables.alert_books.get(here.encode())
+    assert book is not None and len(AlertBook.from_bytes(book).open) == 2
+    (logged,) = outputs.producer.records(worker.tables.alert_books.changelog_topic)
+    assert (logged.key, logged.partition) == (here.encode(), 0)
+    # ... the other subject's book is in partition 1: its candidates go to its manager.
+    candidates = sent_values(outputs["alerts"])
+    assert [(a["subject"], a["kind"]) for a in candidates] == [
+        (elsewhere, "rule"),
+        (elsewhere, "list"),
+    ]
+
+
+def test_the_ingest_agent_manages_the_alerts_sent_to_it_and_dead_letters_what_it_cannot_read(
+    outputs: Outputs, worker: Wiring, ingest: AgentT
+) -> None:
+    subject = make_uscc(9701)
+    candidates = worker.channels.alert_candidates.get_topic_name()
+
+    async def raise_candidates() -> None:  # no partition of the candidates topic held
+        async with ingest.test_context() as agent:
+            await put_raw(agent, ENFORCEMENT_TOPIC, subject.encode(), encode(enforcement_data(
+                subject=subject, severity="serious")))  # fmt: skip
+
+    run(worker, raise_candidates())
+    sent = outputs["alerts"]
+    assert len(sent) == 2 and outputs.producer.records(worker.channels.alerts) == []
+
+    async def manage() -> None:
+        async with ingest.test_context() as agent:
+            await put_raw(agent, candidates, subject.encode(), b'{"command": 1}')
+            for candidate in sent:
+                await put_raw(agent, candidates, candidate.key, candidate.value)
+
+    run(worker, manage())
+
+    opened = outputs.producer.values(worker.channels.alerts)
+    assert [(a["subject"], a["kind"], a["event"]) for a in opened] == [
+        (subject, "rule", "opened"),
+        (subject, "list", "opened"),
+    ]
+    (dead,) = sent_values(outputs["dlq"])
+    assert (dead["reason"], dead["source_topic"]) == ("bad_internal_message", candidates)
