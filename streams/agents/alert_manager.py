@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 import orjson
@@ -90,7 +90,6 @@ class AlertBatch:
             table, AlertBook.from_bytes, AlertBook.to_bytes, self.w.outbox, manager.decoded
         )
         self.topic = self.w.channels.alert_candidates.get_topic_name()
-        self.held = active_partitions(self.w.app, self.topic)
 
     async def take(self, event: EventT) -> None:
         """A message of ``risk.internal.alert-candidates``: a candidate or a command."""
@@ -113,6 +112,12 @@ class AlertBatch:
     def decides_here(self, key: bytes, partition: int) -> bool:
         """Whether the book of ``key`` is in ``partition``, held by this worker."""
         return partition in self.held and key_partition(self.w.app, self.topic, key) == partition
+
+    @cached_property
+    def held(self) -> set[int]:
+        """The partitions of the candidates topic this worker holds (as of the batch's
+        first alert: a rebalance waits for the batch)."""
+        return active_partitions(self.w.app, self.topic)
 
     async def emit(self, event: EventT, output: Output) -> None:
         """A snapshot goes to ``risk.alerts``; a digest's candidate to the digest's manager."""
