@@ -523,8 +523,8 @@ WORDS: dict[str, Mapping[str, Title]] = {
     },
 }
 
-#: The groups of :data:`WORDS` the board shows as labels of its own vocabulary; it
-#: carries a copy (dashboards/board/index.html, checked by tests/integration/test_board_e2e.py).
+#: The groups of :data:`WORDS` the board shows as labels of its own vocabulary; its pages
+#: share a copy (dashboards/board/board.js, checked by tests/integration/test_board_e2e.py).
 BOARD_LABELS = (
     "sector",
     "category",

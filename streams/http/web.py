@@ -55,7 +55,9 @@ MAX_OFFSET = 1_000_000
 SSE_KEEPALIVE_MS = 15_000
 #: A Redis stream id is "ms-seq", two unsigned 64-bit integers (the seq may be left out).
 STREAM_ID_LIMIT = 2**64
-#: The board's own inline script and style, allowed by their hash and nothing else inline.
+#: The script the board's pages share, served beside them (dashboards/board/board.js).
+BOARD_SCRIPT = "board.js"
+#: A page's own inline script and style, allowed by their hash and nothing else inline.
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 FACET_VALUES: dict[str, set[str] | None] = {
@@ -105,8 +107,10 @@ async def health(app: faust.App, redis: aioredis.Redis, web: View, request: Requ
 
 
 def board_policy(page: str) -> str:
-    """The board's Content-Security-Policy: its own origin, and of inline code only
-    the page's own script and style, by hash, so injected markup cannot run."""
+    """The board's Content-Security-Policy: its own origin (the pages' shared script,
+    ``BOARD_SCRIPT``), and of inline code only the page's own script and style, by
+    hash, so injected markup cannot run. No answer of this origin but that script is
+    JavaScript: the API answers JSON, and ``nosniff`` stops it from running as script."""
 
     def hashes(pattern: re.Pattern[str]) -> str:
         digests = (
@@ -115,7 +119,7 @@ def board_policy(page: str) -> str:
         return " ".join(f"'sha256-{base64.b64encode(d).decode()}'" for d in digests)
 
     return (
-        f"default-src 'self'; script-src {hashes(INLINE_SCRIPT)}; "
+        f"default-src 'self'; script-src 'self' {hashes(INLINE_SCRIPT)}; "
         f"style-src {hashes(INLINE_STYLE)}; img-src 'self'; object-src 'none'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
@@ -126,6 +130,18 @@ async def board(board_page: Path, web: View, request: Request) -> Response:
         return error(web, 404, "the alert board page is not installed")
     html = board_page.read_text(encoding="utf-8")
     return web.html(html, headers={"Content-Security-Policy": board_policy(html)})
+
+
+async def board_script(script: Path, web: View, request: Request) -> Response:
+    """The board pages' shared script, read at each request as the pages are, so a
+    page and its script are always of one version (``no-cache``: the browser asks)."""
+    if not script.exists():
+        return error(web, 404, "the board's script is not installed")
+    return web.text(  # aiohttp adds "; charset=utf-8"
+        script.read_text(encoding="utf-8"),
+        content_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 def alert_filters(query: Any) -> dict[str, str]:
@@ -368,7 +384,9 @@ def register(w: Wiring) -> None:
     install_http_edge(app.web.web_app)  # type: ignore[attr-defined]  # the aiohttp driver's
     page(app, "/metrics", get=metrics_view)
     page(app, "/health", get=partial(health, app, redis))
-    page(app, "/", get=partial(board, w.settings.board_page()))
+    board_page = w.settings.board_page()
+    page(app, "/", get=partial(board, board_page))
+    page(app, f"/{BOARD_SCRIPT}", get=partial(board_script, board_page.with_name(BOARD_SCRIPT)))
     page(app, "/api/alerts", get=guard(partial(list_alerts, redis)))
     page(app, "/api/alerts/{alert_id}", get=guard(partial(get_alert, redis)))
     page(app, "/api/subjects/{subject}", get=guard(partial(get_subject, redis)))

@@ -42,6 +42,9 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = ROOT / "dashboards" / "board" / "index.html"
+#: The script the board's pages share, at /board.js beside them.
+SCRIPT = BOARD.with_name("board.js")
+JAVASCRIPT = "text/javascript; charset=utf-8"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,12 +62,11 @@ PHONE = {"width": 390, "height": 844}
 
 
 def board_vocabulary() -> dict[str, Any]:
+    """The vocabulary every page of the board reads, from their shared script."""
     found = re.search(
-        r'<script type="application/json" id="vocabulary">(.*?)</script>',
-        BOARD.read_text(encoding="utf-8"),
-        re.S,
+        r"^  const VOCABULARY = (\{.*?^  \});$", SCRIPT.read_text(encoding="utf-8"), re.S | re.M
     )
-    assert found, "the board embeds its vocabulary in a JSON script block"
+    assert found, "the board's shared script holds its vocabulary as a JSON object"
     return json.loads(found.group(1))
 
 
@@ -103,6 +105,7 @@ def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: A
     profile = {"tier": "C", "score": 60.0, "alert_ids": []}
     bodies = {
         "/": ("text/html", BOARD.read_bytes()),
+        "/board.js": (JAVASCRIPT, SCRIPT.read_bytes()),
         "/api/alerts": ("application/json",
                         orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [digest]})),
         f"/api/alerts/{digest['alert_id']}": ("application/json", orjson.dumps(digest)),
@@ -362,6 +365,7 @@ def test_board_never_renders_data_as_html(browser: Any):
     live = {**alert, "alert_id": "hostile-2", "region": "130104"}
     bodies = {
         "/": ("text/html", BOARD.read_bytes()),
+        "/board.js": (JAVASCRIPT, SCRIPT.read_bytes()),
         "/api/alerts": (
             "application/json",
             orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [alert]}),
@@ -505,6 +509,8 @@ def test_the_live_stream_sends_the_token_as_a_header_and_resumes_after_the_last_
         path = route.request.url.removeprefix("http://board.test").split("?")[0]
         if path == "/":
             route.fulfill(content_type="text/html", body=BOARD.read_bytes())
+        elif path == "/board.js":
+            route.fulfill(content_type=JAVASCRIPT, body=SCRIPT.read_bytes())
         elif path == "/api/events":
             streams.append(route.request.all_headers())
             first = len(streams) == 1

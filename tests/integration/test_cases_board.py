@@ -4,8 +4,6 @@ the centre's reassignment. Screenshots go to ``artifacts/`` for a person to look
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from tests.integration.test_board_e2e import (  # noqa: F401 (browser: a fixture
     ARTIFACTS,
     PHONE,
     WAIT_MS,
+    board_vocabulary,
     browser,
     page_errors,
 )
@@ -29,17 +28,9 @@ from topics.vocabulary import SHIJIAZHUANG_COUNTIES, SHIJIAZHUANG_COUNTIES_EN
 
 pytestmark = pytest.mark.integration
 
-PAGE = ARTIFACTS.parent / "dashboards" / "board" / "cases.html"
-
 
 def test_the_case_board_s_words_are_the_contracts():
-    found = re.search(
-        r'<script type="application/json" id="vocabulary">(.*?)</script>',
-        PAGE.read_text(encoding="utf-8"),
-        re.S,
-    )
-    assert found
-    vocabulary = json.loads(found.group(1))
+    vocabulary = board_vocabulary()
     assert set(vocabulary["case_status"]) == {s.value for s in CaseStatus}
     assert set(vocabulary["verdict"]) == {v.value for v in Verdict}
     assert vocabulary["counties"] == SHIJIAZHUANG_COUNTIES

@@ -4,6 +4,7 @@ the measures a listed subject is under."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import urllib.error
@@ -298,7 +299,23 @@ def test_every_answer_carries_the_browser_security_headers(pipeline: Pipeline):
         assert "aiohttp" not in server and not any(c.isdigit() for c in server), (path, server)
     _, board = open_headers(pipeline, "/")
     policy = board["Content-Security-Policy"]
-    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self' 'sha256-" in policy and "unsafe-inline" not in policy
+
+
+def test_the_board_pages_load_their_shared_script_from_the_worker(pipeline: Pipeline):
+    """Each page of the board loads /board.js, which the worker serves as JavaScript
+    (with ``nosniff``, a browser runs nothing else of this origin as script) and each
+    page's policy allows, with no inline code but the page's own."""
+    status, headers = open_headers(pipeline, "/board.js", {})
+    assert status == 200
+    assert headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    for path in ("/", "/cases", "/policy"):
+        status, page = get(pipeline, path, {})
+        assert status == 200, path
+        assert '<script src="board.js"></script>' in page.decode(), path
+        policy = open_headers(pipeline, path, {})[1]["Content-Security-Policy"]
+        assert re.search(r"script-src 'self' 'sha256-[^' ]+'; ", policy), (path, policy)
 
 
 def test_the_token_is_taken_from_the_authorization_header_only(pipeline: Pipeline):
