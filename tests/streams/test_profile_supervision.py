@@ -28,15 +28,15 @@ class Pipeline:
         self.written = written
         self.pending: dict[str, bytes] = {}
 
-    def set(self, key: str, value: bytes) -> None:
-        self.pending[key] = value
+    def mset(self, mapping: dict[str, bytes]) -> None:
+        self.pending.update(mapping)
 
     async def execute(self) -> None:
         self.written.update(self.pending)
 
 
 class Redis:
-    """What ``refresh_profiles`` uses of the Redis client: a pipeline of SETs."""
+    """What ``refresh_profiles`` uses of the Redis client: a pipeline of MSETs."""
 
     def __init__(self) -> None:
         self.written: dict[str, bytes] = {}
