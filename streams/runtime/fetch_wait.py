@@ -44,8 +44,8 @@ from streams.runtime.patches import Method, replace_method
 
 #: Seconds without a record after which the wait starts to lengthen.
 QUIET_AFTER_S = 1.0
-#: The longest the fetch loop sleeps when nothing wakes it (aiokafka's ``consumer_timeout_ms``:
-#: 200 ms by default): at least the idle wait, as a parked fetch wakes it that often anyway.
+#: The longest the fetch loop sleeps when nothing wakes it (aiokafka's ``consumer_timeout_ms``,
+#: 200 ms by default). Idle, the answer to each parked fetch wakes it every idle wait anyway.
 FETCH_LOOP_POLL_MS = 1000
 
 

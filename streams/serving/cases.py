@@ -111,7 +111,7 @@ async def open_and_overdue(redis: aioredis.Redis, now_s: float) -> tuple[int, in
     An open case is either waiting, in ``cw:cases:due`` by its due time, or escalated, which
     happens only once it is overdue (``pipeline.cases``) and leaves the due time as it was.
     """
-    pipe = redis.pipeline(transaction=False)
+    pipe = redis.pipeline()  # MULTI: the three counts of one moment
     pipe.zcard(OPEN_CASES)
     pipe.zcard(CASES_DUE)
     pipe.zcount(CASES_DUE, "-inf", now_s)
