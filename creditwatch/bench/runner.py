@@ -46,6 +46,7 @@ from creditwatch.processes import SinkProcess, WorkerProcess
 from creditwatch.simulation import Simulator, wall_clock
 from creditwatch.simulation.traffic import DEFAULT_BAD_RATIO, DEFAULT_DUPLICATE_RATIO
 from creditwatch.topic_admin import create_topics
+from streams.serving.view import PROFILE_REFRESH_MAX_S
 from topics.catalogue import ALL_TOPICS, INPUT_TOPICS
 
 INPUT_NAMES = tuple(spec.name for spec in INPUT_TOPICS)
@@ -390,8 +391,11 @@ def _broker_phases(run: BenchRun, log_dir: Path, cleanup: ExitStack) -> None:
     worker.stop()
 
 
-#: Seconds of quiet before the idle measurement: the fetch wait lengthens after ~1 s.
-IDLE_SETTLE_S = 5.0
+#: Seconds of quiet before the idle measurement: the fetch wait lengthens after ~1 s, and
+#: the profiles of the subjects the last phase changed are written up to
+#: PROFILE_REFRESH_MAX_S later (a refresh that took long pauses the next one): work of
+#: that phase (hundreds of ms after a busy one), not of an idle worker.
+IDLE_SETTLE_S = PROFILE_REFRESH_MAX_S + 1.0
 
 
 def _idle_rows(

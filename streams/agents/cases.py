@@ -75,9 +75,8 @@ async def report_case_gauges(
             metrics.rule_precision.remove(row.rule, row.kind)
     reported.clear()
     reported.update((r.rule, r.kind) for r in rows if r.precision is not None)
-    cases = await case_view.open_cases(redis)
-    overdue = sum(1 for c in cases if Case.from_json(c).overdue(now_s))
-    metrics.cases_open.labels("open").set(len(cases))
+    open_count, overdue = await case_view.open_and_overdue(redis, now_s)
+    metrics.cases_open.labels("open").set(open_count)
     metrics.cases_open.labels("overdue").set(overdue)
 
 

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer
 from streams.agents.policy_audit import audit_policy_change
 from streams.agents.policy_in_force import PARTITION, approved, catch_up, load, mirror
 from streams.agents.regrade import regrade_owned_partitions
+from streams.runtime.fetch_wait import FETCH_LOOP_POLL_MS
 from streams.settings import bootstrap_servers
 from topics.policy_versions import PolicyVersion
 
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: How long the follower waits for a new record before asking again (ms).
-FOLLOW_WAIT_MS = 500
+#: How long the follower waits for a new record before asking again (ms): the topic gets a
+#: record a day at most, and each ask costs the worker and the broker CPU while nothing comes.
+#: The embedded broker holds a fetch this long even when a record arrives (fetch_wait.py), so
+#: an approved version can take up to this long to be put in force there.
+FOLLOW_WAIT_MS = 2000
 #: Seconds between two attempts after the broker failed the follower.
 RETRY_S = 5.0
 
@@ -61,6 +65,7 @@ async def _follow(w: Wiring) -> None:
         bootstrap_servers=bootstrap_servers(w.settings.kafka),
         enable_auto_commit=False,
         fetch_max_wait_ms=FOLLOW_WAIT_MS,
+        consumer_timeout_ms=FETCH_LOOP_POLL_MS,
     )
     await consumer.start()
     try:

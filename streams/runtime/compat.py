@@ -112,9 +112,9 @@ RELIANCES: tuple[Reliance, ...] = (
     Reliance(
         "aiokafka.consumer.consumer:AIOKafkaConsumer.start",
         "streams/runtime/fetch_wait.py",
-        "private attribute: start() hands self._fetch_max_wait_ms to the Fetcher it builds, "
-        "so setting it after the constructor still reaches every fetch; it keeps that "
-        "Fetcher as self._fetcher",
+        "private attributes: start() hands self._fetch_max_wait_ms and self._consumer_timeout "
+        "(the fetch loop's longest sleep) to the Fetcher it builds, so setting them after the "
+        "constructor still reaches every fetch; it keeps that Fetcher as self._fetcher",
         "98fe0184c169ab2e",
     ),
     Reliance(

@@ -20,6 +20,13 @@ short one with the first fetch that brings anything. The first record after a
 quiet spell can wait up to the long wait; everything behind it, and every
 later hop, gets the short one.
 
+Besides the fetches, aiokafka's fetch loop wakes every 200 ms
+(``consumer_timeout_ms``) to look at every partition it holds, though a fetch
+that answers, records taken, a seek, a new assignment or a resumed partition
+wake it anyway: the timeout only catches what nothing signals. An idle worker
+holds some 70 partitions, so the loop runs 5 times a second for nothing;
+:data:`FETCH_LOOP_POLL_MS` makes it once a second.
+
 Faust builds its consumer with ``fetch_max_wait_ms=1500`` and no setting to
 change it; :func:`install` gives it ``CREDITWATCH_FETCH_MAX_WAIT_MS`` and
 ``CREDITWATCH_FETCH_IDLE_WAIT_MS``.
@@ -37,6 +44,9 @@ from streams.runtime.patches import Method, replace_method
 
 #: Seconds without a record after which the wait starts to lengthen.
 QUIET_AFTER_S = 1.0
+#: The longest the fetch loop sleeps when nothing wakes it (aiokafka's ``consumer_timeout_ms``,
+#: 200 ms by default). Idle, the answer to each parked fetch wakes it every idle wait anyway.
+FETCH_LOOP_POLL_MS = 1000
 
 
 class AdaptiveWait:
@@ -80,6 +90,7 @@ def install(busy_ms: int, idle_ms: int) -> None:
             consumer = original(self, transport)
             # Read when the consumer starts and builds its fetcher, which is later.
             consumer._fetch_max_wait_ms = busy_ms
+            consumer._consumer_timeout = FETCH_LOOP_POLL_MS / 1000
             if idle_ms > busy_ms:
                 _adapt_when_started(consumer, AdaptiveWait(busy_ms, idle_ms))
             return consumer

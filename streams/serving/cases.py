@@ -104,6 +104,21 @@ async def open_cases(redis: aioredis.Redis) -> list[dict[str, Any]]:
     return [orjson.loads(doc) for doc in raw if doc is not None]
 
 
+async def open_and_overdue(redis: aioredis.Redis, now_s: float) -> tuple[int, int]:
+    """How many cases are open, and how many of them are past their due time, from the indexes
+    alone (no case is read: the gauges ask every few seconds, whatever the number of cases).
+
+    An open case is either waiting, in ``cw:cases:due`` by its due time, or escalated, which
+    happens only once it is overdue (``pipeline.cases``) and leaves the due time as it was.
+    """
+    pipe = redis.pipeline()  # MULTI: the three counts of one moment
+    pipe.zcard(OPEN_CASES)
+    pipe.zcard(CASES_DUE)
+    pipe.zcount(CASES_DUE, "-inf", now_s)
+    open_count, waiting, waiting_overdue = await pipe.execute()
+    return open_count, open_count - waiting + waiting_overdue
+
+
 async def verdicts(redis: aioredis.Redis) -> list[str]:
     """Every alert's verdict as ``rule|kind|verdict``."""
     return [v.decode() for v in (await redis.hgetall(CASE_VERDICTS)).values()]

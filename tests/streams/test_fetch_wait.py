@@ -103,7 +103,7 @@ def test_the_configured_wait_reaches_every_fetch_sent_to_the_broker(
     app = faust.App(f"fetch-wait-{uuid.uuid4().hex[:8]}", broker=embedded_stack.kafka_url)
     tp = TopicPartition(f"fetch-wait-{uuid.uuid4().hex}", 0)
 
-    async def scenario() -> tuple[int, list[int]]:
+    async def scenario() -> tuple[int, float, list[int]]:
         producer = AIOKafkaProducer(bootstrap_servers=embedded_stack.bootstrap)
         await producer.start()
         try:  # the topic exists, and the fetch after its one record finds nothing new
@@ -118,12 +118,15 @@ def test_the_configured_wait_reaches_every_fetch_sent_to_the_broker(
             consumer.seek(tp, 0)
             await consumer.getmany(tp, timeout_ms=2000)  # the record
             await consumer.getmany(tp, timeout_ms=300)  # and an empty fetch after it
-            return cast(Any, consumer)._fetcher._fetch_max_wait_ms, sent_waits
+            fetcher = cast(Any, consumer)._fetcher
+            return fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout, sent_waits
         finally:
             await consumer.stop()
 
-    fetcher_wait, sent_waits = asyncio.run(scenario())
+    fetcher_wait, fetch_loop_poll_s, sent_waits = asyncio.run(scenario())
     assert fetcher_wait == WAIT_MS
+    # The fetch loop, with nothing to wake it, looks at its partitions once a second, not 5 times.
+    assert fetch_loop_poll_s == fetch_wait.FETCH_LOOP_POLL_MS / 1000
     assert sent_waits and set(sent_waits) == {WAIT_MS}
 
 
