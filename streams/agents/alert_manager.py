@@ -2,16 +2,19 @@
 
 Detectors send candidate alerts, and people (through the API) and the
 escalation timer send commands, to ``risk.internal.alert-candidates``, keyed
-like ``risk.alerts``; so one agent owns each subject's alerts and sees every
-change to them in order. That agent is the ingest agent (streams/agents/ingest.py),
-which reads the topic with its inputs (the same partition count, so Faust
-assigns partition *p* of each to the same worker). A candidate the ingest
-agent raises itself is decided in place, without the hop through the broker,
-when its book is kept in the partition of the record that raised it (the key's
-partition on the candidates topic is that record's, and this worker holds it);
-otherwise, as for every other detector, it goes through the topic. The manager
-publishes lifecycle snapshots on ``risk.alerts``, and sends a daily digest's
-manager the alerts it counts (pipeline/digests.py), the same way.
+like ``risk.alerts``; so one manager owns each subject's alerts and sees every
+change to them in order. A candidate the ingest agent (streams/agents/ingest.py)
+raises itself is decided in place, without the hop through the broker, when
+its book is kept in the partition of the record that raised it (the key's
+partition on the candidates topic is that record's, and this worker holds it:
+the topics have the same partition count, so Faust assigns partition *p* of
+each to the same worker); otherwise, as for every other detector, it goes
+through the topic to the manager's agent. The two take the books in turns, a
+batch at a time (:meth:`AlertManager.batch`), so neither stores over the other
+and a candidate from the topic waits for at most one ingest batch, not for
+the ingest agent's backlog. The manager publishes lifecycle snapshots on
+``risk.alerts``, and sends a daily digest's manager the alerts it counts
+(pipeline/digests.py), the same way.
 
 Silences live on the compacted topic ``risk.silences``, mirrored in Redis by
 the serving agents; the manager reads the active ones from Redis every few
@@ -23,8 +26,11 @@ pipeline/alert_manager.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
@@ -37,6 +43,7 @@ from detectors.policy import Policy
 from pipeline.alert_manager import AlertContext, Output, escalation, in_force, step
 from streams.agents.keyed import DECODED_MAX, take_message
 from streams.agents.publish import alert_key
+from streams.runtime.batches import batch_agent
 from streams.runtime.partitions import active_partitions, key_partition
 from streams.runtime.tables import BatchCache
 from streams.serving import redis_keys as keys
@@ -67,17 +74,23 @@ class AlertManager:
         self.w = w
         self.silences: list[Silence] = []
         self.decoded = w.tables.keep_decoded(DECODED_MAX)
+        self.turn = asyncio.Lock()
 
     def handle(self, book: AlertBook | None, value: bytes) -> tuple[AlertBook, list[Output]]:
         """A message of ``risk.internal.alert-candidates`` against its book."""
         return handle_alert_message(self.w.context.policy, self.silences, book, value)
 
-    def batch(self) -> AlertBatch:
-        return AlertBatch(self)
-
-    def forget_decoded(self) -> None:
-        """After a batch that failed: its books may have changed in memory, not in the table."""
-        self.decoded.clear()
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[AlertBatch]:
+        """The books for one batch, the manager's agent's or the ingest agent's, one batch
+        at a time; the holder flushes them. A batch that fails forgets the decoded books:
+        they may have changed in memory and not in the table."""
+        async with self.turn:
+            try:
+                yield AlertBatch(self)
+            except BaseException:
+                self.decoded.clear()
+                raise
 
 
 class AlertBatch:
@@ -131,10 +144,18 @@ class AlertBatch:
 
 
 def register(w: Wiring) -> AlertManager:
-    """The alert manager the ingest agent decides alerts with, with its timers: the
-    silences it applies (refreshed from Redis), and escalation."""
+    """The manager's agent, the silences it applies (refreshed from Redis) and escalation;
+    return the manager, for the ingest agent to decide its own alerts with."""
     manager = AlertManager(w)
     context, redis, active_silences = w.context, w.redis, manager.silences
+
+    async def manage_alerts(events: list[EventT]) -> None:
+        async with manager.batch() as batch:
+            for event in events:
+                await batch.take(event)
+            await batch.flush()
+
+    batch_agent(w.app, w.channels.alert_candidates, f"{__name__}.manage_alerts", manage_alerts)
 
     @w.app.timer(SILENCE_REFRESH_S)
     async def refresh_silences() -> None:

@@ -7,10 +7,9 @@ record, the subjects whose deadlines its partition's event time passes get
 their own step, :func:`pipeline.subject.on_time`. A batch's working copies
 are in :class:`~streams.agents.subject_batch.SubjectBatch`.
 
-The same agent is the alert manager (streams/agents/alert_manager.py): it reads
-``risk.internal.alert-candidates`` with the inputs, and decides the alerts it
-raises itself in place when their books are kept in the record's partition,
-one hop through the broker fewer.
+The alerts a batch raises are decided in place when their books are kept in
+the record's partition (streams/agents/alert_manager.py), one hop through the
+broker fewer.
 """
 
 from __future__ import annotations
@@ -39,28 +38,22 @@ if TYPE_CHECKING:
 def register(w: Wiring) -> None:
     models = LiveModels(w.tables.device_models, w.tables.keep_decoded(LIVE_MODELS_MAX))
     alerts = alert_manager.register(w)
-    candidates = w.channels.alert_candidates.get_topic_name()
 
     async def ingest_batch(events: list[EventT]) -> None:
         # A batch is acknowledged only after it is handled, so a crash replays it;
         # redelivered records are then dropped by the per-subject event-id memory.
-        async with w.subjects.lock:  # a policy put in force re-grades between batches
-            batch, turns = SubjectBatch(w, models, alerts.batch()), Turns()
-            try:
-                for event in events:
-                    if event.message.topic == candidates:
-                        await batch.alerts.take(event)
-                    else:
-                        await ingest_one(event, batch)
-                    # The alerts and outputs made so far, and the other agents' records,
-                    # would otherwise wait out the whole batch (loop_turns.py).
-                    await turns.take()
-                await batch.flush()
-            except BaseException:
-                alerts.forget_decoded()
-                raise
+        # A policy put in force re-grades between batches; the alert manager's agent
+        # takes the alert books between them too.
+        async with w.subjects.lock, alerts.batch() as books:
+            batch, turns = SubjectBatch(w, models, books), Turns()
+            for event in events:
+                await ingest_one(event, batch)
+                # The alerts and outputs made so far, and the other agents' records,
+                # would otherwise wait out the whole batch (loop_turns.py).
+                await turns.take()
+            await batch.flush()
 
-    batch_agent(w.app, w.channels.ingest_feed, f"{__name__}.ingest", ingest_batch)
+    batch_agent(w.app, w.channels.inputs, f"{__name__}.ingest", ingest_batch)
 
 
 async def ingest_one(event: EventT, batch: SubjectBatch) -> None:

@@ -4,7 +4,8 @@ The peer-outlier, cross-sector and cross-region agents share this loop: a
 batch loads each key's state once, lets the handler take every message, stores
 the states and emits the outputs. A message this version cannot read goes to
 the dead-letter topic; the agent goes on. The alert manager takes its messages
-the same way (:func:`take_message`), inside the ingest agent's batch.
+the same way (:func:`take_message`), in batches it takes in turns with the
+ingest agent (streams/agents/alert_manager.py).
 """
 
 from __future__ import annotations

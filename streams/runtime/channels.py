@@ -104,8 +104,6 @@ class Channels:
     """
 
     inputs: faust.TopicT = _of(*INPUT_TOPICS)  # one channel: one ordered stream per subject
-    # What the ingest agent reads: the inputs and its alert manager's messages, co-partitioned.
-    ingest_feed: faust.TopicT = _of(*INPUT_TOPICS, ALERT_CANDIDATES)
     alerts: faust.TopicT = _of(RISK_ALERTS)
     tier_changes: faust.TopicT = _of(RISK_TIER_CHANGES)
     dead_letters: faust.TopicT = _of(RISK_DLQ)

@@ -350,11 +350,11 @@ def test_an_alert_whose_book_is_in_the_record_s_partition_is_decided_without_a_h
     ]
 
 
-def test_the_ingest_agent_manages_the_alerts_sent_to_it_and_dead_letters_what_it_cannot_read(
+def test_the_manager_opens_the_alerts_sent_to_it_and_dead_letters_what_it_cannot_read(
     outputs: Outputs, worker: Wiring, ingest: AgentT
 ) -> None:
     subject = make_uscc(9701)
-    candidates = worker.channels.alert_candidates.get_topic_name()
+    manager = worker.app.agents["streams.agents.alert_manager.manage_alerts"]
 
     async def raise_candidates() -> None:  # no partition of the candidates topic held
         async with ingest.test_context() as agent:
@@ -366,10 +366,10 @@ def test_the_ingest_agent_manages_the_alerts_sent_to_it_and_dead_letters_what_it
     assert len(sent) == 2 and outputs.producer.records(worker.channels.alerts) == []
 
     async def manage() -> None:
-        async with ingest.test_context() as agent:
-            await put_raw(agent, candidates, subject.encode(), b'{"command": 1}')
+        async with manager.test_context() as agent:
+            await agent.put(b'{"command": 1}', key=subject.encode())
             for candidate in sent:
-                await put_raw(agent, candidates, candidate.key, candidate.value)
+                await agent.put(candidate.value, key=candidate.key)
 
     run(worker, manage())
 
@@ -379,4 +379,5 @@ def test_the_ingest_agent_manages_the_alerts_sent_to_it_and_dead_letters_what_it
         (subject, "list", "opened"),
     ]
     (dead,) = sent_values(outputs["dlq"])
+    candidates = worker.channels.alert_candidates.get_topic_name()
     assert (dead["reason"], dead["source_topic"]) == ("bad_internal_message", candidates)
