@@ -94,7 +94,8 @@ class AlertManager:
 
 
 class AlertBatch:
-    """One ingest batch's working copies of the alert books, each loaded and stored once."""
+    """One batch's working copies of the alert books (the manager's agent's or the ingest
+    agent's), each loaded and stored once."""
 
     def __init__(self, manager: AlertManager) -> None:
         self.manager, self.w = manager, manager.w
