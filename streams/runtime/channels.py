@@ -210,11 +210,7 @@ class Outbox:
             if not isinstance(cause, MessageSizeTooLargeError) or topic is self.dead_letters:
                 raise
             return await self._dead_letter_unsent(name, key, value, cause)
-        self.handed.append(delivery)
-        self.handed_to.append(name)
-        if len(self.handed) >= SETTLE_EVERY:
-            self._settle()
-        return delivery
+        return self._handed(delivery, name)
 
     async def send_in_batches(
         self, topic: faust.TopicT, partition: int, records: Sequence[tuple[bytes, bytes | None]]
@@ -256,6 +252,12 @@ class Outbox:
         delivery: asyncio.Future[RecordMetadata] = await producer.send_batch(
             batch, topic, partition=partition
         )
+        return self._handed(delivery, topic)
+
+    def _handed(
+        self, delivery: asyncio.Future[RecordMetadata], topic: str
+    ) -> asyncio.Future[RecordMetadata]:
+        """Keep ``delivery`` (a record's or a batch's) until it settles; return it."""
         self.handed.append(delivery)
         self.handed_to.append(topic)
         if len(self.handed) >= SETTLE_EVERY:
