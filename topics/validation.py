@@ -91,8 +91,13 @@ def load_object(raw: bytes | None) -> dict[str, Any]:
 def require(data: Mapping[str, Any], field: str) -> Any:
     value = data.get(field)
     if value is None:
-        raise InvalidRecord(Reason.MISSING_FIELD, f"'{field}' is required", field)
+        raise missing(field)
     return value
+
+
+def missing(field: str) -> InvalidRecord:
+    """The rejection of a record without a required ``field``."""
+    return InvalidRecord(Reason.MISSING_FIELD, f"'{field}' is required", field)
 
 
 def text(
@@ -101,7 +106,7 @@ def text(
     value = data.get(field)
     if value is None:
         if required:
-            raise InvalidRecord(Reason.MISSING_FIELD, f"'{field}' is required", field)
+            raise missing(field)
         return None
     if not isinstance(value, str):
         raise InvalidRecord(Reason.WRONG_TYPE, f"'{field}' must be a string", field)
@@ -156,7 +161,7 @@ def choice(
     value = data.get(field)
     if value is None:
         if required:
-            raise InvalidRecord(Reason.MISSING_FIELD, f"'{field}' is required", field)
+            raise missing(field)
         return None
     member = _members(enum).get(value) if isinstance(value, str) else None
     if member is not None:
