@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from detectors.policy import Policy
+from detectors.policy import ComplaintPolicy, IotPolicy, Policy
 from detectors.state import SubjectState
 from topics.vocabulary import Tier
 
@@ -55,21 +55,15 @@ def _capped(points: float, cap: float) -> float:
 
 
 def complaints_30d(state: SubjectState) -> int:
-    window = state.complaints
-    return window.recent(30, state.clock) if window.counts else 0
+    return state.complaints.recent(30, state.clock)
 
 
 def iot_exceedances_24h(state: SubjectState) -> int:
-    window = state.iot_exceedances
-    return window.recent(24, state.clock) if window.counts else 0
+    return state.iot_exceedances.recent(24, state.clock)
 
 
 def score_subject(state: SubjectState, policy: Policy) -> Score:
-    """Score a subject from its state as of its own event-time clock.
-
-    Most records leave a subject with no signal, complaint or exceedance in
-    its windows; that case builds no contribution and sums nothing.
-    """
+    """Score a subject from its state as of its own event-time clock."""
     contributions: list[Fact] = []
     for name, count in state.signals.items():
         spec = policy.signals.get(name)
@@ -80,26 +74,24 @@ def score_subject(state: SubjectState, policy: Policy) -> Score:
             contributions.append(Fact(name, round(points, 2), says="weighted", about=facts))
     complaints, exceedances = complaints_30d(state), iot_exceedances_24h(state)
     if complaints:
-        points = _capped(complaints * policy.complaints.points_each, policy.complaints.cap)
-        facts = {"count": complaints}
-        contributions.append(Fact("complaints_30d", round(points, 2), says="records", about=facts))
+        contributions.append(_records("complaints_30d", complaints, policy.complaints))
     if exceedances:
-        points = _capped(exceedances * policy.iot.points_each, policy.iot.cap)
-        facts = {"count": exceedances}
-        contributions.append(
-            Fact("iot_exceedances_24h", round(points, 2), says="records", about=facts)
-        )
-    raw = policy.base_score
-    if contributions:
-        raw += sum(c.value for c in contributions)
-        contributions.sort(key=lambda c: -abs(c.value))
+        contributions.append(_records("iot_exceedances_24h", exceedances, policy.iot))
+    raw = policy.base_score + sum(c.value for c in contributions)
+    contributions.sort(key=lambda c: -abs(c.value))
     return Score(
         round(min(100.0, max(0.0, raw)), 2),
         tuple(contributions),
-        _floor(state, policy) if state.last_seen else None,
+        _floor(state, policy),
         complaints,
         exceedances,
     )
+
+
+def _records(name: str, count: int, points: ComplaintPolicy | IotPolicy) -> Fact:
+    """What ``count`` records in a window contribute, at the policy's points each, capped."""
+    value = _capped(count * points.points_each, points.cap)
+    return Fact(name, round(value, 2), says="records", about={"count": count})
 
 
 def _floor(state: SubjectState, policy: Policy) -> Tier | None:

@@ -62,7 +62,10 @@ class BucketCounts:
         return (int(now_s // self.bucket_s) - buckets + 1) * self.bucket_s
 
     def recent(self, buckets: int, now_s: float, label: str | None = None) -> int:
-        """Count in the last ``buckets`` buckets up to ``now_s``."""
+        """Count in the last ``buckets`` buckets up to ``now_s`` (most windows are empty:
+        they answer without a look)."""
+        if not self.counts:
+            return 0
         return self.total(since_s=self.start_of_last(buckets, now_s), label=label)
 
     def total(self, since_s: float | None = None, label: str | None = None) -> int:
