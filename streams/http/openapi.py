@@ -86,7 +86,11 @@ def _optional(schema: Schema) -> _OptionalProperty:
 
 
 def _object(description: str | None = None, /, **properties: Schema | _OptionalProperty) -> Schema:
-    """An object with these properties, each required unless marked :func:`_optional`."""
+    """An object with these properties, each required unless marked :func:`_optional`.
+
+    ``description`` (what the object is) is positional only, so that a property can be
+    called ``description`` too.
+    """
     schema: Schema = {"type": "object"}
     if description is not None:
         schema["description"] = description
@@ -227,12 +231,19 @@ def _supervision(measure: Schema) -> Schema:
         version=INTEGER,
         measures=_array(measure),
     )
-    # list_procedures: seed 八's entries on their way, with the subject's statements.
-    parts = [
-        "list_procedures", "published_records", "commitments", "open_deadlines", "objections",
-        "repairs",
-    ]  # fmt: skip
-    return _nullable(_object(lists=_array(membership), **dict.fromkeys(parts, _array(OBJECT))))
+    entries = _array(OBJECT)
+    return _nullable(
+        _object(
+            lists=_array(membership),
+            # seed 八's entries on their way, with the subject's statements
+            list_procedures=entries,
+            published_records=entries,
+            commitments=entries,
+            open_deadlines=entries,
+            objections=entries,
+            repairs=entries,
+        )
+    )
 
 
 def _measures_answer(measure: Schema) -> Schema:
