@@ -67,19 +67,28 @@ def _build(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any
     return {k: _wire(v) for k, v in data.items()}
 
 
-def enforcement_data(**overrides: Any) -> dict[str, Any]:
-    """A general administrative penalty; datetimes may be given as ``datetime``."""
+def enforcement_record(
+    subject: str, event_id: str, kind: str, at: datetime | str, /, **fields: Any
+) -> dict[str, Any]:
+    """An ``enforcement.events`` record as a department system sends it: the fields every
+    record has (market regulation, food and drug, 长安区 unless ``fields`` say otherwise)
+    and ``fields``, nothing else; datetimes may be given as ``datetime``."""
     defaults = {
-        "event_id": new_id("enf"),
-        "subject": SUBJECT,
-        "kind": "penalty",
-        "severity": "general",
-        "occurred_at": T0,
+        "event_id": event_id,
+        "subject": subject,
+        "kind": kind,
+        "occurred_at": at,
         "department": "market_regulation",
         "sector": "food_drug",
         "region": REGION,
     }
-    return _build(defaults, overrides)
+    return _build(defaults, fields)
+
+
+def enforcement_data(**overrides: Any) -> dict[str, Any]:
+    """A general administrative penalty; datetimes may be given as ``datetime``."""
+    fields = {"severity": "general", **overrides}
+    return enforcement_record(SUBJECT, new_id("enf"), "penalty", T0, **fields)
 
 
 def complaint_data(**overrides: Any) -> dict[str, Any]:

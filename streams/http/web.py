@@ -55,8 +55,9 @@ MAX_OFFSET = 1_000_000
 SSE_KEEPALIVE_MS = 15_000
 #: A Redis stream id is "ms-seq", two unsigned 64-bit integers (the seq may be left out).
 STREAM_ID_LIMIT = 2**64
-#: The script the board's pages share, served beside them (dashboards/board/board.js).
-BOARD_SCRIPT = "board.js"
+#: The files the board's pages share, served beside them (dashboards/board/): their
+#: script and their style, with the media type each is sent as.
+BOARD_FILES = {"board.js": "text/javascript", "board.css": "text/css"}
 #: A page's own inline script and style, allowed by their hash and nothing else inline.
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
@@ -107,10 +108,11 @@ async def health(app: faust.App, redis: aioredis.Redis, web: View, request: Requ
 
 
 def board_policy(page: str) -> str:
-    """The board's Content-Security-Policy: its own origin (the pages' shared script,
-    ``BOARD_SCRIPT``), and of inline code only the page's own script and style, by
-    hash, so injected markup cannot run. No answer of this origin but that script is
-    JavaScript: the API answers JSON, and ``nosniff`` stops it from running as script."""
+    """The board's Content-Security-Policy: its own origin (the pages' shared script
+    and style, ``BOARD_FILES``), and of inline code only the page's own script and
+    style, by hash, so injected markup cannot run. No answer of this origin but that
+    script is JavaScript, nor any but that style CSS: the API answers JSON, and
+    ``nosniff`` stops a browser from running or applying it as either."""
 
     def hashes(pattern: re.Pattern[str]) -> str:
         digests = (
@@ -120,7 +122,7 @@ def board_policy(page: str) -> str:
 
     return (
         f"default-src 'self'; script-src 'self' {hashes(INLINE_SCRIPT)}; "
-        f"style-src {hashes(INLINE_STYLE)}; img-src 'self'; object-src 'none'; "
+        f"style-src 'self' {hashes(INLINE_STYLE)}; img-src 'self'; object-src 'none'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
@@ -132,14 +134,15 @@ async def board(board_page: Path, web: View, request: Request) -> Response:
     return web.html(html, headers={"Content-Security-Policy": board_policy(html)})
 
 
-async def board_script(script: Path, web: View, request: Request) -> Response:
-    """The board pages' shared script, read at each request as the pages are, so a
-    page and its script are always of one version (``no-cache``: the browser asks)."""
-    if not script.exists():
-        return error(web, 404, "the board's script is not installed")
+async def board_file(path: Path, content_type: str, web: View, request: Request) -> Response:
+    """A file the board's pages share (``BOARD_FILES``), read at each request as the
+    pages are, so a page and what it loads are always of one version (``no-cache``:
+    the browser asks)."""
+    if not path.exists():
+        return error(web, 404, f"the board's {path.name} is not installed")
     return web.text(  # aiohttp adds "; charset=utf-8"
-        script.read_text(encoding="utf-8"),
-        content_type="text/javascript",
+        path.read_text(encoding="utf-8"),
+        content_type=content_type,
         headers={"Cache-Control": "no-cache"},
     )
 
@@ -386,7 +389,8 @@ def register(w: Wiring) -> None:
     page(app, "/health", get=partial(health, app, redis))
     board_page = w.settings.board_page()
     page(app, "/", get=partial(board, board_page))
-    page(app, f"/{BOARD_SCRIPT}", get=partial(board_script, board_page.with_name(BOARD_SCRIPT)))
+    for name, content_type in BOARD_FILES.items():
+        page(app, f"/{name}", get=partial(board_file, board_page.with_name(name), content_type))
     page(app, "/api/alerts", get=guard(partial(list_alerts, redis)))
     page(app, "/api/alerts/{alert_id}", get=guard(partial(get_alert, redis)))
     page(app, "/api/subjects/{subject}", get=guard(partial(get_subject, redis)))

@@ -19,6 +19,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from creditwatch.embedded import EmbeddedPostgres
 from streams.archive import queries as q
 from tests.conftest import fresh_store
+from tests.factories import enforcement_record
 from tests.integration.archive_support import Archive, running_sink
 from tests.integration.conftest import Pipeline, running_pipeline
 
@@ -33,17 +34,10 @@ def make_uscc(n: int) -> str:
 
 
 def enforcement(subject: str, event_id: str, days_ago: float, **fields: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "subject": subject,
-        "kind": "penalty",
-        "severity": "general",
-        "occurred_at": (NOW - timedelta(days=days_ago)).isoformat(),
-        "department": "market_regulation",
-        "sector": "food_drug",
-        "region": "130104",
-        **fields,
-    }
+    """A general penalty in 桥西区, where this module's subjects are registered."""
+    at = NOW - timedelta(days=days_ago)
+    fields = {"severity": "general", "region": "130104", **fields}
+    return enforcement_record(subject, event_id, "penalty", at, **fields)
 
 
 @pytest.fixture(scope="module")

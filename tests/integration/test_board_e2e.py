@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BOARD = ROOT / "dashboards" / "board" / "index.html"
 #: The script the board's pages share, at /board.js beside them.
 SCRIPT = BOARD.with_name("board.js")
-JAVASCRIPT = "text/javascript; charset=utf-8"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,6 +58,16 @@ CHROMIUM_ARGS = [
 ]
 WAIT_MS = 20_000  # one alert's trip: Kafka, the worker, Redis, SSE, the page
 PHONE = {"width": 390, "height": 844}
+
+
+def board_files() -> dict[str, tuple[str, bytes]]:
+    """The board's page and what it loads besides the API (its shared script and style),
+    by path, with the media type the worker sends each as."""
+    return {
+        "/": ("text/html", BOARD.read_bytes()),
+        "/board.js": ("text/javascript; charset=utf-8", SCRIPT.read_bytes()),
+        "/board.css": ("text/css; charset=utf-8", BOARD.with_name("board.css").read_bytes()),
+    }
 
 
 def board_vocabulary() -> dict[str, Any]:
@@ -104,8 +113,7 @@ def test_a_digest_reads_in_the_chosen_language_and_opens_its_subjects(browser: A
     digest = digest_alert()
     profile = {"tier": "C", "score": 60.0, "alert_ids": []}
     bodies = {
-        "/": ("text/html", BOARD.read_bytes()),
-        "/board.js": (JAVASCRIPT, SCRIPT.read_bytes()),
+        **board_files(),
         "/api/alerts": ("application/json",
                         orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [digest]})),
         f"/api/alerts/{digest['alert_id']}": ("application/json", orjson.dumps(digest)),
@@ -364,8 +372,7 @@ def test_board_never_renders_data_as_html(browser: Any):
     }
     live = {**alert, "alert_id": "hostile-2", "region": "130104"}
     bodies = {
-        "/": ("text/html", BOARD.read_bytes()),
-        "/board.js": (JAVASCRIPT, SCRIPT.read_bytes()),
+        **board_files(),
         "/api/alerts": (
             "application/json",
             orjson.dumps({"total": 1, "limit": 50, "offset": 0, "alerts": [alert]}),
@@ -504,13 +511,13 @@ def test_the_live_stream_sends_the_token_as_a_header_and_resumes_after_the_last_
         f"data: {document[:half]}\r\ndata: {document[half:]}\r\n\r\n"
     ).encode()
     streams: list[dict[str, str]] = []
+    files = board_files()
 
     def serve(route: Route) -> None:
         path = route.request.url.removeprefix("http://board.test").split("?")[0]
-        if path == "/":
-            route.fulfill(content_type="text/html", body=BOARD.read_bytes())
-        elif path == "/board.js":
-            route.fulfill(content_type=JAVASCRIPT, body=SCRIPT.read_bytes())
+        if path in files:
+            content_type, body = files[path]
+            route.fulfill(content_type=content_type, body=body)
         elif path == "/api/events":
             streams.append(route.request.all_headers())
             first = len(streams) == 1

@@ -18,6 +18,7 @@ from kafka import KafkaProducer
 
 from creditwatch import admin_io
 from detectors.policy import DEFAULT_POLICY_PATH, default_policy
+from tests.factories import enforcement_record
 from tests.integration.conftest import Pipeline
 from tests.integration.test_pipeline import make_uscc, wait_until
 from tests.integration.test_policy_versions import approve, propose
@@ -45,16 +46,10 @@ def procedure_policy() -> str:
 
 
 def record(subject: str, event_id: str, kind: str, at: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "subject": subject,
-        "kind": kind,
-        "occurred_at": at,
-        "department": "court",
-        "sector": "finance",  # not a life-safety field: joint punishment, no ban
-        "region": "130102",
-        **extra,
-    }
+    # finance is not a life-safety field: joint punishment, no ban
+    return enforcement_record(
+        subject, event_id, kind, at, department="court", sector="finance", **extra
+    )
 
 
 def send(pipeline: Pipeline, *records: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from stdnum.cn import uscc as stdnum_uscc
 
 from streams.serving import redis_keys
+from tests.factories import enforcement_record
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -34,16 +35,8 @@ def make_uscc(n: int) -> str:
 def enforcement(
     subject: str, event_id: str, kind: str, minutes_ago: int, **extra: Any
 ) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "subject": subject,
-        "kind": kind,
-        "occurred_at": (NOW - timedelta(minutes=minutes_ago)).isoformat(),
-        "department": "market_regulation",
-        "sector": "food_drug",
-        "region": "130102",
-        **extra,
-    }
+    at = NOW - timedelta(minutes=minutes_ago)
+    return enforcement_record(subject, event_id, kind, at, **extra)
 
 
 def reading(subject: str, event_id: str, value: float) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from creditwatch import admin_io
 from creditwatch.embedded import EmbeddedPostgres
 from creditwatch.processes import PublicSiteProcess
 from tests.conftest import fresh_store
+from tests.factories import enforcement_record
 from tests.integration.archive_support import running_sink, settle
 from tests.integration.conftest import Pipeline, running_pipeline
 
@@ -46,16 +47,7 @@ WAIT_S = 120.0
 
 
 def record(event_id: str, kind: str, days_ago: float, **fields: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "subject": SUBJECT,
-        "kind": kind,
-        "occurred_at": (NOW - timedelta(days=days_ago)).isoformat(),
-        "department": "market_regulation",
-        "sector": "food_drug",
-        "region": "130102",
-        **fields,
-    }
+    return enforcement_record(SUBJECT, event_id, kind, NOW - timedelta(days=days_ago), **fields)
 
 
 @dataclass

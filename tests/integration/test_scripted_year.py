@@ -33,7 +33,7 @@ from kafka import KafkaProducer
 from creditwatch.admin_io import read_topic
 from creditwatch.cli import main as cli_main
 from streams.serving import redis_keys
-from tests.factories import make_uscc
+from tests.factories import enforcement_record, make_uscc
 from tests.integration.conftest import Pipeline, running_pipeline
 from tests.integration.test_pipeline import wait_until
 from topics.access import Role
@@ -98,16 +98,7 @@ def when(*args: int) -> str:
 
 def record(subject: str, event_id: str, kind: str, at: str, **fields: Any) -> dict[str, Any]:
     sector, region = PLACES[subject]
-    return {
-        "event_id": event_id,
-        "subject": subject,
-        "kind": kind,
-        "occurred_at": at,
-        "department": "market_regulation",
-        "sector": sector,
-        "region": region,
-        **fields,
-    }
+    return enforcement_record(subject, event_id, kind, at, sector=sector, region=region, **fields)
 
 
 def role(subject: str, event_id: str, person: str, held: str, **fields: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pytest
 from kafka import KafkaProducer
 
 from creditwatch.admin_io import read_topic
+from tests.factories import enforcement_record as record
 from tests.factories import make_uscc
 from tests.integration.conftest import Pipeline, running_pipeline
 from tests.integration.test_pipeline import wait_until
@@ -38,19 +39,6 @@ def pipeline() -> Iterator[Pipeline]:
 
 def when(*args: int) -> str:
     return datetime(*args, tzinfo=CST).isoformat()
-
-
-def record(subject: str, event_id: str, kind: str, at: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "subject": subject,
-        "kind": kind,
-        "occurred_at": at,
-        "department": "market_regulation",
-        "sector": "food_drug",
-        "region": "130102",
-        **fields,
-    }
 
 
 def send(pipeline: Pipeline, topic: str, items: list[tuple[str, dict[str, Any] | bytes]]) -> None:

@@ -302,20 +302,26 @@ def test_every_answer_carries_the_browser_security_headers(pipeline: Pipeline):
     assert "script-src 'self' 'sha256-" in policy and "unsafe-inline" not in policy
 
 
-def test_the_board_pages_load_their_shared_script_from_the_worker(pipeline: Pipeline):
+def test_the_board_pages_load_their_shared_script_and_style_from_the_worker(pipeline: Pipeline):
     """Each page of the board loads /board.js, which the worker serves as JavaScript
-    (with ``nosniff``, a browser runs nothing else of this origin as script) and each
-    page's policy allows, with no inline code but the page's own."""
-    status, headers = open_headers(pipeline, "/board.js", {})
-    assert status == 200
-    assert headers["Content-Type"] == "text/javascript; charset=utf-8"
-    assert headers["X-Content-Type-Options"] == "nosniff"
+    (with ``nosniff``, a browser runs nothing else of this origin as script), and the
+    alert and case boards /board.css, served as CSS; each page's policy allows them,
+    with no inline code or style but the page's own."""
+    for path, media_type in (("/board.js", "text/javascript"), ("/board.css", "text/css")):
+        status, headers = open_headers(pipeline, path, {})
+        assert status == 200, path
+        assert headers["Content-Type"] == f"{media_type}; charset=utf-8", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
     for path in ("/", "/cases", "/policy"):
         status, page = get(pipeline, path, {})
         assert status == 200, path
         assert '<script src="board.js"></script>' in page.decode(), path
+        if path != "/policy":
+            assert '<link rel="stylesheet" href="board.css">' in page.decode(), path
         policy = open_headers(pipeline, path, {})[1]["Content-Security-Policy"]
         assert re.search(r"script-src 'self' 'sha256-[^' ]+'; ", policy), (path, policy)
+        assert re.search(r"style-src 'self' 'sha256-[^' ]+'; ", policy), (path, policy)
+        assert "unsafe-inline" not in policy, path
 
 
 def test_the_token_is_taken_from_the_authorization_header_only(pipeline: Pipeline):
