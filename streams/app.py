@@ -11,7 +11,14 @@ from typing import Any
 
 import faust
 
-from streams.runtime import batches, channels, end_offsets, fetch_wait, inline_delivery
+from streams.runtime import (
+    batches,
+    channels,
+    end_offsets,
+    fetch_wait,
+    inline_delivery,
+    uncommitted_seek,
+)
 from streams.runtime.channels import Outbox
 from streams.settings import Settings, bootstrap_servers
 
@@ -59,4 +66,5 @@ def create_app(settings: Settings) -> WorkerApp:
     inline_delivery.install()
     batches.install()
     channels.install_commit_guard()
+    uncommitted_seek.install()
     return app

@@ -334,6 +334,46 @@ RELIANCES: tuple[Reliance, ...] = (
         "partition goes into it or after it",
         "14efe088042b2f31",
     ),
+    # streams/runtime/uncommitted_seek.py
+    Reliance(
+        f"{AIOKAFKA_THREAD}.seek_to_committed",
+        "streams/runtime/uncommitted_seek.py",
+        "replaced: (self) runs the aiokafka consumer's seek_to_committed in the consumer "
+        "thread and returns its {partition: committed offset or None}",
+        "3335d0ac3af169c7",
+    ),
+    Reliance(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.seek_to_committed",
+        "streams/runtime/uncommitted_seek.py",
+        "seeks only a partition whose committed offset is above 0 and returns every "
+        "assigned partition's committed offset, None where there is none",
+        "f2ed3a5d05b7664e",
+    ),
+    Reliance(
+        f"{AIOKAFKA_THREAD}.seek_to_beginning",
+        "streams/runtime/uncommitted_seek.py",
+        "(self, *partitions) runs the aiokafka consumer's seek_to_beginning in its thread",
+        "7b1be91a2bb439c0",
+    ),
+    Reliance(
+        "faust.tables.recovery:Recovery._resume_streams",
+        "streams/runtime/uncommitted_seek.py",
+        "after a rebalance's recovery, resumes the stream partitions and seeks them through "
+        "consumer.perform_seek() (seek_to_committed) before the agents get records again",
+        "5d134dc4251d1841",
+    ),
+    Reliance(
+        f"{FAUST_CONSUMER}.perform_seek",
+        "streams/runtime/uncommitted_seek.py",
+        "seeks by awaiting self.seek_to_committed()",
+        "d3e8527bdb719700",
+    ),
+    Reliance(
+        "faust.transport.consumer:ThreadDelegateConsumer.seek_to_committed",
+        "streams/runtime/uncommitted_seek.py",
+        "delegates to self._thread.seek_to_committed(), the consumer thread's method",
+        "953c48a641a566e2",
+    ),
     # topics/validation.py (record: input records filled without Faust's __init__)
     Reliance(
         "faust.models.record:Record._BUILD_init",
