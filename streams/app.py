@@ -20,7 +20,7 @@ from streams.runtime import (
     uncommitted_seek,
 )
 from streams.runtime.channels import Outbox
-from streams.settings import Settings, bootstrap_servers
+from streams.settings import Settings, bootstrap_servers, session_timeout
 
 
 class WorkerApp(faust.App):
@@ -52,7 +52,7 @@ def faust_config(s: Settings) -> dict[str, Any]:
     }
     if s.rebalance_timeout is not None:
         config["broker_rebalance_timeout"] = s.rebalance_timeout
-        config["broker_session_timeout"] = max(10.0, s.rebalance_timeout * 2)
+        config["broker_session_timeout"] = session_timeout(s.rebalance_timeout)
         config["broker_heartbeat_interval"] = 1.0
     return config
 

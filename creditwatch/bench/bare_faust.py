@@ -20,6 +20,7 @@ import sys
 import faust
 
 from creditwatch.commands.worker import READY_LINE
+from streams.settings import session_timeout
 from topics.catalogue import INPUT_TOPICS
 
 APP_ID = "creditwatch-bench-bare"
@@ -38,7 +39,7 @@ def build_app() -> faust.App:
         web_enabled=False,
         # The same start-up settings as the creditwatch worker on the embedded broker.
         broker_rebalance_timeout=rebalance,
-        broker_session_timeout=max(10.0, rebalance * 2),
+        broker_session_timeout=session_timeout(rebalance),
         broker_heartbeat_interval=1.0,
     )
     inputs = app.topic(

@@ -45,6 +45,7 @@ from streams.archive.rows import (
     rows_of,
 )
 from streams.archive.store import BatchResult, PendingRow, Source, StoreWriter
+from streams.settings import session_timeout
 from topics.catalogue import RISK_DLQ
 from topics.risk import dead_letter, dead_letter_key
 
@@ -222,6 +223,7 @@ def consumer_for(settings: SinkSettings, group: str | None) -> AIOKafkaConsumer:
     }
     if settings.rebalance_timeout_s is not None:
         options["rebalance_timeout_ms"] = int(settings.rebalance_timeout_s * 1000)
+        options["session_timeout_ms"] = int(session_timeout(settings.rebalance_timeout_s) * 1000)
     return AIOKafkaConsumer(**options)
 
 
