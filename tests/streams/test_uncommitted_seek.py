@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 RECORDS = 5
 
 
-async def positions_after_seek(bootstrap: str, commit: int | None, replaced: bool) -> int:
+async def position_after_seek(bootstrap: str, commit: int | None, replaced: bool) -> int:
     """Where a group consumer reads a partition of ``RECORDS`` records next, once its
     position was moved to the end and Faust's recovery seek ran (committed at ``commit``)."""
     topic = f"uncommitted-{uuid.uuid4().hex[:8]}"
@@ -80,10 +80,10 @@ def consumer_thread_seek(consumer: AIOKafkaConsumer, replaced: bool) -> Any:
 def test_a_partition_nobody_committed_is_read_from_its_beginning_again(
     embedded_stack: EmbeddedStack, replaced: bool
 ) -> None:
-    position = asyncio.run(positions_after_seek(embedded_stack.bootstrap, None, replaced))
+    position = asyncio.run(position_after_seek(embedded_stack.bootstrap, None, replaced))
     # Faust's own seek leaves it past the records: they would never be read.
     assert position == (0 if replaced else RECORDS)
 
 
 def test_a_committed_partition_is_read_from_its_commit(embedded_stack: EmbeddedStack) -> None:
-    assert asyncio.run(positions_after_seek(embedded_stack.bootstrap, 2, replaced=True)) == 2
+    assert asyncio.run(position_after_seek(embedded_stack.bootstrap, 2, replaced=True)) == 2
